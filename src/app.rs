@@ -1,0 +1,348 @@
+//! One invocation, start to finish: the pipeline source → parse → table →
+//! decide → publish → state, and the read-only subcommands.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::cli::SinkName;
+use crate::clock::{LocalClock, Secs, format_rfc3339};
+use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
+use crate::decide::decide;
+use crate::parse::parse;
+use crate::publish::{Pending, Post, Sink, StdoutSink, print_post};
+use crate::render::Announcement;
+use crate::source::{self, ReadStats, Resume};
+use crate::state::{self, State};
+use crate::table::{CONN_IDLE, Table};
+use crate::text;
+
+/// Warnings go to stderr, one line each; they never change the exit status.
+fn warn(msg: impl std::fmt::Display) {
+    eprintln!("tweet-attacks: warning: {msg}");
+}
+
+pub fn run(config: Config) -> Result<()> {
+    let now = config.now;
+    match config.command {
+        Command::Run(c) => run_pipeline(&c, now),
+        Command::Replay(c) => replay(&c, now),
+        Command::Parse { inputs } => parse_inputs(&inputs, now),
+        Command::Show { state, json } => show(&state, json),
+    }
+}
+
+/// Parses a line and merges it into the table.
+fn ingest(table: &mut Table, clock: &mut LocalClock, line: &[u8], now: Secs) {
+    if let Some(ev) = parse(line) {
+        let t = clock.decode(&ev.stamp).unwrap_or(now);
+        table.record(&ev, t);
+    }
+}
+
+fn warn_read(what: &str, stats: &ReadStats) {
+    if stats.too_long > 0 {
+        warn(format_args!(
+            "{what}: skipped {} line(s) longer than {} KiB",
+            stats.too_long,
+            source::MAX_LINE / 1024
+        ));
+    }
+}
+
+fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
+    let mut clock = LocalClock::new(now);
+    for path in &c.logs {
+        let key = path.display().to_string();
+        let table = &mut st.table;
+        let read = source::read_log(path, st.logs.get(&key), |line| {
+            ingest(table, &mut clock, line, now)
+        })?;
+        let Some(read) = read else {
+            warn(format_args!("{key} does not exist; skipped"));
+            continue;
+        };
+        match &read.resume {
+            Resume::Truncated => warn(format_args!("{key} was truncated; read from the start")),
+            Resume::Replaced => warn(format_args!(
+                "{key} was replaced and its old file was not found; read the new one from the start"
+            )),
+            Resume::Rotated(old) => {
+                eprintln!(
+                    "tweet-attacks: {key} was rotated; read the rest of {} first",
+                    old.display()
+                )
+            }
+            Resume::New | Resume::Continue => {}
+        }
+        warn_read(&key, &read.stats);
+        st.logs.insert(key, read.pos);
+    }
+    Ok(())
+}
+
+/// Puts newly due attackers in the outbox, addressed to `sinks`.
+fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
+    let outbox = &st.outbox;
+    let due = decide(&st.table, &c.policy, |ip| {
+        outbox.iter().any(|p| p.subject.ip == *ip)
+    });
+    let sinks: Vec<String> = c.sinks.iter().map(|s| sink_name(*s).to_string()).collect();
+    for ip in due {
+        let a = &st.table.attackers[&ip];
+        st.outbox.push(Pending {
+            subject: Announcement::of(ip, a),
+            sinks: sinks.clone(),
+            queued: now,
+        });
+    }
+}
+
+fn sink_name(s: SinkName) -> &'static str {
+    match s {
+        SinkName::Stdout => "stdout",
+    }
+}
+
+fn make_sink(s: SinkName, json: bool) -> Box<dyn Sink> {
+    match s {
+        SinkName::Stdout => Box::new(StdoutSink::new(io::stdout(), json)),
+    }
+}
+
+/// Publishes the outbox to every sink; returns the first failure, after
+/// recording every success in the state.
+fn publish_outbox(st: &mut State, sinks: &mut [Box<dyn Sink>], now: Secs) -> Option<anyhow::Error> {
+    let mut failure = None;
+    for sink in sinks.iter_mut() {
+        let name = sink.name();
+        for p in st.outbox.iter_mut() {
+            if !p.sinks.iter().any(|s| s == name) {
+                continue;
+            }
+            match sink.publish(&Post::single(&p.subject)) {
+                Ok(()) => {
+                    p.sinks.retain(|s| s != name);
+                    if let Some(a) = st.table.attackers.get_mut(&p.subject.ip) {
+                        a.announced.get_or_insert(now);
+                    }
+                }
+                Err(e) => {
+                    // This sink is unwell: keep the rest of its queue for the next run.
+                    failure.get_or_insert(e.context(format!("{name} sink")));
+                    break;
+                }
+            }
+        }
+    }
+    st.outbox.retain(|p| !p.sinks.is_empty());
+    failure
+}
+
+fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
+    // A dry run writes nothing, so it need not wait for a cron run in progress.
+    let _lock = match c.dry_run {
+        true => None,
+        false => Some(state::lock(&c.state, c.lock_wait)?),
+    };
+    let mut st = state::load(&c.state)?;
+    read_logs(c, &mut st, now)?;
+    st.table.close_conns(now - CONN_IDLE);
+    queue_due(&mut st, c, now);
+    let outbox = &st.outbox;
+    st.table.forget_idle(now - c.retention, |ip| {
+        outbox.iter().any(|p| p.subject.ip == *ip)
+    });
+
+    if c.dry_run {
+        let mut out = io::stdout().lock();
+        for p in &st.outbox {
+            print_post(&mut out, &Post::single(&p.subject), c.json)?;
+        }
+        return Ok(());
+    }
+
+    // Saved before posting: offsets and tries are never counted twice, and
+    // the outbox survives whatever happens while posting.
+    state::save(&c.state, &st)?;
+    if st.outbox.is_empty() {
+        return Ok(());
+    }
+    let mut sinks: Vec<Box<dyn Sink>> = c.sinks.iter().map(|s| make_sink(*s, c.json)).collect();
+    let failure = publish_outbox(&mut st, &mut sinks, now);
+    state::save(&c.state, &st)?;
+    match failure {
+        Some(e) => Err(e.context(format!(
+            "publishing failed; {} announcement(s) wait in the outbox for the next run",
+            st.outbox.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn open_input(input: &Input) -> Result<Box<dyn BufRead>> {
+    Ok(match input {
+        Input::Stdin => Box::new(BufReader::with_capacity(1 << 20, io::stdin())),
+        Input::File(p) => Box::new(BufReader::with_capacity(
+            1 << 20,
+            File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        )),
+    })
+}
+
+fn input_name(input: &Input) -> String {
+    match input {
+        Input::Stdin => "standard input".to_string(),
+        Input::File(p) => p.display().to_string(),
+    }
+}
+
+fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
+    let mut st = match &c.state {
+        Some(p) => state::load(p)?,
+        None => State::default(),
+    };
+    let mut clock = LocalClock::new(now);
+    for input in &c.inputs {
+        let name = input_name(input);
+        let table = &mut st.table;
+        let stats = source::for_each_line(open_input(input)?, true, |line| {
+            ingest(table, &mut clock, line, now)
+        })
+        .with_context(|| format!("cannot read {name}"))?;
+        warn_read(&name, &stats);
+    }
+    let outbox = &st.outbox;
+    let due = decide(&st.table, &c.policy, |ip| {
+        outbox.iter().any(|p| p.subject.ip == *ip)
+    });
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for ip in due {
+        let a = Announcement::of(ip, &st.table.attackers[&ip]);
+        print_post(&mut out, &Post::single(&a), c.json)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ParsedLine<'a> {
+    line: u64,
+    service: &'static str,
+    ip: std::net::IpAddr,
+    user: Option<String>,
+    time: Option<String>,
+    host: Option<String>,
+    event: String,
+    count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+}
+
+fn parse_inputs(inputs: &[Input], now: Secs) -> Result<()> {
+    let mut clock = LocalClock::new(now);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut write_err = None;
+    for input in inputs {
+        let name = input_name(input);
+        let file = (inputs.len() > 1).then_some(name.as_str());
+        let mut n = 0u64;
+        let stats = source::for_each_line(open_input(input)?, true, |line| {
+            n += 1;
+            let Some(ev) = parse(line) else { return };
+            if write_err.is_some() {
+                return;
+            }
+            let rec = ParsedLine {
+                line: n,
+                service: ev.service.as_str(),
+                ip: ev.ip,
+                user: ev.user.map(|u| text::clean(u, usize::MAX)),
+                time: clock.decode(&ev.stamp).map(format_rfc3339),
+                host: ev.host.map(|h| text::clean(h, 255)),
+                event: ev.event_name(),
+                count: ev.count,
+                file,
+            };
+            if let Err(e) = serde_json::to_writer(&mut out, &rec)
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+            {
+                write_err = Some(e);
+            }
+        })
+        .with_context(|| format!("cannot read {name}"))?;
+        if let Some(e) = write_err.take() {
+            return Err(e).context("cannot write to stdout");
+        }
+        warn_read(&name, &stats);
+    }
+    out.flush().context("cannot write to stdout")?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ShowLine<'a> {
+    ip: std::net::IpAddr,
+    tries: u64,
+    users: &'a [String],
+    users_more: u32,
+    services: Vec<&'static str>,
+    first: String,
+    last: String,
+    announced: Option<String>,
+}
+
+fn show(path: &Path, json: bool) -> Result<()> {
+    if !path.exists() {
+        bail!(
+            "no state file at {} (has `tweet-attacks run` run yet?)",
+            path.display()
+        );
+    }
+    let st = state::load(path)?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if !json {
+        writeln!(
+            out,
+            "{:<39} {:>7}  {:<10} {:<20} {:<20} USERS",
+            "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
+        )?;
+    }
+    for (ip, a) in st.table.ranked() {
+        let line = ShowLine {
+            ip: *ip,
+            tries: a.tries(),
+            users: &a.users,
+            users_more: a.users_more,
+            services: a.services.names(),
+            first: format_rfc3339(a.first),
+            last: format_rfc3339(a.last),
+            announced: a.announced.map(format_rfc3339),
+        };
+        if json {
+            serde_json::to_writer(&mut out, &line)?;
+            writeln!(out)?;
+        } else {
+            let mut users = a.users.join(",");
+            if a.users_more > 0 {
+                users.push_str(&format!(" +{}", a.users_more));
+            }
+            writeln!(
+                out,
+                "{:<39} {:>7}  {:<10} {:<20} {:<20} {}",
+                line.ip.to_string(),
+                line.tries,
+                line.services.join(","),
+                line.last,
+                line.announced.as_deref().unwrap_or("-"),
+                users
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! The command line as typed: clap's view of flags and subcommands. Validation lives in `config`.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+/// Turn brute-force attempts in sshd and vsftpd logs into public posts about
+/// the attacking addresses. Made for cron: each run reads only what is new.
+#[derive(Debug, Parser)]
+#[command(name = "tweet-attacks", version, about, long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Pretend the current time is this RFC 3339 instant (for tests and replays).
+    #[arg(long, global = true, hide = true, env = "TWEET_ATTACKS_NOW")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the logs from where the last run stopped, and publish attackers that became due.
+    Run(RunArgs),
+    /// Run the pipeline over whole files or stdin, from an empty table; never posts.
+    Replay(ReplayArgs),
+    /// Print one JSON object per failed-login line recognised (like fail2ban-regex).
+    Parse(ParseArgs),
+    /// Print the attacker table, most tries first.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SinkName {
+    /// Print posts on standard output.
+    Stdout,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct RunArgs {
+    /// State file: read positions, attacker table, outbox.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/lib/tweet-attacks/state.json"
+    )]
+    pub state: PathBuf,
+
+    /// The sshd log.
+    #[arg(long, value_name = "FILE", default_value = "/var/log/auth.log")]
+    pub auth_log: PathBuf,
+
+    /// The vsftpd log.
+    #[arg(long, value_name = "FILE", default_value = "/var/log/vsftpd.log")]
+    pub vsftpd_log: PathBuf,
+
+    /// An attacker is announced once its tries exceed this.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub threshold: u64,
+
+    /// Where to publish (repeatable).
+    #[arg(long = "sink", value_name = "SINK")]
+    pub sinks: Vec<SinkName>,
+
+    /// Never announce this address or network (repeatable), e.g. 192.0.2.7 or 2001:db8::/32.
+    /// Loopback is always ignored.
+    #[arg(long, value_name = "IP_OR_CIDR")]
+    pub ignore: Vec<String>,
+
+    /// Read, parse and decide, then print what would be published; publish
+    /// nothing and write no state.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print each announced attacker as one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Forget attackers idle for longer than this (e.g. 30d, 12h).
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub retention: String,
+
+    /// Seconds to wait for another run's lock before giving up with status 75.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, hide = true)]
+    pub lock_wait: f64,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ReplayArgs {
+    /// An attacker is due once its tries exceed this.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub threshold: u64,
+
+    /// Start from this state's table and outbox instead of an empty one (read only).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Print one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Never announce this address or network (repeatable).
+    #[arg(long, value_name = "IP_OR_CIDR")]
+    pub ignore: Vec<String>,
+
+    /// Log files to read in order; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ParseArgs {
+    /// Log files to read; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ShowArgs {
+    /// State file to read.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/lib/tweet-attacks/state.json"
+    )]
+    pub state: PathBuf,
+
+    /// Print one JSON object per attacker.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,176 @@
+//! Who is due: attackers past the threshold, not yet announced, not ignored. Pure.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+
+use crate::table::Table;
+
+/// An address or network given to `--ignore`, e.g. `192.0.2.7` or `2001:db8::/32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Net {
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for Net {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Net> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .trim()
+            .parse()
+            .with_context(|| format!("not an IP address or CIDR network: {s:?}"))?;
+        let addr = addr.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .with_context(|| format!("bad prefix length in {s:?} (0 to {max})"))?,
+        };
+        if prefix > max {
+            bail!("bad prefix length in {s:?}");
+        }
+        Ok(Net { addr, prefix })
+    }
+}
+
+/// Loopback is never an attacker worth announcing.
+pub fn default_ignores() -> Vec<Net> {
+    vec![
+        "127.0.0.0/8".parse().expect("valid"),
+        "::1/128".parse().expect("valid"),
+    ]
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Due once tries exceed this.
+    pub threshold: u64,
+    pub ignore: Vec<Net>,
+}
+
+impl Policy {
+    pub fn ignores(&self, ip: &IpAddr) -> bool {
+        self.ignore.iter().any(|n| n.contains(ip))
+    }
+}
+
+/// Attackers that newly passed the threshold, most tries first. `queued`
+/// says which are already waiting to be published.
+pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) -> Vec<IpAddr> {
+    table
+        .ranked()
+        .into_iter()
+        .filter(|(ip, a)| {
+            a.tries() > policy.threshold
+                && a.announced.is_none()
+                && !policy.ignores(ip)
+                && !queued(ip)
+        })
+        .map(|(ip, _)| *ip)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse;
+
+    fn table_with(tries: &[(&str, u32)]) -> Table {
+        let mut t = Table::default();
+        for (addr, n) in tries {
+            let line = format!(
+                "Nov 26 00:00:01 web01 sshd[1]: message repeated {n} times: [ Failed password for root from {addr} port 22 ssh2]"
+            );
+            t.record(&parse(line.as_bytes()).unwrap(), 1);
+        }
+        t
+    }
+
+    #[test]
+    fn nets() {
+        let n: Net = "203.0.113.0/24".parse().unwrap();
+        assert!(n.contains(&"203.0.113.77".parse().unwrap()));
+        assert!(n.contains(&"::ffff:203.0.113.77".parse().unwrap()));
+        assert!(!n.contains(&"203.0.114.1".parse().unwrap()));
+        let n: Net = "2001:db8::/32".parse().unwrap();
+        assert!(n.contains(&"2001:db8:1::5".parse().unwrap()));
+        assert!(!n.contains(&"2001:db9::5".parse().unwrap()));
+        let all: Net = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(&"8.8.8.8".parse().unwrap()));
+        let one: Net = "192.0.2.7".parse().unwrap();
+        assert!(one.contains(&"192.0.2.7".parse().unwrap()));
+        assert!(!one.contains(&"192.0.2.8".parse().unwrap()));
+        assert!("192.0.2.0/33".parse::<Net>().is_err());
+        assert!("example.com".parse::<Net>().is_err());
+    }
+
+    #[test]
+    fn due_exactly_when_tries_exceed_threshold() {
+        let t = table_with(&[("203.0.113.1", 5), ("203.0.113.2", 6), ("203.0.113.3", 9)]);
+        let p = Policy {
+            threshold: 5,
+            ignore: default_ignores(),
+        };
+        let due = decide(&t, &p, |_| false);
+        let due: Vec<String> = due.iter().map(|i| i.to_string()).collect();
+        assert_eq!(
+            due,
+            ["203.0.113.3", "203.0.113.2"],
+            "the 6th try makes it due"
+        );
+    }
+
+    #[test]
+    fn announced_queued_and_ignored_are_not_due() {
+        let mut t = table_with(&[
+            ("203.0.113.1", 9),
+            ("203.0.113.2", 9),
+            ("127.0.0.1", 9),
+            ("198.51.100.4", 9),
+            ("192.168.1.20", 9),
+        ]);
+        t.attackers
+            .get_mut(&"203.0.113.1".parse().unwrap())
+            .unwrap()
+            .announced = Some(5);
+        let mut ignore = default_ignores();
+        ignore.push("198.51.100.0/24".parse().unwrap());
+        let p = Policy {
+            threshold: 5,
+            ignore,
+        };
+        let due = decide(&t, &p, |ip| ip.to_string() == "203.0.113.2");
+        assert_eq!(
+            due,
+            vec!["192.168.1.20".parse::<IpAddr>().unwrap()],
+            "the LAN still counts"
+        );
+    }
+}

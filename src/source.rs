@@ -1,0 +1,411 @@
+//! Log input: the one line reader, and log files read from a saved position
+//! that survives truncation, replacement and rotation.
+
+use std::fs::{File, Metadata};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Lines longer than this are skipped whole, with a warning: memory stays
+/// bounded whatever a log holds.
+pub const MAX_LINE: usize = 64 * 1024;
+
+const READ_BLOCK: usize = 1 << 20;
+
+/// How many bytes before the saved offset are fingerprinted.
+const FINGERPRINT_LEN: u64 = 64;
+
+/// What one pass of the line reader saw.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Bytes of whole lines, newline included: where the next read starts.
+    pub consumed: u64,
+    pub lines: u64,
+    /// Lines over `MAX_LINE`, skipped.
+    pub too_long: u64,
+    /// Bytes after the last newline, left for the next run (0 when `final_line`).
+    pub partial: u64,
+}
+
+/// Calls `on_line` with every line of `input`, without its newline.
+///
+/// With `final_line` false, an unterminated last line is left unread (a log
+/// being written); with true it is passed on too (a whole file or a pipe).
+/// A read error is returned as an error, never taken for the end.
+pub fn for_each_line<R: BufRead>(
+    mut input: R,
+    final_line: bool,
+    mut on_line: impl FnMut(&[u8]),
+) -> io::Result<ReadStats> {
+    let mut stats = ReadStats::default();
+    // A line split across two reads is assembled here; a line over MAX_LINE is dropped
+    // as it streams past (`skipping`), so it never grows the buffer.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut skipping = false;
+    let mut pending: u64 = 0;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', buf) {
+            let piece = &buf[start..nl];
+            if skipping {
+                stats.too_long += 1;
+                skipping = false;
+            } else if !carry.is_empty() {
+                if carry.len() + piece.len() > MAX_LINE {
+                    stats.too_long += 1;
+                } else {
+                    carry.extend_from_slice(piece);
+                    on_line(&carry);
+                }
+                carry.clear();
+            } else if piece.len() > MAX_LINE {
+                stats.too_long += 1;
+            } else {
+                on_line(piece);
+            }
+            stats.lines += 1;
+            stats.consumed += pending + (nl + 1 - start) as u64;
+            pending = 0;
+            start = nl + 1;
+        }
+        let rest = &buf[start..];
+        pending += rest.len() as u64;
+        if !skipping {
+            if carry.len() + rest.len() > MAX_LINE {
+                skipping = true;
+                carry = Vec::new();
+            } else {
+                carry.extend_from_slice(rest);
+            }
+        }
+        let n = buf.len();
+        input.consume(n);
+    }
+    if pending > 0 {
+        if final_line {
+            if skipping {
+                stats.too_long += 1;
+            } else {
+                on_line(&carry);
+            }
+            stats.lines += 1;
+            stats.consumed += pending;
+        } else {
+            stats.partial = pending;
+        }
+    }
+    Ok(stats)
+}
+
+/// Where the last run stopped reading one log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPos {
+    pub offset: u64,
+    pub inode: u64,
+    pub dev: u64,
+    /// FNV-1a of the bytes just before `offset`: a file truncated and
+    /// refilled past the offset fails this check.
+    pub fp: u64,
+}
+
+/// What happened when a log was opened at its saved position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// First sight of this log: read from the start.
+    New,
+    /// Same file, carry on from the offset.
+    Continue,
+    /// Shorter than the offset, or its bytes before the offset changed.
+    Truncated,
+    /// A different file now sits at the path and the old one was not found.
+    Replaced,
+    /// Rotated: the old file's tail was read from this path first.
+    Rotated(PathBuf),
+}
+
+/// The outcome of reading one log file.
+#[derive(Debug)]
+pub struct LogRead {
+    pub pos: LogPos,
+    pub resume: Resume,
+    pub stats: ReadStats,
+}
+
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn fingerprint(file: &File, offset: u64) -> io::Result<u64> {
+    let start = offset.saturating_sub(FINGERPRINT_LEN);
+    let mut buf = vec![0u8; (offset - start) as usize];
+    file.read_exact_at(&mut buf, start)?;
+    Ok(fnv1a(&buf))
+}
+
+/// True when `file` still holds, just before `pos.offset`, the bytes we read.
+fn still_ours(file: &File, meta: &Metadata, pos: &LogPos) -> io::Result<bool> {
+    if meta.len() < pos.offset {
+        return Ok(false);
+    }
+    Ok(fingerprint(file, pos.offset)? == pos.fp)
+}
+
+/// The names logrotate gives `path` once rotated: `.1`, `.0`, `-YYYYMMDD`.
+fn rotated_candidates(path: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return out;
+    };
+    for suffix in [".1", ".0"] {
+        out.push(path.with_file_name(format!("{name}{suffix}")));
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let prefix = format!("{name}-");
+        let mut dated: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_prefix(&prefix))
+                    .is_some_and(|rest| {
+                        rest.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
+                    })
+            })
+            .collect();
+        // Newest first: the rotation we missed is the most recent one.
+        dated.sort();
+        dated.reverse();
+        out.extend(dated);
+    }
+    out
+}
+
+fn find_rotated(path: &Path, pos: &LogPos) -> Option<(PathBuf, File)> {
+    rotated_candidates(path).into_iter().find_map(|cand| {
+        let file = File::open(&cand).ok()?;
+        let meta = file.metadata().ok()?;
+        (meta.ino() == pos.inode && meta.dev() == pos.dev).then_some((cand, file))
+    })
+}
+
+/// Reads `file` from `offset` up to its length now; later appends wait for the next run.
+fn read_from(
+    file: &mut File,
+    offset: u64,
+    len: u64,
+    final_line: bool,
+    on_line: &mut impl FnMut(&[u8]),
+) -> io::Result<ReadStats> {
+    file.seek(SeekFrom::Start(offset))?;
+    let limited = (&*file).take(len.saturating_sub(offset));
+    for_each_line(
+        BufReader::with_capacity(READ_BLOCK, limited),
+        final_line,
+        &mut *on_line,
+    )
+}
+
+/// Reads the whole lines a log gained since `saved`. `Ok(None)` when the log
+/// does not exist (many hosts have no vsftpd).
+pub fn read_log(
+    path: &Path,
+    saved: Option<&LogPos>,
+    mut on_line: impl FnMut(&[u8]),
+) -> Result<Option<LogRead>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    };
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot stat {}", path.display()))?;
+    let ctx = || format!("cannot read {}", path.display());
+    let mut total = ReadStats::default();
+    let (start, resume) = match saved {
+        None => (0, Resume::New),
+        Some(pos) if pos.inode == meta.ino() && pos.dev == meta.dev() => {
+            if still_ours(&file, &meta, pos).with_context(ctx)? {
+                (pos.offset, Resume::Continue)
+            } else {
+                (0, Resume::Truncated)
+            }
+        }
+        Some(pos) => match find_rotated(path, pos) {
+            Some((old_path, mut old)) => {
+                let old_meta = old
+                    .metadata()
+                    .with_context(|| format!("cannot stat {}", old_path.display()))?;
+                if still_ours(&old, &old_meta, pos)
+                    .with_context(|| format!("cannot read {}", old_path.display()))?
+                {
+                    // The rotated file may still end in a partial line; it gets no more
+                    // writes that we would see, so its last line is taken as it is.
+                    total = read_from(&mut old, pos.offset, old_meta.len(), true, &mut on_line)
+                        .with_context(|| format!("cannot read {}", old_path.display()))?;
+                }
+                (0, Resume::Rotated(old_path))
+            }
+            None => (0, Resume::Replaced),
+        },
+    };
+    let stats = read_from(&mut file, start, meta.len(), false, &mut on_line).with_context(ctx)?;
+    let offset = start + stats.consumed;
+    let fp = fingerprint(&file, offset).with_context(ctx)?;
+    total.lines += stats.lines;
+    total.too_long += stats.too_long;
+    total.consumed += stats.consumed;
+    total.partial = stats.partial;
+    Ok(Some(LogRead {
+        pos: LogPos {
+            offset,
+            inode: meta.ino(),
+            dev: meta.dev(),
+            fp,
+        },
+        resume,
+        stats: total,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn lines(input: &[u8], final_line: bool) -> (Vec<Vec<u8>>, ReadStats) {
+        let mut out = Vec::new();
+        let stats =
+            for_each_line(Cursor::new(input), final_line, |l| out.push(l.to_vec())).unwrap();
+        (out, stats)
+    }
+
+    #[test]
+    fn whole_lines_only_unless_final() {
+        let (got, st) = lines(b"a\nbb\nccc", false);
+        assert_eq!(got, vec![b"a".to_vec(), b"bb".to_vec()]);
+        assert_eq!((st.consumed, st.partial, st.lines), (5, 3, 2));
+        let (got, st) = lines(b"a\nbb\nccc", true);
+        assert_eq!(got.len(), 3);
+        assert_eq!((st.consumed, st.partial), (8, 0));
+    }
+
+    #[test]
+    fn lines_across_small_buffers() {
+        let text = b"first line\nsecond line is longer\n\nlast\n";
+        let mut out = Vec::new();
+        let st = for_each_line(BufReader::with_capacity(3, &text[..]), false, |l| {
+            out.push(String::from_utf8(l.to_vec()).unwrap())
+        })
+        .unwrap();
+        assert_eq!(out, ["first line", "second line is longer", "", "last"]);
+        assert_eq!(st.consumed, text.len() as u64);
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_and_counted() {
+        let mut input = b"ok1\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        input.extend(b"\nok2\n");
+        input.extend(std::iter::repeat_n(b'y', MAX_LINE * 3));
+        let mut out = Vec::new();
+        let st = for_each_line(BufReader::with_capacity(4096, &input[..]), false, |l| {
+            out.push(l.to_vec())
+        })
+        .unwrap();
+        assert_eq!(out, vec![b"ok1".to_vec(), b"ok2".to_vec()]);
+        assert_eq!(st.too_long, 1);
+        assert_eq!(
+            st.partial,
+            (MAX_LINE * 3) as u64,
+            "the unterminated giant waits"
+        );
+        let st = for_each_line(BufReader::with_capacity(4096, &input[..]), true, |_| {}).unwrap();
+        assert_eq!(st.too_long, 2);
+        assert_eq!(st.consumed, input.len() as u64);
+    }
+
+    struct FailingReader(usize);
+    impl Read for FailingReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::other("disk on fire"));
+            }
+            self.0 -= 1;
+            buf[..2].copy_from_slice(b"a\n");
+            Ok(2)
+        }
+    }
+
+    #[test]
+    fn a_read_error_is_an_error_not_eof() {
+        let err = for_each_line(BufReader::new(FailingReader(3)), true, |_| {}).unwrap_err();
+        assert_eq!(err.to_string(), "disk on fire");
+    }
+
+    #[test]
+    fn log_positions_follow_truncation_and_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        std::fs::write(&path, "one\ntwo\npart").unwrap();
+        let collect = |saved: Option<&LogPos>| {
+            let mut seen = Vec::new();
+            let r = read_log(&path, saved, |l| {
+                seen.push(String::from_utf8_lossy(l).into_owned())
+            })
+            .unwrap()
+            .unwrap();
+            (seen, r)
+        };
+        let (seen, r1) = collect(None);
+        assert_eq!(seen, ["one", "two"]);
+        assert_eq!((r1.pos.offset, r1.resume.clone()), (8, Resume::New));
+
+        std::fs::write(&path, "one\ntwo\npartial\nthree\n").unwrap();
+        let (seen, r2) = collect(Some(&r1.pos));
+        assert_eq!(seen, ["partial", "three"]);
+        assert_eq!(r2.resume, Resume::Continue);
+
+        // copytruncate, then refilled past the old offset before we looked.
+        std::fs::write(&path, "NEW1\nNEW2\nNEW3\nNEW4\nNEW5\nNEW6\n").unwrap();
+        let (seen, r3) = collect(Some(&r2.pos));
+        assert_eq!(seen.len(), 6);
+        assert_eq!(r3.resume, Resume::Truncated);
+
+        // logrotate: rename, then a new file; the old one got a last line meanwhile.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        io::Write::write_all(&mut f, b"tail\n").unwrap();
+        std::fs::rename(&path, dir.path().join("auth.log.1")).unwrap();
+        std::fs::write(&path, "fresh\n").unwrap();
+        let (seen, r4) = collect(Some(&r3.pos));
+        assert_eq!(seen, ["tail", "fresh"]);
+        assert_eq!(r4.resume, Resume::Rotated(dir.path().join("auth.log.1")));
+
+        assert!(
+            read_log(&dir.path().join("nope.log"), None, |_| {})
+                .unwrap()
+                .is_none()
+        );
+    }
+}
