@@ -17,7 +17,7 @@ fn is_hazard(c: char) -> bool {
 /// and the result is cut to `max_chars`.
 pub fn clean(bytes: &[u8], max_chars: usize) -> String {
     let lossy = String::from_utf8_lossy(bytes);
-    let mut out = String::with_capacity(lossy.len().min(max_chars * 2));
+    let mut out = String::with_capacity(lossy.len().min(max_chars.saturating_mul(2)));
     for (chars, c) in lossy.chars().enumerate() {
         if chars >= max_chars {
             out.push('…');

@@ -1,0 +1,487 @@
+//! Runs the built binary in a temp dir over real files: the whole pipeline,
+//! as cron and an admin at the shell would use it.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const NOW: &str = "2026-11-26T12:00:00Z";
+
+/// A temp dir with logs and a state file, and a way to run the tool on them.
+struct Env {
+    dir: tempfile::TempDir,
+    now: String,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            now: NOW.to_string(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) -> &Env {
+        fs::write(self.path(name), text).unwrap();
+        self
+    }
+
+    fn append(&self, name: &str, text: &str) -> &Env {
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.path(name))
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        self
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tweet-attacks"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env("TZ", "UTC")
+            .env("TWEET_ATTACKS_NOW", &self.now)
+            .env_remove("TWITTER_CONSUMER_KEY")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// `run` on auth.log and vsftpd.log in the temp dir, state in state.json.
+    fn run_args(&self, extra: &[&str]) -> Command {
+        let mut args = vec![
+            "run",
+            "--state",
+            "state.json",
+            "--auth-log",
+            "auth.log",
+            "--vsftpd-log",
+            "vsftpd.log",
+            "--sink",
+            "stdout",
+        ];
+        args.extend_from_slice(extra);
+        self.cmd(&args)
+    }
+
+    fn run(&self, extra: &[&str]) -> Out {
+        Out(self.run_args(extra).output().unwrap())
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_slice(&fs::read(self.path("state.json")).unwrap()).unwrap()
+    }
+
+    fn tries(&self, ip: &str) -> u64 {
+        let s = self.state();
+        let a = &s["table"]["attackers"][ip];
+        a["ssh"].as_u64().unwrap_or(0)
+            + a["ftf"]
+                .as_u64()
+                .unwrap_or(0)
+                .max(a["ftp"].as_u64().unwrap_or(0))
+    }
+}
+
+struct Out(Output);
+
+impl Out {
+    fn ok(self) -> Out {
+        assert!(
+            self.0.status.success(),
+            "failed: {:?}\nstderr: {}",
+            self.0.status,
+            self.stderr()
+        );
+        self
+    }
+    fn fails(self) -> Out {
+        assert!(
+            !self.0.status.success(),
+            "unexpected success\nstdout: {}",
+            self.stdout()
+        );
+        self
+    }
+    fn stdout(&self) -> String {
+        String::from_utf8(self.0.stdout.clone()).unwrap()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8(self.0.stderr.clone()).unwrap()
+    }
+    fn json_lines(&self) -> Vec<Value> {
+        self.stdout()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+    fn code(&self) -> Option<i32> {
+        self.0.status.code()
+    }
+}
+
+/// `n` failed-password guesses from `ip`, one connection per guess.
+fn guesses(ip: &str, n: usize, first_pid: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "Nov 26 10:{:02}:{:02} web01 sshd[{}]: Failed password for invalid user u{i} from {ip} port {} ssh2\n",
+                i / 60 % 60,
+                i % 60,
+                first_pid + i,
+                40000 + i
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn threshold_crossed_once_across_runs() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.5", 5, 100));
+    let out = env.run(&["--json"]).ok();
+    assert_eq!(out.stdout(), "", "5 tries do not exceed the threshold of 5");
+    assert!(
+        out.stderr().contains("vsftpd.log does not exist"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(env.tries("203.0.113.5"), 5);
+
+    env.append("auth.log", &guesses("203.0.113.5", 1, 200));
+    let out = env.run(&["--json"]).ok();
+    let posts = out.json_lines();
+    assert_eq!(posts.len(), 1, "the 6th try makes it due");
+    assert_eq!(posts[0]["ip"], "203.0.113.5");
+    assert_eq!(posts[0]["tries"], 6);
+    assert_eq!(posts[0]["services"], serde_json::json!(["sshd"]));
+    assert!(posts[0]["users"].as_array().unwrap().len() >= 5);
+    assert!(posts[0]["text"].as_str().unwrap().contains("203.0.113.5"));
+    assert!(env.state()["table"]["attackers"]["203.0.113.5"]["a"].is_i64());
+
+    env.append("auth.log", &guesses("203.0.113.5", 3, 300));
+    let out = env.run(&["--json"]).ok();
+    assert_eq!(out.stdout(), "", "announced once, never again");
+    assert_eq!(env.tries("203.0.113.5"), 9, "every try still counted");
+}
+
+#[test]
+fn offsets_carry_across_runs_and_partial_lines_wait() {
+    let env = Env::new();
+    let lines = guesses("198.51.100.7", 3, 100);
+    let (whole, partial) = lines.split_at(lines.len() - 20);
+    env.write("auth.log", whole);
+    env.run(&[]).ok();
+    assert_eq!(
+        env.tries("198.51.100.7"),
+        2,
+        "the unterminated third line waits"
+    );
+    let offset = env.state()["logs"]["auth.log"]["offset"].as_u64().unwrap();
+    assert_eq!(offset as usize, whole.rfind('\n').unwrap() + 1);
+
+    env.append("auth.log", partial);
+    env.run(&[]).ok();
+    assert_eq!(
+        env.tries("198.51.100.7"),
+        3,
+        "the completed line is read once"
+    );
+    env.run(&[]).ok();
+    assert_eq!(env.tries("198.51.100.7"), 3, "nothing is read twice");
+}
+
+#[test]
+fn truncation_is_read_from_the_start() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("198.51.100.8", 4, 100));
+    env.run(&[]).ok();
+    // copytruncate, then more attacks than before: longer than the old offset.
+    env.write("auth.log", &guesses("192.0.2.9", 6, 500));
+    let out = env.run(&[]).ok();
+    assert!(out.stderr().contains("truncated"), "{}", out.stderr());
+    assert_eq!(env.tries("192.0.2.9"), 6);
+    assert_eq!(env.tries("198.51.100.8"), 4);
+    assert!(out.stdout().contains("192.0.2.9"));
+}
+
+#[test]
+fn rotation_reads_the_old_tail_then_the_new_file() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("198.51.100.9", 2, 100));
+    env.run(&[]).ok();
+    env.append("auth.log", &guesses("198.51.100.9", 2, 200));
+    fs::rename(env.path("auth.log"), env.path("auth.log.1")).unwrap();
+    env.write("auth.log", &guesses("198.51.100.9", 3, 300));
+    let out = env.run(&["--json"]).ok();
+    assert_eq!(env.tries("198.51.100.9"), 7, "{}", out.stderr());
+    assert_eq!(out.json_lines()[0]["tries"], 7);
+}
+
+#[test]
+fn dry_run_prints_but_leaves_state_byte_identical() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.10", 3, 100));
+    env.run(&[]).ok();
+    let before = fs::read(env.path("state.json")).unwrap();
+    env.append("auth.log", &guesses("203.0.113.10", 5, 200));
+    let out = env.run(&["--dry-run"]).ok();
+    assert!(out.stdout().contains("203.0.113.10"), "{}", out.stdout());
+    assert_eq!(fs::read(env.path("state.json")).unwrap(), before);
+    // And the real run afterwards still publishes it.
+    let out = env.run(&[]).ok();
+    assert!(out.stdout().contains("203.0.113.10"));
+}
+
+#[test]
+fn corrupt_state_is_refused_and_kept() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.11", 9, 100));
+    env.write("state.json", "{\"version\": 1, \"logs\": {");
+    let out = env.run(&[]).fails();
+    assert_eq!(out.code(), Some(1));
+    let err = out.stderr();
+    assert!(err.contains("state.json"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert_eq!(out.stdout(), "", "nothing published");
+    assert_eq!(
+        fs::read_to_string(env.path("state.json")).unwrap(),
+        "{\"version\": 1, \"logs\": {"
+    );
+}
+
+#[test]
+fn missing_logs_are_a_warning() {
+    let env = Env::new();
+    let out = env.run(&[]).ok();
+    assert!(out.stderr().contains("auth.log does not exist"));
+    assert!(out.stderr().contains("vsftpd.log does not exist"));
+    assert_eq!(env.state()["version"], 1);
+}
+
+#[test]
+fn unreadable_log_is_an_error_naming_it() {
+    let env = Env::new();
+    fs::create_dir(env.path("auth.log")).unwrap();
+    let out = env.run(&[]).fails();
+    assert!(out.stderr().contains("auth.log"), "{}", out.stderr());
+    assert!(
+        !env.path("state.json").exists(),
+        "no state saved after a failed read"
+    );
+}
+
+#[test]
+fn overlapping_runs_count_and_publish_once() {
+    let env = Env::new();
+    // Big enough that the two runs overlap.
+    let mut log = String::new();
+    for i in 0..60 {
+        log.push_str(&guesses(&format!("203.0.113.{i}"), 8, 1000 + i * 10));
+    }
+    let noise = "Nov 26 10:00:00 web01 CRON[1]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)\n";
+    log.push_str(&noise.repeat(200_000));
+    env.write("auth.log", &log);
+    let a = env
+        .run_args(&[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = env
+        .run_args(&[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (
+        Out(a.wait_with_output().unwrap()).ok(),
+        Out(b.wait_with_output().unwrap()).ok(),
+    );
+    let posts = a.stdout().lines().count() + b.stdout().lines().count();
+    assert_eq!(
+        posts, 60,
+        "each attacker published by exactly one of the runs"
+    );
+    for i in 0..60 {
+        assert_eq!(env.tries(&format!("203.0.113.{i}")), 8);
+    }
+}
+
+#[test]
+fn a_held_lock_exits_75() {
+    let env = Env::new();
+    let lock = fs::File::create(env.path("state.json.lock")).unwrap();
+    lock.lock().unwrap();
+    let out = env.run(&["--lock-wait", "0.2"]).fails();
+    assert_eq!(out.code(), Some(75));
+    assert!(out.stderr().contains("lock"), "{}", out.stderr());
+    assert_eq!(out.stderr().lines().count(), 1);
+}
+
+#[test]
+fn ignored_and_loopback_addresses_are_never_announced() {
+    let env = Env::new();
+    let mut log = guesses("127.0.0.1", 9, 100);
+    log.push_str(&guesses("192.0.2.50", 9, 200));
+    log.push_str(&guesses("2001:db8::7", 9, 300));
+    log.push_str(&guesses("198.51.100.50", 9, 400));
+    env.write("auth.log", &log);
+    let out = env
+        .run(&[
+            "--json",
+            "--ignore",
+            "192.0.2.0/24",
+            "--ignore",
+            "2001:db8::/32",
+        ])
+        .ok();
+    let ips: Vec<String> = out
+        .json_lines()
+        .iter()
+        .map(|v| v["ip"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ips, ["198.51.100.50"]);
+    let out = env.run(&["--ignore", "not-an-ip"]).fails();
+    assert!(out.stderr().contains("not-an-ip"));
+}
+
+#[test]
+fn vsftpd_log_counts_fail_logins() {
+    let env = Env::new();
+    let mut log = String::new();
+    for i in 0..7 {
+        log.push_str(&format!(
+            "Thu Nov 26 10:00:{i:02} 2026 [pid 77] [user{i}] FAIL LOGIN: Client \"::ffff:198.51.100.77\"\n"
+        ));
+    }
+    env.write("vsftpd.log", &log);
+    let out = env.run(&["--json"]).ok();
+    let posts = out.json_lines();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["ip"], "198.51.100.77");
+    assert_eq!(posts[0]["tries"], 7);
+    assert_eq!(posts[0]["services"], serde_json::json!(["vsftpd"]));
+}
+
+#[test]
+fn replay_reads_stdin_and_files_and_never_writes() {
+    let env = Env::new();
+    env.write("a.log", &guesses("203.0.113.20", 4, 100));
+    let mut child = env
+        .cmd(&["replay", "--json", "a.log", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rest = guesses("203.0.113.20", 3, 200);
+    // The piped input ends without a newline: a whole-file replay still reads it.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(rest.trim_end().as_bytes())
+        .unwrap();
+    let out = Out(child.wait_with_output().unwrap()).ok();
+    let posts = out.json_lines();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["tries"], 7);
+    assert_eq!(
+        fs::read_dir(env.dir.path()).unwrap().count(),
+        1,
+        "only a.log"
+    );
+}
+
+#[test]
+fn parse_prints_one_object_per_failed_login() {
+    let env = Env::new();
+    env.write(
+        "mixed.log",
+        "Nov 26 10:00:00 web01 CRON[1]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)\n\
+         Nov 26 10:00:01 web01 sshd[5]: message repeated 3 times: [ Failed password for root from 203.0.113.1 port 22 ssh2]\n\
+         2026-11-26T10:15:01.123456+00:00 host.example.org sshd-session[6]: Invalid user \x1b[31mevil from ::ffff:203.0.113.2 port 22\n\
+         Thu Nov 26 10:15:02 2026 [pid 7] [ftp] FAIL LOGIN: Client \"203.0.113.3\"\n",
+    );
+    let out = Out(env.cmd(&["parse", "mixed.log"]).output().unwrap()).ok();
+    let rows = out.json_lines();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["line"], 2);
+    assert_eq!(rows[0]["service"], "sshd");
+    assert_eq!(rows[0]["event"], "failed_password");
+    assert_eq!(rows[0]["count"], 3);
+    assert_eq!(rows[0]["user"], "root");
+    assert_eq!(rows[0]["host"], "web01");
+    assert_eq!(rows[0]["time"], "2026-11-26T10:00:01Z");
+    assert_eq!(rows[1]["ip"], "203.0.113.2");
+    assert_eq!(rows[1]["event"], "invalid_user");
+    assert_eq!(
+        rows[1]["user"], "\\x1b[31mevil",
+        "escapes never reach the terminal"
+    );
+    assert_eq!(rows[1]["time"], "2026-11-26T10:15:01Z");
+    assert_eq!(rows[2]["service"], "vsftpd");
+    assert_eq!(rows[2]["host"], Value::Null);
+    assert!(!out.stdout().contains('\x1b'));
+}
+
+#[test]
+fn show_lists_most_tries_first() {
+    let env = Env::new();
+    let mut log = guesses("203.0.113.30", 2, 100);
+    log.push_str(&guesses("203.0.113.31", 7, 200));
+    env.write("auth.log", &log);
+    env.run(&[]).ok();
+    let out = Out(env
+        .cmd(&["show", "--state", "state.json", "--json"])
+        .output()
+        .unwrap())
+    .ok();
+    let rows = out.json_lines();
+    assert_eq!(rows[0]["ip"], "203.0.113.31");
+    assert_eq!(rows[0]["tries"], 7);
+    assert!(rows[0]["announced"].is_string());
+    assert_eq!(rows[1]["ip"], "203.0.113.30");
+    assert_eq!(rows[1]["announced"], Value::Null);
+    assert!(rows[1]["users"].is_array());
+    let out = Out(env
+        .cmd(&["show", "--state", "state.json"])
+        .output()
+        .unwrap())
+    .ok();
+    assert!(
+        out.stdout()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("203.0.113.31")
+    );
+    let out = Out(env.cmd(&["show", "--state", "nope.json"]).output().unwrap()).fails();
+    assert!(out.stderr().contains("nope.json"));
+}
+
+#[test]
+fn bundled_examples_announce_the_three_attackers() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let env = Env::new();
+    let out = Out(env
+        .cmd(&["replay", "--json"])
+        .arg(root.join("examples/auth.log"))
+        .arg(root.join("examples/vsftpd.log"))
+        .output()
+        .unwrap())
+    .ok();
+    let ips: Vec<String> = out
+        .json_lines()
+        .iter()
+        .map(|v| v["ip"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ips, ["203.0.113.45", "198.51.100.77", "2001:db8:bad:1::66"]);
+}
