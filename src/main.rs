@@ -1,22 +1,10 @@
 //! Entry point: build the config, run, report the error chain once, map it to an exit code.
 
-mod app;
-mod cli;
-mod clock;
-mod config;
-mod decide;
-mod parse;
-mod publish;
-mod render;
-mod source;
-mod state;
-mod table;
-mod text;
-
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use tweet_attacks::{app, cli, config, state};
 
 /// sysexits.h EX_TEMPFAIL: cron should simply try again next time.
 const EX_TEMPFAIL: u8 = 75;

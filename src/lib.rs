@@ -1,0 +1,20 @@
+//! tweet-attacks: sshd and vsftpd logs → attacker table → public posts.
+//!
+//! Modules in the order the data flows: `cli`/`config` → `source` → `parse`
+//! → `table` → `decide` → `render`/`publish` → `state`; `app` ties one run
+//! together.
+
+pub mod cli;
+pub mod config;
+
+pub mod clock;
+pub mod decide;
+pub mod parse;
+pub mod publish;
+pub mod render;
+pub mod source;
+pub mod state;
+pub mod table;
+pub mod text;
+
+pub mod app;
