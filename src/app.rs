@@ -11,14 +11,16 @@ use serde::Serialize;
 use crate::cli::SinkName;
 use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
+use crate::config::{SinkSpec, XConfig};
 use crate::decide::decide;
 use crate::parse::parse;
-use crate::publish::{Pending, Post, Sink, StdoutSink, print_post};
-use crate::render::Announcement;
+use crate::publish::{Outcome, Pending, Post, Sink, StdoutSink, TwitterSink, plan, print_post};
+use crate::render::{Announcement, render};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
 use crate::table::{CONN_IDLE, Table};
 use crate::text;
+use crate::x::XClient;
 
 /// Warnings go to stderr, one line each; they never change the exit status.
 fn warn(msg: impl std::fmt::Display) {
@@ -32,6 +34,7 @@ pub fn run(config: Config) -> Result<()> {
         Command::Replay(c) => replay(&c, now),
         Command::Parse { inputs } => parse_inputs(&inputs, now),
         Command::Show { state, json } => show(&state, json),
+        Command::VerifyCredentials(x) => verify_credentials(&x),
     }
 }
 
@@ -67,8 +70,8 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
         };
         match &read.resume {
             Resume::Truncated => warn(format_args!("{key} was truncated; read from the start")),
-            Resume::Replaced => warn(format_args!(
-                "{key} was replaced and its old file was not found; read the new one from the start"
+            Resume::Replaced(lost) => warn(format_args!(
+                "{key} was replaced: {lost}; read the new one from the start"
             )),
             Resume::Rotated(old) => {
                 eprintln!(
@@ -84,62 +87,136 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
     Ok(())
 }
 
-/// Puts newly due attackers in the outbox, addressed to `sinks`.
+/// Puts newly due attackers in the outbox, one entry per sink.
 fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
     let outbox = &st.outbox;
     let due = decide(&st.table, &c.policy, |ip| {
         outbox.iter().any(|p| p.subject.ip == *ip)
     });
-    let sinks: Vec<String> = c.sinks.iter().map(|s| sink_name(*s).to_string()).collect();
     for ip in due {
-        let a = &st.table.attackers[&ip];
-        st.outbox.push(Pending {
-            subject: Announcement::of(ip, a),
-            sinks: sinks.clone(),
-            queued: now,
-        });
+        let subject = Announcement::of(ip, &st.table.attackers[&ip], &c.privacy);
+        for spec in &c.sinks {
+            st.outbox.push(Pending {
+                subject: subject.clone(),
+                sink: sink_name(spec.name).to_string(),
+                batch: None,
+                queued: now,
+            });
+        }
     }
 }
 
 fn sink_name(s: SinkName) -> &'static str {
     match s {
         SinkName::Stdout => "stdout",
+        SinkName::Twitter => "twitter",
     }
 }
 
-fn make_sink(s: SinkName, json: bool) -> Box<dyn Sink> {
-    match s {
-        SinkName::Stdout => Box::new(StdoutSink::new(io::stdout(), json)),
-    }
+fn make_sink(spec: &SinkSpec, c: &RunConfig) -> Result<Box<dyn Sink>> {
+    Ok(match spec.name {
+        SinkName::Stdout => Box::new(StdoutSink::new(io::stdout(), c.json)),
+        SinkName::Twitter => {
+            let x = c.x.as_ref().context("X credentials were not loaded")?;
+            Box::new(TwitterSink::new(XClient::new(
+                &x.api_url,
+                x.credentials.clone(),
+            )?))
+        }
+    })
 }
 
-/// Publishes the outbox to every sink; returns the first failure, after
-/// recording every success in the state.
-fn publish_outbox(st: &mut State, sinks: &mut [Box<dyn Sink>], now: Secs) -> Option<anyhow::Error> {
-    let mut failure = None;
-    for sink in sinks.iter_mut() {
-        let name = sink.name();
-        for p in st.outbox.iter_mut() {
-            if !p.sinks.iter().any(|s| s == name) {
-                continue;
-            }
-            match sink.publish(&Post::single(&p.subject)) {
-                Ok(()) => {
-                    p.sinks.retain(|s| s != name);
-                    if let Some(a) = st.table.attackers.get_mut(&p.subject.ip) {
+/// Plans and publishes one sink's share of the outbox. Every success is
+/// recorded in `st` and saved at once, so a crash re-sends at most one post
+/// (with the same text, which X then reports as a duplicate).
+fn publish_sink(
+    st: &mut State,
+    spec: &SinkSpec,
+    sink: &mut dyn Sink,
+    c: &RunConfig,
+    now: Secs,
+    report: &mut impl Write,
+) -> Result<()> {
+    let name = sink.name();
+    let book = st.sinks.entry(name.to_string()).or_default();
+    book.recent.retain(|t| *t > now - 86_400);
+    match book.blocked_until {
+        // Rate-limited earlier: the reset has not come yet. Nothing new is wrong.
+        Some(until) if now < until => return Ok(()),
+        Some(_) => book.blocked_until = None,
+        None => {}
+    }
+    let left = spec.budget.left(book, now);
+    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch);
+    if posts.is_empty() {
+        return Ok(());
+    }
+    // The batches are saved before the first attempt: a retry sends the same text.
+    state::save(&c.state, st)?;
+    for post in posts {
+        let outcome = sink.publish(&post);
+        let book = st.sinks.entry(name.to_string()).or_default();
+        match outcome {
+            Outcome::Delivered | Outcome::Duplicate => {
+                if matches!(outcome, Outcome::Delivered) && spec.budget.per_day.is_some() {
+                    book.recent.push(now);
+                }
+                st.outbox
+                    .retain(|p| !(p.sink == name && p.batch == Some(post.batch)));
+                for ip in post.ips() {
+                    if let Some(a) = st.table.attackers.get_mut(&ip) {
                         a.announced.get_or_insert(now);
                     }
                 }
-                Err(e) => {
-                    // This sink is unwell: keep the rest of its queue for the next run.
-                    failure.get_or_insert(e.context(format!("{name} sink")));
-                    break;
+                if c.json {
+                    print_post(report, &post, true)?;
                 }
+                if name != "stdout" {
+                    state::save(&c.state, st)?;
+                }
+            }
+            Outcome::RateLimited { reset } => {
+                let until = reset.filter(|r| *r > now).unwrap_or(now + 15 * 60);
+                book.blocked_until = Some(until);
+                state::save(&c.state, st)?;
+                bail!(
+                    "{name}: rate limited until {}; {} announcement(s) wait in the outbox",
+                    format_rfc3339(until),
+                    st.outbox.iter().filter(|p| p.sink == name).count()
+                );
+            }
+            Outcome::Failed(e) => {
+                state::save(&c.state, st)?;
+                let waiting = st.outbox.iter().filter(|p| p.sink == name).count();
+                return Err(e.context(format!(
+                    "{name}: {waiting} announcement(s) wait in the outbox for the next run"
+                )));
             }
         }
     }
-    st.outbox.retain(|p| !p.sinks.is_empty());
-    failure
+    Ok(())
+}
+
+/// What a dry run shows: exactly the posts each sink would make now.
+fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut next = st.next_batch;
+    for spec in &c.sinks {
+        let name = sink_name(spec.name);
+        let book = st.sinks.get(name).cloned().unwrap_or_default();
+        let left = match book.blocked_until {
+            Some(until) if now < until => 0,
+            _ => spec.budget.left(&book, now),
+        };
+        for post in plan(&mut st.outbox, name, left, &mut next) {
+            if c.sinks.len() > 1 && !c.json {
+                write!(out, "[{name}] ")?;
+            }
+            print_post(&mut out, &post, c.json)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
@@ -158,29 +235,39 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     });
 
     if c.dry_run {
-        let mut out = io::stdout().lock();
-        for p in &st.outbox {
-            print_post(&mut out, &Post::single(&p.subject), c.json)?;
-        }
-        return Ok(());
+        return print_plans(&mut st, c, now);
     }
-
     // Saved before posting: offsets and tries are never counted twice, and
     // the outbox survives whatever happens while posting.
     state::save(&c.state, &st)?;
-    if st.outbox.is_empty() {
-        return Ok(());
+    let mut report = io::stdout().lock();
+    let mut failures = Vec::new();
+    for spec in &c.sinks {
+        if !st.outbox.iter().any(|p| p.sink == sink_name(spec.name)) {
+            continue;
+        }
+        let mut sink = make_sink(spec, c)?;
+        // One sink failing must not keep the others from posting.
+        if let Err(e) = publish_sink(&mut st, spec, sink.as_mut(), c, now, &mut report) {
+            failures.push(e);
+        }
     }
-    let mut sinks: Vec<Box<dyn Sink>> = c.sinks.iter().map(|s| make_sink(*s, c.json)).collect();
-    let failure = publish_outbox(&mut st, &mut sinks, now);
     state::save(&c.state, &st)?;
-    match failure {
-        Some(e) => Err(e.context(format!(
-            "publishing failed; {} announcement(s) wait in the outbox for the next run",
-            st.outbox.len()
-        ))),
-        None => Ok(()),
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.remove(0)),
+        n => {
+            let first = failures.remove(0);
+            Err(first.context(format!("{n} sinks failed")))
+        }
     }
+}
+
+fn verify_credentials(x: &XConfig) -> Result<()> {
+    let client = XClient::new(&x.api_url, x.credentials.clone())?;
+    let user = client.me()?;
+    println!("@{user}");
+    Ok(())
 }
 
 fn open_input(input: &Input) -> Result<Box<dyn BufRead>> {
@@ -221,8 +308,13 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
     });
     let mut out = io::BufWriter::new(io::stdout().lock());
     for ip in due {
-        let a = Announcement::of(ip, &st.table.attackers[&ip]);
-        print_post(&mut out, &Post::single(&a), c.json)?;
+        let a = Announcement::of(ip, &st.table.attackers[&ip], &c.privacy);
+        let post = Post {
+            text: render(&a),
+            subjects: vec![a],
+            batch: 0,
+        };
+        print_post(&mut out, &post, c.json)?;
     }
     out.flush()?;
     Ok(())

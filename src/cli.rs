@@ -27,47 +27,53 @@ pub enum Command {
     Parse(ParseArgs),
     /// Print the attacker table, most tries first.
     Show(ShowArgs),
+    /// Check the X credentials: a signed GET /2/users/me, printing the account's @username.
+    VerifyCredentials(VerifyArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SinkName {
     /// Print posts on standard output.
     Stdout,
+    /// Post on X (Twitter); the default.
+    Twitter,
 }
 
 #[derive(Debug, ClapArgs)]
 pub struct RunArgs {
-    /// State file: read positions, attacker table, outbox.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/var/lib/tweet-attacks/state.json"
-    )]
-    pub state: PathBuf,
+    /// Options file (TOML): any option below, by its long name, plus the
+    /// four twitter-* credentials. Must be mode 0600 if it holds secrets.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
-    /// The sshd log.
-    #[arg(long, value_name = "FILE", default_value = "/var/log/auth.log")]
-    pub auth_log: PathBuf,
+    /// State file: read positions, attacker table, outbox [default: /var/lib/tweet-attacks/state.json]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 
-    /// The vsftpd log.
-    #[arg(long, value_name = "FILE", default_value = "/var/log/vsftpd.log")]
-    pub vsftpd_log: PathBuf,
+    /// The sshd log [default: /var/log/auth.log]
+    #[arg(long, value_name = "FILE")]
+    pub auth_log: Option<PathBuf>,
 
-    /// An attacker is announced once its tries exceed this.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub threshold: u64,
+    /// The vsftpd log [default: /var/log/vsftpd.log]
+    #[arg(long, value_name = "FILE")]
+    pub vsftpd_log: Option<PathBuf>,
 
-    /// Where to publish (repeatable).
+    /// An attacker is announced once its tries exceed this [default: 5]
+    #[arg(long, value_name = "N")]
+    pub threshold: Option<u64>,
+
+    /// Where to publish (repeatable) [default: twitter]
     #[arg(long = "sink", value_name = "SINK")]
     pub sinks: Vec<SinkName>,
 
-    /// Never announce this address or network (repeatable), e.g. 192.0.2.7 or 2001:db8::/32.
-    /// Loopback is always ignored.
+    /// Never announce this address or network (repeatable), e.g. 192.0.2.7 or
+    /// 2001:db8::/32. Loopback is always ignored.
     #[arg(long, value_name = "IP_OR_CIDR")]
     pub ignore: Vec<String>,
 
-    /// Read, parse and decide, then print what would be published; publish
-    /// nothing and write no state.
+    /// Read, parse and decide, then print exactly the texts that would be
+    /// published; publish nothing and write no state.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -75,9 +81,29 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Forget attackers idle for longer than this (e.g. 30d, 12h).
-    #[arg(long, value_name = "DURATION", default_value = "30d")]
-    pub retention: String,
+    /// Forget attackers idle for longer than this, e.g. 30d or 12h [default: 30d]
+    #[arg(long, value_name = "DURATION")]
+    pub retention: Option<String>,
+
+    /// X API base URL [default: https://api.x.com]
+    #[arg(long, value_name = "URL")]
+    pub twitter_api_url: Option<String>,
+
+    /// Posts to X in any 24 hours; more attackers are packed into fewer posts [default: 17]
+    #[arg(long, value_name = "N")]
+    pub max_posts_per_day: Option<usize>,
+
+    /// Posts to X in one run [default: no limit but the daily one]
+    #[arg(long, value_name = "N")]
+    pub max_posts_per_run: Option<usize>,
+
+    /// Local accounts, whose names are never published [default: /etc/passwd]
+    #[arg(long, value_name = "FILE")]
+    pub passwd: Option<PathBuf>,
+
+    /// Publish user names even when they are local accounts.
+    #[arg(long)]
+    pub show_local_users: bool,
 
     /// Seconds to wait for another run's lock before giving up with status 75.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, hide = true)]
@@ -101,6 +127,10 @@ pub struct ReplayArgs {
     /// Never announce this address or network (repeatable).
     #[arg(long, value_name = "IP_OR_CIDR")]
     pub ignore: Vec<String>,
+
+    /// Local accounts, whose names are never published.
+    #[arg(long, value_name = "FILE", default_value = "/etc/passwd")]
+    pub passwd: PathBuf,
 
     /// Log files to read in order; `-` or nothing reads standard input.
     #[arg(value_name = "FILE")]
@@ -127,4 +157,15 @@ pub struct ShowArgs {
     /// Print one JSON object per attacker.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct VerifyArgs {
+    /// X API base URL [default: https://api.x.com]
+    #[arg(long, value_name = "URL")]
+    pub twitter_api_url: Option<String>,
+
+    /// Options file (TOML) that may hold the credentials.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

@@ -1,13 +1,31 @@
-//! Validated settings for one run, built from the command line. Core code sees only these.
+//! Validated settings for one run, built from the command line, the options
+//! file and the environment. Core code sees only these.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use serde::Deserialize;
 
 use crate::cli::{self, Args, SinkName};
 use crate::clock::{self, Secs};
 use crate::decide::{Net, Policy, default_ignores};
+use crate::publish::{Budget, local_accounts};
+use crate::render::Privacy;
+use crate::x::Credentials;
+
+pub const DEFAULT_STATE: &str = "/var/lib/tweet-attacks/state.json";
+pub const DEFAULT_API: &str = "https://api.x.com";
+
+/// The credentials' environment variables, in `Credentials` field order.
+pub const CREDENTIAL_VARS: [&str; 4] = [
+    "TWITTER_CONSUMER_KEY",
+    "TWITTER_CONSUMER_SECRET",
+    "TWITTER_ACCESS_TOKEN",
+    "TWITTER_ACCESS_TOKEN_SECRET",
+];
 
 #[derive(Debug)]
 pub struct Config {
@@ -22,6 +40,7 @@ pub enum Command {
     Replay(ReplayConfig),
     Parse { inputs: Vec<Input> },
     Show { state: PathBuf, json: bool },
+    VerifyCredentials(XConfig),
 }
 
 /// A log to read whole: a file, or standard input.
@@ -31,12 +50,28 @@ pub enum Input {
     File(PathBuf),
 }
 
+/// Where and as whom to post on X.
+#[derive(Debug, Clone)]
+pub struct XConfig {
+    pub api_url: String,
+    pub credentials: Credentials,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkSpec {
+    pub name: SinkName,
+    pub budget: Budget,
+}
+
 #[derive(Debug)]
 pub struct RunConfig {
     pub state: PathBuf,
     pub logs: Vec<PathBuf>,
     pub policy: Policy,
-    pub sinks: Vec<SinkName>,
+    pub privacy: Privacy,
+    pub sinks: Vec<SinkSpec>,
+    /// Set when a twitter sink will really post.
+    pub x: Option<XConfig>,
     pub dry_run: bool,
     pub json: bool,
     pub retention: Secs,
@@ -47,8 +82,112 @@ pub struct RunConfig {
 pub struct ReplayConfig {
     pub state: Option<PathBuf>,
     pub policy: Policy,
+    pub privacy: Privacy,
     pub json: bool,
     pub inputs: Vec<Input>,
+}
+
+/// The options file: any `run` option by its long name, plus credentials.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileConfig {
+    state: Option<PathBuf>,
+    auth_log: Option<PathBuf>,
+    vsftpd_log: Option<PathBuf>,
+    threshold: Option<u64>,
+    #[serde(default)]
+    sink: Vec<SinkName>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    retention: Option<String>,
+    twitter_api_url: Option<String>,
+    max_posts_per_day: Option<usize>,
+    max_posts_per_run: Option<usize>,
+    passwd: Option<PathBuf>,
+    show_local_users: Option<bool>,
+    twitter_consumer_key: Option<String>,
+    twitter_consumer_secret: Option<String>,
+    twitter_access_token: Option<String>,
+    twitter_access_token_secret: Option<String>,
+}
+
+impl FileConfig {
+    fn secrets(&self) -> [&Option<String>; 4] {
+        [
+            &self.twitter_consumer_key,
+            &self.twitter_consumer_secret,
+            &self.twitter_access_token,
+            &self.twitter_access_token_secret,
+        ]
+    }
+
+    /// Reads the options file; one that holds secrets must not be readable by
+    /// group or others, as ssh insists for private keys.
+    fn load(path: &Path) -> Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        // toml's message quotes the offending line, which may hold a secret: keep only its position.
+        let file: FileConfig = toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| format!(" at line {}", text[..s.start].lines().count().max(1)))
+                .unwrap_or_default();
+            anyhow::anyhow!(
+                "config file {} is not valid{at}: {}",
+                path.display(),
+                e.message()
+            )
+        })?;
+        if file.secrets().iter().any(|s| s.is_some()) {
+            let mode = std::fs::metadata(path)
+                .with_context(|| format!("cannot stat config file {}", path.display()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                bail!(
+                    "config file {} holds credentials but is readable by others (mode {:03o}); run: chmod 600 {}",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                );
+            }
+        }
+        Ok(file)
+    }
+
+    fn maybe_load(path: Option<&Path>) -> Result<FileConfig> {
+        path.map_or_else(|| Ok(FileConfig::default()), FileConfig::load)
+    }
+}
+
+/// The credentials, each from its environment variable or else the options file.
+fn credentials(file: &FileConfig) -> Result<Credentials> {
+    let mut values = Vec::with_capacity(4);
+    for (var, from_file) in CREDENTIAL_VARS.iter().zip(file.secrets()) {
+        let value = std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| from_file.clone().filter(|v| !v.is_empty()));
+        match value {
+            Some(v) => values.push(v),
+            None => bail!(
+                "{var} is not set (set it in the environment, or as {} in the --config file)",
+                var.to_ascii_lowercase().replace('_', "-")
+            ),
+        }
+    }
+    let [
+        consumer_key,
+        consumer_secret,
+        access_token,
+        access_token_secret,
+    ]: [String; 4] = values.try_into().expect("four credentials");
+    Ok(Credentials {
+        consumer_key,
+        consumer_secret,
+        access_token,
+        access_token_secret,
+    })
 }
 
 fn policy(threshold: u64, ignore: &[String]) -> Result<Policy> {
@@ -59,6 +198,20 @@ fn policy(threshold: u64, ignore: &[String]) -> Result<Policy> {
     Ok(Policy {
         threshold,
         ignore: nets,
+    })
+}
+
+fn privacy(passwd: &Path, show_local: bool) -> Result<Privacy> {
+    let local = match std::fs::read_to_string(passwd) {
+        Ok(text) => local_accounts(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read {}", passwd.display()));
+        }
+    };
+    Ok(Privacy {
+        local_accounts: local,
+        show_local,
     })
 }
 
@@ -78,6 +231,87 @@ fn inputs(paths: Vec<PathBuf>) -> Vec<Input> {
         .collect()
 }
 
+fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
+    let file = FileConfig::maybe_load(r.config.as_deref())?;
+    let retention = r
+        .retention
+        .or(file.retention.clone())
+        .unwrap_or_else(|| "30d".into());
+    let retention = clock::parse_duration(&retention).context("bad --retention")?;
+    if !(0.0..=3600.0).contains(&r.lock_wait) {
+        bail!("bad --lock-wait: {} (0 to 3600 seconds)", r.lock_wait);
+    }
+    let mut names = if r.sinks.is_empty() {
+        file.sink.clone()
+    } else {
+        r.sinks
+    };
+    if names.is_empty() {
+        names.push(SinkName::Twitter);
+    }
+    names.sort();
+    names.dedup();
+    let per_day = r.max_posts_per_day.or(file.max_posts_per_day).unwrap_or(17);
+    let per_run = r.max_posts_per_run.or(file.max_posts_per_run);
+    let sinks = names
+        .iter()
+        .map(|&name| SinkSpec {
+            name,
+            budget: match name {
+                SinkName::Stdout => Budget::UNLIMITED,
+                SinkName::Twitter => Budget {
+                    per_day: Some(per_day),
+                    per_run,
+                },
+            },
+        })
+        .collect();
+    let api_url = r
+        .twitter_api_url
+        .or(file.twitter_api_url.clone())
+        .unwrap_or_else(|| DEFAULT_API.into());
+    // Credentials are needed only to post for real: a dry run works without them.
+    let x = if names.contains(&SinkName::Twitter) && !r.dry_run {
+        Some(XConfig {
+            api_url,
+            credentials: credentials(&file)?,
+        })
+    } else {
+        None
+    };
+    let mut ignore = file.ignore.clone();
+    ignore.extend(r.ignore);
+    let passwd = r
+        .passwd
+        .or(file.passwd.clone())
+        .unwrap_or_else(|| "/etc/passwd".into());
+    Ok(RunConfig {
+        state: r
+            .state
+            .or(file.state)
+            .unwrap_or_else(|| DEFAULT_STATE.into()),
+        logs: vec![
+            r.auth_log
+                .or(file.auth_log)
+                .unwrap_or_else(|| "/var/log/auth.log".into()),
+            r.vsftpd_log
+                .or(file.vsftpd_log)
+                .unwrap_or_else(|| "/var/log/vsftpd.log".into()),
+        ],
+        policy: policy(r.threshold.or(file.threshold).unwrap_or(5), &ignore)?,
+        privacy: privacy(
+            &passwd,
+            r.show_local_users || file.show_local_users.unwrap_or(false),
+        )?,
+        sinks,
+        x,
+        dry_run: r.dry_run,
+        json: r.json,
+        retention,
+        lock_wait: Duration::from_secs_f64(r.lock_wait),
+    })
+}
+
 impl Config {
     /// Validates the arguments; `wall_clock` is used unless `--now` pins the time.
     pub fn from_args(args: Args, wall_clock: Secs) -> Result<Config> {
@@ -86,30 +320,11 @@ impl Config {
             None => wall_clock,
         };
         let command = match args.command {
-            cli::Command::Run(r) => {
-                let retention = clock::parse_duration(&r.retention).context("bad --retention")?;
-                if !(0.0..=3600.0).contains(&r.lock_wait) {
-                    bail!("bad --lock-wait: {} (0 to 3600 seconds)", r.lock_wait);
-                }
-                let mut sinks = r.sinks;
-                if sinks.is_empty() {
-                    sinks.push(SinkName::Stdout);
-                }
-                sinks.dedup();
-                Command::Run(RunConfig {
-                    state: r.state,
-                    logs: vec![r.auth_log, r.vsftpd_log],
-                    policy: policy(r.threshold, &r.ignore)?,
-                    sinks,
-                    dry_run: r.dry_run,
-                    json: r.json,
-                    retention,
-                    lock_wait: Duration::from_secs_f64(r.lock_wait),
-                })
-            }
+            cli::Command::Run(r) => Command::Run(run_config(r)?),
             cli::Command::Replay(r) => Command::Replay(ReplayConfig {
                 state: r.state,
                 policy: policy(r.threshold, &r.ignore)?,
+                privacy: privacy(&r.passwd, false)?,
                 json: r.json,
                 inputs: inputs(r.inputs),
             }),
@@ -120,6 +335,16 @@ impl Config {
                 state: s.state,
                 json: s.json,
             },
+            cli::Command::VerifyCredentials(v) => {
+                let file = FileConfig::maybe_load(v.config.as_deref())?;
+                Command::VerifyCredentials(XConfig {
+                    api_url: v
+                        .twitter_api_url
+                        .or(file.twitter_api_url.clone())
+                        .unwrap_or_else(|| DEFAULT_API.into()),
+                    credentials: credentials(&file)?,
+                })
+            }
         };
         Ok(Config { now, command })
     }

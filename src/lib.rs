@@ -11,6 +11,7 @@ pub mod clock;
 pub mod decide;
 pub mod parse;
 pub mod publish;
+pub mod x;
 pub mod render;
 pub mod source;
 pub mod state;

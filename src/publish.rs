@@ -1,39 +1,164 @@
-//! Where announcements go: the outbox entry, the `Sink` seam and the stdout sink.
+//! Where announcements go: the outbox, the budget, how due attackers are
+//! grouped into posts, the `Sink` seam and its stdout and X implementations.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
 
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
-use crate::render::{Announcement, render};
+use crate::render::{Announcement, render_packed};
+use crate::x::{PostOutcome, XClient};
 
-/// An announcement waiting in the state's outbox for the sinks that have
-/// not accepted it yet. It leaves the outbox when that list is empty.
+/// One announcement waiting for one sink. Each sink has its own entries, so
+/// a failure of one never re-posts on another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     #[serde(flatten)]
     pub subject: Announcement,
-    /// Sinks still to deliver to, by name.
-    pub sinks: Vec<String>,
+    pub sink: String,
+    /// Entries posted together share a batch, fixed and saved before the
+    /// first attempt: a retry sends exactly the same text, which X's
+    /// duplicate check turns into a no-op if the first attempt got through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
     pub queued: Secs,
 }
 
-/// One post: its text and the attackers it covers.
+/// A sink's bookkeeping, kept in the state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinkBook {
+    /// When posts were accepted in the last 24 hours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<Secs>,
+    /// Rate-limited: no post before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_until: Option<Secs>,
+}
+
+/// How many posts a sink may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub per_day: Option<usize>,
+    pub per_run: Option<usize>,
+}
+
+impl Budget {
+    pub const UNLIMITED: Budget = Budget {
+        per_day: None,
+        per_run: None,
+    };
+
+    /// Posts allowed now, given what the last 24 hours used.
+    pub fn left(&self, book: &SinkBook, now: Secs) -> usize {
+        let used = book.recent.iter().filter(|t| **t > now - 86_400).count();
+        let day = self.per_day.map_or(usize::MAX, |d| d.saturating_sub(used));
+        day.min(self.per_run.unwrap_or(usize::MAX))
+    }
+}
+
+/// One post: its text, the attackers it covers, and their outbox batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
     pub text: String,
     pub subjects: Vec<Announcement>,
+    pub batch: u64,
 }
 
 impl Post {
-    pub fn single(a: &Announcement) -> Post {
-        Post {
-            text: render(a),
-            subjects: vec![a.clone()],
+    pub fn ips(&self) -> Vec<IpAddr> {
+        self.subjects.iter().map(|s| s.ip).collect()
+    }
+}
+
+/// Groups one sink's outbox entries into at most `left` posts, assigning
+/// batch numbers (from `next_batch`) to entries that had none.
+///
+/// Entries already batched go first, as they were. The rest go one per
+/// post, most tries first, while the budget lasts; when more are due than
+/// posts remain, several are packed into each post rather than dropping any.
+/// Whatever does not fit waits for the next budget.
+pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u64) -> Vec<Post> {
+    let mut posts: Vec<Post> = Vec::new();
+    let mut batches: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    let mut fresh: Vec<usize> = Vec::new();
+    for (i, p) in outbox.iter().enumerate().filter(|(_, p)| p.sink == sink) {
+        match p.batch {
+            Some(b) => batches.entry(b).or_default().push(i),
+            None => fresh.push(i),
         }
     }
+    let by_tries = |a: &usize, b: &usize| {
+        let (a, b) = (&outbox[*a].subject, &outbox[*b].subject);
+        b.tries.cmp(&a.tries).then(a.ip.cmp(&b.ip))
+    };
+    for members in batches.values_mut() {
+        if posts.len() >= left {
+            return posts;
+        }
+        members.sort_by(by_tries);
+        let subjects: Vec<&Announcement> = members.iter().map(|&i| &outbox[i].subject).collect();
+        // A saved batch always fitted when it was made; the fallback never fires.
+        let text = render_packed(&subjects).unwrap_or_else(|| crate::render::render(subjects[0]));
+        posts.push(Post {
+            text,
+            subjects: subjects.into_iter().cloned().collect(),
+            batch: outbox[members[0]].batch.unwrap_or_default(),
+        });
+    }
+    fresh.sort_by(by_tries);
+    let slots = left - posts.len();
+    if slots == 0 || fresh.is_empty() {
+        return posts;
+    }
+    let per_post = fresh.len().div_ceil(slots);
+    let mut rest = &fresh[..];
+    while !rest.is_empty() && posts.len() < left {
+        let mut take = per_post.min(rest.len());
+        let text = loop {
+            let group: Vec<&Announcement> =
+                rest[..take].iter().map(|&i| &outbox[i].subject).collect();
+            match render_packed(&group) {
+                Some(t) => break t,
+                None => take -= 1,
+            }
+        };
+        let batch = *next_batch;
+        *next_batch += 1;
+        for &i in &rest[..take] {
+            outbox[i].batch = Some(batch);
+        }
+        posts.push(Post {
+            text,
+            subjects: rest[..take]
+                .iter()
+                .map(|&i| outbox[i].subject.clone())
+                .collect(),
+            batch,
+        });
+        rest = &rest[take..];
+    }
+    posts
+}
+
+/// What a sink said about one post.
+#[derive(Debug)]
+pub enum Outcome {
+    Delivered,
+    /// Already there: X said "duplicate content". Counts as delivered.
+    Duplicate,
+    /// Stop posting to this sink until `reset` (Unix seconds), keep the queue.
+    RateLimited {
+        reset: Option<Secs>,
+    },
+    Failed(anyhow::Error),
+}
+
+/// A place that publishes posts.
+pub trait Sink {
+    fn name(&self) -> &'static str;
+    fn publish(&mut self, post: &Post) -> Outcome;
 }
 
 /// The machine-readable line printed for an announced attacker.
@@ -77,22 +202,16 @@ pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Res
     Ok(())
 }
 
-/// A place that publishes posts. `Ok` means the post is out there (or was
-/// already); an error leaves the post in the outbox for the next run.
-pub trait Sink {
-    fn name(&self) -> &'static str;
-    fn publish(&mut self, post: &Post) -> Result<()>;
-}
-
-/// Prints posts: for dry runs by hand, pipelines, and cron mail.
+/// Prints posts: for runs by hand, pipelines, and cron mail. Under `--json`
+/// the run's report already prints each post, so the sink stays quiet.
 pub struct StdoutSink<W: Write> {
     out: W,
-    json: bool,
+    quiet: bool,
 }
 
 impl<W: Write> StdoutSink<W> {
-    pub fn new(out: W, json: bool) -> Self {
-        StdoutSink { out, json }
+    pub fn new(out: W, quiet: bool) -> Self {
+        StdoutSink { out, quiet }
     }
 }
 
@@ -101,21 +220,61 @@ impl<W: Write> Sink for StdoutSink<W> {
         "stdout"
     }
 
-    fn publish(&mut self, post: &Post) -> Result<()> {
-        print_post(&mut self.out, post, self.json)
-            .and_then(|()| self.out.flush())
-            .context("cannot write to stdout")
+    fn publish(&mut self, post: &Post) -> Outcome {
+        if self.quiet {
+            return Outcome::Delivered;
+        }
+        match print_post(&mut self.out, post, false).and_then(|()| self.out.flush()) {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => Outcome::Failed(anyhow::Error::new(e).context("cannot write to stdout")),
+        }
     }
+}
+
+/// Posts to X through the v2 API.
+pub struct TwitterSink {
+    client: XClient,
+}
+
+impl TwitterSink {
+    pub fn new(client: XClient) -> Self {
+        TwitterSink { client }
+    }
+}
+
+impl Sink for TwitterSink {
+    fn name(&self) -> &'static str {
+        "twitter"
+    }
+
+    fn publish(&mut self, post: &Post) -> Outcome {
+        match self.client.post(&post.text) {
+            PostOutcome::Posted { .. } => Outcome::Delivered,
+            PostOutcome::Duplicate => Outcome::Duplicate,
+            PostOutcome::RateLimited { reset } => Outcome::RateLimited { reset },
+            PostOutcome::Failed(e) => Outcome::Failed(e.context("posting to X failed")),
+        }
+    }
+}
+
+/// Reads `/etc/passwd`-style text into the set of local account names.
+pub fn local_accounts(passwd: &str) -> std::collections::HashSet<String> {
+    passwd
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn subject() -> Announcement {
+    fn subject(ip: &str, tries: u64) -> Announcement {
         Announcement {
-            ip: "203.0.113.5".parse().unwrap(),
-            tries: 7,
+            ip: ip.parse().unwrap(),
+            tries,
             users: vec!["root".into()],
             users_more: 0,
             services: vec!["sshd".into()],
@@ -124,31 +283,150 @@ mod tests {
         }
     }
 
+    fn pending(ip: &str, tries: u64, sink: &str) -> Pending {
+        Pending {
+            subject: subject(ip, tries),
+            sink: sink.into(),
+            batch: None,
+            queued: 0,
+        }
+    }
+
     #[test]
-    fn stdout_sink_prints_text_or_json() {
-        let post = Post::single(&subject());
+    fn stdout_sink_prints_text_unless_quiet() {
+        let post = Post {
+            text: "hello".into(),
+            subjects: vec![subject("203.0.113.5", 7)],
+            batch: 0,
+        };
         let mut buf = Vec::new();
-        StdoutSink::new(&mut buf, false).publish(&post).unwrap();
-        assert_eq!(String::from_utf8(buf).unwrap(), format!("{}\n", post.text));
+        assert!(matches!(
+            StdoutSink::new(&mut buf, false).publish(&post),
+            Outcome::Delivered
+        ));
+        assert_eq!(buf, b"hello\n");
         let mut buf = Vec::new();
-        StdoutSink::new(&mut buf, true).publish(&post).unwrap();
+        assert!(matches!(
+            StdoutSink::new(&mut buf, true).publish(&post),
+            Outcome::Delivered
+        ));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn report_json_has_the_contract_fields() {
+        let a = subject("203.0.113.5", 7);
+        let post = Post {
+            text: "t".into(),
+            subjects: vec![a],
+            batch: 0,
+        };
+        let mut buf = Vec::new();
+        print_post(&mut buf, &post, true).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
         assert_eq!(v["ip"], "203.0.113.5");
         assert_eq!(v["tries"], 7);
         assert_eq!(v["users"][0], "root");
         assert_eq!(v["services"][0], "sshd");
-        assert_eq!(v["text"], post.text.as_str());
+        assert_eq!(v["text"], "t");
     }
 
     #[test]
-    fn pending_round_trips_flat() {
-        let p = Pending {
-            subject: subject(),
-            sinks: vec!["twitter".into()],
-            queued: 9,
+    fn one_post_each_while_the_budget_lasts() {
+        let mut outbox = vec![
+            pending("203.0.113.1", 7, "twitter"),
+            pending("203.0.113.2", 9, "twitter"),
+            pending("203.0.113.3", 8, "stdout"),
+        ];
+        let mut next = 1;
+        let posts = plan(&mut outbox, "twitter", 5, &mut next);
+        let ips: Vec<Vec<IpAddr>> = posts.iter().map(Post::ips).collect();
+        assert_eq!(
+            ips,
+            vec![
+                vec!["203.0.113.2".parse::<IpAddr>().unwrap()],
+                vec!["203.0.113.1".parse().unwrap()]
+            ]
+        );
+        assert_eq!(outbox[2].batch, None, "another sink's entry is untouched");
+        assert_eq!(
+            (outbox[0].batch, outbox[1].batch, next),
+            (Some(2), Some(1), 3)
+        );
+    }
+
+    #[test]
+    fn packs_when_more_are_due_than_posts_remain_and_drops_none() {
+        let mut outbox: Vec<Pending> = (1..=7)
+            .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
+            .collect();
+        let mut next = 0;
+        let posts = plan(&mut outbox, "twitter", 3, &mut next);
+        assert_eq!(posts.len(), 3);
+        let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
+        assert_eq!(counts, [3, 3, 1]);
+        assert_eq!(posts[0].subjects[0].tries, 17, "most tries first");
+        assert!(posts[0].text.contains("203.0.113.7") && posts[0].text.contains("203.0.113.5"));
+        assert!(outbox.iter().all(|p| p.batch.is_some()), "all seven placed");
+
+        // Nothing posted: the next plan rebuilds exactly the same texts.
+        let texts: Vec<String> = posts.iter().map(|p| p.text.clone()).collect();
+        outbox.push(pending("203.0.113.99", 1000, "twitter"));
+        let again = plan(&mut outbox, "twitter", 3, &mut next);
+        let again: Vec<String> = again.iter().map(|p| p.text.clone()).collect();
+        assert_eq!(
+            again, texts,
+            "saved batches keep their text; the newcomer waits"
+        );
+    }
+
+    #[test]
+    fn no_budget_no_posts_and_overflow_waits() {
+        let mut outbox: Vec<Pending> = (1..=200)
+            .map(|i| pending(&format!("2001:db8::{i:x}"), 10, "twitter"))
+            .collect();
+        let mut next = 0;
+        assert!(plan(&mut outbox, "twitter", 0, &mut next).is_empty());
+        let posts = plan(&mut outbox, "twitter", 2, &mut next);
+        assert_eq!(posts.len(), 2);
+        let placed: usize = posts.iter().map(|p| p.subjects.len()).sum();
+        assert!(placed < 200, "only what fits 280 characters");
+        assert!(
+            posts
+                .iter()
+                .all(|p| crate::render::weighted_len(&p.text) <= 280)
+        );
+        assert_eq!(
+            outbox.iter().filter(|p| p.batch.is_none()).count(),
+            200 - placed
+        );
+    }
+
+    #[test]
+    fn budget_counts_the_last_24_hours() {
+        let book = SinkBook {
+            recent: vec![10, 90_000, 90_100],
+            blocked_until: None,
         };
-        let json = serde_json::to_string(&p).unwrap();
-        assert!(json.contains("\"ip\":\"203.0.113.5\""), "{json}");
-        assert_eq!(serde_json::from_str::<Pending>(&json).unwrap(), p);
+        let b = Budget {
+            per_day: Some(17),
+            per_run: Some(5),
+        };
+        assert_eq!(b.left(&book, 100_000), 5);
+        let b = Budget {
+            per_day: Some(3),
+            per_run: None,
+        };
+        assert_eq!(b.left(&book, 100_000), 1, "the post at t=10 has aged out");
+        assert_eq!(Budget::UNLIMITED.left(&book, 0), usize::MAX);
+    }
+
+    #[test]
+    fn passwd_names() {
+        let names = local_accounts(
+            "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n\n",
+        );
+        assert!(names.contains("root") && names.contains("alice"));
+        assert_eq!(names.len(), 2);
     }
 }

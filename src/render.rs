@@ -1,11 +1,55 @@
-//! The words of an announcement: what is said about one attacker. Pure.
+//! The words of an announcement: what is said about one attacker, or several
+//! packed into one post, made safe to publish. Pure.
+//!
+//! User names are attacker input and may be private (a local account, or a
+//! password typed at the login prompt), so only names that look like
+//! someone else's login name are shown, and even those are defused so they
+//! cannot become a mention, hashtag, cashtag or link.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::clock::{Secs, format_rfc3339};
 use crate::table::Attacker;
+
+/// X's limit, in weighted characters.
+pub const MAX_WEIGHT: usize = 280;
+
+/// Most user names named in one post.
+const USERS_SHOWN: usize = 5;
+
+/// Which user names must not be published.
+#[derive(Debug, Clone, Default)]
+pub struct Privacy {
+    /// Accounts that exist on this host (from /etc/passwd).
+    pub local_accounts: HashSet<String>,
+    /// Publish local account names anyway.
+    pub show_local: bool,
+}
+
+impl Privacy {
+    /// A name we may publish: not a local account, and shaped like a login
+    /// name rather than a password typed at the wrong prompt.
+    pub fn publishable(&self, name: &str) -> bool {
+        if !self.show_local && self.local_accounts.contains(name) {
+            return false;
+        }
+        let shaped = !name.is_empty()
+            && name.len() <= 32
+            && !name.starts_with('-')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        let upper = name.bytes().any(|b| b.is_ascii_uppercase());
+        let lower = name.bytes().any(|b| b.is_ascii_lowercase());
+        let digit = name.bytes().any(|b| b.is_ascii_digit());
+        let password_like = name.len() >= 8 && upper && lower && digit;
+        shaped && !password_like
+    }
+}
 
 /// A frozen picture of an attacker at the moment it became due. The post is
 /// rendered from this, never from the live table, so a retried post has the
@@ -14,8 +58,10 @@ use crate::table::Attacker;
 pub struct Announcement {
     pub ip: IpAddr,
     pub tries: u64,
+    /// Publishable user names only.
     #[serde(default)]
     pub users: Vec<String>,
+    /// Other names tried: past the cap, or withheld for privacy.
     #[serde(default)]
     pub users_more: u32,
     pub services: Vec<String>,
@@ -24,17 +70,47 @@ pub struct Announcement {
 }
 
 impl Announcement {
-    pub fn of(ip: IpAddr, a: &Attacker) -> Announcement {
+    pub fn of(ip: IpAddr, a: &Attacker, privacy: &Privacy) -> Announcement {
+        let (users, hidden): (Vec<&String>, Vec<&String>) =
+            a.users.iter().partition(|u| privacy.publishable(u));
         Announcement {
             ip,
             tries: a.tries(),
-            users: a.users.clone(),
-            users_more: a.users_more,
+            users: users.into_iter().cloned().collect(),
+            users_more: a.users_more.saturating_add(hidden.len() as u32),
             services: a.services.names().iter().map(|s| s.to_string()).collect(),
             first: a.first,
             last: a.last,
         }
     }
+}
+
+/// Length as X counts it (twitter-text v3): NFC first, then 1 for Latin and
+/// general punctuation, 2 for everything else (CJK, emoji, …).
+pub fn weighted_len(text: &str) -> usize {
+    text.nfc()
+        .map(|c| match c as u32 {
+            0..=0x10FF | 0x2000..=0x200D | 0x2010..=0x201F | 0x2032..=0x2037 => 1,
+            _ => 2,
+        })
+        .sum()
+}
+
+/// Makes attacker text inert: `@`/`＠` (mention), `#`/`＃` (hashtag), `$`
+/// (cashtag) and dots (links such as `evil.com`) become look-alikes that
+/// X does not link; control characters are dropped.
+pub fn defuse(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .map(|c| match c {
+            '@' | '＠' => '﹫',
+            '#' | '＃' => '﹟',
+            '$' | '＄' => '﹩',
+            '.' | '．' | '。' | '｡' => '․',
+            '/' | '／' => '∕',
+            c => c,
+        })
+        .collect()
 }
 
 fn service_label(s: &str) -> &str {
@@ -43,6 +119,11 @@ fn service_label(s: &str) -> &str {
         "vsftpd" => "FTP",
         other => other,
     }
+}
+
+fn services_label(services: &[String]) -> String {
+    let v: Vec<&str> = services.iter().map(|s| service_label(s)).collect();
+    v.join("+")
 }
 
 /// "3 min", "2 h", "4 days": the span between first and last try.
@@ -61,12 +142,10 @@ fn day_minute(t: Secs) -> String {
     format!("{} {}", &s[..10], &s[11..16])
 }
 
-/// The post text for one attacker.
-pub fn render(a: &Announcement) -> String {
-    let services: Vec<&str> = a.services.iter().map(|s| service_label(s)).collect();
+fn render_with(a: &Announcement, shown: usize) -> String {
     let mut text = format!(
         "{} brute force from {}: {} tries in {} ({} to {} UTC).",
-        services.join("+"),
+        services_label(&a.services),
         a.ip,
         a.tries,
         span(a.last - a.first),
@@ -74,16 +153,50 @@ pub fn render(a: &Announcement) -> String {
         &day_minute(a.last)[11..],
     );
     if !a.users.is_empty() {
-        let shown: Vec<&str> = a.users.iter().take(5).map(String::as_str).collect();
-        text.push_str(" Users tried: ");
-        text.push_str(&shown.join(", "));
-        let more = (a.users.len() - shown.len()) as u64 + a.users_more as u64;
-        if more > 0 {
-            text.push_str(&format!(" and {more} more"));
+        let names: Vec<String> = a.users.iter().take(shown).map(|u| defuse(u)).collect();
+        let more = (a.users.len() - names.len()) as u64 + a.users_more as u64;
+        if names.is_empty() {
+            text.push_str(&format!(" {more} user names tried."));
+        } else {
+            text.push_str(" Users tried: ");
+            text.push_str(&names.join(", "));
+            if more > 0 {
+                text.push_str(&format!(" and {more} more"));
+            }
+            text.push('.');
         }
-        text.push('.');
     }
     text
+}
+
+/// The post text for one attacker, within `MAX_WEIGHT`.
+pub fn render(a: &Announcement) -> String {
+    (0..=USERS_SHOWN.min(a.users.len()))
+        .rev()
+        .map(|shown| render_with(a, shown))
+        .find(|t| weighted_len(t) <= MAX_WEIGHT)
+        .unwrap_or_else(|| render_with(a, 0))
+}
+
+/// One post for several attackers, most tries first. `None` when they do
+/// not fit in `MAX_WEIGHT` together.
+pub fn render_packed(group: &[&Announcement]) -> Option<String> {
+    if let [one] = group {
+        return Some(render(one));
+    }
+    let items: Vec<String> = group
+        .iter()
+        .map(|a| {
+            format!(
+                "{} ({} tries, {})",
+                a.ip,
+                a.tries,
+                services_label(&a.services)
+            )
+        })
+        .collect();
+    let text = format!("Brute-force attackers: {}.", items.join(", "));
+    (weighted_len(&text) <= MAX_WEIGHT).then_some(text)
 }
 
 #[cfg(test)]
@@ -130,5 +243,85 @@ mod tests {
         assert_eq!(span(3600), "60 min");
         assert_eq!(span(5 * 3600), "5 h");
         assert_eq!(span(3 * 86_400), "3 days");
+    }
+
+    #[test]
+    fn weighted_length_counts_cjk_and_emoji_double_after_nfc() {
+        assert_eq!(weighted_len("abc"), 3);
+        assert_eq!(weighted_len("日本"), 4);
+        assert_eq!(weighted_len("🔥"), 2);
+        // "e" + combining acute is one NFC character.
+        assert_eq!(weighted_len("e\u{301}"), 1);
+        // U+2026 is outside twitter-text's weight-1 ranges.
+        assert_eq!(weighted_len("…"), 2);
+    }
+
+    #[test]
+    fn defused_names_cannot_mention_tag_or_link() {
+        for evil in [
+            "@jack",
+            "＠jack",
+            "#win",
+            "＃win",
+            "$TSLA",
+            "evil.com",
+            "www.x.io",
+            "http://a.b/c",
+        ] {
+            let d = defuse(evil);
+            assert!(
+                !d.contains(['@', '＠', '#', '＃', '$', '.', '/']),
+                "{evil} -> {d}"
+            );
+        }
+        assert_eq!(defuse("a\u{1b}[31mb\u{7}"), "a[31mb");
+    }
+
+    #[test]
+    fn private_names_are_withheld() {
+        let privacy = Privacy {
+            local_accounts: ["alice".to_string()].into(),
+            show_local: false,
+        };
+        assert!(!privacy.publishable("alice"), "a local account");
+        assert!(!privacy.publishable("Tr0ub4dor3"), "looks like a password");
+        assert!(!privacy.publishable("x from 1.2.3.4"), "not a login name");
+        assert!(!privacy.publishable("@jack"));
+        assert!(privacy.publishable("admin"));
+        assert!(privacy.publishable("ec2-user"));
+        assert!(privacy.publishable("admin123"));
+        let shown = Privacy {
+            show_local: true,
+            ..privacy.clone()
+        };
+        assert!(shown.publishable("alice"));
+
+        let mut a = Attacker::default();
+        a.users = vec!["alice".into(), "admin".into(), "S3cretPassw0rd".into()];
+        let ann = Announcement::of("203.0.113.5".parse().unwrap(), &a, &privacy);
+        assert_eq!(ann.users, ["admin"]);
+        assert_eq!(ann.users_more, 2);
+        let text = render(&ann);
+        assert!(
+            !text.contains("alice") && !text.contains("S3cret"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_post_fits_280() {
+        let mut a = sample();
+        a.ip = "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap();
+        a.users = (0..10).map(|i| format!("{}{i}", "w".repeat(30))).collect();
+        a.services = vec!["sshd".into(), "vsftpd".into()];
+        let t = render(&a);
+        assert!(weighted_len(&t) <= MAX_WEIGHT, "{} {t}", weighted_len(&t));
+        assert!(t.contains("wwww"), "as many names as fit: {t}");
+        let group: Vec<Announcement> = (0..30).map(|_| a.clone()).collect();
+        let refs: Vec<&Announcement> = group.iter().collect();
+        assert_eq!(render_packed(&refs), None);
+        let t = render_packed(&refs[..3]).unwrap();
+        assert!(t.starts_with("Brute-force attackers: 2001:db8:ffff"), "{t}");
+        assert!(weighted_len(&t) <= MAX_WEIGHT);
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::publish::Pending;
+use crate::publish::{Pending, SinkBook};
 use crate::source::LogPos;
 use crate::table::Table;
 
@@ -28,9 +28,12 @@ pub struct State {
     /// Announcements not yet accepted by every sink. Saved before posting.
     #[serde(default)]
     pub outbox: Vec<Pending>,
+    /// The next outbox batch number.
+    #[serde(default)]
+    pub next_batch: u64,
     /// Per-sink bookkeeping (budgets, rate-limit resets), by sink name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub sinks: BTreeMap<String, serde_json::Value>,
+    pub sinks: BTreeMap<String, SinkBook>,
 }
 
 impl Default for State {
@@ -40,6 +43,7 @@ impl Default for State {
             logs: BTreeMap::new(),
             table: Table::default(),
             outbox: Vec::new(),
+            next_batch: 0,
             sinks: BTreeMap::new(),
         }
     }
