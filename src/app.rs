@@ -1,8 +1,10 @@
 //! One invocation, start to finish: the pipeline source → parse → table →
 //! decide → publish → state, and the read-only subcommands.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
+use std::net::IpAddr;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -135,7 +137,7 @@ fn publish_sink(
     sink: &mut dyn Sink,
     c: &RunConfig,
     now: Secs,
-    report: &mut impl Write,
+    report: &mut Report,
 ) -> Result<()> {
     let name = sink.name();
     let book = st.sinks.entry(name.to_string()).or_default();
@@ -169,7 +171,7 @@ fn publish_sink(
                     }
                 }
                 if c.json {
-                    print_post(report, &post, true)?;
+                    report.post(&post)?;
                 }
                 if name != "stdout" {
                     state::save(&c.state, st)?;
@@ -240,7 +242,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     // Saved before posting: offsets and tries are never counted twice, and
     // the outbox survives whatever happens while posting.
     state::save(&c.state, &st)?;
-    let mut report = io::stdout().lock();
+    let mut report = Report::default();
     let mut failures = Vec::new();
     for spec in &c.sinks {
         if !st.outbox.iter().any(|p| p.sink == sink_name(spec.name)) {
@@ -260,6 +262,30 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
             let first = failures.remove(0);
             Err(first.context(format!("{n} sinks failed")))
         }
+    }
+}
+
+/// `--json` output of a run: each announced attacker once, whichever sinks took it.
+#[derive(Default)]
+struct Report {
+    printed: HashSet<IpAddr>,
+}
+
+impl Report {
+    fn post(&mut self, post: &Post) -> io::Result<()> {
+        let fresh: Vec<_> = post
+            .subjects
+            .iter()
+            .filter(|a| self.printed.insert(a.ip))
+            .cloned()
+            .collect();
+        let post = Post {
+            subjects: fresh,
+            ..post.clone()
+        };
+        let mut out = io::stdout().lock();
+        print_post(&mut out, &post, true)?;
+        out.flush()
     }
 }
 
