@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cli::SinkName;
 use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
-use crate::config::{SinkSpec, XConfig};
+use crate::config::{ExportConfig, SinkSpec, XConfig};
 use crate::decide::decide;
 use crate::parse::parse;
 use crate::publish::{Outcome, Pending, Post, Sink, StdoutSink, TwitterSink, plan, print_post};
@@ -37,6 +37,19 @@ pub fn run(config: Config) -> Result<()> {
         Command::Parse { inputs } => parse_inputs(&inputs, now),
         Command::Show { state, json } => show(&state, json),
         Command::VerifyCredentials(x) => verify_credentials(&x),
+        Command::Export(e) => export(&e, now),
+        Command::Completions(shell) => {
+            let mut cmd = <crate::cli::Args as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "tweet-attacks", &mut io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let cmd = <crate::cli::Args as clap::CommandFactory>::command();
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            out.flush()?;
+            Ok(())
+        }
     }
 }
 
@@ -286,6 +299,32 @@ impl Report {
         let mut out = io::stdout().lock();
         print_post(&mut out, &post, true)?;
         out.flush()
+    }
+}
+
+fn export(e: &ExportConfig, now: Secs) -> Result<()> {
+    if !e.state.exists() {
+        bail!(
+            "no state file at {} (has `tweet-attacks run` run yet?)",
+            e.state.display()
+        );
+    }
+    let st = state::load(&e.state)?;
+    let text = crate::export::export(&st.table, e.format, e.since, now);
+    match &e.out {
+        // Readable by the web server that publishes it; never half-written.
+        Some(path) => {
+            state::write_atomically(path, &format!(".{}.tmp", std::process::id()), 0o644, |w| {
+                w.write_all(text.as_bytes())
+            })
+            .with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
     }
 }
 

@@ -29,6 +29,13 @@ pub enum Command {
     Show(ShowArgs),
     /// Check the X credentials: a signed GET /2/users/me, printing the account's @username.
     VerifyCredentials(VerifyArgs),
+    /// Write the attacker table as a blocklist, CSV, JSON or an Atom feed.
+    Export(ExportArgs),
+    /// Print a shell completion script, e.g. `tweet-attacks completions bash`.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), e.g. `tweet-attacks man | man -l -`.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]
@@ -168,4 +175,27 @@ pub struct VerifyArgs {
     /// Options file (TOML) that may hold the credentials.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ExportArgs {
+    /// What to write.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: crate::export::Format,
+
+    /// Only attackers seen (for atom: announced) within this long, e.g. 7d.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+
+    /// Write here, atomically (temp file and rename), instead of to stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// State file to read.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/lib/tweet-attacks/state.json"
+    )]
+    pub state: PathBuf,
 }

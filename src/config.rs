@@ -41,6 +41,18 @@ pub enum Command {
     Parse { inputs: Vec<Input> },
     Show { state: PathBuf, json: bool },
     VerifyCredentials(XConfig),
+    Export(ExportConfig),
+    Completions(clap_complete::Shell),
+    Man,
+}
+
+#[derive(Debug)]
+pub struct ExportConfig {
+    pub state: PathBuf,
+    pub format: crate::export::Format,
+    /// Oldest time included.
+    pub since: Secs,
+    pub out: Option<PathBuf>,
 }
 
 /// A log to read whole: a file, or standard input.
@@ -345,6 +357,17 @@ impl Config {
                     credentials: credentials(&file)?,
                 })
             }
+            cli::Command::Export(e) => Command::Export(ExportConfig {
+                state: e.state,
+                format: e.format,
+                since: match &e.since {
+                    Some(d) => now - clock::parse_duration(d).context("bad --since")?,
+                    None => Secs::MIN,
+                },
+                out: e.out,
+            }),
+            cli::Command::Completions { shell } => Command::Completions(shell),
+            cli::Command::Man => Command::Man,
         };
         Ok(Config { now, command })
     }

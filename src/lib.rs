@@ -18,4 +18,6 @@ pub mod state;
 pub mod table;
 pub mod text;
 
+pub mod export;
+
 pub mod app;

@@ -96,32 +96,47 @@ fn parent_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// Writes the state atomically: a temp file beside it, fsync, rename, fsync
-/// of the folder. A kill at any point leaves the old file or the new one.
-pub fn save(path: &Path, state: &State) -> Result<()> {
-    let tmp = sibling(path, ".tmp");
+/// Replaces `path` all at once: writes a temp file beside it (`path` +
+/// `tmp_suffix`), fsyncs it, renames it over `path`, fsyncs the folder.
+/// A kill at any point leaves the old file or the new one, never a mix.
+pub fn write_atomically(
+    path: &Path,
+    tmp_suffix: &str,
+    mode: u32,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let tmp = sibling(path, tmp_suffix);
     let write = || -> io::Result<()> {
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)?;
         let mut w = io::BufWriter::with_capacity(1 << 20, &mut f);
-        serde_json::to_writer(&mut w, state)?;
-        w.write_all(b"\n")?;
+        fill(&mut w)?;
         w.flush()?;
         drop(w);
         f.sync_all()?;
         fs::rename(&tmp, path)?;
         File::open(parent_of(path))?.sync_all()
     };
-    write().map_err(|e| {
+    write().inspect_err(|_| {
         let _ = fs::remove_file(&tmp);
-        anyhow::Error::new(e).context(format!(
+    })
+}
+
+/// Saves the state atomically (see `write_atomically`); only the lock holder writes.
+pub fn save(path: &Path, state: &State) -> Result<()> {
+    write_atomically(path, ".tmp", 0o600, |w| {
+        serde_json::to_writer(&mut *w, state)?;
+        w.write_all(b"\n")
+    })
+    .with_context(|| {
+        format!(
             "cannot save state file {} (the previous state is intact)",
             path.display()
-        ))
+        )
     })
 }
 

@@ -468,6 +468,80 @@ fn show_lists_most_tries_first() {
 }
 
 #[test]
+fn export_writes_each_format_atomically() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let mut log = guesses("203.0.113.40", 7, 100);
+    log.push_str(&guesses("203.0.113.41", 2, 200));
+    env.write("auth.log", &log);
+    env.run(&[]).ok();
+    let out = Out(env
+        .cmd(&["export", "--state", "state.json", "--format", "blocklist"])
+        .output()
+        .unwrap())
+    .ok();
+    assert_eq!(out.stdout(), "203.0.113.40\n203.0.113.41\n");
+    Out(env
+        .cmd(&[
+            "export",
+            "--state",
+            "state.json",
+            "--format",
+            "atom",
+            "--out",
+            "feed.xml",
+        ])
+        .output()
+        .unwrap())
+    .ok();
+    let feed = fs::read_to_string(env.path("feed.xml")).unwrap();
+    assert_eq!(
+        feed.matches("<entry>").count(),
+        1,
+        "only the announced attacker"
+    );
+    assert!(feed.contains("203.0.113.40"));
+    let mode = fs::metadata(env.path("feed.xml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644, "a web server may read it");
+    let names: Vec<String> = fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains(".tmp")),
+        "no temp file left: {names:?}"
+    );
+    let out = Out(env
+        .cmd(&[
+            "export",
+            "--state",
+            "state.json",
+            "--format",
+            "csv",
+            "--since",
+            "1h",
+        ])
+        .output()
+        .unwrap())
+    .ok();
+    assert_eq!(
+        out.stdout().lines().count(),
+        1,
+        "header only: the guesses are 2 h old"
+    );
+    let out = Out(env
+        .cmd(&["export", "--state", "state.json", "--format", "json"])
+        .output()
+        .unwrap())
+    .ok();
+    let v: Value = serde_json::from_str(&out.stdout()).unwrap();
+    assert_eq!(v[0]["tries"], 7);
+}
+
+#[test]
 fn bundled_examples_announce_the_three_attackers() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let env = Env::new();

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the .deb with cargo-deb and checks that it holds every file it must.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked --quiet
+cargo build --release
+mkdir -p target/assets
+bin=target/release/tweet-attacks
+"$bin" man > target/assets/tweet-attacks.1
+"$bin" completions bash > target/assets/tweet-attacks.bash
+"$bin" completions zsh > target/assets/_tweet-attacks
+"$bin" completions fish > target/assets/tweet-attacks.fish
+deb=$(cargo deb --no-build --quiet)
+echo "built $deb"
+listing=$(dpkg-deb -c "$deb")
+status=0
+for want in \
+    "-rwxr-xr-x.*./usr/bin/tweet-attacks$" \
+    "./etc/cron.d/tweet-attacks$" \
+    "./lib/systemd/system/tweet-attacks.service$" \
+    "./lib/systemd/system/tweet-attacks.timer$" \
+    "-rw-------.*./etc/tweet-attacks.toml$" \
+    "./usr/share/man/man1/tweet-attacks.1" \
+    "./usr/share/bash-completion/completions/tweet-attacks$" \
+    "./usr/share/doc/tweet-attacks/"; do
+  if ! grep -Eq -- "$want" <<<"$listing"; then
+    echo "deb: missing $want" >&2
+    status=1
+  fi
+done
+dpkg-deb -I "$deb" postinst | grep -q "/var/lib/tweet-attacks" || { echo "deb: postinst does not create /var/lib/tweet-attacks" >&2; status=1; }
+[ "$status" = 0 ] && echo "deb: contents ok"
+exit "$status"
