@@ -335,13 +335,43 @@ fn verify_credentials(x: &XConfig) -> Result<()> {
     Ok(())
 }
 
+/// Opens a whole log for reading: a file (gzip-compressed if it ends in
+/// `.gz`, as rotated logs do) or stdin. A progress bar is drawn on stderr
+/// only when stderr is a terminal, so cron and pipes stay silent.
 fn open_input(input: &Input) -> Result<Box<dyn BufRead>> {
-    Ok(match input {
-        Input::Stdin => Box::new(BufReader::with_capacity(1 << 20, io::stdin())),
-        Input::File(p) => Box::new(BufReader::with_capacity(
-            1 << 20,
-            File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
-        )),
+    use std::io::IsTerminal;
+    let bar = if io::stderr().is_terminal() {
+        let total = match input {
+            Input::File(p) => std::fs::metadata(p).map(|m| m.len()).ok(),
+            Input::Stdin => None,
+        };
+        let bar = match total {
+            Some(n) => indicatif::ProgressBar::new(n).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                )
+                .expect("valid template"),
+            ),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        Some(bar.with_message(input_name(input)))
+    } else {
+        None
+    };
+    let raw: Box<dyn io::Read> = match input {
+        Input::Stdin => Box::new(io::stdin()),
+        Input::File(p) => Box::new(File::open(p).with_context(|| format!("cannot open {}", p.display()))?),
+    };
+    // The bar counts bytes read from disk, before decompression.
+    let raw: Box<dyn io::Read> = match bar {
+        Some(bar) => Box::new(bar.wrap_read(raw)),
+        None => raw,
+    };
+    let gz = matches!(input, Input::File(p) if p.extension().is_some_and(|e| e == "gz"));
+    Ok(if gz {
+        Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(raw)))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 20, raw))
     })
 }
 

@@ -227,6 +227,15 @@ fn privacy(passwd: &Path, show_local: bool) -> Result<Privacy> {
     })
 }
 
+/// Debian and Ubuntu log sshd to auth.log; the Red Hat family to secure.
+fn default_auth_log() -> PathBuf {
+    ["/var/log/auth.log", "/var/log/secure"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| "/var/log/auth.log".into())
+}
+
 fn inputs(paths: Vec<PathBuf>) -> Vec<Input> {
     if paths.is_empty() {
         return vec![Input::Stdin];

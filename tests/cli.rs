@@ -8,6 +8,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+#[path = "support/fake_x.rs"]
+mod fake_x;
+
 const NOW: &str = "2026-11-26T12:00:00Z";
 
 /// A temp dir with logs and a state file, and a way to run the tool on them.
@@ -539,6 +542,20 @@ fn export_writes_each_format_atomically() {
     .ok();
     let v: Value = serde_json::from_str(&out.stdout()).unwrap();
     assert_eq!(v[0]["tries"], 7);
+}
+
+#[test]
+fn replay_reads_rotated_gzip_files() {
+    let env = Env::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(guesses("203.0.113.60", 4, 100).as_bytes()).unwrap();
+    fs::write(env.path("auth.log.2.gz"), gz.finish().unwrap()).unwrap();
+    env.write("auth.log.1", &guesses("203.0.113.60", 3, 200));
+    let out = Out(env.cmd(&["replay", "--json", "auth.log.2.gz", "auth.log.1"]).output().unwrap()).ok();
+    let posts = out.json_lines();
+    assert_eq!(posts.len(), 1, "{}", out.stderr());
+    assert_eq!(posts[0]["tries"], 7);
+    assert_eq!(out.stderr(), "", "no progress bar when stderr is not a terminal");
 }
 
 #[test]
