@@ -15,6 +15,7 @@ use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
 use crate::config::{ExportConfig, SinkSpec, XConfig};
 use crate::decide::decide;
+use crate::journal;
 use crate::parse::parse;
 use crate::publish::{Outcome, Pending, Post, Sink, StdoutSink, TwitterSink, plan, print_post};
 use crate::render::{Announcement, render};
@@ -98,6 +99,27 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
         }
         warn_read(&key, &read.stats);
         st.logs.insert(key, read.pos);
+    }
+    if let Some(src) = &c.journal {
+        if c.journal_auto && !st.journal_noted {
+            eprintln!(
+                "tweet-attacks: no sshd log file here; reading sshd from the journal with {} from now on",
+                src.journalctl.display()
+            );
+            st.journal_noted = true;
+        }
+        let table = &mut st.table;
+        let (read, fell_back) =
+            journal::read_journal(src, st.journal_cursor.as_deref(), now, |line| {
+                ingest(table, &mut clock, line, now)
+            })?;
+        if fell_back {
+            warn("the journal no longer has the saved cursor; read from the look-back instead");
+        }
+        warn_read("the journal", &read.stats);
+        if read.cursor.is_some() {
+            st.journal_cursor = read.cursor;
+        }
     }
     Ok(())
 }
@@ -360,7 +382,9 @@ fn open_input(input: &Input) -> Result<Box<dyn BufRead>> {
     };
     let raw: Box<dyn io::Read> = match input {
         Input::Stdin => Box::new(io::stdin()),
-        Input::File(p) => Box::new(File::open(p).with_context(|| format!("cannot open {}", p.display()))?),
+        Input::File(p) => {
+            Box::new(File::open(p).with_context(|| format!("cannot open {}", p.display()))?)
+        }
     };
     // The bar counts bytes read from disk, before decompression.
     let raw: Box<dyn io::Read> = match bar {
@@ -369,7 +393,10 @@ fn open_input(input: &Input) -> Result<Box<dyn BufRead>> {
     };
     let gz = matches!(input, Input::File(p) if p.extension().is_some_and(|e| e == "gz"));
     Ok(if gz {
-        Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(raw)))
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(raw),
+        ))
     } else {
         Box::new(BufReader::with_capacity(1 << 20, raw))
     })

@@ -20,7 +20,7 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read the logs from where the last run stopped, and publish attackers that became due.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the pipeline over whole files or stdin, from an empty table; never posts.
     Replay(ReplayArgs),
     /// Print one JSON object per failed-login line recognised (like fail2ban-regex).
@@ -65,6 +65,19 @@ pub struct RunArgs {
     /// The vsftpd log [default: /var/log/vsftpd.log]
     #[arg(long, value_name = "FILE")]
     pub vsftpd_log: Option<PathBuf>,
+
+    /// Read sshd from the journal (journalctl) instead of a log file. Chosen
+    /// by itself when the default log file does not exist.
+    #[arg(long)]
+    pub journal: bool,
+
+    /// The journalctl program [default: journalctl on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub journalctl: Option<PathBuf>,
+
+    /// How far back the journal's first run looks, e.g. 1h [default: 1h]
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
 
     /// An attacker is announced once its tries exceed this [default: 5]
     #[arg(long, value_name = "N")]

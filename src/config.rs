@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::cli::{self, Args, SinkName};
 use crate::clock::{self, Secs};
 use crate::decide::{Net, Policy, default_ignores};
+use crate::journal::JournalSource;
 use crate::publish::{Budget, local_accounts};
 use crate::render::Privacy;
 use crate::x::Credentials;
@@ -78,7 +79,12 @@ pub struct SinkSpec {
 #[derive(Debug)]
 pub struct RunConfig {
     pub state: PathBuf,
+    /// Log files, read from their saved offsets.
     pub logs: Vec<PathBuf>,
+    /// sshd from journald instead of a file.
+    pub journal: Option<JournalSource>,
+    /// The journal was chosen because the log file is missing: say so, once.
+    pub journal_auto: bool,
     pub policy: Policy,
     pub privacy: Privacy,
     pub sinks: Vec<SinkSpec>,
@@ -106,6 +112,9 @@ struct FileConfig {
     state: Option<PathBuf>,
     auth_log: Option<PathBuf>,
     vsftpd_log: Option<PathBuf>,
+    journal: Option<bool>,
+    journalctl: Option<PathBuf>,
+    since: Option<String>,
     threshold: Option<u64>,
     #[serde(default)]
     sink: Vec<SinkName>,
@@ -236,6 +245,14 @@ fn default_auth_log() -> PathBuf {
         .unwrap_or_else(|| "/var/log/auth.log".into())
 }
 
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
 fn inputs(paths: Vec<PathBuf>) -> Vec<Input> {
     if paths.is_empty() {
         return vec![Input::Stdin];
@@ -306,19 +323,38 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         .passwd
         .or(file.passwd.clone())
         .unwrap_or_else(|| "/etc/passwd".into());
+    let explicit_auth_log = r.auth_log.or(file.auth_log.clone());
+    let auth_log = explicit_auth_log.clone().unwrap_or_else(default_auth_log);
+    let journalctl = r.journalctl.or(file.journalctl.clone());
+    let forced = r.journal || file.journal.unwrap_or(false);
+    // journald-only hosts (Debian 12+, Fedora, Arch) often have no auth.log at all.
+    let auto = !forced && explicit_auth_log.is_none() && !auth_log.exists();
+    let look_back = r.since.as_deref().or(file.since.as_deref()).unwrap_or("1h");
+    let journal = match journalctl.or_else(|| find_on_path("journalctl")) {
+        Some(journalctl) if forced || auto => Some(JournalSource {
+            journalctl,
+            look_back: clock::parse_duration(look_back).context("bad --since")?,
+        }),
+        None if forced => bail!("--journal: no journalctl found on PATH (give --journalctl PATH)"),
+        _ => None,
+    };
+    let mut logs = Vec::new();
+    if journal.is_none() {
+        logs.push(auth_log);
+    }
+    logs.push(
+        r.vsftpd_log
+            .or(file.vsftpd_log)
+            .unwrap_or_else(|| "/var/log/vsftpd.log".into()),
+    );
     Ok(RunConfig {
         state: r
             .state
             .or(file.state)
             .unwrap_or_else(|| DEFAULT_STATE.into()),
-        logs: vec![
-            r.auth_log
-                .or(file.auth_log)
-                .unwrap_or_else(|| "/var/log/auth.log".into()),
-            r.vsftpd_log
-                .or(file.vsftpd_log)
-                .unwrap_or_else(|| "/var/log/vsftpd.log".into()),
-        ],
+        journal_auto: auto && journal.is_some(),
+        journal,
+        logs,
         policy: policy(r.threshold.or(file.threshold).unwrap_or(5), &ignore)?,
         privacy: privacy(
             &passwd,
@@ -341,7 +377,7 @@ impl Config {
             None => wall_clock,
         };
         let command = match args.command {
-            cli::Command::Run(r) => Command::Run(run_config(r)?),
+            cli::Command::Run(r) => Command::Run(run_config(*r)?),
             cli::Command::Replay(r) => Command::Replay(ReplayConfig {
                 state: r.state,
                 policy: policy(r.threshold, &r.ignore)?,

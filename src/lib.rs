@@ -9,14 +9,15 @@ pub mod config;
 
 pub mod clock;
 pub mod decide;
+pub mod journal;
 pub mod parse;
 pub mod publish;
-pub mod x;
 pub mod render;
 pub mod source;
 pub mod state;
 pub mod table;
 pub mod text;
+pub mod x;
 
 pub mod export;
 

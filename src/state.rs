@@ -28,6 +28,12 @@ pub struct State {
     /// Announcements not yet accepted by every sink. Saved before posting.
     #[serde(default)]
     pub outbox: Vec<Pending>,
+    /// Where the journal source stopped (journald's cursor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_cursor: Option<String>,
+    /// The switch to the journal has been announced once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub journal_noted: bool,
     /// The next outbox batch number.
     #[serde(default)]
     pub next_batch: u64,
@@ -43,6 +49,8 @@ impl Default for State {
             logs: BTreeMap::new(),
             table: Table::default(),
             outbox: Vec::new(),
+            journal_cursor: None,
+            journal_noted: false,
             next_batch: 0,
             sinks: BTreeMap::new(),
         }

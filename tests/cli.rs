@@ -548,14 +548,23 @@ fn export_writes_each_format_atomically() {
 fn replay_reads_rotated_gzip_files() {
     let env = Env::new();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(guesses("203.0.113.60", 4, 100).as_bytes()).unwrap();
+    gz.write_all(guesses("203.0.113.60", 4, 100).as_bytes())
+        .unwrap();
     fs::write(env.path("auth.log.2.gz"), gz.finish().unwrap()).unwrap();
     env.write("auth.log.1", &guesses("203.0.113.60", 3, 200));
-    let out = Out(env.cmd(&["replay", "--json", "auth.log.2.gz", "auth.log.1"]).output().unwrap()).ok();
+    let out = Out(env
+        .cmd(&["replay", "--json", "auth.log.2.gz", "auth.log.1"])
+        .output()
+        .unwrap())
+    .ok();
     let posts = out.json_lines();
     assert_eq!(posts.len(), 1, "{}", out.stderr());
     assert_eq!(posts[0]["tries"], 7);
-    assert_eq!(out.stderr(), "", "no progress bar when stderr is not a terminal");
+    assert_eq!(
+        out.stderr(),
+        "",
+        "no progress bar when stderr is not a terminal"
+    );
 }
 
 #[test]
@@ -576,3 +585,7 @@ fn bundled_examples_announce_the_three_attackers() {
         .collect();
     assert_eq!(ips, ["203.0.113.45", "198.51.100.77", "2001:db8:bad:1::66"]);
 }
+
+
+#[path = "cli/journal.rs"]
+mod journal;
