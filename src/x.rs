@@ -289,115 +289,41 @@ fn sanitize(text: &str) -> String {
     }
 }
 
+// The fake X shared with the end-to-end tests. Declared here rather than in
+// `tests`, since a #[path] inside an inline module resolves under src/x/tests/.
+#[cfg(test)]
+#[path = "../tests/support/fake_x.rs"]
+mod fake_x;
+
 #[cfg(test)]
 mod tests {
+    use super::fake_x::{self, FakeX, KEYS, Keys, Reply, Seen, refused_url, verify_signature};
     use super::*;
-    use base64::Engine as _;
-    use hmac::{Hmac, KeyInit, Mac};
-    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::thread::{self, JoinHandle};
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-    // RFC 5849 3.6: everything but unreserved characters is percent-encoded.
-    const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-
-    fn enc(s: &str) -> String {
-        utf8_percent_encode(s, RFC3986).to_string()
+    fn credentials(k: &Keys) -> Credentials {
+        Credentials {
+            consumer_key: k.consumer_key.into(),
+            consumer_secret: k.consumer_secret.into(),
+            access_token: k.access_token.into(),
+            access_token_secret: k.access_token_secret.into(),
+        }
     }
 
     fn creds() -> Credentials {
-        Credentials {
-            consumer_key: "CKEY-test-consumer-key-1234".into(),
-            consumer_secret: "CSECRET-zz9-plural-z-alpha".into(),
-            access_token: "ATOKEN-42-the-access-token".into(),
-            access_token_secret: "ASECRET-do-not-print-me".into(),
-        }
+        credentials(&KEYS)
     }
 
-    fn docs_creds() -> Credentials {
-        Credentials {
-            consumer_key: "xvz1evFS4wEEPTGEFPHBog".into(),
-            consumer_secret: "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw".into(),
-            access_token: "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb".into(),
-            access_token_secret: "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE".into(),
-        }
-    }
+    const DOCS_KEYS: Keys = Keys {
+        consumer_key: "xvz1evFS4wEEPTGEFPHBog",
+        consumer_secret: "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+        access_token: "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+        access_token_secret: "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+    };
 
     const DOCS_URL: &str = "https://api.x.com/1.1/statuses/update.json";
     const DOCS_NONCE: &str = "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg";
     const DOCS_STATUS: &str = "Hello Ladies + Gentlemen, a signed OAuth request!";
-
-    /// Independent RFC 5849 check of an Authorization header: returns the oauth_* parameters.
-    fn verify_signature(
-        header: &str,
-        method: &str,
-        url: &str,
-        extra: &[(&str, &str)],
-        creds: &Credentials,
-    ) -> Vec<(String, String)> {
-        let fields = header
-            .strip_prefix("OAuth ")
-            .unwrap_or_else(|| panic!("not an OAuth header: {header}"));
-        let mut oauth = Vec::new();
-        let mut signature = None;
-        for field in fields.split(',') {
-            let (k, v) = field.trim().split_once('=').expect("k=v");
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .expect("quoted");
-            let v = percent_decode_str(v).decode_utf8().unwrap().into_owned();
-            if k == "oauth_signature" {
-                signature = Some(v);
-            } else {
-                oauth.push((k.to_owned(), v));
-            }
-        }
-        let value = |k: &str| oauth.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        assert_eq!(value("oauth_signature_method"), Some("HMAC-SHA1"));
-        assert_eq!(
-            value("oauth_consumer_key"),
-            Some(creds.consumer_key.as_str())
-        );
-        assert_eq!(value("oauth_token"), Some(creds.access_token.as_str()));
-        assert!(value("oauth_nonce").is_some_and(|n| !n.is_empty()));
-        assert!(value("oauth_timestamp").is_some_and(|t| t.parse::<u64>().is_ok()));
-
-        let mut params: Vec<(String, String)> = oauth
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .chain(extra.iter().copied())
-            .map(|(k, v)| (enc(k), enc(v)))
-            .collect();
-        params.sort();
-        let normalized = params
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("&");
-        let base = format!("{method}&{}&{}", enc(url), enc(&normalized));
-        let key = format!(
-            "{}&{}",
-            enc(&creds.consumer_secret),
-            enc(&creds.access_token_secret)
-        );
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).unwrap();
-        mac.update(base.as_bytes());
-        let expected =
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        assert_eq!(
-            signature.as_deref(),
-            Some(expected.as_str()),
-            "base string: {base}"
-        );
-        oauth
-    }
 
     #[test]
     fn signer_matches_x_documentation_example() {
@@ -406,7 +332,7 @@ mod tests {
         let header = sign(
             "POST",
             DOCS_URL,
-            &docs_creds(),
+            &credentials(&DOCS_KEYS),
             Some(DOCS_NONCE),
             NonZeroU64::new(1318622958),
             &params,
@@ -423,7 +349,7 @@ mod tests {
 
     #[test]
     fn test_verifier_accepts_documentation_example() {
-        // Proves the independent verifier used below is itself correct.
+        // Proves the independent verifier the fake X uses is itself correct.
         let header = "OAuth oauth_consumer_key=\"xvz1evFS4wEEPTGEFPHBog\",\
              oauth_nonce=\"kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg\",\
              oauth_signature=\"Ls93hJiZbQ3akF3HF3x1Bz8%2FzU4%3D\",\
@@ -431,7 +357,11 @@ mod tests {
              oauth_token=\"370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb\",\
              oauth_version=\"1.0\"";
         let extra = [("include_entities", "true"), ("status", DOCS_STATUS)];
-        verify_signature(header, "POST", DOCS_URL, &extra, &docs_creds());
+        verify_signature(header, "POST", DOCS_URL, &extra, &DOCS_KEYS);
+        // And it rejects a signature over anything else.
+        let wrong = [("include_entities", "true"), ("status", "Hello")];
+        assert!(fake_x::check_signature(header, "POST", DOCS_URL, &wrong, &DOCS_KEYS).is_err());
+        assert!(fake_x::check_signature(header, "POST", DOCS_URL, &extra, &KEYS).is_err());
     }
 
     #[test]
@@ -443,13 +373,7 @@ mod tests {
             "n0nce",
             1700000123,
         );
-        let oauth = verify_signature(
-            &header,
-            "GET",
-            "https://api.x.com/2/users/me",
-            &[],
-            &creds(),
-        );
+        let oauth = verify_signature(&header, "GET", "https://api.x.com/2/users/me", &[], &KEYS);
         assert!(oauth.contains(&("oauth_nonce".into(), "n0nce".into())));
         assert!(oauth.contains(&("oauth_timestamp".into(), "1700000123".into())));
         let other = authorization(
@@ -462,109 +386,13 @@ mod tests {
         assert_ne!(header, other);
     }
 
-    #[derive(Debug)]
-    struct Seen {
-        method: String,
-        target: String,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    }
-
-    impl Seen {
-        fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        }
-
-        fn url(&self) -> String {
-            format!(
-                "http://{}{}",
-                self.header("host").expect("Host header"),
-                self.target
-            )
-        }
-    }
-
-    fn read_request(stream: &mut TcpStream) -> Seen {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let mut parts = line.split_whitespace();
-        let (method, target) = (
-            parts.next().unwrap().to_owned(),
-            parts.next().unwrap().to_owned(),
-        );
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            let Some((k, v)) = line.trim_end().split_once(':') else {
-                break;
-            };
-            headers.push((k.trim().to_owned(), v.trim().to_owned()));
-        }
-        let mut seen = Seen {
-            method,
-            target,
-            headers,
-            body: Vec::new(),
-        };
-        let len = seen
-            .header("content-length")
-            .map_or(0, |v| v.parse().unwrap());
-        seen.body.resize(len, 0);
-        reader.read_exact(&mut seen.body).unwrap();
-        seen
-    }
-
-    fn accept(listener: &TcpListener) -> TcpStream {
-        // Non-blocking accept with a deadline so a client that never connects fails the test
-        // instead of hanging it.
-        listener.set_nonblocking(true).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    stream.set_nonblocking(false).unwrap();
-                    return stream;
-                }
-                Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
-                Err(e) => panic!("no client connected: {e}"),
-            }
-        }
-    }
-
-    /// One-shot HTTP/1.1 server: answers a single request with the scripted reply.
-    fn serve(status: u16, headers: &[(&str, &str)], body: &str) -> (String, JoinHandle<Seen>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut reply = format!(
-            "HTTP/1.1 {status} Scripted\r\nContent-Length: {}\r\nConnection: close\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            reply += &format!("{k}: {v}\r\n");
-        }
-        reply += "\r\n";
-        reply += body;
-        let server = thread::spawn(move || {
-            let mut stream = accept(&listener);
-            let seen = read_request(&mut stream);
-            stream.write_all(reply.as_bytes()).unwrap();
-            seen
-        });
-        (base, server)
-    }
-
-    fn post_with(status: u16, headers: &[(&str, &str)], body: &str) -> (PostOutcome, Seen) {
-        let (base, server) = serve(status, headers, body);
-        let outcome = XClient::new(&base, creds()).unwrap().post("hello");
-        (outcome, server.join().unwrap())
+    /// One post against a fake X answering `reply`; the fake has verified its signature.
+    fn post_with(reply: Reply) -> (PostOutcome, Seen) {
+        let x = FakeX::start(vec![reply]);
+        let outcome = XClient::new(x.url(), creds()).unwrap().post("hello");
+        let mut seen = x.requests();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        (outcome, seen.remove(0))
     }
 
     fn failure(outcome: PostOutcome) -> String {
@@ -576,31 +404,29 @@ mod tests {
 
     #[test]
     fn post_201_sends_signed_json_and_returns_id() {
-        let (base, server) = serve(
+        let x = FakeX::start(vec![Reply::json(
             201,
-            &[("Content-Type", "application/json")],
             r#"{"data":{"id":"1445880548472328192","text":"x"}}"#,
-        );
+        )]);
         let text = "Blocked 203.0.113.7 — 42 attempts & \"quotes\" + 100% 🚫\nnext line";
-        let outcome = XClient::new(&base, creds()).unwrap().post(text);
-        let seen = server.join().unwrap();
+        let outcome = XClient::new(x.url(), creds()).unwrap().post(text);
         assert!(
             matches!(&outcome, PostOutcome::Posted { id } if id == "1445880548472328192"),
             "{outcome:?}"
         );
+        let seen = x.requests();
+        assert_eq!(seen.len(), 1);
+        let seen = &seen[0];
         assert_eq!(seen.method, "POST");
-        assert_eq!(seen.url(), format!("{base}/2/tweets"));
+        assert_eq!(seen.url(), format!("{}/2/tweets", x.url()));
         assert_eq!(seen.header("content-type"), Some("application/json"));
-        let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
-        assert_eq!(body, serde_json::json!({ "text": text }));
-        let auth = seen.header("authorization").expect("Authorization header");
-        verify_signature(auth, "POST", &seen.url(), &[], &creds());
+        assert_eq!(seen.text(), text);
+        assert_eq!(seen.oauth("oauth_version"), Some("1.0"));
     }
 
     #[test]
     fn post_403_duplicate() {
-        let body = r#"{"detail":"You are not allowed to create a Tweet with Duplicate content.","type":"about:blank","title":"Forbidden","status":403}"#;
-        let (outcome, _) = post_with(403, &[], body);
+        let (outcome, _) = post_with(Reply::duplicate());
         assert!(matches!(outcome, PostOutcome::Duplicate), "{outcome:?}");
     }
 
@@ -611,7 +437,7 @@ mod tests {
             "x".repeat(500)
         );
         let body = serde_json::json!({ "detail": detail, "title": "Forbidden", "status": 403 });
-        let (outcome, _) = post_with(403, &[], &body.to_string());
+        let (outcome, _) = post_with(Reply::json(403, &body.to_string()));
         let msg = failure(outcome);
         assert!(
             msg.starts_with("X refused the post (403): the app lacks write permission"),
@@ -627,11 +453,10 @@ mod tests {
 
     #[test]
     fn post_401_mentions_credentials() {
-        let (outcome, _) = post_with(
+        let (outcome, _) = post_with(Reply::json(
             401,
-            &[],
             r#"{"title":"Unauthorized","detail":"Unauthorized","status":401}"#,
-        );
+        ));
         let msg = failure(outcome);
         assert!(
             msg.starts_with("X rejected the credentials (401): check the four TWITTER_* values"),
@@ -641,11 +466,10 @@ mod tests {
 
     #[test]
     fn post_402_credits_depleted() {
-        let (outcome, _) = post_with(
+        let (outcome, _) = post_with(Reply::json(
             402,
-            &[],
             r#"{"title":"CreditsDepleted","detail":"Your enrolled account does not have any credits"}"#,
-        );
+        ));
         let msg = failure(outcome);
         assert!(msg.contains("credits are depleted (402)"), "{msg}");
         assert!(msg.contains("does not have any credits"), "{msg}");
@@ -653,11 +477,7 @@ mod tests {
 
     #[test]
     fn post_429_rate_limited_with_reset() {
-        let (outcome, _) = post_with(
-            429,
-            &[("x-rate-limit-reset", "1700000000")],
-            r#"{"title":"Too Many Requests"}"#,
-        );
+        let (outcome, _) = post_with(Reply::rate_limited(1700000000));
         assert!(
             matches!(
                 outcome,
@@ -671,7 +491,7 @@ mod tests {
 
     #[test]
     fn post_500_server_error() {
-        let (outcome, _) = post_with(503, &[], "<html>upstream down</html>");
+        let (outcome, _) = post_with(Reply::new(503, "<html>upstream down</html>"));
         let msg = failure(outcome);
         assert!(msg.starts_with("X server error (503)"), "{msg}");
         assert!(msg.contains("will retry next run"), "{msg}");
@@ -679,49 +499,34 @@ mod tests {
 
     #[test]
     fn post_other_status_is_generic_failure() {
-        let (outcome, _) = post_with(418, &[], "");
+        let (outcome, _) = post_with(Reply::new(418, ""));
         let msg = failure(outcome);
         assert!(msg.contains("unexpected reply from X (418)"), "{msg}");
     }
 
-    fn refused_base() -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    }
-
     #[test]
     fn connection_refused_cannot_reach() {
-        let base = refused_base();
+        let base = refused_url();
         let msg = failure(XClient::new(&base, creds()).unwrap().post("hello"));
         assert!(msg.starts_with(&format!("cannot reach {base}: ")), "{msg}");
     }
 
     #[test]
     fn me_returns_username() {
-        let (base, server) = serve(
-            200,
-            &[("Content-Type", "application/json")],
-            r#"{"data":{"id":"2244994945","name":"Attack Log","username":"attacklog"}}"#,
-        );
-        let client = XClient::new(&format!("{base}/"), creds()).unwrap();
+        let x = FakeX::start(vec![Reply::me("attacklog")]);
+        let client = XClient::new(&format!("{}/", x.url()), creds()).unwrap();
         assert_eq!(client.me().unwrap(), "attacklog");
-        let seen = server.join().unwrap();
+        let seen = x.requests();
+        assert_eq!(seen.len(), 1);
+        let seen = &seen[0];
         assert_eq!(seen.method, "GET");
-        assert_eq!(seen.url(), format!("{base}/2/users/me"));
+        assert_eq!(seen.url(), format!("{}/2/users/me", x.url()));
         assert!(seen.body.is_empty());
-        let auth = seen.header("authorization").expect("Authorization header");
-        let oauth = verify_signature(auth, "GET", &seen.url(), &[], &creds());
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let ts: u64 = oauth
-            .iter()
-            .find(|(k, _)| k == "oauth_timestamp")
-            .unwrap()
-            .1
-            .parse()
-            .unwrap();
+        let ts: u64 = seen.oauth("oauth_timestamp").unwrap().parse().unwrap();
         assert!(now.abs_diff(ts) < 60, "timestamp {ts} is not now ({now})");
     }
 
@@ -738,63 +543,44 @@ mod tests {
         }
     }
 
-    /// Accepts one connection, reads the request, and never answers.
-    fn silent_server() -> (String, JoinHandle<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = thread::spawn(move || {
-            let mut stream = accept(&listener);
-            read_request(&mut stream);
-            // Hold the socket open until the client gives up (EOF) or 10 s pass.
-            stream
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .unwrap();
-            let _ = stream.read(&mut [0; 1]);
-        });
-        (base, server)
-    }
-
     #[test]
     fn post_times_out_when_server_never_answers() {
-        let (base, server) = silent_server();
-        let client = XClient::new(&base, creds())
+        let x = FakeX::start(vec![Reply::hang()]);
+        let client = XClient::new(x.url(), creds())
             .unwrap()
             .with_timeouts(Duration::from_secs(1), Duration::from_secs(1));
         let started = Instant::now();
         let msg = failure(client.post("hello"));
         let elapsed = started.elapsed();
         assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
-        assert!(msg.starts_with(&format!("cannot reach {base}: ")), "{msg}");
+        assert!(
+            msg.starts_with(&format!("cannot reach {}: ", x.url())),
+            "{msg}"
+        );
         assert!(msg.contains("timeout"), "{msg}");
-        drop(client);
-        server.join().unwrap();
+        assert_eq!(x.requests().len(), 1, "the request did arrive");
     }
 
     #[test]
     fn secrets_never_leak() {
         let c = creds();
-        let secrets = [
-            &c.consumer_key,
-            &c.consumer_secret,
-            &c.access_token,
-            &c.access_token_secret,
-        ];
         let mut texts = vec![format!("{c:?}"), format!("{c:#?}")];
-        let client = XClient::new(&refused_base(), c.clone()).unwrap();
+        let client = XClient::new(&refused_url(), c.clone()).unwrap();
         texts.push(format!("{client:?}"));
         texts.push(failure(client.post("hello")));
         texts.push(format!("{:?}", client.me().unwrap_err()));
         for status in [400, 401, 402, 403, 404, 429, 500] {
-            let (outcome, _) = post_with(status, &[], r#"{"detail":"nope"}"#);
+            let reply = Reply::json(status, r#"{"detail":"nope"}"#);
+            let (outcome, _) = post_with(reply.clone());
             texts.push(format!("{outcome:?}"));
-            let (base, server) = serve(status, &[], r#"{"detail":"nope"}"#);
-            let err = XClient::new(&base, c.clone()).unwrap().me().unwrap_err();
-            server.join().unwrap();
+            let x = FakeX::start(vec![reply]);
+            let err = XClient::new(x.url(), c.clone()).unwrap().me().unwrap_err();
+            assert_eq!(x.requests().len(), 1);
             texts.push(format!("{err:#} {err:?}"));
         }
         for text in &texts {
-            for secret in secrets {
-                assert!(!text.contains(secret.as_str()), "{secret} leaked in {text}");
+            for secret in KEYS.all() {
+                assert!(!text.contains(secret), "{secret} leaked in {text}");
             }
         }
         assert!(

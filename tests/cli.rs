@@ -586,6 +586,9 @@ fn bundled_examples_announce_the_three_attackers() {
     assert_eq!(ips, ["203.0.113.45", "198.51.100.77", "2001:db8:bad:1::66"]);
 }
 
+#[path = "cli/twitter.rs"]
+mod twitter;
 
 #[path = "cli/journal.rs"]
 mod journal;
+
