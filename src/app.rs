@@ -195,7 +195,9 @@ fn publish_sink(
         let book = st.sinks.entry(name.to_string()).or_default();
         match outcome {
             Outcome::Delivered | Outcome::Duplicate => {
-                if matches!(outcome, Outcome::Delivered) && spec.budget.per_day.is_some() {
+                // A duplicate is usually our own post from a run that crashed before
+                // saving: it used the day's quota then, so count it now.
+                if spec.budget.per_day.is_some() {
                     book.recent.push(now);
                 }
                 st.outbox
