@@ -147,10 +147,14 @@ fn sink_name(s: SinkName) -> &'static str {
     match s {
         SinkName::Stdout => "stdout",
         SinkName::Twitter => "twitter",
+        SinkName::Mastodon => "mastodon",
+        SinkName::Bluesky => "bluesky",
+        SinkName::Abuseipdb => "abuseipdb",
+        SinkName::Webhook => "webhook",
     }
 }
 
-fn make_sink(spec: &SinkSpec, c: &RunConfig) -> Result<Box<dyn Sink>> {
+fn make_sink(spec: &SinkSpec, c: &RunConfig, now: Secs) -> Result<Box<dyn Sink>> {
     Ok(match spec.name {
         SinkName::Stdout => Box::new(StdoutSink::new(io::stdout(), c.json)),
         SinkName::Twitter => {
@@ -160,6 +164,7 @@ fn make_sink(spec: &SinkSpec, c: &RunConfig) -> Result<Box<dyn Sink>> {
                 x.credentials.clone(),
             )?))
         }
+        other => crate::sinks::make(other, &c.sink_settings, now)?,
     })
 }
 
@@ -285,7 +290,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         if !st.outbox.iter().any(|p| p.sink == sink_name(spec.name)) {
             continue;
         }
-        let mut sink = make_sink(spec, c)?;
+        let mut sink = make_sink(spec, c, now)?;
         // One sink failing must not keep the others from posting.
         if let Err(e) = publish_sink(&mut st, spec, sink.as_mut(), c, now, &mut report) {
             failures.push(e);

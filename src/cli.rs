@@ -45,12 +45,21 @@ pub enum SinkName {
     Stdout,
     /// Post on X (Twitter); the default.
     Twitter,
+    /// Post on Mastodon ([mastodon] in the --config file).
+    Mastodon,
+    /// Post on Bluesky ([bluesky] in the --config file).
+    Bluesky,
+    /// Report each address to AbuseIPDB ([abuseipdb] in the --config file).
+    Abuseipdb,
+    /// POST a JSON payload to a URL ([webhook] in the --config file).
+    Webhook,
 }
 
 #[derive(Debug, ClapArgs)]
 pub struct RunArgs {
     /// Options file (TOML): any option below, by its long name, plus the
-    /// four twitter-* credentials. Must be mode 0600 if it holds secrets.
+    /// four twitter-* credentials and the [mastodon], [bluesky], [abuseipdb]
+    /// and [webhook] sections. Must be mode 0600 if it holds secrets.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

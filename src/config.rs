@@ -15,6 +15,7 @@ use crate::decide::{Net, Policy, default_ignores};
 use crate::journal::JournalSource;
 use crate::publish::{Budget, local_accounts};
 use crate::render::Privacy;
+use crate::sinks::{AbuseIpDbConfig, BlueskyConfig, MastodonConfig, SinkSettings, WebhookConfig};
 use crate::x::Credentials;
 
 pub const DEFAULT_STATE: &str = "/var/lib/tweet-attacks/state.json";
@@ -37,7 +38,7 @@ pub struct Config {
 
 #[derive(Debug)]
 pub enum Command {
-    Run(RunConfig),
+    Run(Box<RunConfig>),
     Replay(ReplayConfig),
     Parse { inputs: Vec<Input> },
     Show { state: PathBuf, json: bool },
@@ -90,6 +91,8 @@ pub struct RunConfig {
     pub sinks: Vec<SinkSpec>,
     /// Set when a twitter sink will really post.
     pub x: Option<XConfig>,
+    /// The options file's [mastodon], [bluesky], [abuseipdb] and [webhook] sections.
+    pub sink_settings: SinkSettings,
     pub dry_run: bool,
     pub json: bool,
     pub retention: Secs,
@@ -130,6 +133,10 @@ struct FileConfig {
     twitter_consumer_secret: Option<String>,
     twitter_access_token: Option<String>,
     twitter_access_token_secret: Option<String>,
+    mastodon: Option<MastodonConfig>,
+    bluesky: Option<BlueskyConfig>,
+    abuseipdb: Option<AbuseIpDbConfig>,
+    webhook: Option<WebhookConfig>,
 }
 
 impl FileConfig {
@@ -140,6 +147,15 @@ impl FileConfig {
             &self.twitter_access_token,
             &self.twitter_access_token_secret,
         ]
+    }
+
+    fn sink_settings(&self) -> SinkSettings {
+        SinkSettings {
+            mastodon: self.mastodon.clone(),
+            bluesky: self.bluesky.clone(),
+            abuseipdb: self.abuseipdb.clone(),
+            webhook: self.webhook.clone(),
+        }
     }
 
     /// Reads the options file; one that holds secrets must not be readable by
@@ -159,7 +175,7 @@ impl FileConfig {
                 e.message()
             )
         })?;
-        if file.secrets().iter().any(|s| s.is_some()) {
+        if file.secrets().iter().any(|s| s.is_some()) || file.sink_settings().has_secrets() {
             let mode = std::fs::metadata(path)
                 .with_context(|| format!("cannot stat config file {}", path.display()))?
                 .permissions()
@@ -296,7 +312,11 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         .map(|&name| SinkSpec {
             name,
             budget: match name {
-                SinkName::Stdout => Budget::UNLIMITED,
+                SinkName::Stdout
+                | SinkName::Mastodon
+                | SinkName::Bluesky
+                | SinkName::Abuseipdb
+                | SinkName::Webhook => Budget::UNLIMITED,
                 SinkName::Twitter => Budget {
                     per_day: Some(per_day),
                     per_run,
@@ -317,6 +337,11 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
     } else {
         None
     };
+    // Like the X credentials, the sections are needed only to post for real.
+    let sink_settings = file.sink_settings();
+    if !r.dry_run {
+        sink_settings.check(&names)?;
+    }
     let mut ignore = file.ignore.clone();
     ignore.extend(r.ignore);
     let passwd = r
@@ -362,6 +387,7 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         )?,
         sinks,
         x,
+        sink_settings,
         dry_run: r.dry_run,
         json: r.json,
         retention,
@@ -377,7 +403,7 @@ impl Config {
             None => wall_clock,
         };
         let command = match args.command {
-            cli::Command::Run(r) => Command::Run(run_config(*r)?),
+            cli::Command::Run(r) => Command::Run(Box::new(run_config(*r)?)),
             cli::Command::Replay(r) => Command::Replay(ReplayConfig {
                 state: r.state,
                 policy: policy(r.threshold, &r.ignore)?,

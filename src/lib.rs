@@ -13,6 +13,7 @@ pub mod journal;
 pub mod parse;
 pub mod publish;
 pub mod render;
+pub mod sinks;
 pub mod source;
 pub mod state;
 pub mod table;

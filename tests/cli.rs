@@ -592,3 +592,6 @@ mod twitter;
 #[path = "cli/journal.rs"]
 mod journal;
 
+
+#[path = "cli/sinks.rs"]
+mod sinks;

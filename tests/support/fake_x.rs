@@ -433,6 +433,11 @@ impl FakeX {
     }
 
     pub fn start_with(keys: Keys, script: Vec<Reply>) -> FakeX {
+        FakeX::spawn(Some(keys), script)
+    }
+
+    /// Serves `script`, checking signatures against `keys` if any.
+    fn spawn(keys: Option<Keys>, script: Vec<Reply>) -> FakeX {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("non-blocking");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -509,7 +514,7 @@ pub fn refused_url() -> String {
 
 fn serve(
     listener: TcpListener,
-    keys: Keys,
+    keys: Option<Keys>,
     script: Vec<Reply>,
     log: Arc<Mutex<Log>>,
     stop: Arc<AtomicBool>,
@@ -541,9 +546,12 @@ fn serve(
             }
         };
         n += 1;
-        match verify(&seen, &keys) {
-            Ok(oauth) => seen.oauth = oauth,
-            Err(e) => record_error(format!("request {n} ({} {}): {e}", seen.method, seen.url())),
+        match keys.as_ref().map(|keys| verify(&seen, keys)) {
+            Some(Ok(oauth)) => seen.oauth = oauth,
+            Some(Err(e)) => {
+                record_error(format!("request {n} ({} {}): {e}", seen.method, seen.url()))
+            }
+            None => {}
         }
         let reply = script.next().unwrap_or_else(|| {
             record_error(format!(
@@ -581,5 +589,60 @@ fn serve(
         {
             record_error(format!("request {n}: writing the reply: {e}"));
         }
+    }
+}
+
+// Plain HTTP APIs (Mastodon, Bluesky, AbuseIPDB, webhooks): the same
+// scripted server, without the OAuth check.
+
+impl FakeX {
+    /// Serves `script` like `start`, but checks no OAuth signature: for APIs
+    /// that authenticate with a bearer token or key, which the test checks.
+    pub fn start_plain(script: Vec<Reply>) -> FakeX {
+        FakeX::spawn(None, script)
+    }
+}
+
+impl Seen {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+
+    /// The body as an `application/x-www-form-urlencoded` form, in order.
+    pub fn form(&self) -> Vec<(String, String)> {
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/x-www-form-urlencoded"),
+            "{self:?}"
+        );
+        let decode = |s: &str| {
+            percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .unwrap_or_else(|e| panic!("{s:?}: {e}"))
+                .into_owned()
+        };
+        std::str::from_utf8(&self.body)
+            .expect("a UTF-8 form")
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (decode(k), decode(v))
+            })
+            .collect()
+    }
+
+    /// One field of the form body; panics unless it is there exactly once.
+    pub fn field(&self, name: &str) -> String {
+        let values: Vec<String> = self
+            .form()
+            .into_iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(values.len(), 1, "{name} in {self:?}");
+        values[0].clone()
     }
 }
