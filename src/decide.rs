@@ -30,6 +30,15 @@ impl Net {
     }
 }
 
+/// One address as a network of its own (`/32` or `/128`), e.g. the host's own addresses.
+impl From<IpAddr> for Net {
+    fn from(ip: IpAddr) -> Net {
+        let addr = ip.to_canonical();
+        let prefix = if addr.is_ipv4() { 32 } else { 128 };
+        Net { addr, prefix }
+    }
+}
+
 impl FromStr for Net {
     type Err = anyhow::Error;
 
@@ -84,17 +93,20 @@ impl Policy {
 /// Attackers that newly passed the threshold, most tries first. `queued`
 /// says which are already waiting to be published.
 pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) -> Vec<IpAddr> {
-    table
-        .ranked()
-        .into_iter()
+    // Filter before sorting: a table of 100,000 attackers has only a few due.
+    let mut due: Vec<(u64, IpAddr)> = table
+        .attackers
+        .iter()
         .filter(|(ip, a)| {
             a.tries() > policy.threshold
                 && a.announced.is_none()
                 && !policy.ignores(ip)
                 && !queued(ip)
         })
-        .map(|(ip, _)| *ip)
-        .collect()
+        .map(|(ip, a)| (a.tries(), *ip))
+        .collect();
+    due.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    due.into_iter().map(|(_, ip)| ip).collect()
 }
 
 #[cfg(test)]
@@ -129,6 +141,12 @@ mod tests {
         assert!(!one.contains(&"192.0.2.8".parse().unwrap()));
         assert!("192.0.2.0/33".parse::<Net>().is_err());
         assert!("example.com".parse::<Net>().is_err());
+        let host = Net::from("::ffff:192.0.2.7".parse::<IpAddr>().unwrap());
+        assert_eq!(host, one, "one address is a /32 of its canonical form");
+        assert!(!host.contains(&"192.0.2.8".parse().unwrap()));
+        let host6 = Net::from("2001:db8::1".parse::<IpAddr>().unwrap());
+        assert!(host6.contains(&"2001:db8::1".parse().unwrap()));
+        assert!(!host6.contains(&"2001:db8::2".parse().unwrap()));
     }
 
     #[test]

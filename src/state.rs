@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::publish::{Pending, SinkBook};
@@ -67,29 +67,33 @@ pub fn load(path: &Path) -> Result<State> {
             return Err(e).with_context(|| format!("cannot read state file {}", path.display()));
         }
     };
-    #[derive(Deserialize)]
-    struct Versioned {
-        version: u32,
-    }
-    let v: Versioned = serde_json::from_slice(&bytes).with_context(|| {
+    let corrupt = || {
         format!(
             "state file {} is corrupt (left untouched; move it away to start afresh)",
             path.display()
         )
-    })?;
-    if v.version > VERSION {
-        bail!(
-            "state file {} has format version {}, newer than this tweet-attacks understands ({VERSION})",
-            path.display(),
-            v.version
-        );
-    }
-    serde_json::from_slice(&bytes).with_context(|| {
-        format!(
-            "state file {} is corrupt (left untouched; move it away to start afresh)",
+    };
+    let newer = |version: u32| {
+        anyhow::anyhow!(
+            "state file {} has format version {version}, newer than this tweet-attacks understands ({VERSION})",
             path.display()
         )
-    })
+    };
+    // One parse in the common case: a large table makes parsing the run's main cost.
+    match serde_json::from_slice::<State>(&bytes) {
+        Ok(st) if st.version > VERSION => Err(newer(st.version)),
+        Ok(st) => Ok(st),
+        Err(e) => {
+            #[derive(Deserialize)]
+            struct Versioned {
+                version: u32,
+            }
+            match serde_json::from_slice::<Versioned>(&bytes) {
+                Ok(v) if v.version > VERSION => Err(newer(v.version)),
+                _ => Err(anyhow::Error::new(e).context(corrupt())),
+            }
+        }
+    }
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
