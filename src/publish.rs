@@ -280,6 +280,7 @@ mod tests {
             services: vec!["sshd".into()],
             first: 0,
             last: 60,
+            servers: 1,
         }
     }
 

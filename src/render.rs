@@ -67,6 +67,13 @@ pub struct Announcement {
     pub services: Vec<String>,
     pub first: Secs,
     pub last: Secs,
+    /// How many of our servers it hit, when more than one.
+    #[serde(default, skip_serializing_if = "is_one_or_less")]
+    pub servers: u32,
+}
+
+fn is_one_or_less(n: &u32) -> bool {
+    *n <= 1
 }
 
 impl Announcement {
@@ -81,6 +88,7 @@ impl Announcement {
             services: a.services.names().iter().map(|s| s.to_string()).collect(),
             first: a.first,
             last: a.last,
+            servers: a.hosts.len() as u32,
         }
     }
 }
@@ -152,6 +160,9 @@ fn render_with(a: &Announcement, shown: usize) -> String {
         day_minute(a.first),
         &day_minute(a.last)[11..],
     );
+    if a.servers > 1 {
+        text.push_str(&format!(" Hit {} of our servers.", a.servers));
+    }
     if !a.users.is_empty() {
         let names: Vec<String> = a.users.iter().take(shown).map(|u| defuse(u)).collect();
         let more = (a.users.len() - names.len()) as u64 + a.users_more as u64;
@@ -212,7 +223,18 @@ mod tests {
             services: vec!["sshd".into()],
             first: 1_795_000_000,
             last: 1_795_000_200,
+            servers: 1,
         }
+    }
+
+    #[test]
+    fn says_how_many_of_our_servers_it_hit() {
+        let mut a = sample();
+        assert!(!render(&a).contains("servers"));
+        a.servers = 3;
+        assert!(
+            render(&a).contains("(2026-11-18 11:06 to 11:10 UTC). Hit 3 of our servers. Users")
+        );
     }
 
     #[test]

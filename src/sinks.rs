@@ -880,6 +880,7 @@ mod tests {
             services: services.iter().map(|s| s.to_string()).collect(),
             first: 1_795_683_600,
             last: 1_795_683_720,
+            servers: 1,
         }
     }
 

@@ -24,6 +24,9 @@ use crate::text;
 /// `PAM K more` comes after the close line, so the close line cannot end it.
 pub const CONN_IDLE: Secs = 300;
 
+/// Our servers remembered per attacker.
+pub const MAX_HOSTS: usize = 16;
+
 /// User names kept per attacker; the rest are only counted.
 pub const MAX_USERS: usize = 10;
 
@@ -90,6 +93,10 @@ pub struct Attacker {
     /// When it was announced, once it was.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub announced: Option<Secs>,
+    /// Which of our servers it hit (syslog host names, from central syslog),
+    /// at most `MAX_HOSTS`.
+    #[serde(rename = "h", default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
     /// The last overflow name seen, so the lines of one guess count once in `users_more`.
     #[serde(skip)]
     last_other: u64,
@@ -196,6 +203,12 @@ impl Table {
         a.services.insert(ev.service);
         if let Some(user) = ev.user {
             a.add_user(user);
+        }
+        if let Some(host) = ev.host
+            && a.hosts.len() < MAX_HOSTS
+            && !a.hosts.iter().any(|h| h.as_bytes() == host)
+        {
+            a.hosts.push(text::clean(host, 64));
         }
         let slot = ev.kind.slot();
         match ev.service {
@@ -565,6 +578,17 @@ mod tests {
             let err = one(key).unwrap_err().to_string();
             assert!(err.contains("invalid IP address syntax"), "{key}: {err}");
         }
+    }
+
+    #[test]
+    fn the_servers_it_hit_are_recorded() {
+        let mut t = Table::default();
+        let other = CONN[2].replace("web01", "db02.example.org");
+        feed(&mut t, &[(CONN[2], 1), (CONN[3], 2), (other.as_str(), 3)]);
+        assert_eq!(
+            t.attackers[&ip("203.0.113.5")].hosts,
+            ["web01", "db02.example.org"]
+        );
     }
 
     #[test]

@@ -568,6 +568,25 @@ fn replay_reads_rotated_gzip_files() {
 }
 
 #[test]
+fn central_syslog_posts_say_how_many_servers_were_hit() {
+    let env = Env::new();
+    let mut log = guesses("203.0.113.80", 4, 100);
+    log.push_str(&guesses("203.0.113.80", 3, 100).replace(" web01 ", " db02 "));
+    env.write("all.log", &log);
+    let out = Out(env.cmd(&["replay", "--json", "all.log"]).output().unwrap()).ok();
+    let posts = out.json_lines();
+    assert_eq!(posts[0]["tries"], 7);
+    assert!(
+        posts[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Hit 2 of our servers."),
+        "{}",
+        posts[0]["text"]
+    );
+}
+
+#[test]
 fn bundled_examples_announce_the_three_attackers() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let env = Env::new();
