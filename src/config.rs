@@ -380,7 +380,14 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         journal_auto: auto && journal.is_some(),
         journal,
         logs,
-        policy: policy(r.threshold.or(file.threshold).unwrap_or(5), &ignore)?,
+        policy: {
+            let mut p = policy(r.threshold.or(file.threshold).unwrap_or(5), &ignore)?;
+            // A run reads this host's logs, so its own addresses are never attackers.
+            // (A replay may read another host's logs: it keeps only loopback.)
+            p.ignore
+                .extend(crate::host::own_addresses().into_iter().map(Net::from));
+            p
+        },
         privacy: privacy(
             &passwd,
             r.show_local_users || file.show_local_users.unwrap_or(false),

@@ -9,6 +9,7 @@ pub mod config;
 
 pub mod clock;
 pub mod decide;
+pub mod host;
 pub mod journal;
 pub mod parse;
 pub mod publish;

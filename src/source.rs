@@ -128,10 +128,31 @@ pub enum Resume {
     Continue,
     /// Shorter than the offset, or its bytes before the offset changed.
     Truncated,
-    /// A different file now sits at the path and the old one was not found.
-    Replaced,
+    /// A different file now sits at the path and the old one's unread tail
+    /// could not be read (not found, or compressed and unreadable): what was lost.
+    Replaced(Lost),
     /// Rotated: the old file's tail was read from this path first.
     Rotated(PathBuf),
+}
+
+/// The unread tail of a replaced log that could not be read: said once, in a warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lost {
+    /// Where reading the old file stopped: what it held past this was skipped.
+    pub offset: u64,
+    /// Why, e.g. "its old file was not found".
+    pub why: String,
+}
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The old file is gone or unreadable, so its size is unknown.
+        write!(
+            f,
+            "{}; whatever it held after byte {} was skipped (how many bytes is unknown)",
+            self.why, self.offset
+        )
+    }
 }
 
 /// The outcome of reading one log file.
@@ -206,6 +227,141 @@ fn find_rotated(path: &Path, pos: &LogPos) -> Option<(PathBuf, File)> {
     })
 }
 
+/// Compressed rotated files are found by their contents, not their inode,
+/// so only the newest few are decompressed to look.
+const GZ_CANDIDATES: usize = 3;
+
+/// The names logrotate gives `path` once rotated and compressed (`compress`
+/// without `delaycompress`): `.1.gz`, `.0.gz`, `-YYYYMMDD.gz`, newest first.
+fn rotated_gz_candidates(path: &Path) -> Vec<PathBuf> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = [".1.gz", ".0.gz"]
+        .iter()
+        .map(|suffix| path.with_file_name(format!("{name}{suffix}")))
+        .collect();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let prefix = format!("{name}-");
+        let mut dated: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| n.strip_prefix(&prefix))
+                    .and_then(|rest| rest.strip_suffix(".gz"))
+                    .is_some_and(|date| {
+                        !date.is_empty() && date.bytes().all(|b| b.is_ascii_digit())
+                    })
+            })
+            .collect();
+        dated.sort();
+        dated.reverse();
+        out.extend(dated);
+    }
+    out.retain(|p| p.exists());
+    out.truncate(GZ_CANDIDATES);
+    out
+}
+
+/// What a compressed candidate turned out to be.
+enum GzCheck {
+    /// Its decompressed bytes before the saved offset are the ones we read:
+    /// the decoder stands at the offset.
+    Ours(Box<flate2::read::MultiGzDecoder<File>>),
+    NotOurs,
+    Unreadable(io::Error),
+}
+
+fn check_gz(cand: &Path, pos: &LogPos) -> GzCheck {
+    let file = match File::open(cand) {
+        Ok(f) => f,
+        Err(e) => return GzCheck::Unreadable(e),
+    };
+    let mut dec = flate2::read::MultiGzDecoder::new(file);
+    let start = pos.offset.saturating_sub(FINGERPRINT_LEN);
+    match io::copy(&mut (&mut dec).take(start), &mut io::sink()) {
+        Ok(n) if n < start => return GzCheck::NotOurs,
+        Ok(_) => {}
+        Err(e) => return GzCheck::Unreadable(e),
+    }
+    let mut before = vec![0u8; (pos.offset - start) as usize];
+    match dec.read_exact(&mut before) {
+        Ok(()) if fnv1a(&before) == pos.fp => GzCheck::Ours(Box::new(dec)),
+        Ok(()) => GzCheck::NotOurs,
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => GzCheck::NotOurs,
+        Err(e) => GzCheck::Unreadable(e),
+    }
+}
+
+/// When the old file of a replaced log is not found uncompressed, reads its
+/// unread tail from the compressed copy logrotate made: the first candidate
+/// whose decompressed bytes before the saved offset match the fingerprint.
+/// Returns `Rotated` when the tail was read, `Replaced` with what was lost
+/// otherwise. With nothing read before (offset 0) no copy can be told to be
+/// ours, so none is read: reading another day's file would count it twice.
+fn read_rotated_gz(
+    path: &Path,
+    pos: &LogPos,
+    on_line: &mut impl FnMut(&[u8]),
+    total: &mut ReadStats,
+) -> Resume {
+    let lost = |offset: u64, why: String| Resume::Replaced(Lost { offset, why });
+    let mut unreadable: Option<(PathBuf, io::Error)> = None;
+    if pos.offset > 0 {
+        for cand in rotated_gz_candidates(path) {
+            let dec = match check_gz(&cand, pos) {
+                GzCheck::Ours(dec) => dec,
+                GzCheck::NotOurs => continue,
+                GzCheck::Unreadable(e) => {
+                    unreadable.get_or_insert((cand, e));
+                    continue;
+                }
+            };
+            // Lines are passed on as they are decompressed; if the stream breaks
+            // off, those already read count and the rest is reported lost.
+            let mut read = 0u64;
+            let mut lines = 0u64;
+            let result = for_each_line(BufReader::with_capacity(READ_BLOCK, dec), true, |l| {
+                read += l.len() as u64 + 1;
+                lines += 1;
+                on_line(l)
+            });
+            return match result {
+                Ok(stats) => {
+                    *total = stats;
+                    Resume::Rotated(cand)
+                }
+                Err(e) => {
+                    total.lines = lines;
+                    lost(
+                        pos.offset + read,
+                        format!(
+                            "its old file {} broke off after {lines} more line(s): {e}",
+                            cand.display()
+                        ),
+                    )
+                }
+            };
+        }
+    }
+    match unreadable {
+        Some((cand, e)) => lost(
+            pos.offset,
+            format!(
+                "its old file was not found, and {} cannot be decompressed to check ({e})",
+                cand.display()
+            ),
+        ),
+        None => lost(pos.offset, "its old file was not found".to_string()),
+    }
+}
+
 /// Reads `file` from `offset` up to its length now; later appends wait for the next run.
 fn read_from(
     file: &mut File,
@@ -264,7 +420,7 @@ pub fn read_log(
                 }
                 (0, Resume::Rotated(old_path))
             }
-            None => (0, Resume::Replaced),
+            None => (0, read_rotated_gz(path, pos, &mut on_line, &mut total)),
         },
     };
     let stats = read_from(&mut file, start, meta.len(), false, &mut on_line).with_context(ctx)?;
@@ -407,5 +563,129 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        io::Write::write_all(&mut enc, bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// Reads `path` from `saved`, returning the lines seen and the outcome.
+    fn read_all(path: &Path, saved: Option<&LogPos>) -> (Vec<String>, LogRead) {
+        let mut seen = Vec::new();
+        let r = read_log(path, saved, |l| {
+            seen.push(String::from_utf8_lossy(l).into_owned())
+        })
+        .unwrap()
+        .unwrap();
+        (seen, r)
+    }
+
+    #[test]
+    fn compressed_rotation_reads_the_tail_of_the_right_copy() {
+        for rotated in ["auth.log.1.gz", "auth.log-20261126.gz"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("auth.log");
+            let old = "one\ntwo\n".to_string() + &"x".repeat(100) + "\n";
+            std::fs::write(&path, &old).unwrap();
+            let (_, r1) = read_all(&path, None);
+            // An unrelated copy that sorts first (newest) must not be taken.
+            std::fs::write(
+                dir.path().join("auth.log-20261127.gz"),
+                gzip(
+                    b"another day entirely, long enough to pass the offset\n"
+                        .repeat(4)
+                        .as_slice(),
+                ),
+            )
+            .unwrap();
+            // logrotate with `compress` and no `delaycompress`: rename, create the
+            // new file, compress the old one and delete it. The lines it gained
+            // since our read are now only in its .gz copy.
+            let tail = "tail1\ntail2 without newline";
+            std::fs::rename(&path, dir.path().join("auth.log.1")).unwrap();
+            std::fs::write(&path, "fresh\n").unwrap();
+            std::fs::write(dir.path().join(rotated), gzip((old + tail).as_bytes())).unwrap();
+            std::fs::remove_file(dir.path().join("auth.log.1")).unwrap();
+            let (seen, r2) = read_all(&path, Some(&r1.pos));
+            assert_eq!(
+                seen,
+                ["tail1", "tail2 without newline", "fresh"],
+                "{rotated}"
+            );
+            assert_eq!(r2.resume, Resume::Rotated(dir.path().join(rotated)));
+            assert_eq!(r2.pos.offset, 6);
+            assert_eq!(r2.stats.lines, 3);
+        }
+    }
+
+    #[test]
+    fn compressed_rotation_that_cannot_be_read_is_lost_and_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        let old = "line one\n".repeat(20);
+        std::fs::write(&path, &old).unwrap();
+        let (_, r1) = read_all(&path, None);
+        std::fs::rename(&path, dir.path().join("auth.log.1")).unwrap();
+        std::fs::write(&path, "fresh\n").unwrap();
+        std::fs::remove_file(dir.path().join("auth.log.1")).unwrap();
+
+        // No rotated copy at all.
+        let (seen, r) = read_all(&path, Some(&r1.pos));
+        assert_eq!(seen, ["fresh"]);
+        let Resume::Replaced(lost) = &r.resume else {
+            panic!("{:?}", r.resume)
+        };
+        assert_eq!(lost.offset, 180);
+        assert_eq!(
+            lost.to_string(),
+            "its old file was not found; whatever it held after byte 180 was skipped (how many bytes is unknown)"
+        );
+
+        // A copy that is not gzip.
+        let gz = dir.path().join("auth.log.1.gz");
+        std::fs::write(&gz, b"not gzip at all").unwrap();
+        let (seen, r) = read_all(&path, Some(&r1.pos));
+        assert_eq!(seen, ["fresh"]);
+        let Resume::Replaced(lost) = &r.resume else {
+            panic!("{:?}", r.resume)
+        };
+        assert!(
+            lost.why.contains("auth.log.1.gz cannot be decompressed"),
+            "{lost}"
+        );
+
+        // Ours, but cut short (a full disk while compressing): the lines before the
+        // break are read, the rest is reported.
+        let mut full = old.clone();
+        for i in 0..2000 {
+            full.push_str(&format!("after {i}\n"));
+        }
+        let mut bytes = gzip(full.as_bytes());
+        bytes.truncate(bytes.len() * 2 / 3);
+        std::fs::write(&gz, &bytes).unwrap();
+        let (seen, r) = read_all(&path, Some(&r1.pos));
+        assert!(seen.len() > 1 && seen[0] == "after 0", "{:?}", &seen[..2]);
+        assert_eq!(seen.last().unwrap(), "fresh");
+        let Resume::Replaced(lost) = &r.resume else {
+            panic!("{:?}", r.resume)
+        };
+        assert!(lost.why.contains("broke off after"), "{lost}");
+        assert!(lost.offset > 180, "{lost}");
+        for (i, l) in seen[..seen.len() - 1].iter().enumerate() {
+            assert_eq!(l, &format!("after {i}"), "in order, and no torn line");
+        }
+
+        // Nothing was read before (offset 0): no copy can be told to be ours.
+        std::fs::write(&gz, gzip(b"whole other file\n")).unwrap();
+        let empty = LogPos {
+            offset: 0,
+            fp: fnv1a(b""),
+            ..r1.pos.clone()
+        };
+        let (seen, r) = read_all(&path, Some(&empty));
+        assert_eq!(seen, ["fresh"]);
+        assert!(matches!(r.resume, Resume::Replaced(_)), "{:?}", r.resume);
     }
 }

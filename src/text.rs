@@ -9,7 +9,10 @@ fn is_hazard(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
-            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+            // The Arabic letter mark (a bidi control), and the line and paragraph
+            // separators, which some terminals and clients take as a new line.
+            | '\u{061C}' | '\u{2028}' | '\u{2029}')
 }
 
 /// Turns bytes from a log into a printable string: invalid UTF-8 becomes
@@ -48,6 +51,11 @@ mod tests {
         assert_eq!(clean(b"a\xffb", 48), "a\u{FFFD}b");
         assert_eq!(clean("x\u{202E}gpj".as_bytes(), 48), "x\\u{202e}gpj");
         assert_eq!(clean("\u{9b}31m".as_bytes(), 48), "\\x9b31m");
+        assert_eq!(clean("a\u{61c}b".as_bytes(), 48), "a\\u{61c}b");
+        assert_eq!(
+            clean("l1\u{2028}l2\u{2029}".as_bytes(), 48),
+            "l1\\u{2028}l2\\u{2029}"
+        );
         assert_eq!(clean(b"abcdef", 3), "abc…");
         assert!(
             !clean(b"\x1b\x00\n\r\t\x7f", 48)

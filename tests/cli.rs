@@ -611,6 +611,8 @@ mod twitter;
 #[path = "cli/journal.rs"]
 mod journal;
 
+#[path = "cli/survive.rs"]
+mod survive;
 
 #[path = "cli/sinks.rs"]
 mod sinks;

@@ -1,0 +1,472 @@
+//! What the tool survives: compressed rotation, kills at any point, a state
+//! that cannot be saved, hostile bytes. Runs the built binary, like cli.rs.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use super::*;
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// logrotate with `compress` and without `delaycompress`: rename the log, create
+/// the new one, compress the old one to `rotated` and delete it.
+fn rotate_compressed(env: &Env, rotated: &str, new_text: &str, gz: Option<&[u8]>) {
+    fs::rename(env.path("auth.log"), env.path("auth.log.1")).unwrap();
+    env.write("auth.log", new_text);
+    let old = fs::read(env.path("auth.log.1")).unwrap();
+    let bytes = gz.map(<[u8]>::to_vec).unwrap_or_else(|| gzip(&old));
+    fs::write(env.path(rotated), bytes).unwrap();
+    fs::remove_file(env.path("auth.log.1")).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Compressed rotation
+
+#[test]
+fn compressed_rotation_reads_the_unread_tail() {
+    for rotated in ["auth.log.1.gz", "auth.log-20261126.gz"] {
+        let env = Env::new();
+        env.write("vsftpd.log", "");
+        env.write("auth.log", &guesses("198.51.100.90", 2, 100));
+        env.run(&[]).ok();
+        // Written after our run, before the rotation: only in the .gz now.
+        env.append("auth.log", &guesses("198.51.100.90", 2, 200));
+        rotate_compressed(&env, rotated, &guesses("198.51.100.90", 3, 300), None);
+        let out = env.run(&["--json"]).ok();
+        assert_eq!(env.tries("198.51.100.90"), 7, "{rotated}: {}", out.stderr());
+        assert_eq!(out.json_lines()[0]["tries"], 7);
+        assert!(out.stderr().contains(rotated), "{}", out.stderr());
+        // And nothing is read twice afterwards.
+        env.run(&[]).ok();
+        assert_eq!(env.tries("198.51.100.90"), 7);
+    }
+}
+
+#[test]
+fn compressed_rotation_that_cannot_be_read_warns_once_with_the_offset() {
+    let env = Env::new();
+    env.write("vsftpd.log", "");
+    let first = guesses("198.51.100.91", 2, 100);
+    env.write("auth.log", &first);
+    env.run(&[]).ok();
+    env.append("auth.log", &guesses("198.51.100.91", 2, 200));
+    // Cut short: compressing stopped halfway, before the unread tail.
+    let mut broken = gzip(b"nothing of ours");
+    broken.truncate(10);
+    rotate_compressed(
+        &env,
+        "auth.log.1.gz",
+        &guesses("198.51.100.91", 3, 300),
+        Some(&broken),
+    );
+    let out = env.run(&[]).ok();
+    let err = out.stderr();
+    assert_eq!(err.lines().count(), 1, "warned once: {err}");
+    assert!(err.contains("warning: auth.log was replaced"), "{err}");
+    assert!(err.contains("auth.log.1.gz"), "names the copy: {err}");
+    assert!(
+        err.contains(&format!("after byte {}", first.len())),
+        "says where the skipped bytes start: {err}"
+    );
+    assert!(err.contains("unknown"), "says their size is unknown: {err}");
+    assert_eq!(env.tries("198.51.100.91"), 5, "the new file is still read");
+}
+
+// ---------------------------------------------------------------------------
+// Termination
+
+/// xorshift64*: enough randomness for kill delays, reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Rng {
+        let seed = std::env::var("SURVIVE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+            });
+        eprintln!("SURVIVE_SEED={seed}");
+        Rng(seed | 1)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
+    }
+}
+
+/// The `i`th address of 2001:db8::/32, as the state file writes it.
+fn doc_v6(i: usize) -> String {
+    std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16).to_string()
+}
+
+/// Every attacker's tries in a state file's table.
+fn all_tries(state: &Value) -> BTreeMap<String, u64> {
+    state["table"]["attackers"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(ip, a)| {
+                    let n = |k: &str| a[k].as_u64().unwrap_or(0);
+                    (ip.clone(), n("ssh") + n("ftf").max(n("ftp")))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs killed with SIGKILL or SIGTERM at random points leave the state file
+/// absent, untouched, or complete and consistent: never a mix, never a try
+/// counted twice or lost once a clean run follows.
+#[test]
+fn kills_at_random_points_leave_the_old_state_or_the_new_one() {
+    let env = Env::new();
+    let mut rng = Rng::new();
+    env.write("vsftpd.log", "");
+    // A table of a few thousand attackers, so that loading and saving take a while.
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    let mut log = String::new();
+    for i in 0..3000 {
+        let ip = doc_v6(i);
+        log.push_str(&guesses(&ip, 1, 10_000 + i));
+        expected.insert(ip, 1);
+    }
+    env.write("auth.log", &log);
+    let noise = "Nov 26 10:00:00 web01 CRON[1]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)\n"
+        .repeat(4000);
+
+    // How long a run takes here: kills are spread over up to 1.5 times that.
+    let start = Instant::now();
+    env.run(&[]).ok();
+    let run_ms = (start.elapsed().as_millis() as u64).max(20);
+
+    let mut outcomes = BTreeMap::<&str, u32>::new();
+    let mut pid = 100_000;
+    for round in 0..40 {
+        // New lines for a few attackers, between noise, as cron would find them.
+        let mut chunk = noise.clone();
+        for _ in 0..5 {
+            let ip = doc_v6(rng.below(3000) as usize);
+            let n = 1 + rng.below(3) as usize;
+            chunk.push_str(&guesses(&ip, n, pid));
+            pid += n;
+            *expected.get_mut(&ip).unwrap() += n as u64;
+        }
+        env.append("auth.log", &chunk);
+        let log_bytes = fs::read(env.path("auth.log")).unwrap();
+
+        let before = fs::read(env.path("state.json")).unwrap();
+        let old_tries = all_tries(&serde_json::from_slice(&before).unwrap());
+        let mut child = env
+            .run_args(&[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.below(run_ms * 3 / 2 + 1)));
+        if round % 2 == 0 {
+            child.kill().ok(); // SIGKILL
+        } else {
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+        }
+        let status = child.wait().unwrap();
+
+        let after = fs::read(env.path("state.json")).expect("the state file never vanishes");
+        let outcome = if after == before {
+            "old state"
+        } else {
+            let state: Value = serde_json::from_slice(&after).unwrap_or_else(|e| {
+                panic!(
+                    "round {round}: a torn state file ({e}), {} bytes",
+                    after.len()
+                )
+            });
+            assert_eq!(state["version"], 1, "round {round}");
+            let offset = state["logs"]["auth.log"]["offset"].as_u64().unwrap() as usize;
+            assert!(
+                offset <= log_bytes.len() && log_bytes[offset - 1] == b'\n',
+                "round {round}: the new offset {offset} is a line boundary"
+            );
+            let new_tries = all_tries(&state);
+            for (ip, &n) in &new_tries {
+                assert!(
+                    n >= old_tries.get(ip).copied().unwrap_or(0) && n <= expected[ip],
+                    "round {round}: {ip} has {n} tries, expected at most {}",
+                    expected[ip]
+                );
+            }
+            "new state"
+        };
+        let outcome = if status.success() {
+            "finished before the kill"
+        } else {
+            outcome
+        };
+        *outcomes.entry(outcome).or_default() += 1;
+    }
+    eprintln!("run takes ~{run_ms} ms; outcomes: {outcomes:?}");
+
+    // A clean run catches up: every try counted exactly once.
+    env.run(&[]).ok();
+    assert_eq!(all_tries(&env.state()), expected);
+    assert!(
+        !env.path("state.json.tmp").exists(),
+        "a clean run leaves no temp file"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Faults around the state
+
+/// A save that cannot happen fails with one line naming the path, publishes
+/// nothing, and leaves the previous state byte for byte; the next good run
+/// catches up without losing a line.
+#[test]
+fn a_state_that_cannot_be_saved_fails_loudly_and_keeps_the_old_one() {
+    // The state's folder is a regular file: nothing can be created in it.
+    let env = Env::new();
+    env.write("vsftpd.log", "");
+    env.write("auth.log", &guesses("203.0.113.70", 9, 100));
+    env.write("blocker", "a file, not a folder");
+    let out = Out(env
+        .cmd(&[
+            "run",
+            "--state",
+            "blocker/state.json",
+            "--auth-log",
+            "auth.log",
+            "--vsftpd-log",
+            "vsftpd.log",
+            "--sink",
+            "stdout",
+        ])
+        .output()
+        .unwrap())
+    .fails();
+    assert_eq!(out.code(), Some(1));
+    assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
+    assert!(out.stderr().contains("blocker"), "{}", out.stderr());
+    assert_eq!(out.stdout(), "", "nothing published");
+    assert_eq!(
+        fs::read_to_string(env.path("blocker")).unwrap(),
+        "a file, not a folder"
+    );
+
+    // The temp file cannot be written: a folder in its place (as root, permissions
+    // do not stop a write), then a full disk (its place points at /dev/full).
+    for obstacle in ["folder", "full disk"] {
+        let env = Env::new();
+        env.write("vsftpd.log", "");
+        env.write("auth.log", &guesses("203.0.113.71", 3, 100));
+        env.run(&[]).ok();
+        let before = fs::read(env.path("state.json")).unwrap();
+        env.append("auth.log", &guesses("203.0.113.71", 6, 200));
+        let tmp = env.path("state.json.tmp");
+        match obstacle {
+            "folder" => fs::create_dir(&tmp).unwrap(),
+            _ => std::os::unix::fs::symlink("/dev/full", &tmp).unwrap(),
+        }
+        let out = env.run(&[]).fails();
+        let err = out.stderr();
+        assert_eq!(out.code(), Some(1), "{obstacle}");
+        assert_eq!(err.lines().count(), 1, "{obstacle}: one line: {err}");
+        assert!(
+            err.contains("state.json"),
+            "{obstacle}: names the path: {err}"
+        );
+        assert_eq!(out.stdout(), "", "{obstacle}: nothing published");
+        assert_eq!(
+            fs::read(env.path("state.json")).unwrap(),
+            before,
+            "{obstacle}: the previous state is intact"
+        );
+        if obstacle == "full disk" {
+            assert!(err.contains("No space left on device"), "{err}");
+        }
+
+        // The fault goes away: the next run reads what the failed one could not save.
+        let _ = fs::remove_dir(&tmp);
+        let _ = fs::remove_file(&tmp);
+        let out = env.run(&["--json"]).ok();
+        assert_eq!(env.tries("203.0.113.71"), 9, "{obstacle}");
+        assert_eq!(out.json_lines()[0]["tries"], 9, "{obstacle}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hostile bytes
+
+const GARBAGE_LEN: usize = 20 << 20;
+
+/// 20 MB of bytes that are not a newline: escapes, C1 controls, bidi, invalid UTF-8.
+fn garbage() -> Vec<u8> {
+    let pattern: &[u8] = b"\x1b]0;pwned\x07\x1b[2J\x9b31m\xc2\x9b\xe2\x80\xae\xff\xfe\x00\r";
+    pattern.iter().copied().cycle().take(GARBAGE_LEN).collect()
+}
+
+/// Lines whose user names (and one host name) carry terminal escapes, C1
+/// controls, bidi overrides and invalid UTF-8: 9 tries from 203.0.113.66.
+fn hostile_lines() -> Vec<u8> {
+    let names: [&[u8]; 9] = [
+        b"\x1b]0;pwned\x07",
+        b"\x1b[2Jclear",
+        "c1\u{9b}31m".as_bytes(),
+        b"raw\x9b31m",
+        "bidi\u{202e}gpj.exe".as_bytes(),
+        "iso\u{2066}late\u{2069}".as_bytes(),
+        b"bad\xff\xfeutf8",
+        b"bell\x07\x08\x7f",
+        "lrm\u{200f}\u{061c}\u{2028}".as_bytes(),
+    ];
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let host: &[u8] = if i == 0 { b"web\x1b[2J01" } else { b"web01" };
+        out.extend_from_slice(format!("Nov 26 10:00:{i:02} ").as_bytes());
+        out.extend_from_slice(host);
+        out.extend_from_slice(format!(" sshd[{}]: Invalid user ", 500 + i).as_bytes());
+        out.extend_from_slice(name);
+        out.extend_from_slice(format!(" from 203.0.113.66 port {}\n", 40000 + i).as_bytes());
+    }
+    out
+}
+
+/// What stdout must never carry: raw ESC, the C1 CSI (raw or as U+009B), any
+/// other control but newline, bidi and invisible format controls.
+fn assert_inert(what: &str, bytes: &[u8]) {
+    assert!(!bytes.contains(&0x1b), "{what}: raw ESC on stdout");
+    assert!(!bytes.contains(&0x9b), "{what}: a 0x9b byte on stdout");
+    let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{what}: not UTF-8: {e}"));
+    for c in text.chars() {
+        let hazard = (c.is_control() && c != '\n')
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}');
+        assert!(!hazard, "{what}: {c:?} on stdout");
+    }
+}
+
+#[test]
+fn hostile_bytes_never_reach_stdout_and_a_giant_line_warns_once() {
+    let env = Env::new();
+    env.write("vsftpd.log", "");
+    // The giant line sits between attack lines, terminated, in the log cron reads…
+    let mut log = hostile_lines();
+    log.extend_from_slice(&garbage());
+    log.push(b'\n');
+    log.extend_from_slice(guesses("203.0.113.67", 6, 900).as_bytes());
+    fs::write(env.path("auth.log"), &log).unwrap();
+    // …and ends, unterminated, a file given whole to `parse` and `replay`.
+    let mut whole = hostile_lines();
+    whole.extend_from_slice(&garbage());
+    fs::write(env.path("whole.log"), &whole).unwrap();
+    drop((log, whole));
+
+    let one_warning = |what: &str, out: &Out| {
+        let err = out.stderr();
+        assert_eq!(err.lines().count(), 1, "{what}: one warning: {err}");
+        assert!(err.contains("longer than 64 KiB"), "{what}: {err}");
+        assert!(!err.contains('\x1b'), "{what}: raw ESC on stderr");
+    };
+
+    for (what, args) in [
+        ("run --dry-run", &["--dry-run"][..]),
+        ("run --dry-run --json", &["--dry-run", "--json"][..]),
+        ("run --json", &["--json"][..]),
+    ] {
+        let out = env.run(args).ok();
+        assert_inert(what, &out.0.stdout);
+        one_warning(what, &out);
+        let ips: Vec<String> = if what.contains("json") {
+            out.json_lines()
+                .iter()
+                .map(|v| v["ip"].as_str().unwrap().to_string())
+                .collect()
+        } else {
+            out.stdout().lines().map(str::to_string).collect()
+        };
+        assert_eq!(ips.len(), 2, "{what}: both attackers: {ips:?}");
+    }
+    // A real run printing text: a fresh state, so that both are announced again.
+    let text_env = Env::new();
+    text_env.write("vsftpd.log", "");
+    fs::copy(env.path("auth.log"), text_env.path("auth.log")).unwrap();
+    let out = text_env.run(&[]).ok();
+    assert_inert("run", &out.0.stdout);
+    one_warning("run", &out);
+    assert_eq!(out.stdout().lines().count(), 2, "{}", out.stdout());
+    drop(text_env);
+
+    assert_eq!(env.tries("203.0.113.66"), 9);
+    assert_eq!(
+        env.tries("203.0.113.67"),
+        6,
+        "lines after the giant one are read"
+    );
+    let users = env.state()["table"]["attackers"]["203.0.113.66"]["u"].clone();
+    assert_eq!(users.as_array().unwrap().len(), 9, "{users}");
+
+    for args in [
+        &["show", "--state", "state.json"][..],
+        &["show", "--state", "state.json", "--json"],
+    ] {
+        let out = Out(env.cmd(args).output().unwrap()).ok();
+        assert_inert(&args.join(" "), &out.0.stdout);
+        assert!(out.stdout().contains("203.0.113.66"));
+        assert_eq!(out.stderr(), "");
+    }
+
+    for args in [
+        &["parse", "whole.log"][..],
+        &["replay", "whole.log"],
+        &["replay", "--json", "whole.log"],
+    ] {
+        let out = Out(env.cmd(args).output().unwrap()).ok();
+        let what = args.join(" ");
+        assert_inert(&what, &out.0.stdout);
+        one_warning(&what, &out);
+        assert!(out.stdout().contains("203.0.113.66"), "{what}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The host's own addresses
+
+/// A guess from one of this host's own addresses (a local script, a hairpin
+/// NAT) is never announced. Skipped on a host with no address but loopback.
+#[test]
+fn the_hosts_own_addresses_are_never_announced() {
+    let Some(own) = tweet_attacks::host::own_addresses()
+        .into_iter()
+        .find(|ip| !ip.is_loopback())
+    else {
+        return;
+    };
+    let env = Env::new();
+    env.write("vsftpd.log", "");
+    let mut log = guesses(&own.to_string(), 9, 100);
+    log.push_str(&guesses("198.51.100.92", 9, 200));
+    env.write("auth.log", &log);
+    let out = env.run(&["--json"]).ok();
+    let ips: Vec<String> = out
+        .json_lines()
+        .iter()
+        .map(|v| v["ip"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ips, ["198.51.100.92"], "{own} is this host");
+}
