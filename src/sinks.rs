@@ -25,6 +25,7 @@ use crate::clock::{Secs, format_rfc3339, parse_rfc3339};
 use crate::publish::{Outcome, Post, Sink};
 use crate::render::{Announcement, span};
 use crate::source::fnv1a;
+use crate::x::agent;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const GLOBAL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -299,19 +300,6 @@ impl Answer {
     fn text(&self) -> &str {
         self.body.as_deref().unwrap_or("")
     }
-}
-
-fn agent(connect: Duration, global: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_connect(Some(connect))
-        .timeout_global(Some(global))
-        .http_status_as_error(false)
-        // A redirect would replay the token against another URL; report it instead.
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent(concat!("tweet-attacks/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
 }
 
 impl Api {

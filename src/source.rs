@@ -184,62 +184,15 @@ fn still_ours(file: &File, meta: &Metadata, pos: &LogPos) -> io::Result<bool> {
     Ok(fingerprint(file, pos.offset)? == pos.fp)
 }
 
-/// The names logrotate gives `path` once rotated: `.1`, `.0`, `-YYYYMMDD`.
-fn rotated_candidates(path: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return out;
-    };
-    for suffix in [".1", ".0"] {
-        out.push(path.with_file_name(format!("{name}{suffix}")));
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let prefix = format!("{name}-");
-        let mut dated: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_prefix(&prefix))
-                    .is_some_and(|rest| {
-                        rest.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
-                    })
-            })
-            .collect();
-        // Newest first: the rotation we missed is the most recent one.
-        dated.sort();
-        dated.reverse();
-        out.extend(dated);
-    }
-    out
-}
-
-fn find_rotated(path: &Path, pos: &LogPos) -> Option<(PathBuf, File)> {
-    rotated_candidates(path).into_iter().find_map(|cand| {
-        let file = File::open(&cand).ok()?;
-        let meta = file.metadata().ok()?;
-        (meta.ino() == pos.inode && meta.dev() == pos.dev).then_some((cand, file))
-    })
-}
-
-/// Compressed rotated files are found by their contents, not their inode,
-/// so only the newest few are decompressed to look.
-const GZ_CANDIDATES: usize = 3;
-
-/// The names logrotate gives `path` once rotated and compressed (`compress`
-/// without `delaycompress`): `.1.gz`, `.0.gz`, `-YYYYMMDD.gz`, newest first.
-fn rotated_gz_candidates(path: &Path) -> Vec<PathBuf> {
+/// The names logrotate gives `path` once rotated, each followed by `ext`
+/// (`""`, or `".gz"` once compressed): `.1`, `.0`, then `-YYYYMMDD`, newest first.
+fn rotated_names(path: &Path, ext: &str) -> Vec<PathBuf> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
     };
-    let mut out: Vec<PathBuf> = [".1.gz", ".0.gz"]
+    let mut out: Vec<PathBuf> = [".1", ".0"]
         .iter()
-        .map(|suffix| path.with_file_name(format!("{name}{suffix}")))
+        .map(|suffix| path.with_file_name(format!("{name}{suffix}{ext}")))
         .collect();
     let dir = path
         .parent()
@@ -254,16 +207,35 @@ fn rotated_gz_candidates(path: &Path) -> Vec<PathBuf> {
                 p.file_name()
                     .and_then(|n| n.to_str())
                     .and_then(|n| n.strip_prefix(&prefix))
-                    .and_then(|rest| rest.strip_suffix(".gz"))
+                    .and_then(|rest| rest.strip_suffix(ext))
                     .is_some_and(|date| {
                         !date.is_empty() && date.bytes().all(|b| b.is_ascii_digit())
                     })
             })
             .collect();
+        // Newest first: the rotation we missed is the most recent one.
         dated.sort();
         dated.reverse();
         out.extend(dated);
     }
+    out
+}
+
+fn find_rotated(path: &Path, pos: &LogPos) -> Option<(PathBuf, File)> {
+    rotated_names(path, "").into_iter().find_map(|cand| {
+        let file = File::open(&cand).ok()?;
+        let meta = file.metadata().ok()?;
+        (meta.ino() == pos.inode && meta.dev() == pos.dev).then_some((cand, file))
+    })
+}
+
+/// Compressed rotated files are found by their contents, not their inode,
+/// so only the newest few are decompressed to look.
+const GZ_CANDIDATES: usize = 3;
+
+/// The compressed rotated files that exist, newest first, at most `GZ_CANDIDATES`.
+fn rotated_gz_candidates(path: &Path) -> Vec<PathBuf> {
+    let mut out = rotated_names(path, ".gz");
     out.retain(|p| p.exists());
     out.truncate(GZ_CANDIDATES);
     out

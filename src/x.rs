@@ -92,12 +92,14 @@ fn sign(
     builder.authorize(method, url, params)
 }
 
-fn agent(connect: Duration, global: Duration) -> ureq::Agent {
+/// The HTTP agent every sink uses: explicit timeouts, statuses handled by the
+/// caller, no redirects.
+pub(crate) fn agent(connect: Duration, global: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_connect(Some(connect))
         .timeout_global(Some(global))
         .http_status_as_error(false)
-        // A redirect would replay the signed header against another URL; report it instead.
+        // A redirect would replay the signed header or token against another URL; report it instead.
         .max_redirects(0)
         .max_redirects_will_error(false)
         .user_agent(concat!("tweet-attacks/", env!("CARGO_PKG_VERSION")))
