@@ -392,6 +392,10 @@ pub fn read_log(
                 }
                 (0, Resume::Rotated(old_path))
             }
+            // Replaced by a copy of itself (`sed -i`, a restore): same bytes, carry on.
+            None if pos.offset > 0 && still_ours(&file, &meta, pos).with_context(ctx)? => {
+                (pos.offset, Resume::Continue)
+            }
             None => (0, read_rotated_gz(path, pos, &mut on_line, &mut total)),
         },
     };
@@ -487,6 +491,24 @@ mod tests {
     fn a_read_error_is_an_error_not_eof() {
         let err = for_each_line(BufReader::new(FailingReader(3)), true, |_| {}).unwrap_err();
         assert_eq!(err.to_string(), "disk on fire");
+    }
+
+    #[test]
+    fn a_log_replaced_by_a_copy_of_itself_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        std::fs::write(&path, "one\ntwo\n").unwrap();
+        let first = read_log(&path, None, |_| {}).unwrap().unwrap();
+        // `sed -i` writes a new file (a new inode) and renames it over the old one.
+        let copy = dir.path().join("auth.log.sed");
+        std::fs::write(&copy, "one\ntwo\nthree\n").unwrap();
+        std::fs::rename(&copy, &path).unwrap();
+        let mut seen = Vec::new();
+        let r = read_log(&path, Some(&first.pos), |l| seen.push(l.to_vec()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen, vec![b"three".to_vec()]);
+        assert_eq!(r.resume, Resume::Continue);
     }
 
     #[test]
