@@ -16,7 +16,7 @@ pub const MAX_LINE: usize = 64 * 1024;
 const READ_BLOCK: usize = 1 << 20;
 
 /// How many bytes before the saved offset are fingerprinted.
-const FINGERPRINT_LEN: u64 = 64;
+const FINGERPRINT_LEN: u64 = 256;
 
 /// What one pass of the line reader saw.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -262,11 +262,12 @@ fn check_gz(cand: &Path, pos: &LogPos) -> GzCheck {
         Ok(_) => {}
         Err(e) => return GzCheck::Unreadable(e),
     }
-    let mut before = vec![0u8; (pos.offset - start) as usize];
-    match dec.read_exact(&mut before) {
-        Ok(()) if fnv1a(&before) == pos.fp => GzCheck::Ours(Box::new(dec)),
-        Ok(()) => GzCheck::NotOurs,
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => GzCheck::NotOurs,
+    // read_to_end tells a clean, short end (not ours) from a corrupt stream (an error).
+    let want = pos.offset - start;
+    let mut before = Vec::with_capacity(want as usize);
+    match (&mut dec).take(want).read_to_end(&mut before) {
+        Ok(n) if n as u64 == want && fnv1a(&before) == pos.fp => GzCheck::Ours(Box::new(dec)),
+        Ok(_) => GzCheck::NotOurs,
         Err(e) => GzCheck::Unreadable(e),
     }
 }
