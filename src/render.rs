@@ -163,11 +163,13 @@ fn render_with(a: &Announcement, shown: usize) -> String {
     if a.servers > 1 {
         text.push_str(&format!(" Hit {} of our servers.", a.servers));
     }
-    if !a.users.is_empty() {
+    if !a.users.is_empty() || a.users_more > 0 {
         let names: Vec<String> = a.users.iter().take(shown).map(|u| defuse(u)).collect();
         let more = (a.users.len() - names.len()) as u64 + a.users_more as u64;
         if names.is_empty() {
-            text.push_str(&format!(" {more} user names tried."));
+            // Every name withheld (local accounts, password-like) or cut for length.
+            let s = if more == 1 { "" } else { "s" };
+            text.push_str(&format!(" {more} user name{s} tried."));
         } else {
             text.push_str(" Users tried: ");
             text.push_str(&names.join(", "));
@@ -225,6 +227,22 @@ mod tests {
             last: 1_795_000_200,
             servers: 1,
         }
+    }
+
+    #[test]
+    fn withheld_names_are_still_counted() {
+        let mut a = sample();
+        a.users.clear();
+        a.users_more = 1;
+        assert!(
+            render(&a).ends_with("UTC). 1 user name tried."),
+            "{}",
+            render(&a)
+        );
+        a.users_more = 3;
+        assert!(render(&a).ends_with("UTC). 3 user names tried."));
+        a.users_more = 0;
+        assert!(render(&a).ends_with("UTC)."));
     }
 
     #[test]
