@@ -25,13 +25,12 @@ use crate::clock::{Secs, format_rfc3339, parse_rfc3339};
 use crate::publish::{Outcome, Post, Sink};
 use crate::render::{Announcement, span};
 use crate::source::fnv1a;
-use crate::x::agent;
+use crate::x::{agent, sanitize};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const GLOBAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Replies are small; a cap keeps a misbehaving endpoint from eating memory.
 const MAX_REPLY_BYTES: u64 = 64 * 1024;
-const MAX_DETAIL_CHARS: usize = 200;
 
 /// Mastodon's stock limit, used when the instance does not say.
 pub const MASTODON_DEFAULT_LIMIT: usize = 500;
@@ -441,21 +440,6 @@ fn reset_at(headers: &ureq::http::HeaderMap, now: Secs) -> Option<Secs> {
         }
     }
     None
-}
-
-/// Remote text goes into logs and terminals: strip control characters and bound its length.
-fn sanitize(text: &str) -> String {
-    let clean = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    match clean.char_indices().nth(MAX_DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean,
-    }
 }
 
 /// The same for the same post, whatever run sends it: a retry after a crash
@@ -978,7 +962,7 @@ mod tests {
     fn details_are_scrubbed_before_they_are_cut() {
         let secret = "SECRET-0123456789";
         let api = Api::new("X", "x", "http://127.0.0.1:9", vec![secret.into()], 0);
-        let long = format!("{}{secret}", "y".repeat(MAX_DETAIL_CHARS - 5));
+        let long = format!("{}{secret}", "y".repeat(crate::x::MAX_DETAIL_CHARS - 5));
         let d = api.detail(&json!({ "error": long }).to_string()).unwrap();
         assert!(!d.contains("SECR"), "not even a part: {d}");
         let d = api

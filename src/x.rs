@@ -12,7 +12,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const GLOBAL_TIMEOUT: Duration = Duration::from_secs(30);
 // X replies are small; a cap keeps a misbehaving endpoint from eating memory.
 const MAX_REPLY_BYTES: u64 = 64 * 1024;
-const MAX_DETAIL_CHARS: usize = 200;
+pub(crate) const MAX_DETAIL_CHARS: usize = 200;
 const WRITE_PERMISSION_HINT: &str = "the app lacks write permission (set it to \"Read and write\" \
     in the developer portal, then regenerate the access token and secret)";
 
@@ -277,7 +277,7 @@ fn detail(body: &str) -> Option<String> {
 }
 
 /// Remote text goes into logs and terminals: strip control characters and bound its length.
-fn sanitize(text: &str) -> String {
+pub(crate) fn sanitize(text: &str) -> String {
     let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

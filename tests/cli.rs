@@ -57,8 +57,9 @@ impl Env {
         c
     }
 
-    /// `run` on auth.log and vsftpd.log in the temp dir, state in state.json.
-    fn run_args(&self, extra: &[&str]) -> Command {
+    /// `run` on auth.log and vsftpd.log in the temp dir, state in state.json,
+    /// followed by `extra`.
+    fn run_on_files(&self, extra: &[&str]) -> Command {
         let mut args = vec![
             "run",
             "--state",
@@ -67,11 +68,16 @@ impl Env {
             "auth.log",
             "--vsftpd-log",
             "vsftpd.log",
-            "--sink",
-            "stdout",
         ];
         args.extend_from_slice(extra);
         self.cmd(&args)
+    }
+
+    /// `run` to the stdout sink.
+    fn run_args(&self, extra: &[&str]) -> Command {
+        let mut args = vec!["--sink", "stdout"];
+        args.extend_from_slice(extra);
+        self.run_on_files(&args)
     }
 
     fn run(&self, extra: &[&str]) -> Out {
@@ -127,6 +133,28 @@ impl Out {
     }
     fn code(&self) -> Option<i32> {
         self.0.status.code()
+    }
+
+    /// Asserts that no output holds any of `secrets`.
+    fn without(self, secrets: &[&str]) -> Out {
+        for secret in secrets {
+            assert!(
+                !self.stdout().contains(secret) && !self.stderr().contains(secret),
+                "{secret} leaked:\nstdout: {}\nstderr: {}",
+                self.stdout(),
+                self.stderr()
+            );
+        }
+        self
+    }
+
+    /// A failed run: status 1 and exactly one line on stderr, which is returned.
+    fn one_error_line(&self) -> String {
+        assert_eq!(self.code(), Some(1), "stderr: {}", self.stderr());
+        let err = self.stderr();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("tweet-attacks: "), "{err}");
+        err
     }
 }
 

@@ -65,22 +65,12 @@ fn write_options(env: &Env, top: &str, sections: &[String]) {
 
 /// `run --config sinks.toml --sink S…` on the temp dir's logs and state.
 fn sink_cmd(env: &Env, sinks: &[&str], extra: &[&str]) -> Command {
-    let mut args = vec![
-        "run",
-        "--config",
-        "sinks.toml",
-        "--state",
-        "state.json",
-        "--auth-log",
-        "auth.log",
-        "--vsftpd-log",
-        "vsftpd.log",
-    ];
+    let mut args = vec!["--config", "sinks.toml"];
     for s in sinks {
         args.extend(["--sink", s]);
     }
     args.extend_from_slice(extra);
-    env.cmd(&args)
+    env.run_on_files(&args)
 }
 
 fn sink_run(env: &Env, sinks: &[&str], extra: &[&str]) -> Out {
@@ -89,24 +79,11 @@ fn sink_run(env: &Env, sinks: &[&str], extra: &[&str]) -> Out {
 
 /// No output of any run may hold a secret.
 fn no_secrets(out: Out) -> Out {
-    for secret in SECRETS {
-        assert!(
-            !out.stdout().contains(secret) && !out.stderr().contains(secret),
-            "{secret} leaked:\nstdout: {}\nstderr: {}",
-            out.stdout(),
-            out.stderr()
-        );
-    }
-    out
+    out.without(&SECRETS)
 }
 
-/// A failed run: status 1 and exactly one line on stderr, which is returned.
 fn the_error(out: &Out) -> String {
-    assert_eq!(out.code(), Some(1), "stderr: {}", out.stderr());
-    let err = out.stderr();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("tweet-attacks: "), "{err}");
-    err
+    out.one_error_line()
 }
 
 /// The outbox as (sink, ip) pairs, sorted.

@@ -25,24 +25,12 @@ impl Env {
     /// environment (never on the command line). Local accounts come from a
     /// missing file (none) unless `extra` gives `--passwd`.
     fn x_cmd(&self, api: &str, extra: &[&str]) -> Command {
-        let mut args = vec![
-            "run",
-            "--state",
-            "state.json",
-            "--auth-log",
-            "auth.log",
-            "--vsftpd-log",
-            "vsftpd.log",
-            "--sink",
-            "twitter",
-            "--twitter-api-url",
-            api,
-        ];
+        let mut args = vec!["--sink", "twitter", "--twitter-api-url", api];
         if !extra.contains(&"--passwd") {
             args.extend(["--passwd", "no-such-passwd"]);
         }
         args.extend_from_slice(extra);
-        let mut c = self.cmd(&args);
+        let mut c = self.run_on_files(&args);
         for (var, value) in KEYS.env() {
             c.env(var, value);
         }
@@ -78,24 +66,11 @@ impl Env {
 
 /// No output of any run may hold a credential.
 fn checked(out: Out) -> Out {
-    for secret in KEYS.all() {
-        assert!(
-            !out.stdout().contains(secret) && !out.stderr().contains(secret),
-            "{secret} leaked:\nstdout: {}\nstderr: {}",
-            out.stdout(),
-            out.stderr()
-        );
-    }
-    out
+    out.without(&KEYS.all())
 }
 
-/// A failed run: status 1 and exactly one line on stderr, which is returned.
 fn one_error(out: &Out) -> String {
-    assert_eq!(out.code(), Some(1), "stderr: {}", out.stderr());
-    let err = out.stderr();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("tweet-attacks: "), "{err}");
-    err
+    out.one_error_line()
 }
 
 /// Where `text` names `ip` itself (not merely an address it prefixes).
