@@ -161,9 +161,9 @@ pub trait Sink {
     fn publish(&mut self, post: &Post) -> Outcome;
 }
 
-/// The machine-readable line printed for an announced attacker.
+/// An attacker as other programs read it: in `--json` lines and webhook payloads.
 #[derive(Debug, Serialize)]
-pub struct Report<'a> {
+pub struct AttackerJson<'a> {
     pub ip: IpAddr,
     pub tries: u64,
     pub users: &'a [String],
@@ -171,12 +171,11 @@ pub struct Report<'a> {
     pub services: &'a [String],
     pub first: String,
     pub last: String,
-    pub text: &'a str,
 }
 
-impl<'a> Report<'a> {
-    pub fn new(a: &'a Announcement, text: &'a str) -> Report<'a> {
-        Report {
+impl<'a> AttackerJson<'a> {
+    pub fn new(a: &'a Announcement) -> AttackerJson<'a> {
+        AttackerJson {
             ip: a.ip,
             tries: a.tries,
             users: &a.users,
@@ -184,6 +183,22 @@ impl<'a> Report<'a> {
             services: &a.services,
             first: crate::clock::format_rfc3339(a.first),
             last: crate::clock::format_rfc3339(a.last),
+        }
+    }
+}
+
+/// The machine-readable line printed for an announced attacker.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    #[serde(flatten)]
+    pub attacker: AttackerJson<'a>,
+    pub text: &'a str,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(a: &'a Announcement, text: &'a str) -> Report<'a> {
+        Report {
+            attacker: AttackerJson::new(a),
             text,
         }
     }

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::cli::SinkName;
 use crate::clock::{Secs, format_rfc3339, parse_rfc3339};
-use crate::publish::{Outcome, Post, Sink};
+use crate::publish::{AttackerJson, Outcome, Post, Sink};
 use crate::render::{Announcement, span};
 use crate::source::fnv1a;
 use crate::x::{agent, sanitize};
@@ -761,39 +761,16 @@ impl Sink for AbuseIpDbSink {
 #[derive(Debug, Serialize)]
 pub struct WebhookPayload<'a> {
     pub text: &'a str,
-    pub attackers: Vec<WebhookAttacker<'a>>,
+    pub attackers: Vec<AttackerJson<'a>>,
     pub source: &'static str,
     pub version: u32,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WebhookAttacker<'a> {
-    pub ip: IpAddr,
-    pub tries: u64,
-    pub users: &'a [String],
-    pub users_more: u32,
-    pub services: &'a [String],
-    pub first: String,
-    pub last: String,
 }
 
 impl<'a> WebhookPayload<'a> {
     pub fn new(post: &'a Post) -> WebhookPayload<'a> {
         WebhookPayload {
             text: &post.text,
-            attackers: post
-                .subjects
-                .iter()
-                .map(|a| WebhookAttacker {
-                    ip: a.ip,
-                    tries: a.tries,
-                    users: &a.users,
-                    users_more: a.users_more,
-                    services: &a.services,
-                    first: format_rfc3339(a.first),
-                    last: format_rfc3339(a.last),
-                })
-                .collect(),
+            attackers: post.subjects.iter().map(AttackerJson::new).collect(),
             source: "tweet-attacks",
             version: 1,
         }
