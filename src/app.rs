@@ -131,7 +131,10 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
         outbox.iter().any(|p| p.subject.ip == *ip)
     });
     for ip in due {
-        let subject = Announcement::of(ip, &st.table.attackers[&ip], &c.privacy);
+        let Some(a) = st.table.get_mut(&ip) else {
+            continue;
+        };
+        let subject = Announcement::of(ip, a, &c.privacy);
         for spec in &c.sinks {
             st.outbox.push(Pending {
                 subject: subject.clone(),
@@ -208,7 +211,7 @@ fn publish_sink(
                 st.outbox
                     .retain(|p| !(p.sink == name && p.batch == Some(post.batch)));
                 for ip in post.ips() {
-                    if let Some(a) = st.table.attackers.get_mut(&ip) {
+                    if let Some(a) = st.table.get_mut(&ip) {
                         a.announced.get_or_insert(now);
                     }
                 }
@@ -269,7 +272,8 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         true => None,
         false => Some(state::lock(&c.state, c.lock_wait)?),
     };
-    let mut st = state::load(&c.state)?;
+    let mut text = String::new();
+    let mut st = state::load(&c.state, &mut text)?;
     read_logs(c, &mut st, now)?;
     st.table.close_conns(now - CONN_IDLE);
     queue_due(&mut st, c, now);
@@ -345,8 +349,9 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
             e.state.display()
         );
     }
-    let st = state::load(&e.state)?;
-    let text = crate::export::export(&st.table, e.format, e.since, now);
+    let mut text = String::new();
+    let mut st = state::load(&e.state, &mut text)?;
+    let text = crate::export::export(&mut st.table, e.format, e.since, now);
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
         Some(path) => {
@@ -424,8 +429,9 @@ fn input_name(input: &Input) -> String {
 }
 
 fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
+    let mut text = String::new();
     let mut st = match &c.state {
-        Some(p) => state::load(p)?,
+        Some(p) => state::load(p, &mut text)?,
         None => State::default(),
     };
     let mut clock = LocalClock::new(now);
@@ -444,7 +450,10 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
     });
     let mut out = io::BufWriter::new(io::stdout().lock());
     for ip in due {
-        let a = Announcement::of(ip, &st.table.attackers[&ip], &c.privacy);
+        let Some(a) = st.table.get_mut(&ip) else {
+            continue;
+        };
+        let a = Announcement::of(ip, a, &c.privacy);
         let post = Post {
             text: render(&a),
             subjects: vec![a],
@@ -531,7 +540,8 @@ fn show(path: &Path, json: bool) -> Result<()> {
             path.display()
         );
     }
-    let st = state::load(path)?;
+    let mut text = String::new();
+    let mut st = state::load(path, &mut text)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         writeln!(

@@ -95,15 +95,11 @@ impl Policy {
 pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) -> Vec<IpAddr> {
     // Filter before sorting: a table of 100,000 attackers has only a few due.
     let mut due: Vec<(u64, IpAddr)> = table
-        .attackers
-        .iter()
-        .filter(|(ip, a)| {
-            a.tries() > policy.threshold
-                && a.announced.is_none()
-                && !policy.ignores(ip)
-                && !queued(ip)
+        .standings()
+        .filter(|s| {
+            s.tries > policy.threshold && !s.announced && !policy.ignores(&s.ip) && !queued(&s.ip)
         })
-        .map(|(ip, a)| (a.tries(), *ip))
+        .map(|s| (s.tries, s.ip))
         .collect();
     due.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     due.into_iter().map(|(_, ip)| ip).collect()
@@ -114,7 +110,7 @@ mod tests {
     use super::*;
     use crate::parse::parse;
 
-    fn table_with(tries: &[(&str, u32)]) -> Table {
+    fn table_with(tries: &[(&str, u32)]) -> Table<'static> {
         let mut t = Table::default();
         for (addr, n) in tries {
             let line = format!(
@@ -174,8 +170,7 @@ mod tests {
             ("198.51.100.4", 9),
             ("192.168.1.20", 9),
         ]);
-        t.attackers
-            .get_mut(&"203.0.113.1".parse().unwrap())
+        t.get_mut(&"203.0.113.1".parse().unwrap())
             .unwrap()
             .announced = Some(5);
         let mut ignore = default_ignores();

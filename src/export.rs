@@ -23,7 +23,11 @@ pub enum Format {
 
 /// Attackers last seen at or after `since` (announced at or after it, for
 /// Atom), most tries first.
-fn selected(table: &Table, format: Format, since: Secs) -> Vec<(&IpAddr, &Attacker)> {
+fn selected<'t>(
+    table: &'t mut Table<'_>,
+    format: Format,
+    since: Secs,
+) -> Vec<(&'t IpAddr, &'t Attacker)> {
     table
         .ranked()
         .into_iter()
@@ -34,7 +38,7 @@ fn selected(table: &Table, format: Format, since: Secs) -> Vec<(&IpAddr, &Attack
         .collect()
 }
 
-pub fn export(table: &Table, format: Format, since: Secs, now: Secs) -> String {
+pub fn export(table: &mut Table, format: Format, since: Secs, now: Secs) -> String {
     let rows = selected(table, format, since);
     match format {
         Format::Blocklist => rows.iter().map(|(ip, _)| format!("{ip}\n")).collect(),
@@ -173,7 +177,7 @@ mod tests {
     use super::*;
     use crate::parse::parse;
 
-    fn table() -> Table {
+    fn table() -> Table<'static> {
         let mut t = Table::default();
         for (ip, n, user, at) in [
             ("203.0.113.1", 9, "=cmd|' /C calc'!A0", 1000),
@@ -185,12 +189,10 @@ mod tests {
             );
             t.record(&parse(line.as_bytes()).unwrap(), at);
         }
-        t.attackers
-            .get_mut(&"203.0.113.1".parse().unwrap())
+        t.get_mut(&"203.0.113.1".parse().unwrap())
             .unwrap()
             .announced = Some(1100);
-        t.attackers
-            .get_mut(&"2001:db8::1".parse().unwrap())
+        t.get_mut(&"2001:db8::1".parse().unwrap())
             .unwrap()
             .announced = Some(2100);
         t
@@ -199,18 +201,18 @@ mod tests {
     #[test]
     fn blocklist_is_one_address_per_line_since() {
         assert_eq!(
-            export(&table(), Format::Blocklist, 0, 0),
+            export(&mut table(), Format::Blocklist, 0, 0),
             "203.0.113.1\n2001:db8::1\n203.0.113.2\n"
         );
         assert_eq!(
-            export(&table(), Format::Blocklist, 900, 0),
+            export(&mut table(), Format::Blocklist, 900, 0),
             "203.0.113.1\n2001:db8::1\n"
         );
     }
 
     #[test]
     fn csv_quotes_and_defangs_formulas() {
-        let out = export(&table(), Format::Csv, 0, 0);
+        let out = export(&mut table(), Format::Csv, 0, 0);
         let mut lines = out.lines();
         assert_eq!(
             lines.next(),
@@ -226,7 +228,7 @@ mod tests {
     #[test]
     fn json_is_an_array_of_the_table() {
         let v: serde_json::Value =
-            serde_json::from_str(&export(&table(), Format::Json, 0, 0)).unwrap();
+            serde_json::from_str(&export(&mut table(), Format::Json, 0, 0)).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 3);
         assert_eq!(v[0]["ip"], "203.0.113.1");
         assert_eq!(v[0]["tries"], 9);
@@ -235,7 +237,7 @@ mod tests {
 
     #[test]
     fn atom_has_one_escaped_entry_per_announced_attacker() {
-        let out = export(&table(), Format::Atom, 0, 5000);
+        let out = export(&mut table(), Format::Atom, 0, 5000);
         assert_eq!(out.matches("<entry>").count(), 2);
         assert!(!out.contains("<script>"));
         let newest = out.find("2001:db8::1").unwrap();
@@ -245,7 +247,7 @@ mod tests {
             "{out}"
         );
         assert_eq!(
-            export(&table(), Format::Atom, 2050, 5000)
+            export(&mut table(), Format::Atom, 2050, 5000)
                 .matches("<entry>")
                 .count(),
             1

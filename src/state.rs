@@ -15,16 +15,17 @@ use crate::source::LogPos;
 use crate::table::Table;
 
 /// Bumped whenever an older binary could not read what a newer one writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
+/// `'a` is the text of the state file it was loaded from (see `Table`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct State {
+pub struct State<'a> {
     pub version: u32,
     /// Read positions, by log path.
     #[serde(default)]
     pub logs: BTreeMap<String, LogPos>,
-    #[serde(default)]
-    pub table: Table,
+    #[serde(default, borrow)]
+    pub table: Table<'a>,
     /// Announcements not yet accepted by every sink. Saved before posting.
     #[serde(default)]
     pub outbox: Vec<Pending>,
@@ -42,7 +43,7 @@ pub struct State {
     pub sinks: BTreeMap<String, SinkBook>,
 }
 
-impl Default for State {
+impl Default for State<'_> {
     fn default() -> Self {
         State {
             version: VERSION,
@@ -59,7 +60,8 @@ impl Default for State {
 
 /// Loads the state. A missing file is an empty state; anything unreadable
 /// or corrupt is an error that names the file, which is left as it is.
-pub fn load(path: &Path) -> Result<State> {
+/// `text` receives the file's text, which the state borrows from.
+pub fn load<'a>(path: &Path, text: &'a mut String) -> Result<State<'a>> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
@@ -79,16 +81,23 @@ pub fn load(path: &Path) -> Result<State> {
             path.display()
         )
     };
+    // UTF-8 is checked once for the whole file, not string by string.
+    *text = String::from_utf8(bytes).with_context(corrupt)?;
+    let text = text.as_str();
     // One parse in the common case: a large table makes parsing the run's main cost.
-    match serde_json::from_slice::<State>(&bytes) {
+    match serde_json::from_str::<State>(text) {
         Ok(st) if st.version > VERSION => Err(newer(st.version)),
-        Ok(st) => Ok(st),
+        // An older format is read as it is and written back as this one.
+        Ok(st) => Ok(State {
+            version: VERSION,
+            ..st
+        }),
         Err(e) => {
             #[derive(Deserialize)]
             struct Versioned {
                 version: u32,
             }
-            match serde_json::from_slice::<Versioned>(&bytes) {
+            match serde_json::from_str::<Versioned>(text) {
                 Ok(v) if v.version > VERSION => Err(newer(v.version)),
                 _ => Err(anyhow::Error::new(e).context(corrupt())),
             }
@@ -210,7 +219,8 @@ mod tests {
     fn missing_is_empty_and_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let mut s = load(&path).unwrap();
+        let mut text = String::new();
+        let mut s = load(&path, &mut text).unwrap();
         assert_eq!(s, State::default());
         s.logs.insert(
             "/var/log/auth.log".into(),
@@ -222,8 +232,99 @@ mod tests {
             },
         );
         save(&path, &s).unwrap();
-        assert_eq!(load(&path).unwrap(), s);
+        assert_eq!(load(&path, &mut String::new()).unwrap(), s);
         assert!(!sibling(&path, ".tmp").exists());
+    }
+
+    const CONN: &str = "Nov 26 00:00:03 web01 sshd[3504]: Failed password for invalid user admin from 203.0.113.5 port 17641 ssh2";
+
+    #[test]
+    fn untouched_attackers_are_written_back_as_read_and_touched_ones_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        // Hand-written, in the layout of format 2 but not as serde_json
+        // would write it: spaces, an escaped name, addresses out of order.
+        let idle = r#"[ 5, 0,0,1,100,200,null,0,["r\"oot", "\u00e9"],["web01"] ]"#;
+        fs::write(
+            &path,
+            format!(
+                r#"{{"version":2,"table":{{"attackers":{{"203.0.113.5":[1,0,0,1,100,100,null,0,["admin"],["web01"]],"198.51.100.7":{idle}}}}}}}"#
+            ),
+        )
+        .unwrap();
+        let mut text = String::new();
+        let mut s = load(&path, &mut text).unwrap();
+        assert_eq!(s.table.len(), 2);
+        s.table
+            .record(&crate::parse::parse(CONN.as_bytes()).unwrap(), 300);
+        save(&path, &s).unwrap();
+        let saved = fs::read_to_string(&path).unwrap();
+        assert!(
+            saved.contains(&format!(r#"{{"198.51.100.7":{idle},"203.0.113.5":[2,0,0,1,100,300,null,0,["admin"],["web01"]]}}"#)),
+            "{saved}"
+        );
+        let mut text = String::new();
+        let mut again = load(&path, &mut text).unwrap();
+        let a = again
+            .table
+            .get_mut(&"198.51.100.7".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            (a.tries(), &a.users[..]),
+            (5, &["r\"oot".to_string(), "é".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn format_1_is_read_and_written_back_as_format_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        fs::write(
+            &path,
+            r#"{"version":1,"table":{"attackers":{"203.0.113.5":{"ssh":7,"u":["root"],"um":2,"s":1,"f":10,"l":20,"a":15,"h":["web01"]},"198.51.100.7":{"ftf":3,"ftp":4,"s":2,"f":1,"l":2}},"conns":[]}}"#,
+        )
+        .unwrap();
+        let mut text = String::new();
+        let s = load(&path, &mut text).unwrap();
+        save(&path, &s).unwrap();
+        let saved: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(saved["version"], VERSION);
+        assert_eq!(
+            saved["table"]["attackers"],
+            serde_json::json!({
+                "198.51.100.7": [0, 3, 4, 2, 1, 2, null, 0, [], []],
+                "203.0.113.5": [7, 0, 0, 1, 10, 20, 15, 2, ["root"], ["web01"]],
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_attacker_is_refused_at_load_by_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        for bad in [
+            r#"[1,0,0,1,100,100,null,0,["admin",7],[]]"#,
+            r#"[-1,0,0,1,100,100,null,0,[],[]]"#,
+            r#"[1,0,0,256,100,100,null,0,[],[]]"#,
+            r#"[1,0,0,1,100,100,null,0,[],[],9]"#,
+            r#"[1,0,0,1,100]"#,
+            r#"[1,0,0,1,1e3,100,null,0,[],[]]"#,
+        ] {
+            fs::write(
+                &path,
+                format!(r#"{{"version":2,"table":{{"attackers":{{"203.0.113.5":{bad}}}}}}}"#),
+            )
+            .unwrap();
+            let err = format!("{:#}", load(&path, &mut String::new()).unwrap_err());
+            assert!(
+                err.contains("is corrupt") && err.contains("attacker 203.0.113.5"),
+                "{bad}: {err}"
+            );
+        }
+        fs::write(&path, b"{\"version\":2,\"journal_cursor\":\"\xff\"}").unwrap();
+        let err = format!("{:#}", load(&path, &mut String::new()).unwrap_err());
+        assert!(err.contains("is corrupt"), "{err}");
     }
 
     #[test]
@@ -231,10 +332,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         fs::write(&path, b"{\"version\": 1, \"logs\": ").unwrap();
-        let err = format!("{:#}", load(&path).unwrap_err());
+        let err = format!("{:#}", load(&path, &mut String::new()).unwrap_err());
         assert!(err.contains("state.json is corrupt"), "{err}");
         fs::write(&path, b"{\"version\": 99}").unwrap();
-        let err = format!("{:#}", load(&path).unwrap_err());
+        let err = format!("{:#}", load(&path, &mut String::new()).unwrap_err());
         assert!(err.contains("format version 99"), "{err}");
     }
 

@@ -8,12 +8,16 @@
 //! the 1 stands for any other attack line. vsftpd writes the same guess to
 //! its own log (FAIL LOGIN) and through PAM to auth.log, so its tries are
 //! max(FAIL LOGIN lines, pam_unix failures) per address.
+//!
+//! A table loaded from the state file keeps each attacker as its JSON text
+//! until something touches it: a cron run changes a handful of 100,000.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::clock::Secs;
 use crate::parse::{Event, Service, Slot};
@@ -32,13 +36,6 @@ pub const MAX_USERS: usize = 10;
 
 /// Open connections kept in memory before closed ones are swept during a long read.
 const CONN_SWEEP_AT: usize = 50_000;
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-fn is_zero32(n: &u32) -> bool {
-    *n == 0
-}
 
 /// Services as bits: compact in the state file, and cheap to merge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,24 +63,21 @@ impl Services {
     }
 }
 
-/// One attacking address. Short field names keep a 100,000-attacker state small.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One attacking address. In the state file it is a JSON array, in the
+/// order of the fields below (see `Attacker::serialize`): 100,000 of them
+/// stay small, and most are copied through a run without being parsed.
+/// The field names are those of format version 1, which wrote an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Attacker {
     /// sshd tries: the sum over its connections of max(F, P, E, 1).
-    #[serde(rename = "ssh", default, skip_serializing_if = "is_zero")]
+    #[serde(rename = "ssh", default)]
     pub ssh_tries: u64,
     /// vsftpd FAIL LOGIN lines.
-    #[serde(rename = "ftf", default, skip_serializing_if = "is_zero")]
+    #[serde(rename = "ftf", default)]
     pub ftp_fail: u64,
     /// vsftpd pam_unix failures.
-    #[serde(rename = "ftp", default, skip_serializing_if = "is_zero")]
+    #[serde(rename = "ftp", default)]
     pub ftp_pam: u64,
-    /// Distinct user names, in the order first tried, at most `MAX_USERS`.
-    #[serde(rename = "u", default, skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<String>,
-    /// Lines naming some other user once `users` was full.
-    #[serde(rename = "um", default, skip_serializing_if = "is_zero32")]
-    pub users_more: u32,
     #[serde(rename = "s")]
     pub services: Services,
     #[serde(rename = "f")]
@@ -91,15 +85,223 @@ pub struct Attacker {
     #[serde(rename = "l")]
     pub last: Secs,
     /// When it was announced, once it was.
-    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "a", default)]
     pub announced: Option<Secs>,
+    /// Lines naming some other user once `users` was full.
+    #[serde(rename = "um", default)]
+    pub users_more: u32,
+    /// Distinct user names, in the order first tried, at most `MAX_USERS`.
+    #[serde(rename = "u", default)]
+    pub users: Vec<String>,
     /// Which of our servers it hit (syslog host names, from central syslog),
     /// at most `MAX_HOSTS`.
-    #[serde(rename = "h", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "h", default)]
     pub hosts: Vec<String>,
     /// The last overflow name seen, so the lines of one guess count once in `users_more`.
     #[serde(skip)]
     last_other: u64,
+}
+
+/// `[ssh, ftf, ftp, s, f, l, a, um, u, h]`: the fields in declaration order,
+/// which is also the order the derived `Deserialize` reads an array in.
+impl Serialize for Attacker {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(10)?;
+        t.serialize_element(&self.ssh_tries)?;
+        t.serialize_element(&self.ftp_fail)?;
+        t.serialize_element(&self.ftp_pam)?;
+        t.serialize_element(&self.services)?;
+        t.serialize_element(&self.first)?;
+        t.serialize_element(&self.last)?;
+        t.serialize_element(&self.announced)?;
+        t.serialize_element(&self.users_more)?;
+        t.serialize_element(&self.users)?;
+        t.serialize_element(&self.hosts)?;
+        t.end()
+    }
+}
+
+/// An attacker's array read by the same rules as `Attacker`, without
+/// allocating: names are checked to be strings and skipped. Loading checks
+/// every stored attacker this way (or by `scan_head`), so one that loads
+/// can always be read in full later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+struct Head {
+    #[serde(default)]
+    ssh: u64,
+    #[serde(default)]
+    ftf: u64,
+    #[serde(default)]
+    ftp: u64,
+    s: Services,
+    f: Secs,
+    l: Secs,
+    #[serde(default)]
+    a: Option<Secs>,
+    #[serde(default)]
+    um: u32,
+    #[serde(default)]
+    u: Names,
+    #[serde(default)]
+    h: Names,
+}
+
+impl Head {
+    fn tries(&self) -> u64 {
+        self.ssh + self.ftf.max(self.ftp)
+    }
+}
+
+/// Reads the `Head` of an array written the way serde_json writes one (no
+/// spaces, plain integers) in a single pass over its bytes; `None` for
+/// anything else, which `Head`'s serde reading then accepts or refuses. It
+/// accepts nothing serde would refuse: the text was checked to be JSON, so
+/// a string is whatever lies between two unescaped quotes.
+fn scan_head(json: &[u8]) -> Option<Head> {
+    let mut c = Cursor { b: json, i: 0 };
+    c.byte(b'[')?;
+    let ssh = c.uint()?;
+    c.byte(b',')?;
+    let ftf = c.uint()?;
+    c.byte(b',')?;
+    let ftp = c.uint()?;
+    c.byte(b',')?;
+    let s = Services(u8::try_from(c.uint()?).ok()?);
+    c.byte(b',')?;
+    let f = c.int()?;
+    c.byte(b',')?;
+    let l = c.int()?;
+    c.byte(b',')?;
+    let a = match c.b[c.i..].starts_with(b"null") {
+        true => {
+            c.i += 4;
+            None
+        }
+        false => Some(c.int()?),
+    };
+    c.byte(b',')?;
+    let um = u32::try_from(c.uint()?).ok()?;
+    c.byte(b',')?;
+    c.strings()?;
+    c.byte(b',')?;
+    c.strings()?;
+    c.byte(b']')?;
+    (c.i == json.len()).then_some(Head {
+        ssh,
+        ftf,
+        ftp,
+        s,
+        f,
+        l,
+        a,
+        um,
+        u: Names,
+        h: Names,
+    })
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn byte(&mut self, want: u8) -> Option<()> {
+        (self.b.get(self.i) == Some(&want)).then(|| self.i += 1)
+    }
+
+    /// Up to 19 digits, which always fit; a longer number is left to serde.
+    fn uint(&mut self) -> Option<u64> {
+        let rest = &self.b[self.i..];
+        let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 || n > 19 {
+            return None;
+        }
+        self.i += n;
+        Some(
+            rest[..n]
+                .iter()
+                .fold(0, |v, d| v * 10 + u64::from(d - b'0')),
+        )
+    }
+
+    fn int(&mut self) -> Option<i64> {
+        match self.byte(b'-') {
+            Some(()) => 0i64.checked_sub_unsigned(self.uint()?),
+            None => i64::try_from(self.uint()?).ok(),
+        }
+    }
+
+    /// `[]` or `["…","…"]`.
+    fn strings(&mut self) -> Option<()> {
+        self.byte(b'[')?;
+        if self.byte(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.byte(b'"')?;
+            loop {
+                let rest = &self.b[self.i..];
+                let n = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+                self.i += n + 1;
+                match rest.get(n..n + 2) {
+                    Some([b'"', _]) | None => break,
+                    // `\u` may be a lone surrogate, which a String refuses: serde decides.
+                    Some([_, b'u']) => return None,
+                    Some(_) => self.i += 1,
+                }
+            }
+            match self.b.get(self.i) {
+                Some(b']') => {
+                    self.i += 1;
+                    return Some(());
+                }
+                Some(b',') => self.i += 1,
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// A list of strings, checked and dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Names;
+
+impl<'de> Deserialize<'de> for Names {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Names;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Names, A::Error> {
+                while a.next_element::<Str>()?.is_some() {}
+                Ok(Names)
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// A string, checked and dropped: borrowed or escaped, nothing is copied.
+struct Str;
+
+impl<'de> Deserialize<'de> for Str {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Str;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Str, E> {
+                Ok(Str)
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 impl Attacker {
@@ -180,19 +382,137 @@ struct ConnRecord {
     conn: Conn,
 }
 
-/// Every attacker, plus the open sshd connections.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Table {
-    pub attackers: HashMap<IpAddr, Attacker>,
+/// An attacker as the state file had it, kept as its JSON text until a run
+/// touches it: a cron run reads a few KB of log, and re-reading and
+/// re-writing 100,000 idle attackers in full would be nearly all its work.
+///
+/// Small on purpose: every byte of it is paid 100,000 times in fresh memory.
+#[derive(Debug, Clone, Copy)]
+struct Stored<'a> {
+    ip: IpAddr,
+    /// The address as the state file spells it, written back as it is.
+    key: &'a str,
+    /// Its text in the state file; `None` once it was taken into `Table::attackers`.
+    json: Option<&'a RawValue>,
+    tries: u64,
+    last: Secs,
+    announced: bool,
+}
+
+impl Stored<'_> {
+    /// The attacker, read in full.
+    fn attacker(&self, json: &RawValue) -> Attacker {
+        serde_json::from_str(json.get()).unwrap_or_else(|_| {
+            // Unreachable: loading checked the text against the same grammar.
+            debug_assert!(false, "stored attacker {} unreadable", self.ip);
+            Attacker {
+                ssh_tries: self.tries,
+                first: self.last,
+                last: self.last,
+                announced: self.announced.then_some(self.last),
+                ..Attacker::default()
+            }
+        })
+    }
+}
+
+/// Every attacker, plus the open sshd connections. `'a` is the text of the
+/// state file it was loaded from, which holds the untouched attackers.
+#[derive(Debug, Clone, Default)]
+pub struct Table<'a> {
+    /// Attackers added or touched since the state was loaded.
+    attackers: HashMap<IpAddr, Attacker>,
+    /// The others, as loaded: sorted by `ip_order`, none also in `attackers`.
+    stored: Vec<Stored<'a>>,
     pub conns: HashMap<ConnKey, Conn>,
     /// Newest event time merged.
     latest: Secs,
 }
 
-impl Table {
+/// Equal when they hold the same attackers, whether read in full or not.
+impl PartialEq for Table<'_> {
+    fn eq(&self, other: &Table<'_>) -> bool {
+        let (mut a, mut b) = (self.clone(), other.clone());
+        (&a.conns, a.latest) == (&b.conns, b.latest) && a.all() == b.all()
+    }
+}
+
+impl Eq for Table<'_> {}
+
+/// One attacker's standing, enough to decide whether it is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub ip: IpAddr,
+    pub tries: u64,
+    pub announced: bool,
+}
+
+impl Table<'_> {
+    /// How many attackers it holds.
+    pub fn len(&self) -> usize {
+        self.attackers.len() + self.stored.iter().filter(|s| s.json.is_some()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Moves a stored attacker into `attackers`, read in full; false if there is none.
+    fn take_stored(&mut self, ip: &IpAddr) -> bool {
+        let key = ip_order(ip);
+        let Ok(i) = self.stored.binary_search_by_key(&key, |s| ip_order(&s.ip)) else {
+            return false;
+        };
+        let s = &mut self.stored[i];
+        let Some(json) = s.json.take() else {
+            return false;
+        };
+        let a = s.attacker(json);
+        self.attackers.insert(*ip, a);
+        true
+    }
+
+    /// One attacker, to read or change.
+    pub fn get_mut(&mut self, ip: &IpAddr) -> Option<&mut Attacker> {
+        if !self.attackers.contains_key(ip) && !self.take_stored(ip) {
+            return None;
+        }
+        self.attackers.get_mut(ip)
+    }
+
+    /// Every attacker, each read in full: for the commands that list them all.
+    pub fn all(&mut self) -> &HashMap<IpAddr, Attacker> {
+        self.attackers.reserve(self.stored.len());
+        for s in std::mem::take(&mut self.stored) {
+            if let Some(json) = s.json {
+                let a = s.attacker(json);
+                self.attackers.insert(s.ip, a);
+            }
+        }
+        &self.attackers
+    }
+
+    /// Every attacker's standing, without reading the untouched ones in full.
+    pub fn standings(&self) -> impl Iterator<Item = Standing> + '_ {
+        let touched = self.attackers.iter().map(|(ip, a)| Standing {
+            ip: *ip,
+            tries: a.tries(),
+            announced: a.announced.is_some(),
+        });
+        let stored = self.stored.iter().filter(|s| s.json.is_some());
+        touched.chain(stored.map(|s| Standing {
+            ip: s.ip,
+            tries: s.tries,
+            announced: s.announced,
+        }))
+    }
+
     /// Merges one failed-login event that happened at `t`.
     pub fn record(&mut self, ev: &Event, t: Secs) {
         self.latest = self.latest.max(t);
+        if !self.stored.is_empty() && !self.attackers.contains_key(&ev.ip) {
+            self.take_stored(&ev.ip);
+        }
         let a = self.attackers.entry(ev.ip).or_insert_with(|| Attacker {
             first: t,
             last: t,
@@ -250,17 +570,19 @@ impl Table {
 
     /// Drops attackers idle since before `cutoff`, unless `keep` says otherwise.
     pub fn forget_idle(&mut self, cutoff: Secs, keep: impl Fn(&IpAddr) -> bool) -> usize {
-        let before = self.attackers.len();
+        let before = self.len();
         self.attackers.retain(|ip, a| a.last >= cutoff || keep(ip));
-        before - self.attackers.len()
+        self.stored
+            .retain(|s| s.json.is_some() && (s.last >= cutoff || keep(&s.ip)));
+        before - self.len()
     }
 
     /// Attackers, most tries first (ties by address, so output is stable).
-    pub fn ranked(&self) -> Vec<(&IpAddr, &Attacker)> {
+    pub fn ranked(&mut self) -> Vec<(&IpAddr, &Attacker)> {
         // Sorted on keys held by value: comparing through the references
         // would chase pointers all over the map, a cache miss per comparison.
         let mut v: Vec<_> = self
-            .attackers
+            .all()
             .iter()
             .map(|(ip, a)| (Reverse(a.tries()), ip_order(ip), ip, a))
             .collect();
@@ -279,22 +601,22 @@ fn ip_order(ip: &IpAddr) -> (bool, u128) {
     }
 }
 
-impl Serialize for Table {
+impl Serialize for Table<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        // Sorted by address, so that the same table always writes the same bytes:
-        // IPv4 before IPv6 (as `IpAddr` sorts), each on an integer key held by value.
-        let mut v4 = Vec::new();
-        let mut v6 = Vec::new();
-        for (ip, a) in &self.attackers {
-            match ip {
-                IpAddr::V4(x) => v4.push((u32::from(*x), ip, a)),
-                IpAddr::V6(x) => v6.push((u128::from(*x), ip, a)),
-            }
-        }
-        v4.sort_unstable_by_key(|&(key, _, _)| key);
-        v6.sort_unstable_by_key(|&(key, _, _)| key);
-        let attackers = SortedMap { v4, v6 };
+        // Sorted by address, so that the same table always writes the same
+        // bytes: the stored ones are in that order already, the touched ones
+        // are sorted (on keys held by value) and merged in.
+        let mut touched: Vec<_> = self
+            .attackers
+            .iter()
+            .map(|(ip, a)| (ip_order(ip), ip, a))
+            .collect();
+        touched.sort_unstable_by_key(|&(key, _, _)| key);
+        let attackers = Merged {
+            touched: &touched,
+            stored: &self.stored,
+        };
         let mut conns: Vec<ConnRecord> = self
             .conns
             .iter()
@@ -308,69 +630,124 @@ impl Serialize for Table {
     }
 }
 
-/// Attackers in address order, written as one JSON object (as a `BTreeMap` would be).
-struct SortedMap<'a> {
-    v4: Vec<(u32, &'a IpAddr, &'a Attacker)>,
-    v6: Vec<(u128, &'a IpAddr, &'a Attacker)>,
+/// All attackers in address order, written as one JSON object (as a
+/// `BTreeMap` would be); the untouched ones as the very text they were read from.
+struct Merged<'t, 'a> {
+    touched: &'t [((bool, u128), &'t IpAddr, &'t Attacker)],
+    stored: &'t [Stored<'a>],
 }
 
-impl Serialize for SortedMap<'_> {
+impl Serialize for Merged<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let v4 = self.v4.iter().map(|&(_, ip, a)| (ip, a));
-        s.collect_map(v4.chain(self.v6.iter().map(|&(_, ip, a)| (ip, a))))
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.touched.len() + self.stored.len()))?;
+        let mut touched = self.touched.iter().peekable();
+        for st in self.stored {
+            let Some(json) = &st.json else { continue };
+            let key = ip_order(&st.ip);
+            while let Some((_, ip, a)) = touched.next_if(|(k, _, _)| *k < key) {
+                m.serialize_entry(ip, a)?;
+            }
+            m.serialize_entry(st.key, json)?;
+        }
+        for (_, ip, a) in touched {
+            m.serialize_entry(ip, a)?;
+        }
+        m.end()
     }
 }
 
-impl<'de> Deserialize<'de> for Table {
+impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        struct Raw {
-            #[serde(default, deserialize_with = "attackers_map")]
-            attackers: HashMap<IpAddr, Attacker>,
+        struct Raw<'a> {
+            #[serde(default, borrow, deserialize_with = "attackers_map")]
+            attackers: Attackers<'a>,
             #[serde(default)]
             conns: Vec<ConnRecord>,
         }
         let raw = Raw::deserialize(d)?;
-        let latest = raw.attackers.values().map(|a| a.last).max().unwrap_or(0);
+        let (attackers, stored) = raw.attackers;
+        let latest = attackers
+            .values()
+            .map(|a| a.last)
+            .chain(stored.iter().map(|s| s.last))
+            .max()
+            .unwrap_or(0);
         Ok(Table {
-            attackers: raw.attackers,
+            attackers,
+            stored,
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
             latest,
         })
     }
 }
 
-/// The attackers of a state file: the same map `HashMap::deserialize` reads,
-/// read faster: addresses are decoded by `parse::parse_ip` (exactly
+/// The attackers of a state file: those read in full, and the stored ones.
+type Attackers<'a> = (HashMap<IpAddr, Attacker>, Vec<Stored<'a>>);
+
+/// A state file's address, as `IpAddr::from_str` reads it, with its error's words.
+fn read_ip(key: &str) -> Result<IpAddr, String> {
+    crate::parse::parse_ip(key.as_bytes())
+        .ok_or_else(|| format!("invalid IP address syntax: {key:?}"))
+}
+
+/// Reads what a run needs of an attacker it may not touch.
+fn read_stored<'a>(key: &'a str, json: &'a RawValue) -> Result<Stored<'a>, String> {
+    let ip = read_ip(key)?;
+    let head = match scan_head(json.get().as_bytes()) {
+        Some(head) => head,
+        None => {
+            serde_json::from_str::<Head>(json.get()).map_err(|e| format!("attacker {ip}: {e}"))?
+        }
+    };
+    Ok(Stored {
+        ip,
+        key,
+        json: Some(json),
+        tries: head.tries(),
+        last: head.l,
+        announced: head.a.is_some(),
+    })
+}
+
+/// The attackers of a state file. An array (format 2) is kept as its text
+/// plus its `Head`; an object (format 1) is read in full, and written back
+/// as an array. Addresses are decoded by `parse::parse_ip` (exactly
 /// `IpAddr::from_str`, without its UTF-8 and generic parsing overhead).
-fn attackers_map<'de, D: serde::Deserializer<'de>>(
+fn attackers_map<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     d: D,
-) -> Result<HashMap<IpAddr, Attacker>, D::Error> {
-    struct Key(IpAddr);
-    impl<'de> Deserialize<'de> for Key {
+) -> Result<Attackers<'a>, D::Error> {
+    /// An address: its text when it can be borrowed (it has no escapes),
+    /// to be read later, else the address read now.
+    enum Key<'de> {
+        Text(&'de str),
+        Read(IpAddr),
+    }
+    impl<'de> Deserialize<'de> for Key<'de> {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             struct V;
-            impl serde::de::Visitor<'_> for V {
-                type Value = IpAddr;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Key<'de>;
                 fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                     f.write_str("IP address")
                 }
-                fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<IpAddr, E> {
-                    // The words of `IpAddr`'s own error.
-                    crate::parse::parse_ip(s.as_bytes())
-                        .ok_or_else(|| E::custom("invalid IP address syntax"))
+                fn visit_borrowed_str<E: serde::de::Error>(
+                    self,
+                    s: &'de str,
+                ) -> Result<Key<'de>, E> {
+                    Ok(Key::Text(s))
+                }
+                fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+                    read_ip(s).map(Key::Read).map_err(E::custom)
                 }
             }
-            if d.is_human_readable() {
-                d.deserialize_str(V).map(Key)
-            } else {
-                IpAddr::deserialize(d).map(Key)
-            }
+            d.deserialize_str(V)
         }
     }
-    struct V;
-    impl<'de> serde::de::Visitor<'de> for V {
-        type Value = HashMap<IpAddr, Attacker>;
+    struct V<'a>(std::marker::PhantomData<&'a ()>);
+    impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+        type Value = Attackers<'a>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a map")
         }
@@ -378,15 +755,40 @@ fn attackers_map<'de, D: serde::Deserializer<'de>>(
             self,
             mut m: M,
         ) -> Result<Self::Value, M::Error> {
-            let mut map = HashMap::with_capacity(m.size_hint().unwrap_or(0));
-            while let Some(Key(ip)) = m.next_key()? {
-                // A repeated address: the last one wins, as in `HashMap::deserialize`.
-                map.insert(ip, m.next_value::<Attacker>()?);
+            use serde::de::Error;
+            let mut map = HashMap::new();
+            let mut stored = Vec::new();
+            while let Some(key) = m.next_key()? {
+                let json: &'de RawValue = m.next_value()?;
+                match key {
+                    Key::Text(key) if json.get().starts_with('[') => {
+                        stored.push(read_stored(key, json).map_err(M::Error::custom)?);
+                    }
+                    _ => {
+                        let ip = match key {
+                            Key::Text(key) => read_ip(key).map_err(M::Error::custom)?,
+                            Key::Read(ip) => ip,
+                        };
+                        let a = serde_json::from_str(json.get())
+                            .map_err(|e| M::Error::custom(format!("attacker {ip}: {e}")))?;
+                        map.insert(ip, a);
+                    }
+                }
             }
-            Ok(map)
+            // Written in address order; anything else was edited by hand. A
+            // repeated address: the last one wins, as in `HashMap::deserialize`.
+            if !stored.is_sorted_by(|a, b| ip_order(&a.ip) < ip_order(&b.ip)) {
+                stored.reverse();
+                stored.sort_by_key(|s| ip_order(&s.ip));
+                stored.dedup_by_key(|s| s.ip);
+            }
+            if !map.is_empty() {
+                stored.retain(|s| !map.contains_key(&s.ip));
+            }
+            Ok((map, stored))
         }
     }
-    d.deserialize_map(V)
+    d.deserialize_map(V(std::marker::PhantomData))
 }
 
 #[cfg(test)]
@@ -549,9 +951,14 @@ mod tests {
             );
             t.record(&parse(line.as_bytes()).unwrap(), 1);
         }
-        let mut want: Vec<_> = t.attackers.iter().collect();
-        want.sort_by(|a, b| b.1.tries().cmp(&a.1.tries()).then(a.0.cmp(b.0)));
-        assert_eq!(t.ranked(), want);
+        let mut want: Vec<_> = t.attackers.clone().into_iter().collect();
+        want.sort_by(|a, b| b.1.tries().cmp(&a.1.tries()).then(a.0.cmp(&b.0)));
+        let ranked: Vec<_> = t
+            .ranked()
+            .into_iter()
+            .map(|(ip, a)| (*ip, a.clone()))
+            .collect();
+        assert_eq!(ranked, want);
         // Saved as a BTreeMap by address would be, byte for byte.
         let sorted: std::collections::BTreeMap<_, _> = t.attackers.iter().collect();
         let json = serde_json::to_string(&t).unwrap();
@@ -589,6 +996,155 @@ mod tests {
             t.attackers[&ip("203.0.113.5")].hosts,
             ["web01", "db02.example.org"]
         );
+    }
+
+    /// A table saved and loaded again: every attacker stored, none read in full.
+    fn reloaded(t: &Table, json: &mut String) -> Table<'static> {
+        *json = serde_json::to_string(t).unwrap();
+        let json: &'static str = Box::leak(json.clone().into_boxed_str());
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn stored_attackers_are_read_only_when_touched_yet_count_everywhere() {
+        let mut t = Table::default();
+        let other = CONN[2].replace("203.0.113.5", "198.51.100.2");
+        feed(&mut t, &[(CONN[2], 100), (CONN[3], 101), (&other, 50)]);
+        t.get_mut(&ip("198.51.100.2")).unwrap().announced = Some(60);
+        let mut t = reloaded(&t, &mut String::new());
+        assert!(t.attackers.is_empty() && t.stored.len() == 2);
+        assert_eq!(t.len(), 2);
+        let mut standings: Vec<_> = t.standings().collect();
+        standings.sort_by_key(|s| s.tries);
+        assert_eq!(
+            standings,
+            [
+                Standing {
+                    ip: ip("198.51.100.2"),
+                    tries: 1,
+                    announced: true
+                },
+                Standing {
+                    ip: ip("203.0.113.5"),
+                    tries: 2,
+                    announced: false
+                },
+            ]
+        );
+        // A new guess reads its attacker in full, and only that one.
+        feed(&mut t, &[(CONN[4], 200)]);
+        assert_eq!(t.attackers.len(), 1);
+        assert_eq!(t.attackers[&ip("203.0.113.5")].tries(), 3);
+        assert_eq!(t.attackers[&ip("203.0.113.5")].users, ["admin"]);
+        assert_eq!(t.len(), 2, "taken, not copied");
+        // Forgetting reaches the stored one.
+        assert_eq!(t.forget_idle(80, |_| false), 1);
+        assert_eq!(t.len(), 1);
+        assert!(t.get_mut(&ip("198.51.100.2")).is_none());
+        // And what is written back reads as the same table.
+        let again = reloaded(&t, &mut String::new());
+        assert_eq!(again, t);
+    }
+
+    #[test]
+    fn all_and_ranked_read_every_stored_attacker() {
+        let mut t = Table::default();
+        let other = CONN[2].replace("203.0.113.5", "198.51.100.2");
+        feed(&mut t, &[(CONN[2], 100), (&other, 50), (&other, 51)]);
+        let want = t.attackers.clone();
+        let mut t = reloaded(&t, &mut String::new());
+        let ranked: Vec<String> = t.ranked().iter().map(|(ip, _)| ip.to_string()).collect();
+        assert_eq!(ranked, ["198.51.100.2", "203.0.113.5"]);
+        assert_eq!(t.all(), &want);
+        assert!(t.stored.is_empty());
+    }
+
+    /// `Head` as serde reads it, for comparing with `scan_head`.
+    fn serde_head(json: &str) -> Option<Head> {
+        serde_json::from_str(json).ok()
+    }
+
+    #[test]
+    fn scan_head_reads_what_serde_reads_or_leaves_it_to_serde() {
+        let a = Attacker {
+            ssh_tries: 7,
+            ftp_fail: 1,
+            ftp_pam: 2,
+            services: Services(3),
+            first: -5,
+            last: 1_795_922_429,
+            announced: Some(1_795_922_430),
+            users_more: 4,
+            users: vec!["r\"o\\ot".into(), "é".into(), "]".into()],
+            hosts: vec!["web01".into()],
+            last_other: 0,
+        };
+        let json = serde_json::to_string(&a).unwrap();
+        let head = scan_head(json.as_bytes()).expect("serde_json's own form");
+        assert_eq!(Some(head), serde_head(&json));
+        assert_eq!(
+            (head.tries(), head.l, head.a),
+            (9, 1_795_922_429, Some(1_795_922_430))
+        );
+        // Forms serde reads but the scan leaves to it, and forms both refuse.
+        for (json, serde_ok) in [
+            ("[1, 0,0,1,2,3,null,0,[],[]]", true),
+            ("[1,0,0,1,2,3,null,0,[\"\\u00e9\"],[]]", true),
+            ("[1,0,0,1,2,3,null,0,[\"\\u001b\"],[]]", true),
+            ("[1,0,0,1,2,3,null,0,[\"\\ud800\"],[]]", false),
+            ("[99999999999999999999,0,0,1,2,3,null,0,[],[]]", false),
+            ("[18446744073709551615,0,0,1,2,3,null,0,[],[]]", true),
+            ("[1,0,0,1,9223372036854775808,3,null,0,[],[]]", false),
+            ("[1,0,0,256,2,3,null,0,[],[]]", false),
+            ("[1,0,0,1,2,3,null,0,[\"a\",1],[]]", false),
+            ("[1,0,0,1,2,3,null,0,[],[]", false),
+            ("[1,0,0,1,2,3]", true),
+            ("[1,0,0,1,2]", false),
+            ("[-1,0,0,1,2,3,null,0,[],[]]", false),
+            ("[1.0,0,0,1,2,3,null,0,[],[]]", false),
+        ] {
+            assert_eq!(scan_head(json.as_bytes()), None, "{json}");
+            assert_eq!(serde_head(json).is_some(), serde_ok, "{json}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the scan reads from JSON, serde reads the same from it.
+        #[test]
+        fn scan_head_never_disagrees_with_serde(
+            ssh in proptest::prelude::any::<u64>(),
+            ftp in 0u64..3,
+            s in 0u16..300,
+            times in proptest::prelude::any::<(i64, i64, Option<i64>)>(),
+            um in 0u64..(1 << 33),
+            names in proptest::collection::vec(".{0,6}", 0..4),
+            cut in 0usize..200,
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let (f, l, a) = times;
+            let head = format!(
+                "[{ssh},0,{ftp},{s},{f},{l},{},{um},{},{}]",
+                a.map_or("null".to_string(), |a| a.to_string()),
+                serde_json::to_string(&names).unwrap(),
+                serde_json::to_string(&names[..names.len() / 2]).unwrap(),
+            );
+            let mut mutated = head.clone().into_bytes();
+            if cut < mutated.len() {
+                mutated[cut] = byte;
+            }
+            for text in [head.into_bytes(), mutated] {
+                let Ok(text) = String::from_utf8(text) else { continue };
+                // Loading hands the scan only text serde_json found to be JSON.
+                if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err() {
+                    continue;
+                }
+                if let Some(head) = scan_head(text.as_bytes()) {
+                    proptest::prop_assert_eq!(Some(head), serde_head(&text), "{}", text);
+                    let full = serde_json::from_str::<Attacker>(&text);
+                    proptest::prop_assert!(full.is_ok(), "{}", text);
+                }
+            }
+        }
     }
 
     #[test]

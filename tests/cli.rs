@@ -89,14 +89,32 @@ impl Env {
     }
 
     fn tries(&self, ip: &str) -> u64 {
-        let s = self.state();
-        let a = &s["table"]["attackers"][ip];
-        a["ssh"].as_u64().unwrap_or(0)
-            + a["ftf"]
-                .as_u64()
-                .unwrap_or(0)
-                .max(a["ftp"].as_u64().unwrap_or(0))
+        attacker_tries(&self.state()["table"]["attackers"][ip])
     }
+
+    /// One field of an attacker in the state file (see `field`).
+    fn field(&self, ip: &str, name: &str) -> Value {
+        field(&self.state()["table"]["attackers"][ip], name).clone()
+    }
+}
+
+/// An attacker in the state file (format 2) is an array of these fields,
+/// named as format 1 named them.
+const FIELDS: [&str; 10] = ["ssh", "ftf", "ftp", "s", "f", "l", "a", "um", "u", "h"];
+
+/// One field of an attacker's entry in the state file.
+fn field<'v>(attacker: &'v Value, name: &str) -> &'v Value {
+    let i = FIELDS
+        .iter()
+        .position(|f| *f == name)
+        .expect("a field name");
+    &attacker[i]
+}
+
+/// An attacker's tries, from its entry in the state file.
+fn attacker_tries(attacker: &Value) -> u64 {
+    let n = |name| field(attacker, name).as_u64().unwrap_or(0);
+    n("ssh") + n("ftf").max(n("ftp"))
 }
 
 struct Out(Output);
@@ -195,7 +213,7 @@ fn threshold_crossed_once_across_runs() {
     assert_eq!(posts[0]["services"], serde_json::json!(["sshd"]));
     assert!(posts[0]["users"].as_array().unwrap().len() >= 5);
     assert!(posts[0]["text"].as_str().unwrap().contains("203.0.113.5"));
-    assert!(env.state()["table"]["attackers"]["203.0.113.5"]["a"].is_i64());
+    assert!(env.field("203.0.113.5", "a").is_i64());
 
     env.append("auth.log", &guesses("203.0.113.5", 3, 300));
     let out = env.run(&["--json"]).ok();
@@ -294,7 +312,7 @@ fn missing_logs_are_a_warning() {
     let out = env.run(&[]).ok();
     assert!(out.stderr().contains("auth.log does not exist"));
     assert!(out.stderr().contains("vsftpd.log does not exist"));
-    assert_eq!(env.state()["version"], 1);
+    assert_eq!(env.state()["version"], 2);
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn q(sink: &str, ip: &str) -> (String, String) {
 }
 
 fn is_announced(env: &Env, ip: &str) -> bool {
-    env.state()["table"]["attackers"][ip]["a"].is_i64()
+    env.field(ip, "a").is_i64()
 }
 
 /// Where `text` names `ip` itself (not merely an address it prefixes).

@@ -60,7 +60,7 @@ impl Env {
     }
 
     fn announced(&self, ip: &str) -> bool {
-        self.state()["table"]["attackers"][ip]["a"].is_i64()
+        self.field(ip, "a").is_i64()
     }
 }
 
