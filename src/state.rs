@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{self, Seek, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -120,10 +120,17 @@ fn parent_of(path: &Path) -> &Path {
 /// Replaces `path` all at once: writes a temp file beside it (`path` +
 /// `tmp_suffix`), fsyncs it, renames it over `path`, fsyncs the folder.
 /// A kill at any point leaves the old file or the new one, never a mix.
+///
+/// With `keep_tmp`, the replaced file becomes the temp file instead of being
+/// deleted, and the next call writes over its blocks: a 10 MB state is then
+/// never freed and allocated again, which on a filesystem mounted with
+/// `discard` costs 15 ms per save. The temp file holds the previous version
+/// between saves.
 pub fn write_atomically(
     path: &Path,
     tmp_suffix: &str,
     mode: u32,
+    keep_tmp: bool,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     let tmp = sibling(path, tmp_suffix);
@@ -131,15 +138,30 @@ pub fn write_atomically(
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(!keep_tmp)
             .mode(mode)
             .open(&tmp)?;
         let mut w = io::BufWriter::with_capacity(1 << 20, &mut f);
         fill(&mut w)?;
         w.flush()?;
         drop(w);
+        if keep_tmp {
+            let len = f.stream_position()?;
+            f.set_len(len)?;
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
         f.sync_all()?;
+        // The old file keeps a second name across the rename, so that the
+        // rename does not free it; then it takes the temp file's name.
+        let old = sibling(path, ".old");
+        let kept = keep_tmp && {
+            let _ = fs::remove_file(&old);
+            fs::hard_link(path, &old).is_ok()
+        };
         fs::rename(&tmp, path)?;
+        if kept {
+            fs::rename(&old, &tmp)?;
+        }
         File::open(parent_of(path))?.sync_all()
     };
     write().inspect_err(|_| {
@@ -149,7 +171,7 @@ pub fn write_atomically(
 
 /// Saves the state atomically (see `write_atomically`); only the lock holder writes.
 pub fn save(path: &Path, state: &State) -> Result<()> {
-    write_atomically(path, ".tmp", 0o600, |w| {
+    write_atomically(path, ".tmp", 0o600, true, |w| {
         serde_json::to_writer(&mut *w, state)?;
         w.write_all(b"\n")
     })
@@ -234,6 +256,40 @@ mod tests {
         save(&path, &s).unwrap();
         assert_eq!(load(&path, &mut String::new()).unwrap(), s);
         assert!(!sibling(&path, ".tmp").exists());
+    }
+
+    #[test]
+    fn saves_alternate_between_two_files_and_keep_the_previous_state() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let tmp = sibling(&path, ".tmp");
+        let inode = |p: &Path| fs::metadata(p).unwrap().ino();
+        let mut s = State::default();
+        let mut inodes = Vec::new();
+        for n in 0..4u64 {
+            s.next_batch = n;
+            save(&path, &s).unwrap();
+            inodes.push(inode(&path));
+            if n > 0 {
+                let text = fs::read_to_string(&tmp).unwrap();
+                let previous: State = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    previous.next_batch,
+                    n - 1,
+                    "the temp file holds the previous state"
+                );
+            }
+        }
+        assert_eq!(
+            (inodes[0], inodes[1]),
+            (inodes[2], inodes[3]),
+            "two files, written over in turn"
+        );
+        assert_ne!(inodes[0], inodes[1]);
+        assert!(!sibling(&path, ".old").exists());
+        let mode = fs::metadata(&tmp).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     const CONN: &str = "Nov 26 00:00:03 web01 sshd[3504]: Failed password for invalid user admin from 203.0.113.5 port 17641 ssh2";

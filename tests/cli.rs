@@ -560,7 +560,7 @@ fn export_writes_each_format_atomically() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        !names.iter().any(|n| n.contains(".tmp")),
+        !names.iter().any(|n| n.starts_with("feed.xml.")),
         "no temp file left: {names:?}"
     );
     let out = Out(env
