@@ -213,17 +213,19 @@ impl Cursor<'_> {
 
     /// Up to 19 digits, which always fit; a longer number is left to serde.
     fn uint(&mut self) -> Option<u64> {
-        let rest = &self.b[self.i..];
-        let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        if n == 0 || n > 19 {
-            return None;
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(d) = self
+            .b
+            .get(self.i)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|d| *d <= 9)
+        {
+            // Cannot overflow within 19 digits; more are refused below.
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            self.i += 1;
         }
-        self.i += n;
-        Some(
-            rest[..n]
-                .iter()
-                .fold(0, |v, d| v * 10 + u64::from(d - b'0')),
-        )
+        (1..=19).contains(&(self.i - start)).then_some(v)
     }
 
     fn int(&mut self) -> Option<i64> {
