@@ -305,9 +305,10 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     if attempted {
         state::save(&c.state, &st)?;
     }
-    // The process ends next: freeing a table of 100,000 attackers one by one
-    // would only add time to every cron run.
+    // The process ends next: freeing a table of 100,000 attackers one by one,
+    // and the state's text, would only add time to every cron run.
     std::mem::forget(st);
+    std::mem::forget(text);
     match failures.len() {
         0 => Ok(()),
         1 => Err(failures.remove(0)),

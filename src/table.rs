@@ -15,6 +15,7 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -685,6 +686,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
     }
 }
 
+/// Stored attackers handed to the reading thread at a time.
+const BATCH: usize = 4096;
+
 /// The attackers of a state file: those read in full, and the stored ones.
 type Attackers<'a> = (HashMap<IpAddr, Attacker>, Vec<Stored<'a>>);
 
@@ -759,24 +763,62 @@ fn attackers_map<'de: 'a, 'a, D: serde::Deserializer<'de>>(
         ) -> Result<Self::Value, M::Error> {
             use serde::de::Error;
             let mut map = HashMap::new();
-            let mut stored = Vec::new();
-            while let Some(key) = m.next_key()? {
-                let json: &'de RawValue = m.next_value()?;
-                match key {
-                    Key::Text(key) if json.get().starts_with('[') => {
-                        stored.push(read_stored(key, json).map_err(M::Error::custom)?);
+            // serde_json finds where each attacker's text ends while a second
+            // thread reads the addresses and heads, a batch at a time: the two
+            // halves of loading a large table cost about the same.
+            let (batches, received) = mpsc::sync_channel::<Vec<(&str, &RawValue)>>(4);
+            let (scanned, stored) = std::thread::scope(|scope| {
+                let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
+                    let mut stored = Vec::new();
+                    for batch in received {
+                        for (key, json) in batch {
+                            stored.push(read_stored(key, json)?);
+                        }
                     }
-                    _ => {
-                        let ip = match key {
-                            Key::Text(key) => read_ip(key).map_err(M::Error::custom)?,
-                            Key::Read(ip) => ip,
-                        };
-                        let a = serde_json::from_str(json.get())
-                            .map_err(|e| M::Error::custom(format!("attacker {ip}: {e}")))?;
-                        map.insert(ip, a);
+                    Ok::<_, String>(stored)
+                });
+                let reader = match reader {
+                    Ok(reader) => reader,
+                    Err(e) => return (Ok(()), Err(format!("cannot start a thread: {e}"))),
+                };
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut scan = || -> Result<(), M::Error> {
+                    while let Some(key) = m.next_key()? {
+                        let json: &'de RawValue = m.next_value()?;
+                        match key {
+                            Key::Text(key) if json.get().starts_with('[') => {
+                                batch.push((key, json));
+                                if batch.len() == BATCH {
+                                    let full =
+                                        std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                                    if batches.send(full).is_err() {
+                                        break; // The reader stopped at a bad attacker.
+                                    }
+                                }
+                            }
+                            _ => {
+                                let ip = match key {
+                                    Key::Text(key) => read_ip(key).map_err(M::Error::custom)?,
+                                    Key::Read(ip) => ip,
+                                };
+                                let a = serde_json::from_str(json.get())
+                                    .map_err(|e| M::Error::custom(format!("attacker {ip}: {e}")))?;
+                                map.insert(ip, a);
+                            }
+                        }
                     }
-                }
-            }
+                    Ok(())
+                };
+                let scanned = scan();
+                let _ = batches.send(batch);
+                drop(batches);
+                let stored = reader
+                    .join()
+                    .unwrap_or_else(|_| Err("reading the state failed".into()));
+                (scanned, stored)
+            });
+            scanned?;
+            let mut stored = stored.map_err(M::Error::custom)?;
             // Written in address order; anything else was edited by hand. A
             // repeated address: the last one wins, as in `HashMap::deserialize`.
             if !stored.is_sorted_by(|a, b| ip_order(&a.ip) < ip_order(&b.ip)) {
@@ -1046,6 +1088,39 @@ mod tests {
         // And what is written back reads as the same table.
         let again = reloaded(&t, &mut String::new());
         assert_eq!(again, t);
+    }
+
+    #[test]
+    fn a_large_table_is_read_whole_and_its_first_bad_attacker_named() {
+        let entry = |i: u32, bad: bool| {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+            let names = if bad { r#"["root",5]"# } else { r#"["root"]"# };
+            format!(r#""{ip}":[{i},0,0,1,1,{i},null,0,{names},[]]"#)
+        };
+        let table = |bad: &[u32]| {
+            // Not a whole number of batches: the last one is short.
+            let entries: Vec<String> = (0..3 * BATCH as u32 + 5)
+                .map(|i| entry(i, bad.contains(&i)))
+                .collect();
+            format!(r#"{{"attackers":{{{}}}}}"#, entries.join(","))
+        };
+        let json = table(&[]);
+        let t: Table = serde_json::from_str(&json).unwrap();
+        assert_eq!(t.len(), 3 * BATCH + 5);
+        let tries: u64 = t.standings().map(|s| s.tries).sum();
+        assert_eq!(tries, (0..3 * BATCH as u64 + 5).sum::<u64>());
+
+        let json = table(&[BATCH as u32 + 7, 2 * BATCH as u32 + 1]);
+        let err = serde_json::from_str::<Table>(&json)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("attacker 10.0.16.7:"), "{err}");
+        // Broken JSON after many good attackers: serde_json's own error.
+        let json = table(&[]);
+        let err = serde_json::from_str::<Table>(&json[..json.len() - 40])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("EOF"), "{err}");
     }
 
     #[test]
