@@ -131,7 +131,9 @@ pub fn write_atomically(
     tmp_suffix: &str,
     mode: u32,
     keep_tmp: bool,
-    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    // A concrete writer, not `dyn Write`: serde_json makes ten small writes
+    // per attacker, each a virtual call through `dyn`.
+    fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
 ) -> io::Result<()> {
     let tmp = sibling(path, tmp_suffix);
     let write = || -> io::Result<()> {
