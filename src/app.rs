@@ -15,13 +15,14 @@ use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
 use crate::config::{ExportConfig, SinkSpec, XConfig};
 use crate::decide::decide;
+use crate::ingest::ingest_all;
 use crate::journal;
 use crate::parse::parse;
 use crate::publish::{Outcome, Pending, Post, Sink, StdoutSink, TwitterSink, plan, print_post};
 use crate::render::{Announcement, render};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
-use crate::table::{CONN_IDLE, Table};
+use crate::table::CONN_IDLE;
 use crate::text;
 use crate::x::XClient;
 
@@ -54,14 +55,6 @@ pub fn run(config: Config) -> Result<()> {
     }
 }
 
-/// Parses a line and merges it into the table.
-fn ingest(table: &mut Table, clock: &mut LocalClock, line: &[u8], now: Secs) {
-    if let Some(ev) = parse(line) {
-        let t = clock.decode(&ev.stamp).unwrap_or(now);
-        table.record(&ev, t);
-    }
-}
-
 fn warn_read(what: &str, stats: &ReadStats) {
     if stats.too_long > 0 {
         warn(format_args!(
@@ -76,9 +69,9 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
     let mut clock = LocalClock::new(now);
     for path in &c.logs {
         let key = path.display().to_string();
-        let table = &mut st.table;
-        let read = source::read_log(path, st.logs.get(&key), |line| {
-            ingest(table, &mut clock, line, now)
+        let saved = st.logs.get(&key);
+        let read = ingest_all(&mut st.table, &mut clock, now, |on_line| {
+            source::read_log(path, saved, on_line)
         })?;
         let Some(read) = read else {
             warn(format_args!("{key} does not exist; skipped"));
@@ -108,11 +101,10 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             );
             st.journal_noted = true;
         }
-        let table = &mut st.table;
-        let (read, fell_back) =
-            journal::read_journal(src, st.journal_cursor.as_deref(), now, |line| {
-                ingest(table, &mut clock, line, now)
-            })?;
+        let cursor = st.journal_cursor.as_deref();
+        let (read, fell_back) = ingest_all(&mut st.table, &mut clock, now, |on_line| {
+            journal::read_journal(src, cursor, now, on_line)
+        })?;
         if fell_back {
             warn("the journal no longer has the saved cursor; read from the look-back instead");
         }
@@ -382,7 +374,7 @@ fn verify_credentials(x: &XConfig) -> Result<()> {
 /// Opens a whole log for reading: a file (gzip-compressed if it ends in
 /// `.gz`, as rotated logs do) or stdin. A progress bar is drawn on stderr
 /// only when stderr is a terminal, so cron and pipes stay silent.
-fn open_input(input: &Input) -> Result<Box<dyn BufRead>> {
+fn open_input(input: &Input) -> Result<Box<dyn BufRead + Send>> {
     use std::io::IsTerminal;
     let bar = if io::stderr().is_terminal() {
         let total = match input {
@@ -402,14 +394,14 @@ fn open_input(input: &Input) -> Result<Box<dyn BufRead>> {
     } else {
         None
     };
-    let raw: Box<dyn io::Read> = match input {
+    let raw: Box<dyn io::Read + Send> = match input {
         Input::Stdin => Box::new(io::stdin()),
         Input::File(p) => {
             Box::new(File::open(p).with_context(|| format!("cannot open {}", p.display()))?)
         }
     };
     // The bar counts bytes read from disk, before decompression.
-    let raw: Box<dyn io::Read> = match bar {
+    let raw: Box<dyn io::Read + Send> = match bar {
         Some(bar) => Box::new(bar.wrap_read(raw)),
         None => raw,
     };
@@ -440,9 +432,9 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
     let mut clock = LocalClock::new(now);
     for input in &c.inputs {
         let name = input_name(input);
-        let table = &mut st.table;
-        let stats = source::for_each_line(open_input(input)?, true, |line| {
-            ingest(table, &mut clock, line, now)
+        let input = open_input(input)?;
+        let stats = ingest_all(&mut st.table, &mut clock, now, |on_line| {
+            source::for_each_line(input, true, on_line)
         })
         .with_context(|| format!("cannot read {name}"))?;
         warn_read(&name, &stats);

@@ -1,8 +1,8 @@
 //! tweet-attacks: sshd and vsftpd logs → attacker table → public posts.
 //!
 //! Modules in the order the data flows: `cli`/`config` → `source` → `parse`
-//! → `table` → `decide` → `render`/`publish` → `state`; `app` ties one run
-//! together.
+//! → `table` (`ingest` runs the three on two threads) → `decide` →
+//! `render`/`publish` → `state`; `app` ties one run together.
 
 pub mod cli;
 pub mod config;
@@ -10,6 +10,7 @@ pub mod config;
 pub mod clock;
 pub mod decide;
 pub mod host;
+pub mod ingest;
 pub mod journal;
 pub mod parse;
 pub mod publish;

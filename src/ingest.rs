@@ -1,0 +1,167 @@
+//! Lines into the table, on two threads: one reads and parses a source
+//! while the other merges the events, so a large log is read on both cores.
+
+use std::ops::Range;
+use std::sync::mpsc;
+
+use crate::clock::{LocalClock, Secs};
+use crate::parse::{Event, Kind, Service, Stamp, parse};
+use crate::table::Table;
+
+/// Events handed from the reading thread to the merging one at a time.
+const BATCH: usize = 2048;
+
+/// Runs `read`, which hands each line it reads to its callback, on a second
+/// thread that parses the lines, while this thread merges the events into
+/// `table` in the order they were read. Returns what `read` returns.
+pub fn ingest_all<T: Send>(
+    table: &mut Table,
+    clock: &mut LocalClock,
+    now: Secs,
+    read: impl FnOnce(&mut dyn FnMut(&[u8])) -> T + Send,
+) -> T {
+    let (batches, received) = mpsc::sync_channel::<Batch>(4);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut batch = Batch::default();
+            let out = read(&mut |line| {
+                let Some(ev) = parse(line) else { return };
+                batch.push(&ev, clock.decode(&ev.stamp).unwrap_or(now));
+                if batch.events.len() == BATCH {
+                    // The merging side only stops when this side is done.
+                    let _ = batches.send(std::mem::take(&mut batch));
+                }
+            });
+            let _ = batches.send(batch);
+            out
+        });
+        for batch in received {
+            batch.merge_into(table);
+        }
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Parsed events that no longer borrow their lines: the bytes they name
+/// (user and host) are copied into `bytes`.
+#[derive(Default)]
+struct Batch {
+    events: Vec<Parsed>,
+    bytes: Vec<u8>,
+}
+
+/// What `Table::record` reads of an event, plus its time.
+struct Parsed {
+    service: Service,
+    kind: Kind,
+    ip: std::net::IpAddr,
+    user: Option<Range<usize>>,
+    host: Option<Range<usize>>,
+    pid: Option<u32>,
+    count: u32,
+    t: Secs,
+}
+
+impl Batch {
+    fn push(&mut self, ev: &Event, t: Secs) {
+        let mut keep = |b: &[u8]| {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(b);
+            start..self.bytes.len()
+        };
+        let user = ev.user.map(&mut keep);
+        let host = ev.host.map(&mut keep);
+        self.events.push(Parsed {
+            service: ev.service,
+            kind: ev.kind,
+            ip: ev.ip,
+            user,
+            host,
+            pid: ev.pid,
+            count: ev.count,
+            t,
+        });
+    }
+
+    fn merge_into(&self, table: &mut Table) {
+        let bytes = |r: &Option<Range<usize>>| r.clone().map(|r| &self.bytes[r]);
+        for p in &self.events {
+            let ev = Event {
+                service: p.service,
+                kind: p.kind,
+                method: None,
+                ip: p.ip,
+                user: bytes(&p.user),
+                // Decoded already, into `t`.
+                stamp: Stamp::Syslog(b""),
+                host: bytes(&p.host),
+                pid: p.pid,
+                count: p.count,
+            };
+            table.record(&ev, p.t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every form of attack line, from a few addresses, pids and servers,
+    /// with noise between: enough lines to fill several batches.
+    fn lines() -> Vec<String> {
+        let forms = [
+            "Nov 26 00:{m:02}:{s:02} web0{h} sshd[{pid}]: Invalid user u{i} from 203.0.113.{a} port 17641",
+            "Nov 26 00:{m:02}:{s:02} web0{h} sshd[{pid}]: Failed password for invalid user u{i} from 203.0.113.{a} port 17641 ssh2",
+            "Nov 26 00:{m:02}:{s:02} web0{h} sshd[{pid}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.{a}  user=root",
+            "Nov 26 00:{m:02}:{s:02} web0{h} sshd[{pid}]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.{a}  user=root",
+            "Nov 26 00:{m:02}:{s:02} web0{h} vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=u{i} rhost=2001:db8::{a} ",
+            "Nov 26 00:{m:02}:{s:02} web0{h} CRON[{pid}]: pam_unix(cron:session): session opened for user root",
+        ];
+        (0..3 * BATCH + 77)
+            .map(|i| {
+                let (a, pid, h) = (i % 13, 1000 + i / 40, i % 2);
+                let (m, s) = (i / 60 % 60, i % 60);
+                forms[i % forms.len()]
+                    .replace("{m:02}", &format!("{m:02}"))
+                    .replace("{s:02}", &format!("{s:02}"))
+                    .replace("{h}", &h.to_string())
+                    .replace("{pid}", &pid.to_string())
+                    .replace("{i}", &(i % 17).to_string())
+                    .replace("{a}", &a.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_threads_build_the_table_one_would() {
+        let now = 1_795_000_000;
+        let lines = lines();
+        let mut one = Table::default();
+        let mut clock = LocalClock::new(now);
+        for line in &lines {
+            if let Some(ev) = parse(line.as_bytes()) {
+                let t = clock.decode(&ev.stamp).unwrap_or(now);
+                one.record(&ev, t);
+            }
+        }
+        let mut two = Table::default();
+        let mut clock = LocalClock::new(now);
+        let read = ingest_all(&mut two, &mut clock, now, |on_line| {
+            for line in &lines {
+                on_line(line.as_bytes());
+            }
+            lines.len()
+        });
+        assert_eq!(read, lines.len());
+        assert!(one.len() == 26, "{} attackers", one.len());
+        assert_eq!(two, one);
+        let all = two.all();
+        let a = &all[&"203.0.113.5".parse().unwrap()];
+        assert_eq!(a.hosts, ["web00", "web01"]);
+        assert!(a.users.contains(&"root".to_string()), "{:?}", a.users);
+        assert!(a.users_more > 0, "names beyond the ten kept are counted");
+    }
+}
