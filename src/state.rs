@@ -162,7 +162,9 @@ pub fn write_atomically(
         };
         fs::rename(&tmp, path)?;
         if kept {
-            fs::rename(&old, &tmp)?;
+            // The new file is in place: failing here only costs the next
+            // save a fresh temp file (and `old` is removed then).
+            let _ = fs::rename(&old, &tmp);
         }
         File::open(parent_of(path))?.sync_all()
     };
