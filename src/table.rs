@@ -718,8 +718,8 @@ fn read_stored<'a>(key: &'a str, json: &'a RawValue) -> Result<Stored<'a>, Strin
 }
 
 /// The attackers of a state file. An array (format 2) is kept as its text
-/// plus its `Head`; an object (format 1) is read in full, and written back
-/// as an array. Addresses are decoded by `parse::parse_ip` (exactly
+/// plus what `read_stored` reads of it; an object (format 1) is read in
+/// full, and written back as an array. Addresses are decoded by `parse::parse_ip` (exactly
 /// `IpAddr::from_str`, without its UTF-8 and generic parsing overhead).
 fn attackers_map<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     d: D,
