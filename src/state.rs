@@ -304,11 +304,11 @@ mod tests {
         let path = dir.path().join("state.json");
         // Hand-written, in the layout of format 2 but not as serde_json
         // would write it: spaces, an escaped name, addresses out of order.
-        let idle = r#"[ 5, 0,0,1,100,200,null,0,["r\"oot", "\u00e9"],["web01"] ]"#;
+        let idle = r#"[ 5, 1,100,200,["r\"oot", "\u00e9"],["web01"] ]"#;
         fs::write(
             &path,
             format!(
-                r#"{{"version":2,"table":{{"attackers":{{"203.0.113.5":[1,0,0,1,100,100,null,0,["admin"],["web01"]],"198.51.100.7":{idle}}}}}}}"#
+                r#"{{"version":2,"table":{{"attackers":{{"203.0.113.5":[1,1,100,100,["admin"],["web01"]],"198.51.100.7":{idle}}}}}}}"#
             ),
         )
         .unwrap();
@@ -320,7 +320,9 @@ mod tests {
         save(&path, &s).unwrap();
         let saved = fs::read_to_string(&path).unwrap();
         assert!(
-            saved.contains(&format!(r#"{{"198.51.100.7":{idle},"203.0.113.5":[2,0,0,1,100,300,null,0,["admin"],["web01"]]}}"#)),
+            saved.contains(&format!(
+                r#"{{"198.51.100.7":{idle},"203.0.113.5":[2,1,100,300,["admin"],["web01"]]}}"#
+            )),
             "{saved}"
         );
         let mut text = String::new();
@@ -353,8 +355,8 @@ mod tests {
         assert_eq!(
             saved["table"]["attackers"],
             serde_json::json!({
-                "198.51.100.7": [0, 3, 4, 2, 1, 2, null, 0, [], []],
-                "203.0.113.5": [7, 0, 0, 1, 10, 20, 15, 2, ["root"], ["web01"]],
+                "198.51.100.7": [0, 2, 1, 2, [], [], 3, 4],
+                "203.0.113.5": [7, 1, 10, 20, ["root"], ["web01"], 0, 0, 15, 2],
             })
         );
     }
@@ -364,12 +366,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         for bad in [
-            r#"[1,0,0,1,100,100,null,0,["admin",7],[]]"#,
-            r#"[-1,0,0,1,100,100,null,0,[],[]]"#,
-            r#"[1,0,0,256,100,100,null,0,[],[]]"#,
-            r#"[1,0,0,1,100,100,null,0,[],[],9]"#,
-            r#"[1,0,0,1,100]"#,
-            r#"[1,0,0,1,1e3,100,null,0,[],[]]"#,
+            r#"[1,1,100,100,["admin",7],[]]"#,
+            r#"[-1,1,100,100,[],[]]"#,
+            r#"[1,256,100,100,[],[]]"#,
+            r#"[1,1,100,100,[],[],0,0,null,0,9]"#,
+            r#"[1,1,100]"#,
+            r#"[1,1,1e3,100,[],[]]"#,
+            r#"[1,1,100,100,[],[],0,0,"x"]"#,
         ] {
             fs::write(
                 &path,

@@ -65,32 +65,21 @@ impl Services {
 }
 
 /// One attacking address. In the state file it is a JSON array, in the
-/// order of the fields below (see `Attacker::serialize`): 100,000 of them
-/// stay small, and most are copied through a run without being parsed.
-/// The field names are those of format version 1, which wrote an object.
+/// order of the fields below, the last four left out while they hold their
+/// defaults (see `Attacker::serialize`): 100,000 of them stay small, and
+/// most are copied through a run without being parsed. The field names are
+/// those of format version 1, which wrote an object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Attacker {
     /// sshd tries: the sum over its connections of max(F, P, E, 1).
     #[serde(rename = "ssh", default)]
     pub ssh_tries: u64,
-    /// vsftpd FAIL LOGIN lines.
-    #[serde(rename = "ftf", default)]
-    pub ftp_fail: u64,
-    /// vsftpd pam_unix failures.
-    #[serde(rename = "ftp", default)]
-    pub ftp_pam: u64,
     #[serde(rename = "s")]
     pub services: Services,
     #[serde(rename = "f")]
     pub first: Secs,
     #[serde(rename = "l")]
     pub last: Secs,
-    /// When it was announced, once it was.
-    #[serde(rename = "a", default)]
-    pub announced: Option<Secs>,
-    /// Lines naming some other user once `users` was full.
-    #[serde(rename = "um", default)]
-    pub users_more: u32,
     /// Distinct user names, in the order first tried, at most `MAX_USERS`.
     #[serde(rename = "u", default)]
     pub users: Vec<String>,
@@ -98,27 +87,56 @@ pub struct Attacker {
     /// at most `MAX_HOSTS`.
     #[serde(rename = "h", default)]
     pub hosts: Vec<String>,
+    /// vsftpd FAIL LOGIN lines.
+    #[serde(rename = "ftf", default)]
+    pub ftp_fail: u64,
+    /// vsftpd pam_unix failures.
+    #[serde(rename = "ftp", default)]
+    pub ftp_pam: u64,
+    /// When it was announced, once it was.
+    #[serde(rename = "a", default)]
+    pub announced: Option<Secs>,
+    /// Lines naming some other user once `users` was full.
+    #[serde(rename = "um", default)]
+    pub users_more: u32,
     /// The last overflow name seen, so the lines of one guess count once in `users_more`.
     #[serde(skip)]
     last_other: u64,
 }
 
-/// `[ssh, ftf, ftp, s, f, l, a, um, u, h]`: the fields in declaration order,
-/// which is also the order the derived `Deserialize` reads an array in.
+/// `[ssh, s, f, l, u, h, ftf, ftp, a, um]`: the fields in declaration order,
+/// which is also the order the derived `Deserialize` reads an array in; it
+/// fills in the defaults of a shorter one. Most attackers only tried sshd
+/// and are not announced yet, so most arrays end after `h`.
 impl Serialize for Attacker {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
-        let mut t = s.serialize_tuple(10)?;
+        let set = [
+            self.ftp_fail != 0,
+            self.ftp_pam != 0,
+            self.announced.is_some(),
+            self.users_more != 0,
+        ];
+        let tail = set.iter().rposition(|&x| x).map_or(0, |i| i + 1);
+        let mut t = s.serialize_tuple(6 + tail)?;
         t.serialize_element(&self.ssh_tries)?;
-        t.serialize_element(&self.ftp_fail)?;
-        t.serialize_element(&self.ftp_pam)?;
         t.serialize_element(&self.services)?;
         t.serialize_element(&self.first)?;
         t.serialize_element(&self.last)?;
-        t.serialize_element(&self.announced)?;
-        t.serialize_element(&self.users_more)?;
         t.serialize_element(&self.users)?;
         t.serialize_element(&self.hosts)?;
+        if tail > 0 {
+            t.serialize_element(&self.ftp_fail)?;
+        }
+        if tail > 1 {
+            t.serialize_element(&self.ftp_pam)?;
+        }
+        if tail > 2 {
+            t.serialize_element(&self.announced)?;
+        }
+        if tail > 3 {
+            t.serialize_element(&self.users_more)?;
+        }
         t.end()
     }
 }
@@ -131,21 +149,21 @@ impl Serialize for Attacker {
 struct Head {
     #[serde(default)]
     ssh: u64,
-    #[serde(default)]
-    ftf: u64,
-    #[serde(default)]
-    ftp: u64,
     s: Services,
     f: Secs,
     l: Secs,
     #[serde(default)]
-    a: Option<Secs>,
-    #[serde(default)]
-    um: u32,
-    #[serde(default)]
     u: Names,
     #[serde(default)]
     h: Names,
+    #[serde(default)]
+    ftf: u64,
+    #[serde(default)]
+    ftp: u64,
+    #[serde(default)]
+    a: Option<Secs>,
+    #[serde(default)]
+    um: u32,
 }
 
 impl Head {
@@ -164,42 +182,48 @@ fn scan_head(json: &[u8]) -> Option<Head> {
     c.byte(b'[')?;
     let ssh = c.uint()?;
     c.byte(b',')?;
-    let ftf = c.uint()?;
-    c.byte(b',')?;
-    let ftp = c.uint()?;
-    c.byte(b',')?;
     let s = Services(u8::try_from(c.uint()?).ok()?);
     c.byte(b',')?;
     let f = c.int()?;
     c.byte(b',')?;
     let l = c.int()?;
     c.byte(b',')?;
-    let a = match c.b[c.i..].starts_with(b"null") {
-        true => {
-            c.i += 4;
-            None
-        }
-        false => Some(c.int()?),
-    };
-    c.byte(b',')?;
-    let um = u32::try_from(c.uint()?).ok()?;
-    c.byte(b',')?;
     c.strings()?;
     c.byte(b',')?;
     c.strings()?;
-    c.byte(b']')?;
-    (c.i == json.len()).then_some(Head {
+    // The optional tail, each element only after the one before it.
+    let mut head = Head {
         ssh,
-        ftf,
-        ftp,
         s,
         f,
         l,
-        a,
-        um,
         u: Names,
         h: Names,
-    })
+        ftf: 0,
+        ftp: 0,
+        a: None,
+        um: 0,
+    };
+    if c.byte(b',').is_some() {
+        head.ftf = c.uint()?;
+        if c.byte(b',').is_some() {
+            head.ftp = c.uint()?;
+            if c.byte(b',').is_some() {
+                head.a = match c.b[c.i..].starts_with(b"null") {
+                    true => {
+                        c.i += 4;
+                        None
+                    }
+                    false => Some(c.int()?),
+                };
+                if c.byte(b',').is_some() {
+                    head.um = u32::try_from(c.uint()?).ok()?;
+                }
+            }
+        }
+    }
+    c.byte(b']')?;
+    (c.i == json.len()).then_some(head)
 }
 
 struct Cursor<'a> {
@@ -1095,7 +1119,7 @@ mod tests {
         let entry = |i: u32, bad: bool| {
             let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
             let names = if bad { r#"["root",5]"# } else { r#"["root"]"# };
-            format!(r#""{ip}":[{i},0,0,1,1,{i},null,0,{names},[]]"#)
+            format!(r#""{ip}":[{i},1,1,{i},{names},[]]"#)
         };
         let table = |bad: &[u32]| {
             // Not a whole number of batches: the last one is short.
@@ -1165,20 +1189,22 @@ mod tests {
         );
         // Forms serde reads but the scan leaves to it, and forms both refuse.
         for (json, serde_ok) in [
-            ("[1, 0,0,1,2,3,null,0,[],[]]", true),
-            ("[1,0,0,1,2,3,null,0,[\"\\u00e9\"],[]]", true),
-            ("[1,0,0,1,2,3,null,0,[\"\\u001b\"],[]]", true),
-            ("[1,0,0,1,2,3,null,0,[\"\\ud800\"],[]]", false),
-            ("[99999999999999999999,0,0,1,2,3,null,0,[],[]]", false),
-            ("[18446744073709551615,0,0,1,2,3,null,0,[],[]]", true),
-            ("[1,0,0,1,9223372036854775808,3,null,0,[],[]]", false),
-            ("[1,0,0,256,2,3,null,0,[],[]]", false),
-            ("[1,0,0,1,2,3,null,0,[\"a\",1],[]]", false),
-            ("[1,0,0,1,2,3,null,0,[],[]", false),
-            ("[1,0,0,1,2,3]", true),
-            ("[1,0,0,1,2]", false),
-            ("[-1,0,0,1,2,3,null,0,[],[]]", false),
-            ("[1.0,0,0,1,2,3,null,0,[],[]]", false),
+            ("[1, 1,2,3,[],[]]", true),
+            ("[1,1,2,3,[\"\\u00e9\"],[]]", true),
+            ("[1,1,2,3,[\"\\u001b\"],[]]", true),
+            ("[1,1,2,3,[\"\\ud800\"],[]]", false),
+            ("[99999999999999999999,1,2,3,[],[]]", false),
+            ("[18446744073709551615,1,2,3,[],[]]", true),
+            ("[1,1,9223372036854775808,3,[],[]]", false),
+            ("[1,256,2,3,[],[]]", false),
+            ("[1,1,2,3,[\"a\",1],[]]", false),
+            ("[1,1,2,3,[],[]", false),
+            ("[1,1,2,3]", true),
+            ("[1,1,2]", false),
+            ("[-1,1,2,3,[],[]]", false),
+            ("[1.0,1,2,3,[],[]]", false),
+            ("[1,1,2,3,[],[],0,0,null,0,5]", false),
+            ("[1,1,2,3,[],[],0,0,\"x\"]", false),
         ] {
             assert_eq!(scan_head(json.as_bytes()), None, "{json}");
             assert_eq!(serde_head(json).is_some(), serde_ok, "{json}");
@@ -1195,16 +1221,31 @@ mod tests {
             times in proptest::prelude::any::<(i64, i64, Option<i64>)>(),
             um in 0u64..(1 << 33),
             names in proptest::collection::vec(".{0,6}", 0..4),
+            tail in 0usize..=4,
             cut in 0usize..200,
             byte in proptest::prelude::any::<u8>(),
         ) {
             let (f, l, a) = times;
-            let head = format!(
-                "[{ssh},0,{ftp},{s},{f},{l},{},{um},{},{}]",
-                a.map_or("null".to_string(), |a| a.to_string()),
+            let elements = [
+                ssh.to_string(),
+                s.to_string(),
+                f.to_string(),
+                l.to_string(),
                 serde_json::to_string(&names).unwrap(),
                 serde_json::to_string(&names[..names.len() / 2]).unwrap(),
-            );
+                "0".to_string(),
+                ftp.to_string(),
+                a.map_or("null".to_string(), |a| a.to_string()),
+                um.to_string(),
+            ];
+            let head = format!("[{}]", elements[..6 + tail].join(","));
+            // What serde_json writes for an attacker, the scan reads (a count
+            // of 20 digits and names with `\u` escapes it leaves to serde).
+            let unicode_escape = |c: char| (c as u32) < 0x20 && !"\n\t\r\u{8}\u{c}".contains(c);
+            let plain = !names.iter().any(|n| n.chars().any(unicode_escape));
+            if s <= 255 && um <= u64::from(u32::MAX) && ssh < 10u64.pow(19) && plain {
+                proptest::prop_assert!(scan_head(head.as_bytes()).is_some(), "{}", head);
+            }
             let mut mutated = head.clone().into_bytes();
             if cut < mutated.len() {
                 mutated[cut] = byte;

@@ -99,10 +99,11 @@ impl Env {
 }
 
 /// An attacker in the state file (format 2) is an array of these fields,
-/// named as format 1 named them.
-const FIELDS: [&str; 10] = ["ssh", "ftf", "ftp", "s", "f", "l", "a", "um", "u", "h"];
+/// named as format 1 named them; the last four are left out while they
+/// hold their defaults.
+const FIELDS: [&str; 10] = ["ssh", "s", "f", "l", "u", "h", "ftf", "ftp", "a", "um"];
 
-/// One field of an attacker's entry in the state file.
+/// One field of an attacker's entry in the state file (`null` when left out).
 fn field<'v>(attacker: &'v Value, name: &str) -> &'v Value {
     let i = FIELDS
         .iter()
