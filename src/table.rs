@@ -451,6 +451,10 @@ pub struct Table<'a> {
     attackers: HashMap<IpAddr, Attacker>,
     /// The others, as loaded: sorted by `ip_order`, none also in `attackers`.
     stored: Vec<Stored<'a>>,
+    /// The `ip_order` of every `STRIDE`th stored attacker: a search through
+    /// it stays in the cache, then one through a block of `stored` touches a
+    /// few lines instead of a cache miss per step over 7 MB.
+    index: Vec<(bool, u128)>,
     pub conns: HashMap<ConnKey, Conn>,
     /// Newest event time merged.
     latest: Secs,
@@ -484,13 +488,28 @@ impl Table<'_> {
         self.len() == 0
     }
 
+    /// Rebuilds `index` after `stored` changed.
+    fn reindex(&mut self) {
+        self.index = self
+            .stored
+            .iter()
+            .step_by(STRIDE)
+            .map(|s| ip_order(&s.ip))
+            .collect();
+    }
+
     /// Moves a stored attacker into `attackers`, read in full; false if there is none.
     fn take_stored(&mut self, ip: &IpAddr) -> bool {
         let key = ip_order(ip);
-        let Ok(i) = self.stored.binary_search_by_key(&key, |s| ip_order(&s.ip)) else {
+        let block = self.index.partition_point(|k| *k <= key).saturating_sub(1) * STRIDE;
+        let end = (block + STRIDE).min(self.stored.len());
+        let Some(stored) = self.stored.get_mut(block..end) else {
             return false;
         };
-        let s = &mut self.stored[i];
+        let Ok(i) = stored.binary_search_by_key(&key, |s| ip_order(&s.ip)) else {
+            return false;
+        };
+        let s = &mut stored[i];
         let Some(json) = s.json.take() else {
             return false;
         };
@@ -516,6 +535,7 @@ impl Table<'_> {
                 self.attackers.insert(s.ip, a);
             }
         }
+        self.index.clear();
         &self.attackers
     }
 
@@ -601,6 +621,7 @@ impl Table<'_> {
         self.attackers.retain(|ip, a| a.last >= cutoff || keep(ip));
         self.stored
             .retain(|s| s.json.is_some() && (s.last >= cutoff || keep(&s.ip)));
+        self.reindex();
         before - self.len()
     }
 
@@ -701,14 +722,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
             .chain(stored.iter().map(|s| s.last))
             .max()
             .unwrap_or(0);
-        Ok(Table {
+        let mut table = Table {
             attackers,
             stored,
+            index: Vec::new(),
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
             latest,
-        })
+        };
+        table.reindex();
+        Ok(table)
     }
 }
+
+/// Stored attackers per entry of `Table::index`.
+const STRIDE: usize = 32;
 
 /// Stored attackers handed to the reading thread at a time.
 const BATCH: usize = 4096;
@@ -1129,10 +1156,24 @@ mod tests {
             format!(r#"{{"attackers":{{{}}}}}"#, entries.join(","))
         };
         let json = table(&[]);
-        let t: Table = serde_json::from_str(&json).unwrap();
+        let mut t: Table = serde_json::from_str(&json).unwrap();
         assert_eq!(t.len(), 3 * BATCH + 5);
         let tries: u64 = t.standings().map(|s| s.tries).sum();
         assert_eq!(tries, (0..3 * BATCH as u64 + 5).sum::<u64>());
+        // Each is found, at the edges of the index's blocks too; and after
+        // forgetting the first half.
+        let ip = |i: u32| IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+        let last = 3 * BATCH as u32 + 4;
+        for i in [0, 1, 31, 32, 33, 63, 64, 4095, last - 1, last] {
+            assert_eq!(t.get_mut(&ip(i)).map(|a| a.tries()), Some(i as u64), "{i}");
+        }
+        assert!(t.get_mut(&ip(last + 1)).is_none());
+        assert!(t.get_mut(&"9.255.255.255".parse().unwrap()).is_none());
+        t.forget_idle(6000, |_| false);
+        for i in [6000, 6031, 6032, 6033, 8191, last] {
+            assert_eq!(t.get_mut(&ip(i)).map(|a| a.tries()), Some(i as u64), "{i}");
+        }
+        assert!(t.get_mut(&ip(5999)).is_none());
 
         let json = table(&[BATCH as u32 + 7, 2 * BATCH as u32 + 1]);
         let err = serde_json::from_str::<Table>(&json)
