@@ -149,13 +149,15 @@ mod tests {
         }
         let mut two = Table::default();
         let mut clock = LocalClock::new(now);
-        let read = ingest_all(&mut two, &mut clock, now, |on_line| {
+        let here = std::thread::current().id();
+        let (read, reader) = ingest_all(&mut two, &mut clock, now, |on_line| {
             for line in &lines {
                 on_line(line.as_bytes());
             }
-            lines.len()
+            (lines.len(), std::thread::current().id())
         });
         assert_eq!(read, lines.len());
+        assert_ne!(reader, here, "the source is read on a second thread");
         assert!(one.len() == 26, "{} attackers", one.len());
         assert_eq!(two, one);
         let all = two.all();
