@@ -26,10 +26,7 @@ use crate::table::CONN_IDLE;
 use crate::text;
 use crate::x::XClient;
 
-/// Warnings go to stderr, one line each; they never change the exit status.
-fn warn(msg: impl std::fmt::Display) {
-    eprintln!("tweet-attacks: warning: {msg}");
-}
+use crate::notice::warn;
 
 pub fn run(config: Config) -> Result<()> {
     let now = config.now;
@@ -82,12 +79,10 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             Resume::Replaced(lost) => warn(format_args!(
                 "{key} was replaced: {lost}; read the new one from the start"
             )),
-            Resume::Rotated(old) => {
-                eprintln!(
-                    "tweet-attacks: {key} was rotated; read the rest of {} first",
-                    old.display()
-                )
-            }
+            Resume::Rotated(old) => crate::notice::say(format_args!(
+                "{key} was rotated; read the rest of {} first",
+                old.display()
+            )),
             Resume::New | Resume::Continue => {}
         }
         warn_read(&key, &read.stats);
@@ -95,10 +90,10 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
     }
     if let Some(src) = &c.journal {
         if c.journal_auto && !st.journal_noted {
-            eprintln!(
-                "tweet-attacks: no sshd log file here; reading sshd from the journal with {} from now on",
+            crate::notice::say(format_args!(
+                "no sshd log file here; reading sshd from the journal with {} from now on",
                 src.journalctl.display()
-            );
+            ));
             st.journal_noted = true;
         }
         let cursor = st.journal_cursor.as_deref();

@@ -23,5 +23,7 @@ pub mod text;
 pub mod x;
 
 pub mod export;
+pub mod fault;
+pub mod notice;
 
 pub mod app;

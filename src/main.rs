@@ -28,7 +28,8 @@ fn main() -> ExitCode {
         // `tweet-attacks parse big.log | head` is not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tweet-attacks: {e:#}");
+            // Not eprintln!: a closed stderr must not turn the exit status into a panic's.
+            tweet_attacks::notice::say(format_args!("{e:#}"));
             if e.downcast_ref::<state::LockBusy>().is_some() {
                 ExitCode::from(EX_TEMPFAIL)
             } else {

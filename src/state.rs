@@ -41,6 +41,9 @@ pub struct State<'a> {
     /// Per-sink bookkeeping (budgets, rate-limit resets), by sink name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sinks: BTreeMap<String, SinkBook>,
+    /// Lasting conditions already said on stderr (see `notice::once`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: crate::notice::Notes,
 }
 
 impl Default for State<'_> {
@@ -54,6 +57,7 @@ impl Default for State<'_> {
             journal_noted: false,
             next_batch: 0,
             sinks: BTreeMap::new(),
+            notes: BTreeMap::new(),
         }
     }
 }
@@ -153,6 +157,7 @@ pub fn write_atomically(
             f.set_permissions(fs::Permissions::from_mode(mode))?;
         }
         f.sync_all()?;
+        crate::fault::point("save:synced");
         // The old file keeps a second name across the rename, so that the
         // rename does not free it; then it takes the temp file's name.
         let old = sibling(path, ".old");
