@@ -22,7 +22,6 @@ use crate::publish::{Outcome, Pending, Post, Sink, StdoutSink, TwitterSink, plan
 use crate::render::{Announcement, render};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
-use crate::table::CONN_IDLE;
 use crate::text;
 use crate::x::XClient;
 
@@ -262,7 +261,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
     read_logs(c, &mut st, now)?;
-    st.table.close_conns(now - CONN_IDLE);
+    st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
     st.table.forget_idle(now - c.retention, |ip| {
