@@ -260,13 +260,27 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     };
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
+    st.table.set_rules(c.rules);
     read_logs(c, &mut st, now)?;
     st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
-    st.table.forget_idle(now - c.retention, |ip| {
-        outbox.iter().any(|p| p.subject.ip == *ip)
-    });
+    let queued = |ip: &IpAddr| outbox.iter().any(|p| p.subject.ip == *ip);
+    st.table.forget_idle(now - c.retention, queued);
+    match st.table.bound(queued) {
+        0 => crate::notice::ended(&mut st.notes, "table-full"),
+        n => {
+            crate::notice::once(
+                &mut st.notes,
+                "table-full",
+                now,
+                format_args!(
+                    "more than {} attackers (--max-attackers): forgot the {n} seen least recently, and will go on forgetting",
+                    c.rules.max_attackers
+                ),
+            );
+        }
+    }
 
     if c.dry_run {
         return print_plans(&mut st, c, now);
@@ -423,6 +437,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         Some(p) => state::load(p, &mut text)?,
         None => State::default(),
     };
+    st.table.set_rules(c.rules);
     let mut clock = LocalClock::new(now);
     for input in &c.inputs {
         let name = input_name(input);

@@ -729,9 +729,10 @@ impl Sink for AbuseIpDbSink {
     fn publish(&mut self, post: &Post) -> Outcome {
         let url = format!("{}/api/v2/report", self.api.base);
         let headers = [("Key", self.key.as_str()), ("Accept", "application/json")];
-        for a in post.subjects.iter().filter(|a| reportable(a.ip)) {
+        // A network is reported by one address seen in it: AbuseIPDB takes no prefixes.
+        for a in post.subjects.iter().filter(|a| reportable(a.address())) {
             let form = vec![
-                ("ip", a.ip.to_string()),
+                ("ip", a.address().to_string()),
                 ("categories", categories(&a.services)),
                 ("comment", comment(a)),
                 ("timestamp", format_rfc3339(a.last)),
@@ -830,6 +831,8 @@ mod tests {
             first: 1_795_683_600,
             last: 1_795_683_720,
             servers: 1,
+            prefix: None,
+            seen: None,
         }
     }
 

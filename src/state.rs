@@ -15,7 +15,7 @@ use crate::source::LogPos;
 use crate::table::Table;
 
 /// Bumped whenever an older binary could not read what a newer one writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// `'a` is the text of the state file it was loaded from (see `Table`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

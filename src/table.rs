@@ -43,6 +43,56 @@ const CONN_SWEEP_AT: usize = 50_000;
 /// is a fleet of 2,000 servers at once, or a hostile log.
 const MAX_OPEN_CONNS: usize = 200_000;
 
+/// IPv6 attackers are counted per network of this many bits by default: a
+/// /64 is what one host or home is given, and a bot can take any address in
+/// it for each connection (sshguard's IPV6_SUBNET does the same).
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+/// Attackers kept by default: a central collector's month is about a million.
+pub const DEFAULT_MAX_ATTACKERS: usize = 2_000_000;
+
+/// How addresses are counted and how many attackers are kept (the run's options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// IPv6 addresses are counted per network of this prefix length; 128 counts each alone.
+    pub ipv6_prefix: u8,
+    /// Most attackers kept; past it the least recently seen are forgotten.
+    pub max_attackers: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
+            max_attackers: DEFAULT_MAX_ATTACKERS,
+        }
+    }
+}
+
+impl Rules {
+    /// The prefix length `ip` is counted under: its network's for IPv6
+    /// (IPv4-mapped addresses are IPv4), the whole address otherwise.
+    pub fn prefix_of(&self, ip: &IpAddr) -> u8 {
+        match ip {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => self.ipv6_prefix.min(128),
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        }
+    }
+
+    /// The address an attack from `ip` is counted under: its network's
+    /// first address, and the prefix length when that is not `ip` alone.
+    pub fn group(&self, ip: IpAddr) -> (IpAddr, Option<u8>) {
+        match (ip, self.prefix_of(&ip)) {
+            (IpAddr::V6(v6), p) if p < 128 => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(p)).unwrap_or(0);
+                (IpAddr::V6((u128::from(v6) & mask).into()), Some(p))
+            }
+            _ => (ip, None),
+        }
+    }
+}
+
 /// Services as bits: compact in the state file, and cheap to merge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -104,6 +154,10 @@ pub struct Attacker {
     /// Lines naming some other user once `users` was full.
     #[serde(rename = "um", default)]
     pub users_more: u32,
+    /// For a network counted as one attacker (its address is the network's
+    /// first): the prefix length, and the first address seen in it.
+    #[serde(rename = "n", default)]
+    pub net: Option<(u8, IpAddr)>,
     /// The last overflow name seen, so the lines of one guess count once in `users_more`.
     #[serde(skip)]
     last_other: u64,
@@ -201,6 +255,7 @@ pub struct Table<'a> {
     expiry: VecDeque<(Secs, ConnKey)>,
     /// Newest event time merged: the log's own clock, which closes connections.
     latest: Secs,
+    rules: Rules,
 }
 
 /// Equal when they hold the same attackers, whether read in full or not.
@@ -229,6 +284,16 @@ impl Table<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// Sets the rules for what is merged from now on: attackers counted
+    /// under other rules before stay as they are.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
     }
 
     /// Moves a stored attacker into `attackers`, read in full; false if there is none.
@@ -268,12 +333,14 @@ impl Table<'_> {
     /// Merges one failed-login event that happened at `t`.
     pub fn record(&mut self, ev: &Event, t: Secs) {
         self.latest = self.latest.max(t);
-        if !self.stored.is_empty() && !self.attackers.contains_key(&ev.ip) {
-            self.take_stored(&ev.ip);
+        let (ip, net) = self.rules.group(ev.ip);
+        if !self.stored.is_empty() && !self.attackers.contains_key(&ip) {
+            self.take_stored(&ip);
         }
-        let a = self.attackers.entry(ev.ip).or_insert_with(|| Attacker {
+        let a = self.attackers.entry(ip).or_insert_with(|| Attacker {
             first: t,
             last: t,
+            net: net.map(|p| (p, ev.ip)),
             ..Attacker::default()
         });
         a.first = a.first.min(t);
@@ -365,6 +432,39 @@ impl Table<'_> {
         self.attackers.retain(|ip, a| a.last >= cutoff || keep(ip));
         self.stored.retain(|ip, last| last >= cutoff || keep(ip));
         before - self.len()
+    }
+
+    /// Forgets the least recently seen attackers while there are more than
+    /// `Rules::max_attackers`, unless `keep` says otherwise; how many.
+    pub fn bound(&mut self, keep: impl Fn(&IpAddr) -> bool) -> usize {
+        let max = self.rules.max_attackers;
+        let excess = self.len().saturating_sub(max);
+        if excess == 0 {
+            return 0;
+        }
+        // Least recent first, ties by address: the `excess`th of these and
+        // all before it go.
+        let mut order: Vec<(Secs, (bool, u128))> = self
+            .standings_with_last()
+            .filter(|(ip, _)| !keep(ip))
+            .map(|(ip, last)| (last, ip_order(&ip)))
+            .collect();
+        let last_to_go = match order.len() {
+            0 => return 0,
+            n if n <= excess => *order.iter().max().expect("not empty"),
+            _ => *order.select_nth_unstable(excess - 1).1,
+        };
+        let goes = |ip: &IpAddr, last: Secs| (last, ip_order(ip)) <= last_to_go && !keep(ip);
+        let before = self.len();
+        self.attackers.retain(|ip, a| !goes(ip, a.last));
+        self.stored.retain(|ip, last| !goes(ip, last));
+        before - self.len()
+    }
+
+    /// Every attacker's address and last seen, without reading the untouched ones in full.
+    fn standings_with_last(&self) -> impl Iterator<Item = (IpAddr, Secs)> + '_ {
+        let touched = self.attackers.iter().map(|(ip, a)| (*ip, a.last));
+        touched.chain(self.stored.lasts())
     }
 
     /// Attackers, most tries first (ties by address, so output is stable).
@@ -527,6 +627,78 @@ mod tests {
         let mut open: Vec<u32> = t.conns.keys().map(|k| k.pid).collect();
         open.sort();
         assert_eq!(open, [1, 200_003, 200_004]);
+    }
+
+    #[test]
+    fn ipv6_counts_per_network_and_names_an_address_seen() {
+        let mut t = Table::default();
+        let from = |a: &str, pid: u32| {
+            CONN[2]
+                .replace("203.0.113.5", a)
+                .replace("[3504]", &format!("[{pid}]"))
+        };
+        let rotating: Vec<String> = (1..=4)
+            .map(|i| from(&format!("2001:db8:1:2:{i}::{i}"), i))
+            .collect();
+        for line in &rotating {
+            feed(&mut t, &[(line, 10)]);
+        }
+        feed(&mut t, &[(&from("2001:db8:1:3::1", 9), 10)]);
+        feed(&mut t, &[(&from("::ffff:198.51.100.9", 9), 10)]);
+        let a = &t.attackers[&ip("2001:db8:1:2::")];
+        assert_eq!(a.tries(), 4, "one /64, one attacker");
+        assert_eq!(a.net, Some((64, ip("2001:db8:1:2:1::1"))));
+        assert_eq!(t.attackers[&ip("2001:db8:1:3::")].tries(), 1);
+        let mapped = t
+            .attackers
+            .iter()
+            .find(|(k, _)| k.to_canonical() == ip("198.51.100.9"));
+        assert_eq!(
+            mapped.map(|(_, a)| a.net),
+            Some(None),
+            "IPv4-mapped is IPv4"
+        );
+        assert_eq!(t.len(), 3);
+
+        // Per address, when asked; and a /48.
+        for (prefix, key, n) in [(128, "2001:db8:1:2:3::3", 5), (48, "2001:db8:1::", 1)] {
+            let mut t = Table::default();
+            t.set_rules(Rules {
+                ipv6_prefix: prefix,
+                ..Rules::default()
+            });
+            for line in &rotating {
+                feed(&mut t, &[(line, 10)]);
+            }
+            feed(&mut t, &[(&from("2001:db8:1:3::1", 9), 10)]);
+            assert_eq!(t.len(), n, "/{prefix}");
+            assert!(t.attackers.contains_key(&ip(key)), "/{prefix}");
+        }
+    }
+
+    #[test]
+    fn the_table_forgets_the_least_recent_past_its_bound() {
+        let mut t = Table::default();
+        for (i, last) in [50, 10, 40, 10, 30].iter().enumerate() {
+            let line = CONN[2].replace("203.0.113.5", &format!("203.0.113.{i}"));
+            feed(&mut t, &[(&line, *last)]);
+        }
+        // Saved and loaded: most are stored, not read in full.
+        let json = serde_json::to_string(&t).unwrap();
+        let mut t: Table = serde_json::from_str(&json).unwrap();
+        t.set_rules(Rules {
+            max_attackers: 3,
+            ..Rules::default()
+        });
+        feed(
+            &mut t,
+            &[(&CONN[2].replace("203.0.113.5", "203.0.113.2"), 60)],
+        );
+        assert_eq!(t.bound(|ip| *ip == self::ip("203.0.113.1")), 2);
+        let mut left: Vec<String> = t.all().keys().map(|ip| ip.to_string()).collect();
+        left.sort();
+        assert_eq!(left, ["203.0.113.0", "203.0.113.1", "203.0.113.2"]);
+        assert_eq!(t.bound(|_| false), 0);
     }
 
     #[test]

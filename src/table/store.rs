@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{Attacker, Conn, ConnKey, Services, Standing, Table, ip_order};
+use super::{Attacker, Conn, ConnKey, Rules, Services, Standing, Table, ip_order};
 use crate::clock::Secs;
 
 /// `[ssh, s, f, l, u, h, ftf, ftp, a, um]`: the fields in declaration order,
@@ -27,6 +27,7 @@ impl Serialize for Attacker {
             self.ftp_pam != 0,
             self.announced.is_some(),
             self.users_more != 0,
+            self.net.is_some(),
         ];
         let tail = set.iter().rposition(|&x| x).map_or(0, |i| i + 1);
         let mut t = s.serialize_tuple(6 + tail)?;
@@ -47,6 +48,9 @@ impl Serialize for Attacker {
         }
         if tail > 3 {
             t.serialize_element(&self.users_more)?;
+        }
+        if tail > 4 {
+            t.serialize_element(&self.net)?;
         }
         t.end()
     }
@@ -75,6 +79,8 @@ struct Head {
     a: Option<Secs>,
     #[serde(default)]
     um: u32,
+    #[serde(default)]
+    n: Option<(u8, IpAddr)>,
 }
 
 impl Head {
@@ -114,6 +120,7 @@ fn scan_head(json: &[u8]) -> Option<Head> {
         ftp: 0,
         a: None,
         um: 0,
+        n: None,
     };
     if c.byte(b',').is_some() {
         head.ftf = c.uint()?;
@@ -356,6 +363,14 @@ impl<'a> Store<'a> {
             })
     }
 
+    /// Each attacker's address and last seen.
+    pub(super) fn lasts(&self) -> impl Iterator<Item = (IpAddr, Secs)> + '_ {
+        self.rows
+            .iter()
+            .filter(|s| s.json.is_some())
+            .map(|s| (s.ip, s.last))
+    }
+
     /// Keeps the attackers for which `keep(address, last seen)` holds.
     pub(super) fn retain(&mut self, keep: impl Fn(&IpAddr, Secs) -> bool) {
         self.rows
@@ -446,6 +461,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
             expiry: expiry.into(),
             latest,
+            // Not saved: the run's options set them.
+            rules: Rules::default(),
         })
     }
 }
@@ -748,6 +765,7 @@ mod tests {
             users_more: 4,
             users: vec!["r\"o\\ot".into(), "é".into(), "]".into()],
             hosts: vec!["web01".into()],
+            net: None,
             last_other: 0,
         };
         let json = serde_json::to_string(&a).unwrap();
@@ -774,6 +792,9 @@ mod tests {
             ("[-1,1,2,3,[],[]]", false),
             ("[1.0,1,2,3,[],[]]", false),
             ("[1,1,2,3,[],[],0,0,null,0,5]", false),
+            ("[1,1,2,3,[],[],0,0,null,0,[64,\"2001:db8::1\"]]", true),
+            ("[1,1,2,3,[],[],0,0,null,0,[64,\"2001:db8::1\"],1]", false),
+            ("[1,1,2,3,[],[],0,0,null,0,[64,\"host\"]]", false),
             ("[1,1,2,3,[],[],0,0,\"x\"]", false),
         ] {
             assert_eq!(scan_head(json.as_bytes()), None, "{json}");
