@@ -80,11 +80,8 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             Resume::Replaced(lost) => warn(format_args!(
                 "{key} was replaced: {lost}; read the new one from the start"
             )),
-            Resume::Rotated(old) => crate::notice::say(format_args!(
-                "{key} was rotated; read the rest of {} first",
-                old.display()
-            )),
-            Resume::New | Resume::Continue => {}
+            // Rotation is routine: cron mails whatever is said, so it is not.
+            Resume::New | Resume::Continue | Resume::Rotated(_) => {}
         }
         warn_read(&key, &read.stats);
         st.logs.insert(key, read.pos);

@@ -663,3 +663,6 @@ mod survive;
 
 #[path = "cli/sinks.rs"]
 mod sinks;
+
+#[path = "cli/rotation.rs"]
+mod rotation;
