@@ -342,14 +342,8 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let text = crate::export::export(&mut st.table, e.format, e.since, now);
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
-        Some(path) => state::write_atomically(
-            path,
-            &format!(".{}.tmp", std::process::id()),
-            0o644,
-            false,
-            |w| w.write_all(text.as_bytes()),
-        )
-        .with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => state::write_atomically(path, 0o644, None, |w| w.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display())),
         None => {
             let mut out = io::stdout().lock();
             out.write_all(text.as_bytes())?;

@@ -373,10 +373,12 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
             .unwrap_or_else(|| "/var/log/vsftpd.log".into()),
     );
     Ok(RunConfig {
-        state: r
-            .state
-            .or(file.state)
-            .unwrap_or_else(|| DEFAULT_STATE.into()),
+        // Resolved once: lock, temp files and rename all go beside the real file.
+        state: crate::safe_fs::resolve_link(
+            &r.state
+                .or(file.state)
+                .unwrap_or_else(|| DEFAULT_STATE.into()),
+        )?,
         journal_auto: auto && journal.is_some(),
         journal,
         logs,

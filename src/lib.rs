@@ -25,5 +25,6 @@ pub mod x;
 pub mod export;
 pub mod fault;
 pub mod notice;
+pub mod safe_fs;
 
 pub mod app;
