@@ -262,3 +262,206 @@ pub fn wait_for(path: &Path) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+// ---------------------------------------------------------------------------
+// The options file
+
+/// A program the options file names as `journalctl`: it leaves a mark if run.
+fn evil_journalctl(env: &Env) -> std::path::PathBuf {
+    let evil = env.path("evil");
+    fs::write(
+        &evil,
+        format!("#!/bin/sh\ntouch {}/pwned\n", env.dir.path().display()),
+    )
+    .unwrap();
+    fs::set_permissions(&evil, fs::Permissions::from_mode(0o755)).unwrap();
+    evil
+}
+
+fn run_with_config(env: &Env, config: &str) -> Out {
+    Out(env
+        .cmd(&[
+            "run",
+            "--config",
+            config,
+            "--state",
+            "state.json",
+            "--vsftpd-log",
+            "vsftpd.log",
+            "--sink",
+            "stdout",
+        ])
+        .output()
+        .unwrap())
+}
+
+/// An options file owned by another user, even 0600, or one that group or
+/// others can write, is refused before anything runs: it could name any
+/// program as `journalctl`. Root's own 0600 file is obeyed.
+#[test]
+fn an_options_file_another_user_controls_is_refused() {
+    for (owner, mode) in [
+        (Some(12345), 0o600),
+        (Some(12345), 0o644),
+        (None, 0o666),
+        (None, 0o620),
+    ] {
+        let env = Env::new();
+        env.write("vsftpd.log", "");
+        let evil = evil_journalctl(&env);
+        env.write(
+            "opts.toml",
+            &format!("journal = true\njournalctl = \"{}\"\n", evil.display()),
+        );
+        fs::set_permissions(env.path("opts.toml"), fs::Permissions::from_mode(mode)).unwrap();
+        if let Some(uid) = owner {
+            std::os::unix::fs::chown(env.path("opts.toml"), Some(uid), Some(uid)).unwrap();
+        }
+        let out = run_with_config(&env, "opts.toml").fails();
+        let err = out.one_error_line();
+        assert!(err.contains("opts.toml"), "{owner:?} {mode:o}: {err}");
+        let why = if owner.is_some() {
+            "belongs to uid 12345"
+        } else {
+            "writable by group or others"
+        };
+        assert!(err.contains(why), "{owner:?} {mode:o}: {err}");
+        assert!(
+            !env.path("pwned").exists(),
+            "{owner:?} {mode:o}: the program ran"
+        );
+        assert!(!env.path("state.json").exists());
+    }
+    // The same file, ours and 0600: obeyed (the program runs, and fails as
+    // a journalctl that prints nothing but exits 0 would not).
+    let env = Env::new();
+    env.write("vsftpd.log", "");
+    let evil = evil_journalctl(&env);
+    env.write(
+        "opts.toml",
+        &format!("journal = true\njournalctl = \"{}\"\n", evil.display()),
+    );
+    fs::set_permissions(env.path("opts.toml"), fs::Permissions::from_mode(0o600)).unwrap();
+    run_with_config(&env, "opts.toml").ok();
+    assert!(
+        env.path("pwned").exists(),
+        "an options file we own is obeyed"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Secrets in messages
+
+const PASS: &str = "Pa55-zz9-plural";
+
+/// A secret in a URL or of the wrong type in the options file never reaches
+/// stdout or stderr, in any message.
+#[test]
+fn no_message_quotes_a_secret() {
+    let env = Env::new();
+    env.write("vsftpd.log", "");
+    env.write("auth.log", &guesses("203.0.113.85", 9, 100));
+    let url = format!("http://u:{PASS}@127.0.0.1:9");
+    let mut cases: Vec<(String, Out)> = Vec::new();
+    // On the command line (a test only: secrets belong in the file).
+    for sub in ["run", "verify-credentials"] {
+        let mut args = vec![sub, "--twitter-api-url", &url];
+        if sub == "run" {
+            args.extend([
+                "--state",
+                "state.json",
+                "--auth-log",
+                "auth.log",
+                "--vsftpd-log",
+                "vsftpd.log",
+            ]);
+        }
+        let out = Out(env.cmd(&args).envs(fake_x::KEYS.env()).output().unwrap());
+        cases.push((format!("{sub} --twitter-api-url"), out));
+    }
+    // In the options file: URLs with a password, and secrets of the wrong type.
+    let files = [
+        (
+            "twitter-api-url",
+            format!("twitter-api-url = \"{url}\"\n"),
+            "twitter",
+        ),
+        (
+            "[mastodon] instance",
+            format!("[mastodon]\ninstance = \"{url}\"\ntoken = \"t\"\n"),
+            "mastodon",
+        ),
+        (
+            "[bluesky] service",
+            format!("[bluesky]\nhandle = \"a.b\"\napp-password = \"p\"\nservice = \"{url}\"\n"),
+            "bluesky",
+        ),
+        (
+            "[bluesky] service, no scheme",
+            format!("[bluesky]\nhandle = \"a.b\"\napp-password = \"p\"\nservice = \"{PASS}\"\n"),
+            "bluesky",
+        ),
+        (
+            "numeric consumer secret",
+            "twitter-consumer-secret = 55123456\n".to_string(),
+            "twitter",
+        ),
+        (
+            "numeric mastodon token",
+            "[mastodon]\ninstance = \"http://127.0.0.1:9\"\ntoken = 55123456\n".to_string(),
+            "mastodon",
+        ),
+        (
+            "boolean app password",
+            "[bluesky]\napp-password = [\"Pa55-zz9-plural\"]\n".to_string(),
+            "bluesky",
+        ),
+    ];
+    for (what, text, sink) in files {
+        env.write("opts.toml", &text);
+        fs::set_permissions(env.path("opts.toml"), fs::Permissions::from_mode(0o600)).unwrap();
+        let out = Out(env
+            .cmd(&[
+                "run",
+                "--config",
+                "opts.toml",
+                "--state",
+                "state.json",
+                "--auth-log",
+                "auth.log",
+                "--vsftpd-log",
+                "vsftpd.log",
+                "--sink",
+                sink,
+            ])
+            .envs(fake_x::KEYS.env())
+            .output()
+            .unwrap());
+        let line = 1 + text.lines().position(|l| l.contains("55")).unwrap();
+        cases.push((format!("{what} (line {line})"), out));
+    }
+    for (what, out) in cases {
+        let err = out.one_error_line();
+        assert!(
+            !err.contains(PASS) && !err.contains("55123456"),
+            "{what}: {err}"
+        );
+        assert!(!out.stdout().contains(PASS), "{what}");
+        if what.starts_with("numeric") || what.starts_with("boolean") {
+            let line = what.rsplit_once("(").unwrap().1.trim_end_matches(')');
+            assert!(
+                err.contains("opts.toml") && err.contains(&format!("at {line}:")),
+                "{what}: {err}"
+            );
+            assert!(
+                err.contains("invalid type"),
+                "{what}: says what is wrong: {err}"
+            );
+        } else {
+            assert!(
+                err.contains("must be http(s)://host[:port]"),
+                "{what}: {err}"
+            );
+        }
+    }
+}
