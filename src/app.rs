@@ -104,6 +104,12 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             warn("the journal no longer has the saved cursor; read from the look-back instead");
         }
         warn_read("the journal", &read.stats);
+        if read.forged > 0 {
+            warn(format_args!(
+                "ignored {} journal attack line(s) not written by root's sshd or vsftpd (a local user can write those)",
+                read.forged
+            ));
+        }
         if read.cursor.is_some() {
             st.journal_cursor = read.cursor;
         }
