@@ -102,6 +102,12 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             warn("the journal no longer has the saved cursor; read from the look-back instead");
         }
         warn_read("the journal", &read.stats);
+        if read.forged > 0 {
+            warn(format_args!(
+                "ignored {} journal attack line(s) not written by root's sshd or vsftpd (a local user can write those)",
+                read.forged
+            ));
+        }
         if read.cursor.is_some() {
             st.journal_cursor = read.cursor;
         }
@@ -340,14 +346,8 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let text = crate::export::export(&mut st.table, e.format, e.since, now);
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
-        Some(path) => state::write_atomically(
-            path,
-            &format!(".{}.tmp", std::process::id()),
-            0o644,
-            false,
-            |w| w.write_all(text.as_bytes()),
-        )
-        .with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => state::write_atomically(path, 0o644, None, |w| w.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display())),
         None => {
             let mut out = io::stdout().lock();
             out.write_all(text.as_bytes())?;

@@ -561,7 +561,7 @@ fn export_writes_each_format_atomically() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        !names.iter().any(|n| n.starts_with("feed.xml.")),
+        !names.iter().any(|n| n.contains("feed.xml.")),
         "no temp file left: {names:?}"
     );
     let out = Out(env
@@ -666,3 +666,6 @@ mod sinks;
 
 #[path = "cli/rotation.rs"]
 mod rotation;
+
+#[path = "cli/hostile.rs"]
+mod hostile;
