@@ -390,8 +390,9 @@ fn bluesky_logs_in_only_when_something_is_due_and_once_per_run() {
         json!({ "identifier": BSKY_HANDLE, "password": BSKY_PASSWORD })
     );
     let mut texts = Vec::new();
+    let mut keys = Vec::new();
     for post in &seen[1..] {
-        assert_request(post, "POST", "/xrpc/com.atproto.repo.createRecord");
+        assert_request(post, "POST", "/xrpc/com.atproto.repo.putRecord");
         assert_eq!(
             post.header("authorization"),
             Some(format!("Bearer {BSKY_JWT}").as_str())
@@ -400,12 +401,15 @@ fn bluesky_logs_in_only_when_something_is_due_and_once_per_run() {
         let body = post.json();
         assert_eq!(body["repo"], BSKY_DID);
         assert_eq!(body["collection"], "app.bsky.feed.post");
+        keys.push(body["rkey"].as_str().unwrap().to_string());
         let record = body["record"].as_object().unwrap();
-        assert_eq!(record.len(), 3, "{body}");
+        assert_eq!(record.len(), 4, "{body}");
         assert_eq!(record["$type"], "app.bsky.feed.post");
         assert_eq!(record["createdAt"], NOW);
+        assert_eq!(record["langs"], json!(["en"]));
         texts.push(record["text"].as_str().unwrap().to_string());
     }
+    assert_ne!(keys[0], keys[1], "one record key per post: {keys:?}");
     assert!(mentions(&texts[0], other), "most tries first: {texts:?}");
     assert!(mentions(&texts[1], IP), "{texts:?}");
     assert_eq!(queued(&env), []);
