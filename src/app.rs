@@ -132,6 +132,7 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
                 sink: sink_name(spec.name).to_string(),
                 batch: None,
                 queued: now,
+                created: None,
             });
         }
     }
@@ -183,7 +184,7 @@ fn publish_sink(
         None => {}
     }
     let left = spec.budget.left(book, now);
-    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch);
+    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch, now);
     if posts.is_empty() {
         return Ok(());
     }
@@ -191,6 +192,8 @@ fn publish_sink(
     state::save(&c.state, st)?;
     for post in posts {
         let outcome = sink.publish(&post);
+        // A kill here: the sink has answered, the outbox does not know yet.
+        crate::fault::point("post:answered");
         let book = st.sinks.entry(name.to_string()).or_default();
         match outcome {
             Outcome::Delivered | Outcome::Duplicate => {
@@ -246,7 +249,7 @@ fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
             Some(until) if now < until => 0,
             _ => spec.budget.left(&book, now),
         };
-        for post in plan(&mut st.outbox, name, left, &mut next) {
+        for post in plan(&mut st.outbox, name, left, &mut next, now) {
             if c.sinks.len() > 1 && !c.json {
                 write!(out, "[{name}] ")?;
             }
@@ -446,6 +449,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
             text: render(&a),
             subjects: vec![a],
             batch: 0,
+            created: now,
         };
         print_post(&mut out, &post, c.json)?;
     }

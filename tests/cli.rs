@@ -669,3 +669,6 @@ mod rotation;
 
 #[path = "cli/hostile.rs"]
 mod hostile;
+
+#[path = "cli/exactly_once.rs"]
+mod exactly_once;
