@@ -9,6 +9,7 @@ pub mod config;
 
 pub mod clock;
 pub mod decide;
+pub mod deliver;
 pub mod host;
 pub mod ingest;
 pub mod journal;

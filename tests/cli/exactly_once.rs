@@ -15,8 +15,9 @@ use super::sinks::{already_reported, reported};
 use super::*;
 use serde_json::json;
 
-const IP: &str = "203.0.113.5";
-const OTHER: &str = "198.51.100.7";
+// Globally routable, so AbuseIPDB hears of them too.
+const IP: &str = "45.148.10.5";
+const OTHER: &str = "61.177.172.13";
 
 /// Runs `cmd` until it pauses at `point` (the `#N` form allowed), then
 /// SIGKILLs it. Returns once it is dead; panics if it never got there.
