@@ -36,7 +36,8 @@ pub fn run(config: Config) -> Result<()> {
         Command::Run(c) => run_pipeline(&c, now),
         Command::Replay(c) => replay(&c, now),
         Command::Parse { inputs } => parse_inputs(&inputs, now),
-        Command::Show { state, json } => show(&state, json),
+        Command::Show { state, json } => show(&state, json, now),
+        Command::Outbox(o) => crate::queue::run(&o, now),
         Command::VerifyCredentials(x) => verify_credentials(&x),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
@@ -467,7 +468,7 @@ struct ShowLine<'a> {
     announced: Option<String>,
 }
 
-fn show(path: &Path, json: bool) -> Result<()> {
+fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
     if !path.exists() {
         bail!(
             "no state file at {} (has `tweet-attacks run` run yet?)",
@@ -514,6 +515,13 @@ fn show(path: &Path, json: bool) -> Result<()> {
                 users
             )?;
         }
+    }
+    // The queues, what a sink waits for, and parked posts, under the table.
+    let mut summary = Vec::new();
+    crate::queue::write_summary(&mut summary, &st, now)?;
+    if !json && !summary.is_empty() {
+        writeln!(out)?;
+        out.write_all(&summary)?;
     }
     out.flush()?;
     Ok(())

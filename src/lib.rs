@@ -14,6 +14,7 @@ pub mod host;
 pub mod ingest;
 pub mod journal;
 pub mod parse;
+pub mod queue;
 pub mod render;
 pub mod sink;
 pub mod source;

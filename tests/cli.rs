@@ -676,3 +676,6 @@ mod sinks;
 
 #[path = "cli/exactly_once.rs"]
 mod exactly_once;
+
+#[path = "cli/parked.rs"]
+mod parked;
