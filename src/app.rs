@@ -25,7 +25,6 @@ use crate::sink::x::{TwitterSink, XClient};
 use crate::sink::{Pending, Post, Sink, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
-use crate::table::CONN_IDLE;
 use crate::text;
 
 use crate::notice::warn;
@@ -197,7 +196,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
     read_logs(c, &mut st, now)?;
-    st.table.close_conns(now - CONN_IDLE);
+    st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
     st.table.forget_idle(now - c.retention, |ip| {

@@ -685,3 +685,6 @@ mod exactly_once;
 
 #[path = "cli/parked.rs"]
 mod parked;
+
+#[path = "cli/scale.rs"]
+mod scale;
