@@ -18,13 +18,14 @@ use crate::decide::decide;
 use crate::ingest::ingest_all;
 use crate::journal;
 use crate::parse::parse;
-use crate::publish::{Outcome, Pending, Post, Sink, StdoutSink, TwitterSink, plan, print_post};
 use crate::render::{Announcement, render};
+use crate::sink::stdout::{StdoutSink, print_post};
+use crate::sink::x::{TwitterSink, XClient};
+use crate::sink::{Outcome, Pending, Post, Sink, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
 use crate::table::CONN_IDLE;
 use crate::text;
-use crate::x::XClient;
 
 use crate::notice::warn;
 
@@ -128,6 +129,7 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
                 sink: sink_name(spec.name).to_string(),
                 batch: None,
                 queued: now,
+                created: None,
             });
         }
     }
@@ -154,7 +156,7 @@ fn make_sink(spec: &SinkSpec, c: &RunConfig, now: Secs) -> Result<Box<dyn Sink>>
                 x.credentials.clone(),
             )?))
         }
-        other => crate::sinks::make(other, &c.sink_settings, now)?,
+        other => crate::sink::make(other, &c.sink_settings, now)?,
     })
 }
 
@@ -179,7 +181,7 @@ fn publish_sink(
         None => {}
     }
     let left = spec.budget.left(book, now);
-    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch);
+    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch, now);
     if posts.is_empty() {
         return Ok(());
     }
@@ -187,6 +189,8 @@ fn publish_sink(
     state::save(&c.state, st)?;
     for post in posts {
         let outcome = sink.publish(&post);
+        // A kill here: the sink has answered, the outbox does not know yet.
+        crate::fault::point("post:answered");
         let book = st.sinks.entry(name.to_string()).or_default();
         match outcome {
             Outcome::Delivered | Outcome::Duplicate => {
@@ -242,7 +246,7 @@ fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
             Some(until) if now < until => 0,
             _ => spec.budget.left(&book, now),
         };
-        for post in plan(&mut st.outbox, name, left, &mut next) {
+        for post in plan(&mut st.outbox, name, left, &mut next, now) {
             if c.sinks.len() > 1 && !c.json {
                 write!(out, "[{name}] ")?;
             }
@@ -448,6 +452,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
             text: render(&a),
             subjects: vec![a],
             batch: 0,
+            created: now,
         };
         print_post(&mut out, &post, c.json)?;
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::publish::{Pending, SinkBook};
+use crate::sink::{Pending, SinkBook};
 use crate::source::LogPos;
 use crate::table::Table;
 

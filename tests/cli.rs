@@ -663,3 +663,6 @@ mod survive;
 
 #[path = "cli/sinks.rs"]
 mod sinks;
+
+#[path = "cli/exactly_once.rs"]
+mod exactly_once;

@@ -194,7 +194,7 @@ fn record_created() -> Reply {
     )
 }
 
-fn reported(ip: &str) -> Reply {
+pub(super) fn reported(ip: &str) -> Reply {
     Reply::json(
         200,
         &format!(r#"{{"data":{{"ipAddress":"{ip}","abuseConfidenceScore":52}}}}"#),
@@ -202,7 +202,7 @@ fn reported(ip: &str) -> Reply {
 }
 
 /// AbuseIPDB's answer to a second report of `ip` within 15 minutes.
-fn already_reported(ip: &str) -> Reply {
+pub(super) fn already_reported(ip: &str) -> Reply {
     Reply::json(
         429,
         &json!({ "errors": [{
@@ -237,7 +237,11 @@ fn mastodon_posts_with_bearer_and_visibility_and_retries_with_the_same_idempoten
     let seen = down.requests();
     assert_eq!(seen.len(), 2, "{seen:#?}");
     assert_request(&seen[0], "GET", "/api/v2/instance");
-    assert_eq!(seen[0].header("authorization"), None, "a public lookup");
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {MASTODON_TOKEN}").as_str()),
+        "limited-federation instances answer 401 without it"
+    );
     let first = &seen[1];
     assert_request(first, "POST", "/api/v1/statuses");
     assert_eq!(
@@ -248,8 +252,9 @@ fn mastodon_posts_with_bearer_and_visibility_and_retries_with_the_same_idempoten
     let key = first.header("idempotency-key").expect("an Idempotency-Key");
     assert!(key.len() >= 16, "{key}");
     let body = first.json();
-    assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
     assert_eq!(body["visibility"], "unlisted");
+    assert_eq!(body["language"], "en");
     let status = body["status"].as_str().unwrap();
     assert!(
         mentions(status, IP) && status.contains("6 tries"),
@@ -390,8 +395,9 @@ fn bluesky_logs_in_only_when_something_is_due_and_once_per_run() {
         json!({ "identifier": BSKY_HANDLE, "password": BSKY_PASSWORD })
     );
     let mut texts = Vec::new();
+    let mut keys = Vec::new();
     for post in &seen[1..] {
-        assert_request(post, "POST", "/xrpc/com.atproto.repo.createRecord");
+        assert_request(post, "POST", "/xrpc/com.atproto.repo.putRecord");
         assert_eq!(
             post.header("authorization"),
             Some(format!("Bearer {BSKY_JWT}").as_str())
@@ -400,12 +406,15 @@ fn bluesky_logs_in_only_when_something_is_due_and_once_per_run() {
         let body = post.json();
         assert_eq!(body["repo"], BSKY_DID);
         assert_eq!(body["collection"], "app.bsky.feed.post");
+        keys.push(body["rkey"].as_str().unwrap().to_string());
         let record = body["record"].as_object().unwrap();
-        assert_eq!(record.len(), 3, "{body}");
+        assert_eq!(record.len(), 4, "{body}");
         assert_eq!(record["$type"], "app.bsky.feed.post");
         assert_eq!(record["createdAt"], NOW);
+        assert_eq!(record["langs"], json!(["en"]));
         texts.push(record["text"].as_str().unwrap().to_string());
     }
+    assert_ne!(keys[0], keys[1], "one record key per post: {keys:?}");
     assert!(mentions(&texts[0], other), "most tries first: {texts:?}");
     assert!(mentions(&texts[1], IP), "{texts:?}");
     assert_eq!(queued(&env), []);
@@ -638,9 +647,13 @@ fn webhook_posts_the_documented_payload_with_its_headers() {
     let body = seen[0].json();
     let text = body["text"].as_str().unwrap().to_string();
     assert!(mentions(&text, IP), "{text}");
+    let id = body["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("tweet-attacks-") && id.len() == 30, "{id}");
+    assert_eq!(seen[0].header("idempotency-key"), Some(id.as_str()));
     assert_eq!(
         body,
         json!({
+            "id": id,
             "text": text,
             "attackers": [{
                 "ip": IP,
@@ -699,7 +712,11 @@ fn webhook_failures_keep_the_queue_and_never_show_the_url() {
     assert_eq!(
         up.requests()[0].body,
         down.requests()[0].body,
-        "the same payload"
+        "the same payload, with the same id"
+    );
+    assert_eq!(
+        up.requests()[0].header("idempotency-key"),
+        down.requests()[0].header("idempotency-key")
     );
     assert_eq!(queued(&env), []);
 }

@@ -24,7 +24,7 @@ impl Env {
     /// `run --sink twitter` against `api`, with the test credentials in the
     /// environment (never on the command line). Local accounts come from a
     /// missing file (none) unless `extra` gives `--passwd`.
-    fn x_cmd(&self, api: &str, extra: &[&str]) -> Command {
+    pub(crate) fn x_cmd(&self, api: &str, extra: &[&str]) -> Command {
         let mut args = vec!["--sink", "twitter", "--twitter-api-url", api];
         if !extra.contains(&"--passwd") {
             args.extend(["--passwd", "no-such-passwd"]);

@@ -3,7 +3,7 @@
 //! OAuth 1.0a signature independently (RFC 5849 HMAC-SHA1, computed here
 //! with its own crates, not with the code under test).
 //!
-//! Shared by the client's unit tests (src/x.rs) and the end-to-end tests
+//! Shared by the client's unit tests (src/sink/x.rs) and the end-to-end tests
 //! (tests/cli.rs), so it uses nothing from the crate itself.
 #![allow(dead_code)]
 
@@ -438,6 +438,24 @@ impl FakeX {
 
     /// Serves `script`, checking signatures against `keys` if any.
     fn spawn(keys: Option<Keys>, script: Vec<Reply>) -> FakeX {
+        let mut script = script.into_iter();
+        FakeX::spawn_with(keys, move |_| script.next())
+    }
+
+    /// Answers each request with what `answer` says, checking signatures
+    /// against `keys` if any: a fake that keeps state across requests and
+    /// runs, as the real service does. `None` is a request it did not expect.
+    pub fn serve_with(
+        keys: Option<Keys>,
+        answer: impl FnMut(&Seen) -> Option<Reply> + Send + 'static,
+    ) -> FakeX {
+        FakeX::spawn_with(keys, answer)
+    }
+
+    fn spawn_with(
+        keys: Option<Keys>,
+        answer: impl FnMut(&Seen) -> Option<Reply> + Send + 'static,
+    ) -> FakeX {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("non-blocking");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -445,7 +463,7 @@ impl FakeX {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (log, stop) = (log.clone(), stop.clone());
-            thread::spawn(move || serve(listener, keys, script, log, stop))
+            thread::spawn(move || serve(listener, keys, answer, log, stop))
         };
         FakeX {
             url,
@@ -515,12 +533,11 @@ pub fn refused_url() -> String {
 fn serve(
     listener: TcpListener,
     keys: Option<Keys>,
-    script: Vec<Reply>,
+    mut answer: impl FnMut(&Seen) -> Option<Reply>,
     log: Arc<Mutex<Log>>,
     stop: Arc<AtomicBool>,
 ) {
     let record_error = |e: String| log.lock().unwrap_or_else(|e| e.into_inner()).errors.push(e);
-    let mut script = script.into_iter();
     let mut n = 0;
     let mut idle_since = Instant::now();
     while !stop.load(Ordering::SeqCst) && idle_since.elapsed() < IDLE_LIMIT {
@@ -553,7 +570,7 @@ fn serve(
             }
             None => {}
         }
-        let reply = script.next().unwrap_or_else(|| {
+        let reply = answer(&seen).unwrap_or_else(|| {
             record_error(format!(
                 "request {n} ({} {}) is beyond the script",
                 seen.method,
