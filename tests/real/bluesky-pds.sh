@@ -131,7 +131,7 @@ check() { # check NAME WANT GOT
         say "FAIL $1: want $2, got $3"
     fi
 }
-count() { "$NODE" "$APP/count.mjs" "$WORK" "${1:-}"; }
+count() { "$NODE" "$APP/count.mjs" "$WORK" "$@"; }
 
 : >"$WORK/vsftpd.log"
 : >"$WORK/auth.log"
@@ -173,9 +173,16 @@ check "the proxy dropped one write's reply" 1 "$(writes dropped)"
 check "the dropped write had been answered 200 (committed)" 1 \
     "$(grep -c '^dropped POST /xrpc/com.atproto.repo.[a-zA-Z]* -> 200 ' "$WORK/proxy.log" || true)"
 check "records for $LOST after run 2 (the lost reply's record)" 1 "$(count "$LOST")"
+# The record the PDS committed, as its lost reply named it.
+committed=$(grep '^dropped ' "$WORK/proxy.log" | grep -o '"cid":"[a-z0-9]*"' | head -n 1 | cut -d'"' -f4)
+[ -n "$committed" ] || committed="(no cid in the lost reply)"
+# A retry in a later second: a createdAt of the retry's own time would show.
+sleep 2
 tool
 check "run 3 (the retry) exits" 0 "$RC"
 check "records for $LOST after the retry" 1 "$(count "$LOST")"
+check "the retry wrote the very record of the lost reply (same cid: same text and createdAt)" \
+    "$committed" "$(count "$LOST" cids)"
 
 # 3. Nothing new: nothing posted.
 tool

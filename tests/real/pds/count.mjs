@@ -2,14 +2,15 @@
 // com.atproto.repo.listRecords (public, no login), straight to the PDS (not
 // through the proxy).
 //
-// Usage: node count.mjs WORKDIR [TEXT]. Prints how many app.bsky.feed.post
-// records there are (those whose text contains TEXT, if given), and appends
-// every record (rkey, createdAt, text) to WORKDIR/records.log.
+// Usage: node count.mjs WORKDIR [TEXT [cids]]. Prints how many
+// app.bsky.feed.post records there are (those whose text contains TEXT, if
+// given; with `cids`, their cids instead), and appends every record (rkey,
+// cid, createdAt, text, langs) to WORKDIR/records.log.
 
 import fs from 'node:fs'
 import path from 'node:path'
 
-const [work, needle] = process.argv.slice(2)
+const [work, needle, what] = process.argv.slice(2)
 const accounts = JSON.parse(fs.readFileSync(path.join(work, 'accounts.json'), 'utf8'))
 
 const records = []
@@ -33,10 +34,11 @@ do {
 
 const lines = records.map((r) => {
   const rkey = r.uri.split('/').pop()
-  return `${rkey} ${r.value.createdAt} ${JSON.stringify(r.value.text)} langs=${JSON.stringify(r.value.langs ?? null)}`
+  return `${rkey} ${r.cid} ${r.value.createdAt} ${JSON.stringify(r.value.text)} langs=${JSON.stringify(r.value.langs ?? null)}`
 })
 fs.appendFileSync(
   path.join(work, 'records.log'),
   `-- ${new Date().toISOString()} ${needle ? `matching ${JSON.stringify(needle)}` : 'all'}\n${lines.join('\n')}\n`,
 )
-console.log(records.filter((r) => !needle || r.value.text.includes(needle)).length)
+const matching = records.filter((r) => !needle || r.value.text.includes(needle))
+console.log(what === 'cids' ? matching.map((r) => r.cid).join(' ') : matching.length)

@@ -10,26 +10,14 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
+import { call } from './xrpc.mjs'
+
 const work = process.argv[2]
 const accounts = JSON.parse(fs.readFileSync(path.join(work, 'accounts.json'), 'utf8'))
 const { pds } = accounts
 const { did, handle, password } = accounts.probe
 
-async function post(method, body, token) {
-  const headers = { 'content-type': 'application/json' }
-  if (token) headers.authorization = `Bearer ${token}`
-  const res = await fetch(`${pds}/xrpc/${method}`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-  })
-  const text = await res.text()
-  let json = null
-  try {
-    json = JSON.parse(text)
-  } catch {}
-  return { status: res.status, json, text }
-}
+const post = (method, body, token) => call(pds, method, body, token)
 
 async function count() {
   const q = new URLSearchParams({ repo: did, collection: 'app.bsky.feed.post', limit: '100' })

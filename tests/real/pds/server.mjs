@@ -25,6 +25,8 @@ import path from 'node:path'
 import { PDS, envToCfg, envToSecrets, readEnv } from '@atproto/pds'
 import { Database as PlcDatabase, PlcServer } from '@did-plc/server'
 
+import { call } from './xrpc.mjs'
+
 const work = process.argv[2]
 if (!work) {
   console.error('usage: node server.mjs WORKDIR')
@@ -59,17 +61,11 @@ function k256Hex() {
   return Buffer.from(d, 'base64url').toString('hex').padStart(64, '0')
 }
 
+/** An XRPC call that must succeed. */
 async function xrpc(base, method, body, token) {
-  const headers = { 'content-type': 'application/json' }
-  if (token) headers.authorization = `Bearer ${token}`
-  const res = await fetch(`${base}/xrpc/${method}`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
-  })
-  const text = await res.text()
-  if (!res.ok) throw new Error(`${method}: ${res.status} ${text}`)
-  return JSON.parse(text)
+  const a = await call(base, method, body, token)
+  if (a.status !== 200) throw new Error(`${method}: ${a.status} ${a.text}`)
+  return a.json
 }
 
 // 1. PLC directory, in memory, on a port of its own.
