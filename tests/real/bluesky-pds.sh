@@ -9,8 +9,11 @@
 #      write to the PDS, which commits it, and cuts the connection instead of
 #      passing the answer back. The tool must fail that run (the queue stays),
 #      and its retry on the next run must not make a second record;
-#   3. a run with nothing new posts nothing;
-#   4. probe.mjs: what the PDS does with putRecord twice on one key, and with
+#   3. a kill: the run is paused at the fault point post:answered (the PDS
+#      has answered, the outbox does not know yet) and SIGKILLed; the next
+#      run must not make a second record;
+#   4. a run with nothing new posts nothing;
+#   5. probe.mjs: what the PDS does with putRecord twice on one key, and with
 #      createRecord on an existing key (the idempotent retry relies on it).
 #
 # Records are counted with com.atproto.repo.listRecords. Exits non-zero when
@@ -145,18 +148,19 @@ attack() {
 }
 RUNS=0
 RC=
+ARGS=(run --config "$WORK/tweet-attacks.toml" --state "$WORK/state.json"
+    --auth-log "$WORK/auth.log" --vsftpd-log "$WORK/vsftpd.log" --sink bluesky)
 tool() { # runs the tool once; its exit status in RC
     RUNS=$((RUNS + 1))
     RC=0
-    "$TWEET_ATTACKS_BIN" run --config "$WORK/tweet-attacks.toml" --state "$WORK/state.json" \
-        --auth-log "$WORK/auth.log" --vsftpd-log "$WORK/vsftpd.log" --sink bluesky \
-        >"$WORK/run$RUNS.out" 2>"$WORK/run$RUNS.err" || RC=$?
+    "$TWEET_ATTACKS_BIN" "${ARGS[@]}" >"$WORK/run$RUNS.out" 2>"$WORK/run$RUNS.err" || RC=$?
     sed "s/^/bluesky-pds:   run $RUNS stderr: /" "$WORK/run$RUNS.err"
 }
 writes() { grep -c "^$1 POST /xrpc/com.atproto.repo." "$WORK/proxy.log" || true; }
 
 FIRST=203.0.113.7
 LOST=198.51.100.9
+KILLED=192.0.2.44
 
 # 1. A plain post.
 attack "$FIRST" 6
@@ -184,10 +188,32 @@ check "records for $LOST after the retry" 1 "$(count "$LOST")"
 check "the retry wrote the very record of the lost reply (same cid: same text and createdAt)" \
     "$committed" "$(count "$LOST" cids)"
 
-# 3. Nothing new: nothing posted.
+# 3. Killed after the PDS answered, before the run could note it: the
+#    fault point post:answered pauses the run there, and it is SIGKILLed.
+attack "$KILLED" 6
+RUNS=$((RUNS + 1))
+TWEET_ATTACKS_PAUSE_AT=post:answered TWEET_ATTACKS_PAUSE_FILE="$WORK/paused" \
+    "$TWEET_ATTACKS_BIN" "${ARGS[@]}" >"$WORK/run$RUNS.out" 2>"$WORK/run$RUNS.err" &
+victim=$!
+for _ in $(seq 1 300); do
+    [ -f "$WORK/paused" ] && break
+    kill -0 "$victim" 2>/dev/null || break
+    sleep 0.1
+done
+check "run $RUNS paused at" post:answered "$(cat "$WORK/paused" 2>/dev/null || echo "(never paused)")"
+kill -KILL "$victim" 2>/dev/null || true
+RC=0
+wait "$victim" 2>/dev/null || RC=$? # (bash's "Killed" notice is not news here)
+check "run $RUNS died of SIGKILL (128 + 9)" 137 "$RC"
+check "records for $KILLED after the kill (committed before it)" 1 "$(count "$KILLED")"
 tool
-check "run 4 (nothing new) exits" 0 "$RC"
-check "records in all after run 4" 2 "$(count)"
+check "run $RUNS (after the kill) exits" 0 "$RC"
+check "records for $KILLED after the run after the kill" 1 "$(count "$KILLED")"
+
+# 4. Nothing new: nothing posted.
+tool
+check "run $RUNS (nothing new) exits" 0 "$RC"
+check "records in all after run $RUNS" 3 "$(count)"
 
 # No secret in anything the tool printed.
 sed -n 's/^app-password = "\(.*\)"$/\1/p' "$WORK/tweet-attacks.toml" >"$WORK/secret"
@@ -196,7 +222,7 @@ check "the app password in the tool's output" 0 "$(cat "$WORK"/run*.out "$WORK"/
 grep -v '^--' "$WORK/records.log" | sort -u | sed 's/^/bluesky-pds:   record /'
 sed 's/^/bluesky-pds:   proxy /' "$WORK/proxy.log"
 
-# 4. The PDS's own answers to a key written twice.
+# 5. The PDS's own answers to a key written twice.
 if "$NODE" "$APP/probe.mjs" "$WORK" | sed 's/^/bluesky-pds:   /'; then
     check "probe: putRecord twice on one key, createRecord on an existing key" ok ok
 else
