@@ -23,5 +23,6 @@ pub mod text;
 pub mod export;
 pub mod fault;
 pub mod notice;
+pub mod safe_fs;
 
 pub mod app;
