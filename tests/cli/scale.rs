@@ -124,10 +124,12 @@ fn the_table_is_bounded_least_recent_first_with_one_warning() {
 fn abuseipdb_is_sent_one_address_seen_in_a_network_not_the_network() {
     use std::os::unix::fs::PermissionsExt;
     let env = Env::new();
-    env.write("auth.log", &rotating(8)).write("vsftpd.log", "");
+    // Global addresses: documentation ones (2001:db8::/32) are never reported.
+    let log = rotating(8).replace("2001:db8:", "2a02:c7f:");
+    env.write("auth.log", &log).write("vsftpd.log", "");
     let api = super::fake_x::FakeX::start_plain(vec![super::fake_x::Reply::json(
         200,
-        r#"{"data":{"ipAddress":"2001:db8:1:2:1::1","abuseConfidenceScore":52}}"#,
+        r#"{"data":{"ipAddress":"2a02:c7f:1:2:1::1","abuseConfidenceScore":52}}"#,
     )]);
     env.write(
         "sinks.toml",
@@ -144,5 +146,5 @@ fn abuseipdb_is_sent_one_address_seen_in_a_network_not_the_network() {
     .ok();
     let seen = api.requests();
     assert_eq!(seen.len(), 1, "{seen:#?}");
-    assert_eq!(seen[0].field("ip"), "2001:db8:1:2:1::1");
+    assert_eq!(seen[0].field("ip"), "2a02:c7f:1:2:1::1");
 }
