@@ -487,7 +487,7 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
         );
     }
     let mut text = String::new();
-    let mut st = state::load(path, &mut text)?;
+    let st = state::load(path, &mut text)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         writeln!(
@@ -496,9 +496,10 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
             "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
         )?;
     }
-    for (ip, a) in st.table.ranked() {
+    // One attacker read in full at a time: a million would not fit in memory at once.
+    st.table.try_for_each_ranked(|ip, a| -> Result<()> {
         let line = ShowLine {
-            ip: *ip,
+            ip,
             tries: a.tries(),
             users: &a.users,
             users_more: a.users_more,
@@ -526,7 +527,8 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
                 users
             )?;
         }
-    }
+        Ok(())
+    })?;
     // The queues, what a sink waits for, and parked posts, under the table.
     let mut summary = Vec::new();
     crate::queue::write_summary(&mut summary, &st, now)?;

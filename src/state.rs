@@ -355,6 +355,8 @@ mod tests {
             .record(&crate::parse::parse(CONN.as_bytes()).unwrap(), 300);
         save(&path, &s).unwrap();
         let saved = fs::read_to_string(&path).unwrap();
+        // Format 2 is format 3 without networks: read as it is, saved as 3.
+        assert!(saved.starts_with(r#"{"version":3,"#), "{saved}");
         assert!(
             saved.contains(&format!(
                 r#"{{"198.51.100.7":{idle},"203.0.113.5":[2,1,100,300,["admin"],["web01"]]}}"#

@@ -467,6 +467,32 @@ impl Table<'_> {
         touched.chain(self.stored.lasts())
     }
 
+    /// Hands `f` every attacker, most tries first (ties by address, as
+    /// `ranked`), reading the untouched ones in full one at a time: a
+    /// listing of a million attackers holds the state's text and 16 bytes
+    /// per attacker, not every attacker read in full at once.
+    pub fn try_for_each_ranked<E>(
+        &self,
+        mut f: impl FnMut(IpAddr, &Attacker) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut touched: Vec<_> = self
+            .attackers
+            .iter()
+            .map(|(ip, a)| ((Reverse(a.tries()), ip_order(ip)), ip, a))
+            .collect();
+        touched.sort_unstable_by_key(|&(key, _, _)| key);
+        let mut touched = touched.into_iter().peekable();
+        for (tries, i) in self.stored.ranked() {
+            let (ip, a) = self.stored.read(i);
+            let key = (Reverse(tries), ip_order(&ip));
+            while let Some((_, ip, a)) = touched.next_if(|(k, _, _)| *k < key) {
+                f(*ip, a)?;
+            }
+            f(ip, &a)?;
+        }
+        touched.try_for_each(|(_, ip, a)| f(*ip, a))
+    }
+
     /// Attackers, most tries first (ties by address, so output is stable).
     pub fn ranked(&mut self) -> Vec<(&IpAddr, &Attacker)> {
         // Sorted on keys held by value: comparing through the references
@@ -519,14 +545,18 @@ mod tests {
         "Nov 26 00:00:08 web01 sshd[3504]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5 ",
     ];
 
+    /// `CONN`, a second apart from 100 on.
+    fn conn_lines() -> Vec<(&'static str, Secs)> {
+        CONN.iter()
+            .enumerate()
+            .map(|(i, l)| (*l, 100 + i as Secs))
+            .collect()
+    }
+
     #[test]
     fn one_connection_counts_guesses_not_lines() {
         let mut t = Table::default();
-        let lines: Vec<_> = CONN
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (*l, 100 + i as Secs))
-            .collect();
+        let lines = conn_lines();
         feed(&mut t, &lines);
         let a = &t.attackers[&ip("203.0.113.5")];
         assert_eq!(a.tries(), 3, "7 lines, 8 events, 3 guesses");
@@ -538,11 +568,7 @@ mod tests {
     #[test]
     fn a_connection_split_across_runs_counts_once() {
         let mut t = Table::default();
-        let lines: Vec<_> = CONN
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (*l, 100 + i as Secs))
-            .collect();
+        let lines = conn_lines();
         feed(&mut t, &lines[..3]);
         // The state is saved and loaded between the two halves.
         let json = serde_json::to_string(&t).unwrap();
@@ -563,11 +589,7 @@ mod tests {
     #[test]
     fn connections_close_by_the_logs_clock_not_the_wall_clock() {
         let mut t = Table::default();
-        let lines: Vec<_> = CONN
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (*l, 100 + i as Secs))
-            .collect();
+        let lines = conn_lines();
         feed(&mut t, &lines[..3]);
         // A run that read nothing more, however late: the guess stays open.
         t.close_conns();

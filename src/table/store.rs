@@ -5,6 +5,7 @@
 //! objects are read in full and written back as arrays. The counting rules
 //! are `table`'s: nothing here decides what a try is.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::mpsc;
@@ -361,6 +362,27 @@ impl<'a> Store<'a> {
                 tries: s.tries,
                 announced: s.announced,
             })
+    }
+
+    /// The rows still held, most tries first, then in address order (the
+    /// rows' own): (tries, row).
+    pub(super) fn ranked(&self) -> impl Iterator<Item = (u64, usize)> + use<> {
+        let mut v: Vec<(u64, u32)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.json.is_some())
+            .map(|(i, s)| (s.tries, i as u32))
+            .collect();
+        v.sort_unstable_by_key(|&(tries, i)| (Reverse(tries), i));
+        v.into_iter().map(|(t, i)| (t, i as usize))
+    }
+
+    /// Row `i`, read in full (a row `ranked` gave).
+    pub(super) fn read(&self, i: usize) -> (IpAddr, Attacker) {
+        let s = &self.rows[i];
+        let json = s.json.expect("a row still held");
+        (s.ip, s.attacker(json))
     }
 
     /// Each attacker's address and last seen.
@@ -732,6 +754,59 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("EOF"), "{err}");
+    }
+
+    #[test]
+    fn each_ranked_reads_stored_and_touched_in_the_order_of_ranked() {
+        let mut t = Table::default();
+        // Ties on tries, across stored and touched, IPv4 and IPv6.
+        for (i, (addr, n)) in [
+            ("203.0.113.5", 2),
+            ("198.51.100.2", 3),
+            ("2001:db8::", 2),
+            ("10.0.0.1", 1),
+            ("192.0.2.9", 2),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let line = format!(
+                "Nov 26 00:00:01 web01 sshd[{i}]: message repeated {n} times: [ Failed password for root from {addr} port 22 ssh2]"
+            );
+            feed(&mut t, &[(&line, 1)]);
+        }
+        let mut t = reloaded(&t, &mut String::new());
+        // Two touched since: one ties with stored ones, one goes first.
+        let more = CONN[2].replace("203.0.113.5", "198.51.100.7");
+        feed(&mut t, &[(&more, 5), (&more.replace("[3504]", "[1]"), 6)]);
+        feed(&mut t, &[(&CONN[2].replace("[3504]", "[9]"), 7)]);
+        feed(&mut t, &[(&CONN[2].replace("[3504]", "[10]"), 8)]);
+        assert!(t.attackers.len() == 2 && t.stored.len() == 4);
+        let mut each = Vec::new();
+        t.try_for_each_ranked(|ip, a| {
+            each.push((ip, a.clone()));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(t.stored.len(), 4, "nothing taken out of the store");
+        let ranked: Vec<_> = t
+            .ranked()
+            .into_iter()
+            .map(|(ip, a)| (*ip, a.clone()))
+            .collect();
+        assert_eq!(each, ranked);
+        assert_eq!(each[0].0, ip("203.0.113.5"));
+        // An error stops it.
+        let mut n = 0;
+        let t = reloaded(&t, &mut String::new());
+        assert_eq!(
+            t.try_for_each_ranked(|_, _| {
+                n += 1;
+                if n == 2 { Err("stop") } else { Ok(()) }
+            }),
+            Err("stop")
+        );
+        assert_eq!(n, 2);
     }
 
     #[test]
