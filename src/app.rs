@@ -194,6 +194,8 @@ fn publish_sink(
     state::save(&c.state, st)?;
     for post in posts {
         let outcome = sink.publish(&post);
+        // The sink has the post; the state does not know it yet.
+        crate::fault::point("post:sent");
         let book = st.sinks.entry(name.to_string()).or_default();
         match outcome {
             Outcome::Delivered | Outcome::Duplicate => {

@@ -34,6 +34,7 @@ pub fn ingest_all<T: Send>(
             let out = read(&mut |line| {
                 let Some(ev) = parse(line) else { return };
                 batch.push(&ev, clock.decode(&ev.stamp).unwrap_or(now));
+                crate::fault::point("read:event");
                 if batch.full() {
                     // The merging side only stops when this side is done.
                     let _ = batches.send(std::mem::take(&mut batch));

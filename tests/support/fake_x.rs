@@ -413,6 +413,28 @@ fn verify(seen: &Seen, keys: &Keys) -> Result<Vec<(String, String)>, String> {
 struct Log {
     seen: Vec<Seen>,
     errors: Vec<String>,
+    /// Texts answered 201 by a `like_x` fake.
+    accepted: Vec<String>,
+}
+
+/// X's own rule for `POST /2/tweets`: a text posted before is a duplicate.
+#[derive(Default)]
+struct LikeX {
+    texts: std::collections::HashSet<String>,
+}
+
+impl LikeX {
+    fn answer(&mut self, seen: &Seen) -> Reply {
+        if (seen.method.as_str(), seen.path()) != ("POST", "/2/tweets") {
+            return Reply::status(404);
+        }
+        let text = seen.text();
+        if self.texts.insert(text) {
+            Reply::created(&format!("{}", 1000 + self.texts.len()))
+        } else {
+            Reply::duplicate()
+        }
+    }
 }
 
 /// A fake X on 127.0.0.1:PORT. Answers request N with the script's Nth
@@ -436,8 +458,26 @@ impl FakeX {
         FakeX::spawn(Some(keys), script)
     }
 
+    /// Answers every `POST /2/tweets` as X does, without a script: 201 with
+    /// a new id for a text not posted before, 403 duplicate for one that was.
+    /// `posted()` lists the texts it accepted.
+    pub fn like_x() -> FakeX {
+        FakeX::spawn_with(Some(KEYS), Vec::new(), Some(LikeX::default()))
+    }
+
+    /// The texts a `like_x` fake accepted (answered 201), in order.
+    pub fn posted(&self) -> Vec<String> {
+        let log = self.log();
+        assert!(log.errors.is_empty(), "fake X: {:#?}", log.errors);
+        log.accepted.clone()
+    }
+
     /// Serves `script`, checking signatures against `keys` if any.
     fn spawn(keys: Option<Keys>, script: Vec<Reply>) -> FakeX {
+        FakeX::spawn_with(keys, script, None)
+    }
+
+    fn spawn_with(keys: Option<Keys>, script: Vec<Reply>, like_x: Option<LikeX>) -> FakeX {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("non-blocking");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -445,7 +485,7 @@ impl FakeX {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (log, stop) = (log.clone(), stop.clone());
-            thread::spawn(move || serve(listener, keys, script, log, stop))
+            thread::spawn(move || serve(listener, keys, script, like_x, log, stop))
         };
         FakeX {
             url,
@@ -516,6 +556,7 @@ fn serve(
     listener: TcpListener,
     keys: Option<Keys>,
     script: Vec<Reply>,
+    mut like_x: Option<LikeX>,
     log: Arc<Mutex<Log>>,
     stop: Arc<AtomicBool>,
 ) {
@@ -553,7 +594,11 @@ fn serve(
             }
             None => {}
         }
-        let reply = script.next().unwrap_or_else(|| {
+        let reply = match &mut like_x {
+            Some(posted) => Some(posted.answer(&seen)),
+            None => script.next(),
+        };
+        let reply = reply.unwrap_or_else(|| {
             record_error(format!(
                 "request {n} ({} {}) is beyond the script",
                 seen.method,
@@ -561,6 +606,12 @@ fn serve(
             ));
             Reply::status(500)
         });
+        if like_x.is_some() && reply.status == 201 {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .accepted
+                .push(seen.text());
+        }
         if let Some(path) = &reply.capture {
             seen.captured = std::fs::read(path).ok();
         }
