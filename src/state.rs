@@ -288,6 +288,9 @@ mod tests {
                 inode: 2,
                 dev: 3,
                 fp: 4,
+                born: 5,
+                seen: 6,
+                prev: None,
             },
         );
         save(&path, &s).unwrap();
