@@ -1,5 +1,7 @@
 //! Log input: the one line reader, and log files read from a saved position
-//! that survives truncation, replacement and rotation.
+//! that survives truncation, replacement and rotation: every generation
+//! logrotate made since (renamed, copied, compressed, dated) is read in
+//! order, and the renamed file is watched for its writer's late lines.
 
 use std::fs::{File, Metadata};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
