@@ -40,7 +40,7 @@ pub struct Config {
 pub enum Command {
     Run(Box<RunConfig>),
     Replay(ReplayConfig),
-    Parse { inputs: Vec<Input> },
+    Parse { inputs: Vec<Input>, missed: bool },
     Show { state: PathBuf, json: bool },
     VerifyCredentials(XConfig),
     Export(ExportConfig),
@@ -420,6 +420,7 @@ impl Config {
             }),
             cli::Command::Parse(p) => Command::Parse {
                 inputs: inputs(p.inputs),
+                missed: p.missed,
             },
             cli::Command::Show(s) => Command::Show {
                 state: s.state,

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::clock::Secs;
+use crate::links::{Links, Waiting};
 use crate::parse::{Event, Service, Slot};
 use crate::source::fnv1a;
 use crate::text;
@@ -456,6 +457,8 @@ pub struct Table<'a> {
     /// few lines instead of a cache miss per step over 7 MB.
     index: Vec<(bool, u128)>,
     pub conns: HashMap<ConnKey, Conn>,
+    /// Addresses for the lines that name none.
+    links: Links,
     /// Newest event time merged.
     latest: Secs,
 }
@@ -556,11 +559,14 @@ impl Table<'_> {
 
     /// Merges one failed-login event that happened at `t`.
     pub fn record(&mut self, ev: &Event, t: Secs) {
+        let Some(ip) = self.address_of(ev, t) else {
+            return;
+        };
         self.latest = self.latest.max(t);
-        if !self.stored.is_empty() && !self.attackers.contains_key(&ev.ip) {
-            self.take_stored(&ev.ip);
+        if !self.stored.is_empty() && !self.attackers.contains_key(&ip) {
+            self.take_stored(&ip);
         }
-        let a = self.attackers.entry(ev.ip).or_insert_with(|| Attacker {
+        let a = self.attackers.entry(ip).or_insert_with(|| Attacker {
             first: t,
             last: t,
             ..Attacker::default()
@@ -587,7 +593,7 @@ impl Table<'_> {
                 let key = ConnKey {
                     host: ev.host.map(fnv1a).unwrap_or(0),
                     pid: ev.pid.unwrap_or(0),
-                    ip: ev.ip,
+                    ip,
                 };
                 let c = self.conns.entry(key).or_default();
                 if c.n > 0 && (t - c.t).abs() > CONN_IDLE {
@@ -606,13 +612,54 @@ impl Table<'_> {
                 if self.conns.len() > CONN_SWEEP_AT {
                     self.close_conns(self.latest - CONN_IDLE);
                 }
+                if ev.pid.is_some() {
+                    for w in self.links.saw((key.host, key.pid), ip, t) {
+                        let named = Event {
+                            kind: w.kind,
+                            ip: Some(ip),
+                            user: w.user.as_deref(),
+                            count: w.count,
+                            ..ev.clone()
+                        };
+                        self.record(&named, w.t);
+                    }
+                }
             }
         }
+    }
+
+    /// The event's address, or for an sshd line that names none, its
+    /// connection's (see `links`); `None` while that is not known yet.
+    fn address_of(&mut self, ev: &Event, t: Secs) -> Option<IpAddr> {
+        if let Some(ip) = ev.ip {
+            return Some(ip);
+        }
+        let link = (ev.host.map(fnv1a).unwrap_or(0), ev.pid?);
+        if self.links.is_empty() {
+            // Connections a loaded state left open.
+            for (k, c) in &self.conns {
+                self.links.saw((k.host, k.pid), k.ip, c.t);
+            }
+        }
+        let ip = self.links.address(link, t, CONN_IDLE);
+        if ip.is_none() {
+            self.links.wait(
+                link,
+                Waiting {
+                    kind: ev.kind,
+                    count: ev.count,
+                    user: ev.user.map(<[u8]>::to_vec),
+                    t,
+                },
+            );
+        }
+        ip
     }
 
     /// Forgets connections idle since before `cutoff`: their tries are counted already.
     pub fn close_conns(&mut self, cutoff: Secs) {
         self.conns.retain(|_, c| c.t >= cutoff);
+        self.links.expire(cutoff);
     }
 
     /// Drops attackers idle since before `cutoff`, unless `keep` says otherwise.
@@ -727,6 +774,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
             stored,
             index: Vec::new(),
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
+            links: Links::default(),
             latest,
         };
         table.reindex();
