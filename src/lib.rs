@@ -2,30 +2,31 @@
 //!
 //! Modules in the order the data flows: `cli`/`config` → `source` → `parse`
 //! → `table` (`ingest` runs the three on two threads) → `decide` →
-//! `render`/`publish` → `state`; `app` ties one run together.
+//! `render` → `sink` → `state`; `app` ties one run together.
 
 pub mod cli;
 pub mod config;
 
 pub mod clock;
 pub mod decide;
+pub mod deliver;
 pub mod host;
 pub mod ingest;
 pub mod journal;
 pub mod links;
 pub mod parse;
-pub mod publish;
+pub mod queue;
 pub mod render;
-pub mod sinks;
+pub mod sink;
 pub mod source;
 pub mod state;
 pub mod summary;
 pub mod table;
 pub mod text;
-pub mod x;
 
 pub mod export;
 pub mod fault;
 pub mod notice;
+pub mod safe_fs;
 
 pub mod app;

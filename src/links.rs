@@ -21,6 +21,8 @@ pub type Link = (u64, u32);
 /// past these, a hostile log's lines are dropped instead of held.
 const MAX_WAITING: usize = 64;
 const MAX_WAITING_CONNS: usize = 50_000;
+/// Connections remembered before the idle ones are forgotten.
+const MAX_SEEN: usize = 200_000;
 
 /// A line that waits for its connection's address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,21 @@ impl Links {
             !w.is_empty()
         });
         self.last = None;
+    }
+
+    /// Expires when more connections are remembered than a table keeps
+    /// open: amortised, a full pass at most once per so many new ones.
+    pub fn bound(&mut self, cutoff: Secs) {
+        if self.seen.len() > MAX_SEEN || self.waiting.len() >= MAX_WAITING_CONNS {
+            self.expire(cutoff);
+            // All open at once: a hostile log. Its lines wait, and lapse.
+            if self.seen.len() > MAX_SEEN / 2 {
+                self.seen.clear();
+            }
+            if self.waiting.len() > MAX_WAITING_CONNS / 2 {
+                self.waiting.clear();
+            }
+        }
     }
 
     /// Lines still waiting.

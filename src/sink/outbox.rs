@@ -1,15 +1,13 @@
-//! Where announcements go: the outbox, the budget, how due attackers are
-//! grouped into posts, the `Sink` seam and its stdout and X implementations.
+//! The outbox, the budget, and how due attackers are grouped into posts:
+//! pure bookkeeping, no I/O.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
 use crate::render::{Announcement, render_packed};
-use crate::x::{PostOutcome, XClient};
 
 /// One announcement waiting for one sink. Each sink has its own entries, so
 /// a failure of one never re-posts on another.
@@ -24,6 +22,21 @@ pub struct Pending {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<u64>,
     pub queued: Secs,
+    /// When the batch was made: the time its post carries (Bluesky's
+    /// `createdAt`, part of its record key), the same on every retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<Secs>,
+    /// The sink refused this post for good: it waits, out of the queue,
+    /// for `tweet-attacks outbox retry` or `drop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked: Option<Parked>,
+}
+
+/// Why and when a post was set aside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parked {
+    pub reason: String,
+    pub at: Secs,
 }
 
 /// A sink's bookkeeping, kept in the state.
@@ -35,6 +48,9 @@ pub struct SinkBook {
     /// Rate-limited: no post before this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_until: Option<Secs>,
+    /// What limit the block waits for, as the service named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
 }
 
 /// How many posts a sink may make.
@@ -64,6 +80,8 @@ pub struct Post {
     pub text: String,
     pub subjects: Vec<Announcement>,
     pub batch: u64,
+    /// When the batch was made (see `Pending::created`).
+    pub created: Secs,
 }
 
 impl Post {
@@ -75,15 +93,23 @@ impl Post {
 /// Groups one sink's outbox entries into at most `left` posts, assigning
 /// batch numbers (from `next_batch`) to entries that had none.
 ///
-/// Entries already batched go first, as they were. The rest go one per
+/// Parked entries are left out. Entries already batched go first, as they were. The rest go one per
 /// post, most tries first, while the budget lasts; when more are due than
 /// posts remain, several are packed into each post rather than dropping any.
-/// Whatever does not fit waits for the next budget.
-pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u64) -> Vec<Post> {
+/// Whatever does not fit waits for the next budget. A new batch is made at
+/// `now`.
+pub fn plan(
+    outbox: &mut [Pending],
+    sink: &str,
+    left: usize,
+    next_batch: &mut u64,
+    now: Secs,
+) -> Vec<Post> {
     let mut posts: Vec<Post> = Vec::new();
     let mut batches: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let mut fresh: Vec<usize> = Vec::new();
-    for (i, p) in outbox.iter().enumerate().filter(|(_, p)| p.sink == sink) {
+    let queued = |p: &Pending| p.sink == sink && p.parked.is_none();
+    for (i, p) in outbox.iter().enumerate().filter(|(_, p)| queued(p)) {
         match p.batch {
             Some(b) => batches.entry(b).or_default().push(i),
             None => fresh.push(i),
@@ -101,10 +127,18 @@ pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u6
         let subjects: Vec<&Announcement> = members.iter().map(|&i| &outbox[i].subject).collect();
         // A saved batch always fitted when it was made; the fallback never fires.
         let text = render_packed(&subjects).unwrap_or_else(|| crate::render::render(subjects[0]));
+        // A batch saved before `created` existed takes its newest entry's
+        // queueing time: the same on every retry.
+        let created = members
+            .iter()
+            .map(|&i| outbox[i].created.unwrap_or(outbox[i].queued))
+            .max()
+            .unwrap_or_default();
         posts.push(Post {
             text,
             subjects: subjects.into_iter().cloned().collect(),
             batch: outbox[members[0]].batch.unwrap_or_default(),
+            created,
         });
     }
     fresh.sort_by(by_tries);
@@ -128,6 +162,7 @@ pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u6
         *next_batch += 1;
         for &i in &rest[..take] {
             outbox[i].batch = Some(batch);
+            outbox[i].created = Some(now);
         }
         posts.push(Post {
             text,
@@ -136,168 +171,17 @@ pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u6
                 .map(|&i| outbox[i].subject.clone())
                 .collect(),
             batch,
+            created: now,
         });
         rest = &rest[take..];
     }
     posts
 }
 
-/// What a sink said about one post.
-#[derive(Debug)]
-pub enum Outcome {
-    Delivered,
-    /// Already there: X said "duplicate content". Counts as delivered.
-    Duplicate,
-    /// Stop posting to this sink until `reset` (Unix seconds), keep the queue.
-    RateLimited {
-        reset: Option<Secs>,
-    },
-    Failed(anyhow::Error),
-}
-
-/// A place that publishes posts.
-pub trait Sink {
-    fn name(&self) -> &'static str;
-    fn publish(&mut self, post: &Post) -> Outcome;
-}
-
-/// An attacker as other programs read it: in `--json` lines and webhook payloads.
-#[derive(Debug, Serialize)]
-pub struct AttackerJson<'a> {
-    pub ip: IpAddr,
-    pub tries: u64,
-    pub users: &'a [String],
-    pub users_more: u32,
-    pub services: &'a [String],
-    pub first: String,
-    pub last: String,
-}
-
-impl<'a> AttackerJson<'a> {
-    pub fn new(a: &'a Announcement) -> AttackerJson<'a> {
-        AttackerJson {
-            ip: a.ip,
-            tries: a.tries,
-            users: &a.users,
-            users_more: a.users_more,
-            services: &a.services,
-            first: crate::clock::format_rfc3339(a.first),
-            last: crate::clock::format_rfc3339(a.last),
-        }
-    }
-}
-
-/// The machine-readable line printed for an announced attacker.
-#[derive(Debug, Serialize)]
-pub struct Report<'a> {
-    #[serde(flatten)]
-    pub attacker: AttackerJson<'a>,
-    pub text: &'a str,
-}
-
-impl<'a> Report<'a> {
-    pub fn new(a: &'a Announcement, text: &'a str) -> Report<'a> {
-        Report {
-            attacker: AttackerJson::new(a),
-            text,
-        }
-    }
-}
-
-/// Writes one post to `out`: its text, or one JSON object per attacker.
-pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Result<()> {
-    if json {
-        for a in &post.subjects {
-            serde_json::to_writer(&mut *out, &Report::new(a, &post.text))?;
-            out.write_all(b"\n")?;
-        }
-    } else {
-        writeln!(out, "{}", post.text)?;
-    }
-    Ok(())
-}
-
-/// Prints posts: for runs by hand, pipelines, and cron mail. Under `--json`
-/// the run's report already prints each post, so the sink stays quiet.
-pub struct StdoutSink<W: Write> {
-    out: W,
-    quiet: bool,
-}
-
-impl<W: Write> StdoutSink<W> {
-    pub fn new(out: W, quiet: bool) -> Self {
-        StdoutSink { out, quiet }
-    }
-}
-
-impl<W: Write> Sink for StdoutSink<W> {
-    fn name(&self) -> &'static str {
-        "stdout"
-    }
-
-    fn publish(&mut self, post: &Post) -> Outcome {
-        if self.quiet {
-            return Outcome::Delivered;
-        }
-        match print_post(&mut self.out, post, false).and_then(|()| self.out.flush()) {
-            Ok(()) => Outcome::Delivered,
-            Err(e) => Outcome::Failed(anyhow::Error::new(e).context("cannot write to stdout")),
-        }
-    }
-}
-
-/// Posts to X through the v2 API.
-pub struct TwitterSink {
-    client: XClient,
-}
-
-impl TwitterSink {
-    pub fn new(client: XClient) -> Self {
-        TwitterSink { client }
-    }
-}
-
-impl Sink for TwitterSink {
-    fn name(&self) -> &'static str {
-        "twitter"
-    }
-
-    fn publish(&mut self, post: &Post) -> Outcome {
-        match self.client.post(&post.text) {
-            PostOutcome::Posted { .. } => Outcome::Delivered,
-            PostOutcome::Duplicate => Outcome::Duplicate,
-            PostOutcome::RateLimited { reset } => Outcome::RateLimited { reset },
-            PostOutcome::Failed(e) => Outcome::Failed(e.context("posting to X failed")),
-        }
-    }
-}
-
-/// Reads `/etc/passwd`-style text into the set of local account names.
-pub fn local_accounts(passwd: &str) -> std::collections::HashSet<String> {
-    passwd
-        .lines()
-        .filter_map(|l| l.split(':').next())
-        .filter(|n| !n.is_empty() && !n.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn subject(ip: &str, tries: u64) -> Announcement {
-        Announcement {
-            ip: ip.parse().unwrap(),
-            tries,
-            users: vec!["root".into()],
-            users_more: 0,
-            services: vec!["sshd".into()],
-            first: 0,
-            last: 60,
-            servers: 1,
-        }
-    }
+    use crate::sink::samples::subject;
 
     fn pending(ip: &str, tries: u64, sink: &str) -> Pending {
         Pending {
@@ -305,46 +189,9 @@ mod tests {
             sink: sink.into(),
             batch: None,
             queued: 0,
+            created: None,
+            parked: None,
         }
-    }
-
-    #[test]
-    fn stdout_sink_prints_text_unless_quiet() {
-        let post = Post {
-            text: "hello".into(),
-            subjects: vec![subject("203.0.113.5", 7)],
-            batch: 0,
-        };
-        let mut buf = Vec::new();
-        assert!(matches!(
-            StdoutSink::new(&mut buf, false).publish(&post),
-            Outcome::Delivered
-        ));
-        assert_eq!(buf, b"hello\n");
-        let mut buf = Vec::new();
-        assert!(matches!(
-            StdoutSink::new(&mut buf, true).publish(&post),
-            Outcome::Delivered
-        ));
-        assert!(buf.is_empty());
-    }
-
-    #[test]
-    fn report_json_has_the_contract_fields() {
-        let a = subject("203.0.113.5", 7);
-        let post = Post {
-            text: "t".into(),
-            subjects: vec![a],
-            batch: 0,
-        };
-        let mut buf = Vec::new();
-        print_post(&mut buf, &post, true).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
-        assert_eq!(v["ip"], "203.0.113.5");
-        assert_eq!(v["tries"], 7);
-        assert_eq!(v["users"][0], "root");
-        assert_eq!(v["services"][0], "sshd");
-        assert_eq!(v["text"], "t");
     }
 
     #[test]
@@ -355,7 +202,7 @@ mod tests {
             pending("203.0.113.3", 8, "stdout"),
         ];
         let mut next = 1;
-        let posts = plan(&mut outbox, "twitter", 5, &mut next);
+        let posts = plan(&mut outbox, "twitter", 5, &mut next, 100);
         let ips: Vec<Vec<IpAddr>> = posts.iter().map(Post::ips).collect();
         assert_eq!(
             ips,
@@ -377,7 +224,7 @@ mod tests {
             .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
             .collect();
         let mut next = 0;
-        let posts = plan(&mut outbox, "twitter", 3, &mut next);
+        let posts = plan(&mut outbox, "twitter", 3, &mut next, 100);
         assert_eq!(posts.len(), 3);
         let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
         assert_eq!(counts, [3, 3, 1]);
@@ -388,7 +235,7 @@ mod tests {
         // Nothing posted: the next plan rebuilds exactly the same texts.
         let texts: Vec<String> = posts.iter().map(|p| p.text.clone()).collect();
         outbox.push(pending("203.0.113.99", 1000, "twitter"));
-        let again = plan(&mut outbox, "twitter", 3, &mut next);
+        let again = plan(&mut outbox, "twitter", 3, &mut next, 100);
         let again: Vec<String> = again.iter().map(|p| p.text.clone()).collect();
         assert_eq!(
             again, texts,
@@ -402,8 +249,8 @@ mod tests {
             .map(|i| pending(&format!("2001:db8::{i:x}"), 10, "twitter"))
             .collect();
         let mut next = 0;
-        assert!(plan(&mut outbox, "twitter", 0, &mut next).is_empty());
-        let posts = plan(&mut outbox, "twitter", 2, &mut next);
+        assert!(plan(&mut outbox, "twitter", 0, &mut next, 100).is_empty());
+        let posts = plan(&mut outbox, "twitter", 2, &mut next, 100);
         assert_eq!(posts.len(), 2);
         let placed: usize = posts.iter().map(|p| p.subjects.len()).sum();
         assert!(placed < 200, "only what fits 280 characters");
@@ -422,7 +269,7 @@ mod tests {
     fn budget_counts_the_last_24_hours() {
         let book = SinkBook {
             recent: vec![10, 90_000, 90_100],
-            blocked_until: None,
+            ..SinkBook::default()
         };
         let b = Budget {
             per_day: Some(17),
@@ -438,11 +285,21 @@ mod tests {
     }
 
     #[test]
-    fn passwd_names() {
-        let names = local_accounts(
-            "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n\n",
-        );
-        assert!(names.contains("root") && names.contains("alice"));
-        assert_eq!(names.len(), 2);
+    fn parked_entries_stay_out_of_every_plan() {
+        let mut outbox = vec![
+            pending("203.0.113.1", 9, "mastodon"),
+            pending("203.0.113.2", 7, "mastodon"),
+        ];
+        let mut next = 0;
+        let first = plan(&mut outbox, "mastodon", 5, &mut next, 100);
+        assert_eq!(first.len(), 2);
+        outbox[0].parked = Some(Parked {
+            reason: "422".into(),
+            at: 100,
+        });
+        let again = plan(&mut outbox, "mastodon", 5, &mut next, 200);
+        assert_eq!(again.len(), 1, "{again:?}");
+        assert_eq!(again[0].ips(), [outbox[1].subject.ip]);
+        assert_eq!(again[0].text, first[1].text, "the rest keeps its post");
     }
 }

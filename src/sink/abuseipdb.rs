@@ -1,0 +1,314 @@
+//! AbuseIPDB: one `POST /api/v2/report` per public address in a post.
+
+use std::net::IpAddr;
+
+use anyhow::Result;
+use serde::Deserialize;
+
+use super::http::{Api, Payload, base_url};
+use super::settings::{Secret, SinkSettings, secret, section};
+use super::{Outcome, Post, Sink};
+use crate::clock::{Secs, format_rfc3339};
+use crate::render::{Announcement, span};
+
+pub const ABUSEIPDB_DEFAULT_API: &str = "https://api.abuseipdb.com";
+
+/// `[abuseipdb]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AbuseIpDbConfig {
+    pub key: Option<Secret>,
+    /// Default `https://api.abuseipdb.com`.
+    pub api_url: Option<String>,
+}
+
+/// Reports each address with `POST /api/v2/report`.
+pub struct AbuseIpDbSink {
+    api: Api,
+    key: String,
+    /// The addresses of the last post already reported (or never to be).
+    done: Vec<IpAddr>,
+}
+
+impl AbuseIpDbSink {
+    /// Builds the sink from its `[abuseipdb]` section; `now` is the run's
+    /// time, for relative rate-limit resets.
+    pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<AbuseIpDbSink> {
+        let c = section(&s.abuseipdb, "abuseipdb", "key")?;
+        let key = secret(&c.key, "abuseipdb", "key")?.to_owned();
+        let api = c.api_url.as_deref().unwrap_or(ABUSEIPDB_DEFAULT_API);
+        let api = base_url("abuseipdb", "api-url", api)?;
+        Ok(AbuseIpDbSink {
+            api: Api::new("AbuseIPDB", "abuseipdb", &api, vec![key.clone()], now),
+            key,
+            done: Vec::new(),
+        })
+    }
+}
+
+/// AbuseIPDB categories: 18 brute force, 22 SSH, 5 FTP brute force.
+pub fn categories(services: &[String]) -> String {
+    let mut ids: Vec<u8> = services
+        .iter()
+        .flat_map(|s| match s.as_str() {
+            "sshd" => &[18, 22][..],
+            "vsftpd" => &[5, 18][..],
+            _ => &[18][..],
+        })
+        .copied()
+        .collect();
+    if ids.is_empty() {
+        ids.push(18);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn minute(t: Secs) -> String {
+    // "2026-11-26T10:15:01Z" → "2026-11-26 10:15"
+    format_rfc3339(t)[..16].replace('T', " ")
+}
+
+/// The report's comment: services, tries and time span only. Never a user
+/// name, host name or anything else from the log lines.
+pub fn comment(a: &Announcement) -> String {
+    let services: Vec<&str> = a
+        .services
+        .iter()
+        .map(|s| match s.as_str() {
+            "sshd" => "SSH",
+            "vsftpd" => "FTP",
+            _ => "login",
+        })
+        .collect();
+    let (first, last) = (minute(a.first), minute(a.last));
+    // The end's date only when it differs from the start's.
+    let last = match first[..10] == last[..10] {
+        true => &last[11..],
+        false => &last[..],
+    };
+    format!(
+        "{} brute force: {} tries in {} ({first} to {last} UTC). Reported by tweet-attacks.",
+        services.join("+"),
+        a.tries,
+        span(a.last - a.first),
+    )
+}
+
+/// Whether AbuseIPDB should hear of `ip`: only a globally routable unicast
+/// address. Everything in IANA's special-purpose registries (private,
+/// shared, loopback, link-local, documentation, benchmarking, reserved,
+/// protocol assignments, anycast services, translation prefixes) and
+/// multicast is left out: AbuseIPDB refuses some, and none is an attacker's
+/// own address on the internet.
+pub fn reportable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => reportable_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => reportable_v4(v4),
+            None => reportable_v6(v6),
+        },
+    }
+}
+
+/// (network, prefix length) pairs.
+const V4_SPECIAL: [(u32, u32); 18] = [
+    (0x0000_0000, 8),  // 0.0.0.0/8 "this network"
+    (0x0A00_0000, 8),  // 10.0.0.0/8 private
+    (0x6440_0000, 10), // 100.64.0.0/10 shared (CGNAT)
+    (0x7F00_0000, 8),  // 127.0.0.0/8 loopback
+    (0xA9FE_0000, 16), // 169.254.0.0/16 link-local
+    (0xAC10_0000, 12), // 172.16.0.0/12 private
+    (0xC000_0000, 24), // 192.0.0.0/24 IETF protocol assignments
+    (0xC000_0200, 24), // 192.0.2.0/24 TEST-NET-1
+    (0xC01F_C400, 24), // 192.31.196.0/24 AS112 anycast
+    (0xC034_C100, 24), // 192.52.193.0/24 AMT anycast
+    (0xC058_6300, 24), // 192.88.99.0/24 6to4 relay anycast
+    (0xC0A8_0000, 16), // 192.168.0.0/16 private
+    (0xC0AF_3000, 24), // 192.175.48.0/24 AS112 direct delegation
+    (0xC612_0000, 15), // 198.18.0.0/15 benchmarking
+    (0xC633_6400, 24), // 198.51.100.0/24 TEST-NET-2
+    (0xCB00_7100, 24), // 203.0.113.0/24 TEST-NET-3
+    (0xE000_0000, 4),  // 224.0.0.0/4 multicast
+    (0xF000_0000, 4),  // 240.0.0.0/4 reserved, with 255.255.255.255
+];
+
+fn reportable_v4(ip: std::net::Ipv4Addr) -> bool {
+    let n = u32::from(ip);
+    !V4_SPECIAL
+        .iter()
+        .any(|&(net, len)| n >> (32 - len) == net >> (32 - len))
+}
+
+/// Inside 2000::/3, the global unicast space, these are not an attacker's own.
+const V6_SPECIAL: [(u128, u32); 6] = [
+    (0x2001_0000 << 96, 23), // 2001::/23 IETF protocol assignments (Teredo, ORCHID, …)
+    (0x2001_0002 << 96, 48), // 2001:2::/48 benchmarking (inside 2001::/23)
+    (0x2001_0db8 << 96, 32), // 2001:db8::/32 documentation
+    (0x2002 << 112, 16),     // 2002::/16 6to4
+    (0x2620_004f_8000 << 80, 48), // 2620:4f:8000::/48 AS112 anycast
+    (0x3fff << 112, 20),     // 3fff::/20 documentation
+];
+
+fn reportable_v6(ip: std::net::Ipv6Addr) -> bool {
+    let n = u128::from(ip);
+    // Everything outside 2000::/3 is loopback, unspecified, translation
+    // (64:ff9b::/96), discard (100::/64), SRv6 (5f00::/16), unique-local,
+    // link-local, multicast or not yet allocated.
+    n >> 125 == 0b001
+        && !V6_SPECIAL
+            .iter()
+            .any(|&(net, len)| n >> (128 - len) == net >> (128 - len))
+}
+
+/// AbuseIPDB's answer to a second report of one address within 15 minutes:
+/// "You can only report the same IP address (`…`) once in 15 minutes."
+fn already_reported(body: &str) -> bool {
+    let body = body.to_lowercase();
+    body.contains("once in 15 minutes") || body.contains("same ip address")
+}
+
+impl Sink for AbuseIpDbSink {
+    fn name(&self) -> &'static str {
+        "abuseipdb"
+    }
+
+    /// One report per reportable address in the post. The addresses done
+    /// are remembered (`delivered_part`) when the post as a whole is not,
+    /// so the retry, which comes 15 minutes or more later, when AbuseIPDB
+    /// would take a repeat, reports only the rest. A refusal of one
+    /// address (422) parks it and the others are still reported. Within 15
+    /// minutes, "already reported" counts as delivered: a retry after a
+    /// crash reports nothing twice.
+    fn publish(&mut self, post: &Post) -> Outcome {
+        self.done.clear();
+        let url = format!("{}/api/v2/report", self.api.base);
+        let headers = [("Key", self.key.as_str()), ("Accept", "application/json")];
+        let mut refused = None;
+        for a in &post.subjects {
+            if !reportable(a.ip) {
+                self.done.push(a.ip);
+                continue;
+            }
+            let form = vec![
+                ("ip", a.ip.to_string()),
+                ("categories", categories(&a.services)),
+                ("comment", comment(a)),
+                ("timestamp", format_rfc3339(a.last)),
+            ];
+            let answer = match self.api.call(&url, &headers, Payload::Form(form)) {
+                Ok(answer) => answer,
+                Err(e) => return Outcome::Failed(e),
+            };
+            match answer.status {
+                200..=299 => {}
+                429 if already_reported(answer.text()) => {}
+                429 => return self.api.rate_limited(&answer),
+                _ => match self.api.failure(
+                    &answer,
+                    &format!("the report of {}", a.ip),
+                    "check key in [abuseipdb] (an APIv2 key)",
+                ) {
+                    Outcome::Refused(e) => {
+                        refused.get_or_insert(e);
+                        continue;
+                    }
+                    stop => return stop,
+                },
+            }
+            self.done.push(a.ip);
+        }
+        match refused {
+            Some(e) => Outcome::Refused(e),
+            None => Outcome::Delivered,
+        }
+    }
+
+    fn delivered_part(&mut self) -> Vec<IpAddr> {
+        std::mem::take(&mut self.done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::samples::attacker;
+
+    #[test]
+    fn categories_per_service_merged() {
+        let s = |v: &[&str]| categories(&attacker(v).services);
+        assert_eq!(s(&["sshd"]), "18,22");
+        assert_eq!(s(&["vsftpd"]), "5,18");
+        assert_eq!(s(&["sshd", "vsftpd"]), "5,18,22");
+        assert_eq!(s(&[]), "18");
+    }
+
+    #[test]
+    fn only_globally_routable_unicast_is_reportable() {
+        for ip in [
+            "8.8.8.8",
+            "45.148.10.5",
+            "100.128.0.1",
+            "198.17.255.255",
+            "198.20.0.1",
+            "192.0.1.255",
+            "192.0.3.1",
+            "223.255.255.254",
+            "2a01::1",
+            "2001:200::1",
+            "2606:4700::1111",
+            "::ffff:45.148.10.5",
+        ] {
+            assert!(reportable(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "0.1.2.3",
+            "10.1.2.3",
+            "172.16.0.9",
+            "192.168.1.1",
+            "100.64.0.1",
+            "169.254.1.1",
+            "127.0.0.1",
+            "192.0.0.9",
+            "192.0.2.44",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.5",
+            "192.88.99.1",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "2001:db8::1",
+            "2001::1",
+            "2001:2::1",
+            "2002:c000:0204::1",
+            "3fff::1",
+            "64:ff9b::808:808",
+            "100::1",
+            "5f00::1",
+            "fd00::1",
+            "fe80::1",
+            "ff02::1",
+            "::1",
+            "::",
+            "::ffff:10.0.0.1",
+            "4000::1",
+        ] {
+            assert!(!reportable(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn comment_holds_no_names() {
+        let a = attacker(&["sshd", "vsftpd"]);
+        let c = comment(&a);
+        assert_eq!(
+            c,
+            "SSH+FTP brute force: 9 tries in 2 min (2026-11-26 09:00 to 09:02 UTC). Reported by tweet-attacks."
+        );
+        assert!(!c.contains("admin") && !c.contains("oracle"), "{c}");
+    }
+}
