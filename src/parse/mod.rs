@@ -217,6 +217,19 @@ pub const MAX_USER: usize = sshd::SSHD_MAX_USER;
 /// its connection's other lines. pam_unix and vsftpd print names whole; the
 /// first 100 bytes are kept, so that nothing downstream copies a huge name.
 fn plausible(service: Service, mut body: Body<'_>) -> Body<'_> {
+    if body.kind == Kind::Failed
+        && let Some(u) = body.user
+    {
+        // A certificate's part in the name: which address is sshd's is not
+        // known (see `sshd::certificates_in`), nor the name.
+        let mut inside = sshd::certificates_in(u).peekable();
+        if inside.peek().is_some() {
+            body.user = None;
+            if inside.any(|ip| Some(ip) != body.ip) {
+                body.ip = None;
+            }
+        }
+    }
     let whole = matches!(service, Service::Vsftpd)
         || matches!(body.kind, Kind::PamAuthFailure | Kind::PamMoreFailures);
     body.user = match body.user {
@@ -691,6 +704,8 @@ mod tests {
             // A key ID long enough for syslog to cut the line after a fake suffix.
             format!("{real}{}x from 10.10.1.2 port 55555 ssh2", "A".repeat(900)),
             format!("{real}{} from 10.10.1.2 port 55555 ssh2: RSA SHA256:zzz", "A".repeat(900)),
+            // … or cut inside a fake fingerprint that takes up the padding.
+            format!("{real}x from 10.10.1.2 port 55555 ssh2: RSA SHA256:{}", "A".repeat(900)),
         ] {
             let e = ev(&line);
             assert_eq!((e.kind, e.ip, e.user), (Kind::Failed, None, None), "{line}");

@@ -171,9 +171,9 @@ fn failed_tail(r: &[u8]) -> Option<Found<'_>> {
 /// `U from IP port N sshV: TYPE-CERT[ FP] ID KEYID (serial N) CA`, the text
 /// before the CA's `TYPE FP`. The client chose U and KEYID, either of which
 /// may hold a whole fake ` from IP port N sshV: TYPE-CERT FP ID `. Every place
-/// where that can start, with a U sshd could have printed (100 bytes at
-/// most), is a candidate: when they all name one address, it is the one;
-/// when they disagree, the address comes from the connection's other lines.
+/// where that can start is a candidate: when they all name one address, it
+/// is the one; when they disagree, the address comes from the connection's
+/// other lines.
 fn cert_tail(head: &[u8]) -> Option<Found<'_>> {
     let head = head.strip_suffix(b") CA")?;
     let (head, serial) = split_run_back(head, |b| b.is_ascii_digit());
@@ -187,9 +187,6 @@ fn cert_tail(head: &[u8]) -> Option<Found<'_>> {
     for at in memchr::memmem::find_iter(head, b" from ") {
         let user = &head[..at];
         let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
-        if user.len() > SSHD_MAX_USER {
-            break;
-        }
         let Some(ip) = cert_candidate(&head[at + 6..]) else {
             continue;
         };
@@ -205,6 +202,14 @@ fn cert_tail(head: &[u8]) -> Option<Found<'_>> {
     } else {
         (Addr::Connection, None)
     })
+}
+
+/// The addresses of the places in a `Failed` line's user name where a
+/// certificate's part can start: a line that ends in a plain suffix may be a
+/// certificate line cut by a syslog limit after a key ID that ends in a fake
+/// one, and then the address sshd wrote is one of these.
+pub(super) fn certificates_in(user: &[u8]) -> impl Iterator<Item = IpAddr> + '_ {
+    memchr::memmem::find_iter(user, b" from ").filter_map(|at| cert_candidate(&user[at + 6..]))
 }
 
 /// `IP port N sshV: TYPE-CERT[ FP] ID …` → IP.
@@ -612,9 +617,6 @@ mod oracle {
         for at in memchr::memmem::find_iter(head, b" from ") {
             let user = &head[..at];
             let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
-            if user.len() > SSHD_MAX_USER {
-                continue;
-            }
             if let Some(c) = CERT_AT.captures(&head[at..])
                 && let Some(ip) = ip_of_z(&c)
             {
