@@ -593,7 +593,12 @@ fn hostile_bytes_never_reach_stdout_and_a_giant_line_warns_once() {
         let out = Out(env.cmd(args).output().unwrap()).ok();
         let what = args.join(" ");
         assert_inert(&what, &out.0.stdout);
-        one_warning(&what, &out);
+        // One warning, then the summary `parse` and `replay` end with.
+        let err = out.stderr();
+        let (warning, summary) = err.split_once('\n').unwrap_or((&err, ""));
+        assert!(warning.contains("longer than 64 KiB"), "{what}: {err}");
+        assert!(summary.starts_with("tweet-attacks: ") && summary.contains(" lines read, "));
+        assert!(!err.contains('\x1b'), "{what}: raw ESC on stderr");
         assert!(out.stdout().contains("203.0.113.66"), "{what}");
     }
 }
