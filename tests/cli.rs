@@ -672,3 +672,6 @@ mod hostile;
 
 #[path = "cli/exactly_once.rs"]
 mod exactly_once;
+
+#[path = "cli/real.rs"]
+mod real;
