@@ -127,6 +127,15 @@ fn the_fixtures_hold_what_they_claim() {
                     && log.contains("error: PAM: Authentication failure"),
                 "{capture}/{auth}: keyboard-interactive through PAM"
             );
+            assert!(
+                log.contains("error: maximum authentication attempts exceeded"),
+                "{capture}/{auth}: MaxAuthTries"
+            );
+            assert_eq!(
+                log.contains("penalty: failed authentication"),
+                capture == "openssh-10.0p1",
+                "{capture}/{auth}: PerSourcePenalties refused connections"
+            );
             assert_eq!(
                 log.contains("message repeated"),
                 auth.contains("reduced"),

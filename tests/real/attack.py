@@ -9,21 +9,33 @@ import sys
 import paramiko
 
 
+def connect(host):
+    t = paramiko.Transport(socket.create_connection((host, 22), timeout=10))
+    t.start_client(timeout=10)
+    return t
+
+
+def password_guesses(host, user, tries):
+    """Up to `tries` wrong passwords on one connection; returns how many
+    sshd answered (it cuts the connection after MaxAuthTries)."""
+    n = 0
+    t = connect(host)
+    for i in range(tries):
+        try:
+            t.auth_password(user, f"wrong-{i}")
+        except paramiko.AuthenticationException:
+            n += 1
+        except (paramiko.SSHException, EOFError, OSError):
+            break
+    t.close()
+    return n
+
+
 def ssh_password(host, users, per_conn):
     """Password guesses for each user on one connection each, then one
     keyboard-interactive connection for root with two rounds."""
-    n = 0
-    for user in users:
-        t = paramiko.Transport(socket.create_connection((host, 22), timeout=10))
-        t.start_client(timeout=10)
-        for i in range(per_conn):
-            try:
-                t.auth_password(user, f"wrong-{i}")
-            except paramiko.AuthenticationException:
-                n += 1
-        t.close()
-    t = paramiko.Transport(socket.create_connection((host, 22), timeout=10))
-    t.start_client(timeout=10)
+    n = sum(password_guesses(host, user, per_conn) for user in users)
+    t = connect(host)
     answered = []
 
     def handler(_title, _instructions, prompts):
@@ -38,6 +50,11 @@ def ssh_password(host, users, per_conn):
             pass
     t.close()
     return n + len(answered)
+
+
+def ssh_maxtries(host, users, tries):
+    """More password guesses on one connection than sshd's MaxAuthTries allows."""
+    return sum(password_guesses(host, user, tries) for user in users)
 
 
 def ftp(host, users, per_conn):
@@ -61,7 +78,7 @@ def ftp(host, users, per_conn):
 
 def main():
     kind, host, users, per_conn, out = sys.argv[1:6]
-    fn = {"ssh-password": ssh_password, "ftp": ftp}[kind]
+    fn = {"ssh-password": ssh_password, "ssh-maxtries": ssh_maxtries, "ftp": ftp}[kind]
     n = fn(host, users.split(","), int(per_conn))
     with open(out, "a") as f:
         f.write(f"{n}\n")

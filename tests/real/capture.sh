@@ -108,6 +108,8 @@ c4 203.0.113.20/24 203.0.113.1 0
 c5 203.0.113.21/24 203.0.113.1 1
 c6 2001:db8::20/64 2001:db8::1 0
 c7 203.0.113.22/24 203.0.113.1 2
+c8 198.51.100.13/24 198.51.100.1 0
+c9 203.0.113.23/24 203.0.113.1 0
 f1 198.51.100.30/24 198.51.100.1 0
 f2 203.0.113.30/24 203.0.113.1 0
 f3 2001:db8::30/64 2001:db8::1 0
@@ -292,6 +294,13 @@ attack() {
             </dev/null >/dev/null 2>&1 || true
         echo 3 >>"$W/clients/c7.count"
       done ) &
+    jobs+=($!)
+    # c8: sshpass, password, an invalid user, 12 connections back to back:
+    # enough for OpenSSH >= 9.8's PerSourcePenalties to refuse some.
+    ( for _ in $(seq 12); do ssh_sshpass c8 password support "$SRV4"; done ) &
+    jobs+=($!)
+    # c9: paramiko, 8 passwords for root on one connection (MaxAuthTries 6).
+    in_ns c9 $PY "$HERE/attack.py" ssh-maxtries "$SRV4" root,oracle 8 "$W/clients/c9.count" &
     jobs+=($!)
     # f1: lftp, 3 logins; each PASS it sends is in its debug output.
     ( for u in admin ftp root; do
