@@ -15,16 +15,16 @@ use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
 use crate::config::{ExportConfig, SinkSpec, XConfig};
 use crate::decide::decide;
+use crate::deliver;
 use crate::ingest::ingest_all;
 use crate::journal;
 use crate::parse::parse;
 use crate::render::{Announcement, render};
 use crate::sink::stdout::{StdoutSink, print_post};
 use crate::sink::x::{TwitterSink, XClient};
-use crate::sink::{Outcome, Pending, Post, Sink, plan};
+use crate::sink::{Pending, Post, Sink, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
-use crate::table::CONN_IDLE;
 use crate::text;
 
 use crate::notice::warn;
@@ -35,7 +35,8 @@ pub fn run(config: Config) -> Result<()> {
         Command::Run(c) => run_pipeline(&c, now),
         Command::Replay(c) => replay(&c, now),
         Command::Parse { inputs } => parse_inputs(&inputs, now),
-        Command::Show { state, json } => show(&state, json),
+        Command::Show { state, json } => show(&state, json, now),
+        Command::Outbox(o) => crate::queue::run(&o, now),
         Command::VerifyCredentials(x) => verify_credentials(&x),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
@@ -133,6 +134,7 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
                 batch: None,
                 queued: now,
                 created: None,
+                parked: None,
             });
         }
     }
@@ -161,81 +163,6 @@ fn make_sink(spec: &SinkSpec, c: &RunConfig, now: Secs) -> Result<Box<dyn Sink>>
         }
         other => crate::sink::make(other, &c.sink_settings, now)?,
     })
-}
-
-/// Plans and publishes one sink's share of the outbox. Every success is
-/// recorded in `st` and saved at once, so a crash re-sends at most one post
-/// (with the same text, which X then reports as a duplicate).
-fn publish_sink(
-    st: &mut State,
-    spec: &SinkSpec,
-    sink: &mut dyn Sink,
-    c: &RunConfig,
-    now: Secs,
-    report: &mut Report,
-) -> Result<()> {
-    let name = sink.name();
-    let book = st.sinks.entry(name.to_string()).or_default();
-    book.recent.retain(|t| *t > now - 86_400);
-    match book.blocked_until {
-        // Rate-limited earlier: the reset has not come yet. Nothing new is wrong.
-        Some(until) if now < until => return Ok(()),
-        Some(_) => book.blocked_until = None,
-        None => {}
-    }
-    let left = spec.budget.left(book, now);
-    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch, now);
-    if posts.is_empty() {
-        return Ok(());
-    }
-    // The batches are saved before the first attempt: a retry sends the same text.
-    state::save(&c.state, st)?;
-    for post in posts {
-        let outcome = sink.publish(&post);
-        // A kill here: the sink has answered, the outbox does not know yet.
-        crate::fault::point("post:answered");
-        let book = st.sinks.entry(name.to_string()).or_default();
-        match outcome {
-            Outcome::Delivered | Outcome::Duplicate => {
-                // A duplicate is usually our own post from a run that crashed before
-                // saving: it used the day's quota then, so count it now.
-                if spec.budget.per_day.is_some() {
-                    book.recent.push(now);
-                }
-                st.outbox
-                    .retain(|p| !(p.sink == name && p.batch == Some(post.batch)));
-                for ip in post.ips() {
-                    if let Some(a) = st.table.get_mut(&ip) {
-                        a.announced.get_or_insert(now);
-                    }
-                }
-                if c.json {
-                    report.post(&post)?;
-                }
-                if name != "stdout" {
-                    state::save(&c.state, st)?;
-                }
-            }
-            Outcome::RateLimited { reset } => {
-                let until = reset.filter(|r| *r > now).unwrap_or(now + 15 * 60);
-                book.blocked_until = Some(until);
-                state::save(&c.state, st)?;
-                bail!(
-                    "{name}: rate limited until {}; {} announcement(s) wait in the outbox",
-                    format_rfc3339(until),
-                    st.outbox.iter().filter(|p| p.sink == name).count()
-                );
-            }
-            Outcome::Failed(e) => {
-                state::save(&c.state, st)?;
-                let waiting = st.outbox.iter().filter(|p| p.sink == name).count();
-                return Err(e.context(format!(
-                    "{name}: {waiting} announcement(s) wait in the outbox for the next run"
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// What a dry run shows: exactly the posts each sink would make now.
@@ -269,7 +196,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
     read_logs(c, &mut st, now)?;
-    st.table.close_conns(now - CONN_IDLE);
+    st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
     st.table.forget_idle(now - c.retention, |ip| {
@@ -292,7 +219,19 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         attempted = true;
         let mut sink = make_sink(spec, c, now)?;
         // One sink failing must not keep the others from posting.
-        if let Err(e) = publish_sink(&mut st, spec, sink.as_mut(), c, now, &mut report) {
+        let mut on_delivered = |post: &Post| match c.json {
+            true => report.post(post).map_err(anyhow::Error::from),
+            false => Ok(()),
+        };
+        let published = deliver::publish_sink(
+            &mut st,
+            spec,
+            sink.as_mut(),
+            &c.state,
+            now,
+            &mut on_delivered,
+        );
+        if let Err(e) = published {
             failures.push(e);
         }
     }
@@ -525,7 +464,7 @@ struct ShowLine<'a> {
     announced: Option<String>,
 }
 
-fn show(path: &Path, json: bool) -> Result<()> {
+fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
     if !path.exists() {
         bail!(
             "no state file at {} (has `tweet-attacks run` run yet?)",
@@ -572,6 +511,13 @@ fn show(path: &Path, json: bool) -> Result<()> {
                 users
             )?;
         }
+    }
+    // The queues, what a sink waits for, and parked posts, under the table.
+    let mut summary = Vec::new();
+    crate::queue::write_summary(&mut summary, &st, now)?;
+    if !json && !summary.is_empty() {
+        writeln!(out)?;
+        out.write_all(&summary)?;
     }
     out.flush()?;
     Ok(())

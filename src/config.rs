@@ -45,6 +45,7 @@ pub enum Command {
     Replay(ReplayConfig),
     Parse { inputs: Vec<Input> },
     Show { state: PathBuf, json: bool },
+    Outbox(crate::queue::OutboxConfig),
     VerifyCredentials(XConfig),
     Export(ExportConfig),
     Completions(clap_complete::Shell),
@@ -529,6 +530,7 @@ impl Config {
                 state: s.state,
                 json: s.json,
             },
+            cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
                 Command::VerifyCredentials(XConfig {

@@ -9,10 +9,12 @@ pub mod config;
 
 pub mod clock;
 pub mod decide;
+pub mod deliver;
 pub mod host;
 pub mod ingest;
 pub mod journal;
 pub mod parse;
+pub mod queue;
 pub mod render;
 pub mod sink;
 pub mod source;

@@ -47,6 +47,8 @@ struct Child {
 #[derive(Debug, Clone, Default)]
 pub struct Children {
     by_addr: HashMap<(u64, IpAddr), Vec<Child>>,
+    /// The cutoff of the last sweep: sweeping is a scan, done once per `CONN_IDLE`.
+    swept: Secs,
 }
 
 impl Children {
@@ -102,8 +104,13 @@ impl Children {
         }
     }
 
-    /// Forgets children older than `cutoff`.
+    /// Forgets children older than `cutoff`, unless swept less than
+    /// `CONN_IDLE` before it: claimed ones are kept only for a late second line.
     pub fn sweep(&mut self, cutoff: Secs) {
+        if self.by_addr.is_empty() || cutoff < self.swept + CONN_IDLE {
+            return;
+        }
+        self.swept = cutoff;
         self.by_addr.retain(|_, v| {
             v.retain(|c| c.t >= cutoff);
             !v.is_empty()
