@@ -80,6 +80,8 @@ struct Parsed {
     ip: Option<std::net::IpAddr>,
     user: Option<Range<usize>>,
     host: Option<Range<usize>>,
+    /// Kept: the table tells keyboard-interactive rounds by it.
+    method: Option<Range<usize>>,
     pid: Option<u32>,
     count: u32,
     t: Secs,
@@ -94,12 +96,14 @@ impl Batch {
         };
         let user = ev.user.map(&mut keep);
         let host = ev.host.map(&mut keep);
+        let method = ev.method.map(&mut keep);
         self.events.push(Parsed {
             service: ev.service,
             kind: ev.kind,
             ip: ev.ip,
             user,
             host,
+            method,
             pid: ev.pid,
             count: ev.count,
             t,
@@ -116,7 +120,7 @@ impl Batch {
             let ev = Event {
                 service: p.service,
                 kind: p.kind,
-                method: None,
+                method: bytes(&p.method),
                 ip: p.ip,
                 user: bytes(&p.user),
                 // Decoded already, into `t`.

@@ -5,7 +5,9 @@
 //! A try is one guess. Per sshd connection (one pid, one source address,
 //! idle for less than `CONN_IDLE`), tries = max(F, P, E, 1): F counts
 //! `Failed …` lines, P pam_unix failures, E sshd's `error: PAM:` lines, and
-//! the 1 stands for any other attack line. vsftpd writes the same guess to
+//! the 1 stands for any other attack line. A keyboard-interactive round
+//! writes its pam_unix line from a PAM child's pid: `children` pairs it
+//! with its connection's lines, so it counts once. vsftpd writes the same guess to
 //! its own log (FAIL LOGIN) and through PAM to auth.log, so its tries are
 //! max(FAIL LOGIN lines, pam_unix failures) per address.
 //!
@@ -22,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
 use crate::links::{Links, Waiting};
-use crate::parse::{Event, Service, Slot};
+use crate::parse::{Event, Kind, Service, Slot};
 use crate::source::fnv1a;
 use crate::text;
 
@@ -194,6 +196,8 @@ pub struct Table<'a> {
     /// The others, as loaded, none also in `attackers`.
     stored: store::Store<'a>,
     conns: HashMap<ConnKey, Conn>,
+    /// Possible PAM children of those connections (see `children`).
+    children: children::Children,
     /// Every open connection once, in the order they were opened, with the
     /// time of their line then: a log is read in time order, so this is
     /// oldest first, and closing costs what was opened, not a scan of all
@@ -316,15 +320,40 @@ impl Table<'_> {
                 if c.n > 0 && (t - c.t).abs() > CONN_IDLE {
                     *c = Conn::default();
                 }
+                let fresh = c.n == 0;
+                // Counted 1 for a line that was no guess (`Invalid user`), nothing else yet.
+                let floor_only = c.n == 1 && c.f == 0 && c.p == 0 && c.e == 0;
                 match slot {
                     Slot::F => c.f = c.f.saturating_add(ev.count),
                     Slot::P => c.p = c.p.saturating_add(ev.count),
                     Slot::E => c.e = c.e.saturating_add(ev.count),
                     Slot::Any => {}
                 }
+                let user = ev.user.map(fnv1a).unwrap_or(0);
+                if fresh && ev.kind == Kind::PamAuthFailure {
+                    self.children.born(key, user, t);
+                } else if !fresh && self.children.grew_up(key) {
+                    a.ssh_tries += 1;
+                }
+                // A monitor's keyboard-interactive round, counted at its PAM child.
+                let round = slot == Slot::E
+                    || (slot == Slot::F
+                        && ev
+                            .method
+                            .is_some_and(|m| m.starts_with(b"keyboard-interactive")));
+                let claims = c.p == 0 && (round || slot == Slot::Any);
                 let n = c.f.max(c.p).max(c.e).max(1);
-                a.ssh_tries += (n - c.n) as u64;
-                c.n = n;
+                if n > c.n {
+                    let mut add = n - c.n;
+                    while claims && add > 0 && self.children.claim(key, user, t) {
+                        add -= 1;
+                    }
+                    a.ssh_tries += add as u64;
+                    c.n = n;
+                } else if floor_only && round && self.children.claim(key, user, t) {
+                    // The 1 counted for the floor was this round's guess, counted at the child.
+                    a.ssh_tries = a.ssh_tries.saturating_sub(1);
+                }
                 c.t = c.t.max(t);
                 if self.conns.len() > CONN_SWEEP_AT {
                     self.close_conns_before(self.latest - CONN_IDLE, MAX_OPEN_CONNS);
@@ -400,6 +429,7 @@ impl Table<'_> {
                 None => {}
             }
         }
+        self.children.sweep(cutoff);
     }
 
     /// Open connections.
@@ -439,6 +469,7 @@ fn ip_order(ip: &IpAddr) -> (bool, u128) {
     }
 }
 
+mod children;
 mod store;
 
 #[cfg(test)]

@@ -691,3 +691,6 @@ mod scale;
 
 #[path = "cli/summary.rs"]
 mod summary;
+
+#[path = "cli/real.rs"]
+mod real;
