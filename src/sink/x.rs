@@ -168,6 +168,7 @@ fn sign(
     let client = oauth::Credentials::new(creds.consumer_key.as_str(), &creds.consumer_secret);
     let token = oauth::Credentials::new(creds.access_token.as_str(), &creds.access_token_secret);
     let mut builder = oauth::Builder::new(client, oauth::HMAC_SHA1);
+    let url = base_string_uri(url);
     // X's documented signatures include oauth_version=1.0; None/None makes the crate pick a
     // random nonce and the current time.
     builder
@@ -175,7 +176,29 @@ fn sign(
         .version(true)
         .nonce(nonce)
         .timestamp(timestamp);
-    builder.authorize(method, url, params)
+    builder.authorize(method, &url, params)
+}
+
+/// The URL as the signature base string has it (RFC 5849 3.4.1.2): scheme
+/// and host in lower case, the scheme's default port left out. X signs it
+/// so, whatever the URL as configured: `https://API.X.com:443` is
+/// `https://api.x.com`.
+fn base_string_uri(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let mut authority = authority.to_ascii_lowercase();
+    let default = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => "",
+    };
+    if !default.is_empty() && authority.ends_with(default) {
+        authority.truncate(authority.len() - default.len());
+    }
+    format!("{scheme}://{authority}{path}")
 }
 
 struct Reply {
@@ -457,6 +480,48 @@ mod tests {
         let wrong = [("include_entities", "true"), ("status", "Hello")];
         assert!(fake_x::check_signature(header, "POST", DOCS_URL, &wrong, &DOCS_KEYS).is_err());
         assert!(fake_x::check_signature(header, "POST", DOCS_URL, &extra, &KEYS).is_err());
+    }
+
+    #[test]
+    fn the_base_string_uri_is_normalised() {
+        // Signed as X computes it: lower-case scheme and host, no default port.
+        let typed = [
+            "HTTPS://API.X.com:443/2/tweets",
+            "https://api.X.COM/2/tweets",
+            "https://api.x.com:443/2/tweets",
+        ];
+        for url in typed {
+            let header = authorization("POST", url, &creds(), "n0nce", 1700000123);
+            let wanted = authorization(
+                "POST",
+                "https://api.x.com/2/tweets",
+                &creds(),
+                "n0nce",
+                1700000123,
+            );
+            assert_eq!(header, wanted, "{url}");
+            verify_signature(&header, "POST", "https://api.x.com/2/tweets", &[], &KEYS);
+        }
+        assert_eq!(
+            base_string_uri("http://Example.COM:80/a/B?x=Y"),
+            "http://example.com/a/B?x=Y"
+        );
+        // Another port stays, and so does the path's case.
+        let h = authorization("GET", "https://api.x.com:8443/2/Users/me", &creds(), "n", 1);
+        verify_signature(&h, "GET", "https://api.x.com:8443/2/Users/me", &[], &KEYS);
+        assert!(
+            fake_x::check_signature(&h, "GET", "https://api.x.com/2/Users/me", &[], &KEYS).is_err()
+        );
+    }
+
+    #[test]
+    fn an_upper_case_host_is_signed_as_x_expects() {
+        // The fake verifies against the Host header, normalised as X does.
+        let x = FakeX::start(vec![Reply::created("1")]);
+        let upper = x.url().replace("http://127.0.0.1", "http://LocalHost");
+        let outcome = XClient::new(&upper, creds()).unwrap().post("hello");
+        assert!(matches!(outcome, PostOutcome::Posted { .. }), "{outcome:?}");
+        assert_eq!(x.requests().len(), 1);
     }
 
     #[test]
