@@ -46,7 +46,7 @@ pub enum Command {
     Parse { inputs: Vec<Input> },
     Show { state: PathBuf, json: bool },
     Outbox(crate::queue::OutboxConfig),
-    VerifyCredentials(XConfig),
+    VerifyCredentials(Box<crate::verify::VerifyConfig>),
     Export(ExportConfig),
     Completions(clap_complete::Shell),
     Man,
@@ -342,7 +342,7 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         None
     };
     // Like the X credentials, the sections are needed only to post for real.
-    let sink_settings = file.sink_settings();
+    let sink_settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
     if !r.dry_run {
         sink_settings.check(&names)?;
     }
@@ -432,13 +432,17 @@ impl Config {
             cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
-                Command::VerifyCredentials(XConfig {
+                let x = credentials(&file).map(|credentials| XConfig {
                     api_url: v
                         .twitter_api_url
                         .or(file.twitter_api_url.clone())
                         .unwrap_or_else(|| DEFAULT_API.into()),
-                    credentials: credentials(&file)?,
-                })
+                    credentials,
+                });
+                let settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
+                Command::VerifyCredentials(Box::new(crate::verify::VerifyConfig::new(
+                    v.sinks, x, settings,
+                )?))
             }
             cli::Command::Export(e) => Command::Export(ExportConfig {
                 state: e.state,

@@ -21,6 +21,7 @@ pub mod source;
 pub mod state;
 pub mod table;
 pub mod text;
+pub mod verify;
 
 pub mod export;
 pub mod fault;

@@ -679,3 +679,6 @@ mod exactly_once;
 
 #[path = "cli/parked.rs"]
 mod parked;
+
+#[path = "cli/credentials.rs"]
+mod credentials;

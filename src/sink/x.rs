@@ -396,6 +396,10 @@ impl Sink for TwitterSink {
         "twitter"
     }
 
+    fn check(&mut self) -> anyhow::Result<String> {
+        Ok(format!("@{}", self.client.me()?))
+    }
+
     fn publish(&mut self, post: &Post) -> Outcome {
         match self.client.post(&post.text) {
             PostOutcome::Posted { .. } => Outcome::Delivered,
