@@ -25,7 +25,6 @@ use crate::sink::x::{TwitterSink, XClient};
 use crate::sink::{Pending, Post, Sink, name_of as sink_name, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
-use crate::table::CONN_IDLE;
 use crate::text;
 
 use crate::notice::warn;
@@ -82,11 +81,8 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             Resume::Replaced(lost) => warn(format_args!(
                 "{key} was replaced: {lost}; read the new one from the start"
             )),
-            Resume::Rotated(old) => crate::notice::say(format_args!(
-                "{key} was rotated; read the rest of {} first",
-                old.display()
-            )),
-            Resume::New | Resume::Continue => {}
+            // Rotation is routine: cron mails whatever is said, so it is not.
+            Resume::New | Resume::Continue | Resume::Rotated(_) => {}
         }
         warn_read(&key, &read.stats);
         st.logs.insert(key, read.pos);
@@ -107,6 +103,12 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             warn("the journal no longer has the saved cursor; read from the look-back instead");
         }
         warn_read("the journal", &read.stats);
+        if read.forged > 0 {
+            warn(format_args!(
+                "ignored {} journal attack line(s) not written by root's sshd or vsftpd (a local user can write those)",
+                read.forged
+            ));
+        }
         if read.cursor.is_some() {
             st.journal_cursor = read.cursor;
         }
@@ -183,7 +185,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
     read_logs(c, &mut st, now)?;
-    st.table.close_conns(now - CONN_IDLE);
+    st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
     st.table.forget_idle(now - c.retention, |ip| {
@@ -275,14 +277,8 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let text = crate::export::export(&mut st.table, e.format, e.since, now);
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
-        Some(path) => state::write_atomically(
-            path,
-            &format!(".{}.tmp", std::process::id()),
-            0o644,
-            false,
-            |w| w.write_all(text.as_bytes()),
-        )
-        .with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => state::write_atomically(path, 0o644, None, |w| w.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display())),
         None => {
             let mut out = io::stdout().lock();
             out.write_all(text.as_bytes())?;

@@ -26,5 +26,6 @@ pub mod verify;
 pub mod export;
 pub mod fault;
 pub mod notice;
+pub mod safe_fs;
 
 pub mod app;

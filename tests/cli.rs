@@ -571,7 +571,7 @@ fn export_writes_each_format_atomically() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        !names.iter().any(|n| n.starts_with("feed.xml.")),
+        !names.iter().any(|n| n.contains("feed.xml.")),
         "no temp file left: {names:?}"
     );
     let out = Out(env
@@ -674,6 +674,12 @@ mod survive;
 #[path = "cli/sinks.rs"]
 mod sinks;
 
+#[path = "cli/rotation.rs"]
+mod rotation;
+
+#[path = "cli/hostile.rs"]
+mod hostile;
+
 #[path = "cli/exactly_once.rs"]
 mod exactly_once;
 
@@ -682,3 +688,6 @@ mod parked;
 
 #[path = "cli/credentials.rs"]
 mod credentials;
+
+#[path = "cli/scale.rs"]
+mod scale;

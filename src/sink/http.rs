@@ -67,7 +67,8 @@ pub(super) fn base_url(section: &str, key: &str, value: &str) -> Result<String> 
         Some(h) if !h.is_empty() && !h.starts_with('/') && !h.contains(['?', '#', '@', ' ']) => {
             Ok(api.to_owned())
         }
-        _ => bail!("[{section}] {key} must be http(s)://host[:port], not {value:?}"),
+        // Never quoted: a misplaced secret, or user:password@, must not be shown.
+        _ => bail!("[{section}] {key} must be http(s)://host[:port] (the value is not shown)"),
     }
 }
 

@@ -236,7 +236,8 @@ impl XClient {
             .or_else(|| api.strip_prefix("http://"));
         match host {
             Some(h) if !h.is_empty() && !h.contains(['?', '#', ' ']) => {}
-            _ => bail!("invalid X API base URL {api_base:?}: expected http(s)://host[:port]"),
+            // Never quoted: it may hold user:password@.
+            _ => bail!("invalid X API base URL (not shown): expected http(s)://host[:port]"),
         }
         Ok(XClient {
             agent: agent(CONNECT_TIMEOUT, GLOBAL_TIMEOUT),
