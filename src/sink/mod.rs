@@ -61,6 +61,11 @@ pub trait Sink {
     fn delivered_part(&mut self) -> Vec<IpAddr> {
         Vec::new()
     }
+    /// A limit the last delivered post's reply said is now used up: wait
+    /// for it rather than be refused on the next post.
+    fn used_up(&mut self) -> Option<Limit> {
+        None
+    }
     /// Checks the credentials without posting, for `verify-credentials`:
     /// whom the service says they are, or why they were refused.
     fn check(&mut self) -> anyhow::Result<String>;

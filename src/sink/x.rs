@@ -47,8 +47,10 @@ pub struct XClient {
 
 #[derive(Debug)]
 pub enum PostOutcome {
+    /// `used_up`: the reply's headers say a window has no post left.
     Posted {
         id: String,
+        used_up: Option<Limit>,
     },
     Duplicate,
     RateLimited(Limit),
@@ -98,11 +100,26 @@ impl Windows {
         }
     }
 
-    /// What a 429 with these headers and this body waits for: every window
-    /// that is used up (the last of them to lift), or the spend cap.
-    fn limit(&self, body: &str) -> Limit {
-        let capped = problem_type(body).is_some_and(|t| t.ends_with("usage-capped"));
-        let mut used: Vec<(String, Option<i64>)> = Vec::new();
+    /// After a post X took: a window it says has no post left (a 24-hour
+    /// cap or the 15-minute window), so the next post need not be refused first.
+    fn used_up(&self) -> Option<Limit> {
+        let mut used = self.days_used();
+        if self.window.remaining == Some(0) {
+            used.push(("X's 15-minute limit".to_string(), self.window.reset));
+        }
+        (!used.is_empty()).then(|| Limit {
+            reset: used.iter().filter_map(|(_, r)| *r).max(),
+            what: used
+                .into_iter()
+                .map(|(w, _)| w)
+                .collect::<Vec<_>>()
+                .join(" and "),
+        })
+    }
+
+    /// The 24-hour windows with no post left, with their resets.
+    fn days_used(&self) -> Vec<(String, Option<i64>)> {
+        let mut used = Vec::new();
         for (w, whose) in [(&self.user_day, "account"), (&self.app_day, "app")] {
             if w.remaining == Some(0) {
                 let of = w.limit.map(|n| format!(" ({n} posts)")).unwrap_or_default();
@@ -112,6 +129,14 @@ impl Windows {
                 ));
             }
         }
+        used
+    }
+
+    /// What a 429 with these headers and this body waits for: every window
+    /// that is used up (the last of them to lift), or the spend cap.
+    fn limit(&self, body: &str) -> Limit {
+        let capped = problem_type(body).is_some_and(|t| t.ends_with("usage-capped"));
+        let mut used = self.days_used();
         if capped {
             used.push((
                 "X's usage cap (the spend cap set for the account; raise it in the \
@@ -261,7 +286,10 @@ impl XClient {
         };
         match reply.status {
             200 | 201 => match parse::<Created>(&reply) {
-                Ok(created) => PostOutcome::Posted { id: created.id },
+                Ok(created) => PostOutcome::Posted {
+                    id: created.id,
+                    used_up: reply.limits.used_up(),
+                },
                 Err(e) => PostOutcome::Failed(e.context(format!(
                     "X accepted the post ({}) but its reply could not be understood",
                     reply.status
@@ -384,11 +412,16 @@ fn detail(body: &str) -> Option<String> {
 /// Posts to X through the v2 API.
 pub struct TwitterSink {
     client: XClient,
+    /// A limit the last post's reply said is used up.
+    used_up: Option<Limit>,
 }
 
 impl TwitterSink {
     pub fn new(client: XClient) -> Self {
-        TwitterSink { client }
+        TwitterSink {
+            client,
+            used_up: None,
+        }
     }
 }
 
@@ -401,9 +434,16 @@ impl Sink for TwitterSink {
         Ok(format!("@{}", self.client.me()?))
     }
 
+    fn used_up(&mut self) -> Option<Limit> {
+        self.used_up.take()
+    }
+
     fn publish(&mut self, post: &Post) -> Outcome {
         match self.client.post(&post.text) {
-            PostOutcome::Posted { .. } => Outcome::Delivered,
+            PostOutcome::Posted { used_up, .. } => {
+                self.used_up = used_up;
+                Outcome::Delivered
+            }
             PostOutcome::Duplicate => Outcome::Duplicate,
             PostOutcome::RateLimited(limit) => Outcome::RateLimited(limit),
             PostOutcome::Refused(e) => Outcome::Refused(e.context("posting to X failed")),
@@ -576,7 +616,7 @@ mod tests {
         let text = "Blocked 203.0.113.7 — 42 attempts & \"quotes\" + 100% 🚫\nnext line";
         let outcome = XClient::new(x.url(), creds()).unwrap().post(text);
         assert!(
-            matches!(&outcome, PostOutcome::Posted { id } if id == "1445880548472328192"),
+            matches!(&outcome, PostOutcome::Posted { id, .. } if id == "1445880548472328192"),
             "{outcome:?}"
         );
         let seen = x.requests();
