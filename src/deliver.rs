@@ -57,6 +57,11 @@ fn wait_out(st: &mut State, name: &str, limit: &Limit, now: Secs) {
     let book = st.sinks.entry(name.to_string()).or_default();
     book.blocked_until = block.until;
     book.blocked_by = Some(limit.what.clone());
+    say_block(st, name, &limit.what, block.until, now);
+}
+
+/// Says once that `name` waits for `what` until `until`, if anything waits.
+fn say_block(st: &mut State, name: &str, what: &str, until: Option<Secs>, now: Secs) {
     let n = waiting(st, name);
     if n > 0 {
         notice::once(
@@ -64,10 +69,9 @@ fn wait_out(st: &mut State, name: &str, limit: &Limit, now: Secs) {
             &limit_note(name),
             now,
             format_args!(
-                "{name}: {} is used up; posting resumes {}; {n} announcement(s) wait \
+                "{name}: {what} is used up; posting resumes {}; {n} announcement(s) wait \
                  in the outbox",
-                limit.what,
-                lifts(block.until)
+                lifts(until)
             ),
         );
     }
@@ -103,19 +107,7 @@ pub fn publish_sink(
                 .blocked_by
                 .clone()
                 .unwrap_or_else(|| "a rate limit".into());
-            let n = waiting(st, name);
-            if n > 0 {
-                notice::once(
-                    &mut st.notes,
-                    &limit_note(name),
-                    now,
-                    format_args!(
-                        "{name}: {by} is used up; posting resumes at {}; {n} announcement(s) \
-                         wait in the outbox",
-                        format_rfc3339(bounded)
-                    ),
-                );
-            }
+            say_block(st, name, &by, Some(bounded), now);
             return Ok(());
         }
         book.blocked_until = None;
