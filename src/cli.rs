@@ -175,6 +175,11 @@ pub struct ParseArgs {
     /// Log files to read; `-` or nothing reads standard input.
     #[arg(value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
+
+    /// Print, instead of the JSON lines, the lines of sshd, sshd-session and
+    /// vsftpd that name an address but were not understood.
+    #[arg(long)]
+    pub missed: bool,
 }
 
 #[derive(Debug, ClapArgs)]

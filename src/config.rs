@@ -43,7 +43,7 @@ pub struct Config {
 pub enum Command {
     Run(Box<RunConfig>),
     Replay(ReplayConfig),
-    Parse { inputs: Vec<Input> },
+    Parse { inputs: Vec<Input>, missed: bool },
     Show { state: PathBuf, json: bool },
     Outbox(crate::queue::OutboxConfig),
     VerifyCredentials(Box<crate::verify::VerifyConfig>),
@@ -525,6 +525,7 @@ impl Config {
             }),
             cli::Command::Parse(p) => Command::Parse {
                 inputs: inputs(p.inputs),
+                missed: p.missed,
             },
             cli::Command::Show(s) => Command::Show {
                 state: s.state,

@@ -21,6 +21,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
+use crate::links::{Links, Waiting};
 use crate::parse::{Event, Service, Slot};
 use crate::source::fnv1a;
 use crate::text;
@@ -199,6 +200,8 @@ pub struct Table<'a> {
     /// that are open. An entry whose connection has a newer line by the time
     /// it comes up goes to the back with that time.
     expiry: VecDeque<(Secs, ConnKey)>,
+    /// Addresses for the lines that name none.
+    links: Links,
     /// Newest event time merged: the log's own clock, which closes connections.
     latest: Secs,
 }
@@ -267,11 +270,14 @@ impl Table<'_> {
 
     /// Merges one failed-login event that happened at `t`.
     pub fn record(&mut self, ev: &Event, t: Secs) {
+        let Some(ip) = self.address_of(ev, t) else {
+            return;
+        };
         self.latest = self.latest.max(t);
-        if !self.stored.is_empty() && !self.attackers.contains_key(&ev.ip) {
-            self.take_stored(&ev.ip);
+        if !self.stored.is_empty() && !self.attackers.contains_key(&ip) {
+            self.take_stored(&ip);
         }
-        let a = self.attackers.entry(ev.ip).or_insert_with(|| Attacker {
+        let a = self.attackers.entry(ip).or_insert_with(|| Attacker {
             first: t,
             last: t,
             ..Attacker::default()
@@ -298,7 +304,7 @@ impl Table<'_> {
                 let key = ConnKey {
                     host: ev.host.map(fnv1a).unwrap_or(0),
                     pid: ev.pid.unwrap_or(0),
-                    ip: ev.ip,
+                    ip,
                 };
                 let c = match self.conns.entry(key) {
                     Entry::Occupied(c) => c.into_mut(),
@@ -323,8 +329,49 @@ impl Table<'_> {
                 if self.conns.len() > CONN_SWEEP_AT {
                     self.close_conns_before(self.latest - CONN_IDLE, MAX_OPEN_CONNS);
                 }
+                if ev.pid.is_some() {
+                    self.links.bound(self.latest - CONN_IDLE);
+                    for w in self.links.saw((key.host, key.pid), ip, t) {
+                        let named = Event {
+                            kind: w.kind,
+                            ip: Some(ip),
+                            user: w.user.as_deref(),
+                            count: w.count,
+                            ..ev.clone()
+                        };
+                        self.record(&named, w.t);
+                    }
+                }
             }
         }
+    }
+
+    /// The event's address, or for an sshd line that names none, its
+    /// connection's (see `links`); `None` while that is not known yet.
+    fn address_of(&mut self, ev: &Event, t: Secs) -> Option<IpAddr> {
+        if let Some(ip) = ev.ip {
+            return Some(ip);
+        }
+        let link = (ev.host.map(fnv1a).unwrap_or(0), ev.pid?);
+        if self.links.is_empty() {
+            // Connections a loaded state left open.
+            for (k, c) in &self.conns {
+                self.links.saw((k.host, k.pid), k.ip, c.t);
+            }
+        }
+        let ip = self.links.address(link, t, CONN_IDLE);
+        if ip.is_none() {
+            self.links.wait(
+                link,
+                Waiting {
+                    kind: ev.kind,
+                    count: ev.count,
+                    user: ev.user.map(<[u8]>::to_vec),
+                    t,
+                },
+            );
+        }
+        ip
     }
 
     /// Forgets the connections idle for `CONN_IDLE` by the log's clock (the
@@ -332,6 +379,7 @@ impl Table<'_> {
     /// or a clock ahead of the log, must not end a guess half read.
     pub fn close_conns(&mut self) {
         self.close_conns_before(self.latest - CONN_IDLE, MAX_OPEN_CONNS);
+        self.links.expire(self.latest - CONN_IDLE);
     }
 
     /// Forgets connections idle since before `cutoff`, and the first queued

@@ -446,6 +446,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
             expiry: expiry.into(),
             latest,
+            links: Default::default(),
         })
     }
 }
