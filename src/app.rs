@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cli::SinkName;
 use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
-use crate::config::{ExportConfig, SinkSpec, XConfig};
+use crate::config::{ExportConfig, SinkSpec};
 use crate::decide::decide;
 use crate::deliver;
 use crate::ingest::{ingest_all, ingest_counting};
@@ -22,7 +22,7 @@ use crate::parse::{Seen, examine};
 use crate::render::{Announcement, render};
 use crate::sink::stdout::{StdoutSink, print_post};
 use crate::sink::x::{TwitterSink, XClient};
-use crate::sink::{Pending, Post, Sink, plan};
+use crate::sink::{Pending, Post, Sink, name_of as sink_name, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
 use crate::summary::{Forms, Summary};
@@ -38,7 +38,7 @@ pub fn run(config: Config) -> Result<()> {
         Command::Parse { inputs, missed } => parse_inputs(&inputs, missed, now),
         Command::Show { state, json } => show(&state, json, now),
         Command::Outbox(o) => crate::queue::run(&o, now),
-        Command::VerifyCredentials(x) => verify_credentials(&x),
+        Command::VerifyCredentials(v) => crate::verify::run(&v, now),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
             let mut cmd = <crate::cli::Args as clap::CommandFactory>::command();
@@ -138,17 +138,6 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
                 parked: None,
             });
         }
-    }
-}
-
-fn sink_name(s: SinkName) -> &'static str {
-    match s {
-        SinkName::Stdout => "stdout",
-        SinkName::Twitter => "twitter",
-        SinkName::Mastodon => "mastodon",
-        SinkName::Bluesky => "bluesky",
-        SinkName::Abuseipdb => "abuseipdb",
-        SinkName::Webhook => "webhook",
     }
 }
 
@@ -298,13 +287,6 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
             Ok(())
         }
     }
-}
-
-fn verify_credentials(x: &XConfig) -> Result<()> {
-    let client = XClient::new(&x.api_url, x.credentials.clone())?;
-    let user = client.me()?;
-    println!("@{user}");
-    Ok(())
 }
 
 /// Opens a whole log for reading: a file (gzip-compressed if it ends in

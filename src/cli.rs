@@ -30,7 +30,8 @@ pub enum Command {
     /// List what waits for each sink and the posts parked after a refusal;
     /// `outbox retry ID…` or `outbox drop ID…` (or `all`) puts them back or forgets them.
     Outbox(OutboxArgs),
-    /// Check the X credentials: a signed GET /2/users/me, printing the account's @username.
+    /// Check each configured sink's credentials (or those named with --sink)
+    /// without posting: X's signed GET /2/users/me prints the account's @username.
     VerifyCredentials(VerifyArgs),
     /// Write the attacker table as a blocklist, CSV, JSON or an Atom feed.
     Export(ExportArgs),
@@ -240,6 +241,10 @@ pub struct VerifyArgs {
     /// Options file (TOML) that may hold the credentials.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Check only this sink (repeatable) [default: every configured one]
+    #[arg(long = "sink", value_name = "SINK")]
+    pub sinks: Vec<SinkName>,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -686,6 +686,9 @@ mod exactly_once;
 #[path = "cli/parked.rs"]
 mod parked;
 
+#[path = "cli/credentials.rs"]
+mod credentials;
+
 #[path = "cli/scale.rs"]
 mod scale;
 
