@@ -15,16 +15,17 @@ use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
 use crate::config::{ExportConfig, SinkSpec, XConfig};
 use crate::decide::decide;
-use crate::ingest::ingest_all;
+use crate::deliver;
+use crate::ingest::{ingest_all, ingest_counting};
 use crate::journal;
-use crate::parse::parse;
+use crate::parse::{Seen, examine};
 use crate::render::{Announcement, render};
 use crate::sink::stdout::{StdoutSink, print_post};
 use crate::sink::x::{TwitterSink, XClient};
-use crate::sink::{Outcome, Pending, Post, Sink, plan};
+use crate::sink::{Pending, Post, Sink, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
-use crate::table::CONN_IDLE;
+use crate::summary::{Forms, Summary};
 use crate::text;
 
 use crate::notice::warn;
@@ -34,8 +35,9 @@ pub fn run(config: Config) -> Result<()> {
     match config.command {
         Command::Run(c) => run_pipeline(&c, now),
         Command::Replay(c) => replay(&c, now),
-        Command::Parse { inputs } => parse_inputs(&inputs, now),
-        Command::Show { state, json } => show(&state, json),
+        Command::Parse { inputs, missed } => parse_inputs(&inputs, missed, now),
+        Command::Show { state, json } => show(&state, json, now),
+        Command::Outbox(o) => crate::queue::run(&o, now),
         Command::VerifyCredentials(x) => verify_credentials(&x),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
@@ -133,6 +135,7 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
                 batch: None,
                 queued: now,
                 created: None,
+                parked: None,
             });
         }
     }
@@ -161,81 +164,6 @@ fn make_sink(spec: &SinkSpec, c: &RunConfig, now: Secs) -> Result<Box<dyn Sink>>
         }
         other => crate::sink::make(other, &c.sink_settings, now)?,
     })
-}
-
-/// Plans and publishes one sink's share of the outbox. Every success is
-/// recorded in `st` and saved at once, so a crash re-sends at most one post
-/// (with the same text, which X then reports as a duplicate).
-fn publish_sink(
-    st: &mut State,
-    spec: &SinkSpec,
-    sink: &mut dyn Sink,
-    c: &RunConfig,
-    now: Secs,
-    report: &mut Report,
-) -> Result<()> {
-    let name = sink.name();
-    let book = st.sinks.entry(name.to_string()).or_default();
-    book.recent.retain(|t| *t > now - 86_400);
-    match book.blocked_until {
-        // Rate-limited earlier: the reset has not come yet. Nothing new is wrong.
-        Some(until) if now < until => return Ok(()),
-        Some(_) => book.blocked_until = None,
-        None => {}
-    }
-    let left = spec.budget.left(book, now);
-    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch, now);
-    if posts.is_empty() {
-        return Ok(());
-    }
-    // The batches are saved before the first attempt: a retry sends the same text.
-    state::save(&c.state, st)?;
-    for post in posts {
-        let outcome = sink.publish(&post);
-        // A kill here: the sink has answered, the outbox does not know yet.
-        crate::fault::point("post:answered");
-        let book = st.sinks.entry(name.to_string()).or_default();
-        match outcome {
-            Outcome::Delivered | Outcome::Duplicate => {
-                // A duplicate is usually our own post from a run that crashed before
-                // saving: it used the day's quota then, so count it now.
-                if spec.budget.per_day.is_some() {
-                    book.recent.push(now);
-                }
-                st.outbox
-                    .retain(|p| !(p.sink == name && p.batch == Some(post.batch)));
-                for ip in post.ips() {
-                    if let Some(a) = st.table.get_mut(&ip) {
-                        a.announced.get_or_insert(now);
-                    }
-                }
-                if c.json {
-                    report.post(&post)?;
-                }
-                if name != "stdout" {
-                    state::save(&c.state, st)?;
-                }
-            }
-            Outcome::RateLimited { reset } => {
-                let until = reset.filter(|r| *r > now).unwrap_or(now + 15 * 60);
-                book.blocked_until = Some(until);
-                state::save(&c.state, st)?;
-                bail!(
-                    "{name}: rate limited until {}; {} announcement(s) wait in the outbox",
-                    format_rfc3339(until),
-                    st.outbox.iter().filter(|p| p.sink == name).count()
-                );
-            }
-            Outcome::Failed(e) => {
-                state::save(&c.state, st)?;
-                let waiting = st.outbox.iter().filter(|p| p.sink == name).count();
-                return Err(e.context(format!(
-                    "{name}: {waiting} announcement(s) wait in the outbox for the next run"
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// What a dry run shows: exactly the posts each sink would make now.
@@ -269,7 +197,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
     read_logs(c, &mut st, now)?;
-    st.table.close_conns(now - CONN_IDLE);
+    st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
     st.table.forget_idle(now - c.retention, |ip| {
@@ -292,7 +220,19 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         attempted = true;
         let mut sink = make_sink(spec, c, now)?;
         // One sink failing must not keep the others from posting.
-        if let Err(e) = publish_sink(&mut st, spec, sink.as_mut(), c, now, &mut report) {
+        let mut on_delivered = |post: &Post| match c.json {
+            true => report.post(post).map_err(anyhow::Error::from),
+            false => Ok(()),
+        };
+        let published = deliver::publish_sink(
+            &mut st,
+            spec,
+            sink.as_mut(),
+            &c.state,
+            now,
+            &mut on_delivered,
+        );
+        if let Err(e) = published {
             failures.push(e);
         }
     }
@@ -426,15 +366,19 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         None => State::default(),
     };
     let mut clock = LocalClock::new(now);
+    let mut summary = Summary::default();
     for input in &c.inputs {
         let name = input_name(input);
         let input = open_input(input)?;
-        let stats = ingest_all(&mut st.table, &mut clock, now, |on_line| {
+        let (stats, recognised) = ingest_counting(&mut st.table, &mut clock, now, |on_line| {
             source::for_each_line(input, true, on_line)
-        })
-        .with_context(|| format!("cannot read {name}"))?;
+        });
+        let stats = stats.with_context(|| format!("cannot read {name}"))?;
         warn_read(&name, &stats);
+        summary.lines += stats.lines;
+        summary.recognised += recognised;
     }
+    summary.count_table(&st.table);
     let outbox = &st.outbox;
     let due = decide(&st.table, &c.policy, |ip| {
         outbox.iter().any(|p| p.subject.ip == *ip)
@@ -454,6 +398,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         print_post(&mut out, &post, c.json)?;
     }
     out.flush()?;
+    crate::notice::say(&summary);
     Ok(())
 }
 
@@ -471,26 +416,51 @@ struct ParsedLine<'a> {
     file: Option<&'a str>,
 }
 
-fn parse_inputs(inputs: &[Input], now: Secs) -> Result<()> {
+/// `parse`: a JSON line per recognised line (or, with `missed`, each line
+/// not understood, as it is), then the summary on stderr.
+fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
     let mut clock = LocalClock::new(now);
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut write_err = None;
+    let mut summary = Summary::default();
+    let mut forms = Forms::default();
+    // Only for the summary's attackers and tries, counted as `replay` counts them.
+    let mut table = crate::table::Table::default();
     for input in inputs {
         let name = input_name(input);
         let file = (inputs.len() > 1).then_some(name.as_str());
         let mut n = 0u64;
         let stats = source::for_each_line(open_input(input)?, true, |line| {
             n += 1;
-            let Some(ev) = parse(line) else { return };
-            if write_err.is_some() {
+            let ev = match examine(line) {
+                Seen::Event(ev) => ev,
+                Seen::Missed => {
+                    forms.missed += 1;
+                    if missed && write_err.is_none() {
+                        write_err = out
+                            .write_all(line)
+                            .and_then(|()| out.write_all(b"\n"))
+                            .err();
+                    }
+                    return;
+                }
+                Seen::Other => return,
+            };
+            summary.recognised += 1;
+            forms.add(ev.event_name());
+            let t = clock.decode(&ev.stamp);
+            table.record(&ev, t.unwrap_or(now));
+            // A line without an address of its own is counted, not printed.
+            let Some(ip) = ev.ip else { return };
+            if missed || write_err.is_some() {
                 return;
             }
             let rec = ParsedLine {
                 line: n,
                 service: ev.service.as_str(),
-                ip: ev.ip,
+                ip,
                 user: ev.user.map(|u| text::clean(u, usize::MAX)),
-                time: clock.decode(&ev.stamp).map(format_rfc3339),
+                time: t.map(format_rfc3339),
                 host: ev.host.map(|h| text::clean(h, 255)),
                 event: ev.event_name(),
                 count: ev.count,
@@ -508,8 +478,12 @@ fn parse_inputs(inputs: &[Input], now: Secs) -> Result<()> {
             return Err(e).context("cannot write to stdout");
         }
         warn_read(&name, &stats);
+        summary.lines += stats.lines;
     }
     out.flush().context("cannot write to stdout")?;
+    summary.count_table(&table);
+    crate::notice::say(&summary);
+    crate::notice::say(&forms);
     Ok(())
 }
 
@@ -525,7 +499,7 @@ struct ShowLine<'a> {
     announced: Option<String>,
 }
 
-fn show(path: &Path, json: bool) -> Result<()> {
+fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
     if !path.exists() {
         bail!(
             "no state file at {} (has `tweet-attacks run` run yet?)",
@@ -572,6 +546,13 @@ fn show(path: &Path, json: bool) -> Result<()> {
                 users
             )?;
         }
+    }
+    // The queues, what a sink waits for, and parked posts, under the table.
+    let mut summary = Vec::new();
+    crate::queue::write_summary(&mut summary, &st, now)?;
+    if !json && !summary.is_empty() {
+        writeln!(out)?;
+        out.write_all(&summary)?;
     }
     out.flush()?;
     Ok(())

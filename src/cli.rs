@@ -27,6 +27,9 @@ pub enum Command {
     Parse(ParseArgs),
     /// Print the attacker table, most tries first.
     Show(ShowArgs),
+    /// List what waits for each sink and the posts parked after a refusal;
+    /// `outbox retry ID…` or `outbox drop ID…` (or `all`) puts them back or forgets them.
+    Outbox(OutboxArgs),
     /// Check the X credentials: a signed GET /2/users/me, printing the account's @username.
     VerifyCredentials(VerifyArgs),
     /// Write the attacker table as a blocklist, CSV, JSON or an Atom feed.
@@ -171,6 +174,11 @@ pub struct ParseArgs {
     /// Log files to read; `-` or nothing reads standard input.
     #[arg(value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
+
+    /// Print, instead of the JSON lines, the lines of sshd, sshd-session and
+    /// vsftpd that name an address but were not understood.
+    #[arg(long)]
+    pub missed: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -186,6 +194,41 @@ pub struct ShowArgs {
     /// Print one JSON object per attacker.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub action: Option<OutboxAction>,
+
+    /// State file to read (and change).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/lib/tweet-attacks/state.json",
+        global = true
+    )]
+    pub state: PathBuf,
+
+    /// Print the listing as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Put parked posts back in the queue: the next run sends them again, unchanged.
+    Retry {
+        /// Post IDs as `tweet-attacks outbox` lists them, or `all`.
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
+    /// Forget parked posts for good: never sent, and their attackers not queued again.
+    Drop {
+        /// Post IDs as `tweet-attacks outbox` lists them, or `all`.
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
 }
 
 #[derive(Debug, ClapArgs)]

@@ -43,8 +43,9 @@ pub struct Config {
 pub enum Command {
     Run(Box<RunConfig>),
     Replay(ReplayConfig),
-    Parse { inputs: Vec<Input> },
+    Parse { inputs: Vec<Input>, missed: bool },
     Show { state: PathBuf, json: bool },
+    Outbox(crate::queue::OutboxConfig),
     VerifyCredentials(XConfig),
     Export(ExportConfig),
     Completions(clap_complete::Shell),
@@ -524,11 +525,13 @@ impl Config {
             }),
             cli::Command::Parse(p) => Command::Parse {
                 inputs: inputs(p.inputs),
+                missed: p.missed,
             },
             cli::Command::Show(s) => Command::Show {
                 state: s.state,
                 json: s.json,
             },
+            cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
                 Command::VerifyCredentials(XConfig {

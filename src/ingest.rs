@@ -11,6 +11,13 @@ use crate::table::Table;
 /// Events handed from the reading thread to the merging one at a time.
 const BATCH: usize = 2048;
 
+/// A batch is handed over once the bytes it copied reach this, whatever
+/// its length: attackers choose the user names, and 2048 names of 64 KiB
+/// would be 128 MiB a batch. With the channel's four batches, the one being
+/// filled and the one being merged, at most about 6 × (256 + 64) KiB of
+/// names are in flight.
+const BATCH_BYTES: usize = 256 * 1024;
+
 /// Runs `read`, which hands each line it reads to its callback, on a second
 /// thread that parses the lines, while this thread merges the events into
 /// `table` in the order they were read. Returns what `read` returns.
@@ -20,6 +27,17 @@ pub fn ingest_all<T: Send>(
     now: Secs,
     read: impl FnOnce(&mut dyn FnMut(&[u8])) -> T + Send,
 ) -> T {
+    ingest_counting(table, clock, now, read).0
+}
+
+/// `ingest_all`, also returning how many lines were recognised.
+pub fn ingest_counting<T: Send>(
+    table: &mut Table,
+    clock: &mut LocalClock,
+    now: Secs,
+    read: impl FnOnce(&mut dyn FnMut(&[u8])) -> T + Send,
+) -> (T, u64) {
+    let mut recognised = 0;
     let (batches, received) = mpsc::sync_channel::<Batch>(4);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
@@ -27,7 +45,8 @@ pub fn ingest_all<T: Send>(
             let out = read(&mut |line| {
                 let Some(ev) = parse(line) else { return };
                 batch.push(&ev, clock.decode(&ev.stamp).unwrap_or(now));
-                if batch.events.len() == BATCH {
+                crate::fault::point("read:event");
+                if batch.full() {
                     // The merging side only stops when this side is done.
                     let _ = batches.send(std::mem::take(&mut batch));
                 }
@@ -36,11 +55,13 @@ pub fn ingest_all<T: Send>(
             out
         });
         for batch in received {
+            recognised += batch.events.len() as u64;
             batch.merge_into(table);
         }
-        reader
+        let out = reader
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (out, recognised)
     })
 }
 
@@ -56,7 +77,7 @@ struct Batch {
 struct Parsed {
     service: Service,
     kind: Kind,
-    ip: std::net::IpAddr,
+    ip: Option<std::net::IpAddr>,
     user: Option<Range<usize>>,
     host: Option<Range<usize>>,
     pid: Option<u32>,
@@ -83,6 +104,10 @@ impl Batch {
             count: ev.count,
             t,
         });
+    }
+
+    fn full(&self) -> bool {
+        self.events.len() >= BATCH || self.bytes.len() >= BATCH_BYTES
     }
 
     fn merge_into(&self, table: &mut Table) {
@@ -133,6 +158,31 @@ mod tests {
                     .replace("{a}", &a.to_string())
             })
             .collect()
+    }
+
+    #[test]
+    fn a_batch_is_full_at_its_bytes_whatever_its_length() {
+        // Set by hand: the parser may keep less of a name than this.
+        let name = "x".repeat(60 * 1024);
+        let line = "Nov 26 00:00:01 web01 sshd[7]: Invalid user u from 203.0.113.9 port 22";
+        let mut ev = parse(line.as_bytes()).unwrap();
+        ev.user = Some(name.as_bytes());
+        let mut batch = Batch::default();
+        let mut pushed = 0;
+        while !batch.full() {
+            batch.push(&ev, 0);
+            pushed += 1;
+        }
+        let user = ev.user.map_or(0, <[u8]>::len);
+        assert!(
+            pushed < BATCH && pushed * user >= BATCH_BYTES,
+            "{pushed} events"
+        );
+        assert!(
+            batch.bytes.len() < BATCH_BYTES + user + 64,
+            "{}",
+            batch.bytes.len()
+        );
     }
 
     #[test]

@@ -167,6 +167,16 @@ impl Out {
         self
     }
 
+    /// A run that succeeded but said one lasting condition: status 0 and
+    /// exactly one warning line on stderr, which is returned.
+    fn one_notice_line(&self) -> String {
+        assert_eq!(self.code(), Some(0), "stderr: {}", self.stderr());
+        let err = self.stderr();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("tweet-attacks: warning: "), "{err}");
+        err
+    }
+
     /// A failed run: status 1 and exactly one line on stderr, which is returned.
     fn one_error_line(&self) -> String {
         assert_eq!(self.code(), Some(1), "stderr: {}", self.stderr());
@@ -609,8 +619,8 @@ fn replay_reads_rotated_gzip_files() {
     assert_eq!(posts[0]["tries"], 7);
     assert_eq!(
         out.stderr(),
-        "",
-        "no progress bar when stderr is not a terminal"
+        "tweet-attacks: 7 lines read, 7 recognised, 1 attackers, 7 tries\n",
+        "no progress bar when stderr is not a terminal: the summary alone"
     );
 }
 
@@ -672,3 +682,12 @@ mod hostile;
 
 #[path = "cli/exactly_once.rs"]
 mod exactly_once;
+
+#[path = "cli/parked.rs"]
+mod parked;
+
+#[path = "cli/scale.rs"]
+mod scale;
+
+#[path = "cli/summary.rs"]
+mod summary;

@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Api, Payload, base_url, rate_limited};
+use super::http::{Api, Payload, base_url};
 use super::settings::{Secret, SinkSettings, secret, section, text};
 use super::{Outcome, Post, Sink};
 use crate::clock::{Secs, format_rfc3339};
@@ -92,7 +92,7 @@ impl BlueskySink {
                     ))),
                 }
             }
-            429 => Err(rate_limited(&a)),
+            429 => Err(self.api.rate_limited(&a)),
             _ => Err(Outcome::Failed(self.api.status_error(
                 &a,
                 "the login",
@@ -165,12 +165,12 @@ impl Sink for BlueskySink {
         match a.status {
             // The record exists; its uri and cid are of no further use.
             200..=299 => Outcome::Delivered,
-            429 => rate_limited(&a),
-            _ => Outcome::Failed(self.api.status_error(
+            429 => self.api.rate_limited(&a),
+            _ => self.api.failure(
                 &a,
                 "the post",
                 "the session was refused; check handle and app-password in [bluesky]",
-            )),
+            ),
         }
     }
 }

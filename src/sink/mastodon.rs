@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Api, Payload, base_url, rate_limited};
+use super::http::{Api, Payload, base_url};
 use super::settings::{Secret, SinkSettings, secret, section, text};
 use super::{Outcome, Post, Sink, idempotency_key};
 use crate::clock::Secs;
@@ -130,12 +130,12 @@ impl Sink for MastodonSink {
                     ))),
                 }
             }
-            429 => rate_limited(&a),
-            _ => Outcome::Failed(self.api.status_error(
+            429 => self.api.rate_limited(&a),
+            _ => self.api.failure(
                 &a,
                 "the status",
                 "check token in [mastodon]: it must be valid and have the write:statuses scope",
-            )),
+            ),
         }
     }
 }

@@ -26,6 +26,17 @@ pub struct Pending {
     /// `createdAt`, part of its record key), the same on every retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<Secs>,
+    /// The sink refused this post for good: it waits, out of the queue,
+    /// for `tweet-attacks outbox retry` or `drop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked: Option<Parked>,
+}
+
+/// Why and when a post was set aside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parked {
+    pub reason: String,
+    pub at: Secs,
 }
 
 /// A sink's bookkeeping, kept in the state.
@@ -37,6 +48,9 @@ pub struct SinkBook {
     /// Rate-limited: no post before this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_until: Option<Secs>,
+    /// What limit the block waits for, as the service named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
 }
 
 /// How many posts a sink may make.
@@ -79,7 +93,7 @@ impl Post {
 /// Groups one sink's outbox entries into at most `left` posts, assigning
 /// batch numbers (from `next_batch`) to entries that had none.
 ///
-/// Entries already batched go first, as they were. The rest go one per
+/// Parked entries are left out. Entries already batched go first, as they were. The rest go one per
 /// post, most tries first, while the budget lasts; when more are due than
 /// posts remain, several are packed into each post rather than dropping any.
 /// Whatever does not fit waits for the next budget. A new batch is made at
@@ -94,7 +108,8 @@ pub fn plan(
     let mut posts: Vec<Post> = Vec::new();
     let mut batches: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let mut fresh: Vec<usize> = Vec::new();
-    for (i, p) in outbox.iter().enumerate().filter(|(_, p)| p.sink == sink) {
+    let queued = |p: &Pending| p.sink == sink && p.parked.is_none();
+    for (i, p) in outbox.iter().enumerate().filter(|(_, p)| queued(p)) {
         match p.batch {
             Some(b) => batches.entry(b).or_default().push(i),
             None => fresh.push(i),
@@ -175,6 +190,7 @@ mod tests {
             batch: None,
             queued: 0,
             created: None,
+            parked: None,
         }
     }
 
@@ -253,7 +269,7 @@ mod tests {
     fn budget_counts_the_last_24_hours() {
         let book = SinkBook {
             recent: vec![10, 90_000, 90_100],
-            blocked_until: None,
+            ..SinkBook::default()
         };
         let b = Budget {
             per_day: Some(17),
@@ -266,5 +282,24 @@ mod tests {
         };
         assert_eq!(b.left(&book, 100_000), 1, "the post at t=10 has aged out");
         assert_eq!(Budget::UNLIMITED.left(&book, 0), usize::MAX);
+    }
+
+    #[test]
+    fn parked_entries_stay_out_of_every_plan() {
+        let mut outbox = vec![
+            pending("203.0.113.1", 9, "mastodon"),
+            pending("203.0.113.2", 7, "mastodon"),
+        ];
+        let mut next = 0;
+        let first = plan(&mut outbox, "mastodon", 5, &mut next, 100);
+        assert_eq!(first.len(), 2);
+        outbox[0].parked = Some(Parked {
+            reason: "422".into(),
+            at: 100,
+        });
+        let again = plan(&mut outbox, "mastodon", 5, &mut next, 200);
+        assert_eq!(again.len(), 1, "{again:?}");
+        assert_eq!(again[0].ips(), [outbox[1].subject.ip]);
+        assert_eq!(again[0].text, first[1].text, "the rest keeps its post");
     }
 }

@@ -4,7 +4,7 @@ use anyhow::{Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::http::{Api, Payload, origin, rate_limited};
+use super::http::{Api, Payload, origin};
 use super::settings::{Secret, SinkSettings, secret, section};
 use super::stdout::AttackerJson;
 use super::{Outcome, Post, Sink, idempotency_key};
@@ -118,12 +118,10 @@ impl Sink for WebhookSink {
         };
         match a.status {
             200..=299 => Outcome::Delivered,
-            429 => rate_limited(&a),
-            _ => Outcome::Failed(self.api.status_error(
-                &a,
-                "the post",
-                "check url and headers in [webhook]",
-            )),
+            429 => self.api.rate_limited(&a),
+            _ => self
+                .api
+                .failure(&a, "the post", "check url and headers in [webhook]"),
         }
     }
 }

@@ -15,8 +15,9 @@ use super::sinks::{already_reported, reported};
 use super::*;
 use serde_json::json;
 
-const IP: &str = "203.0.113.5";
-const OTHER: &str = "198.51.100.7";
+// Globally routable, so AbuseIPDB hears of them too.
+pub(super) const IP: &str = "45.148.10.5";
+pub(super) const OTHER: &str = "61.177.172.13";
 
 /// Runs `cmd` until it pauses at `point` (the `#N` form allowed), then
 /// SIGKILLs it. Returns once it is dead; panics if it never got there.
@@ -69,7 +70,7 @@ fn outbox(env: &Env) -> Vec<(String, String)> {
 }
 
 /// Two attackers due; the options file configures `sections`.
-fn two_due(sections: &str) -> Env {
+pub(super) fn two_due(sections: &str) -> Env {
     let env = Env::new();
     env.write("auth.log", &(guesses(IP, 8, 100) + &guesses(OTHER, 6, 200)))
         .write("vsftpd.log", "")

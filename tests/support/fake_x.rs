@@ -225,6 +225,54 @@ impl Reply {
         )
     }
 
+    /// X's problem JSON for a 429 when the account's 24-hour cap is used
+    /// up, with the headers X sends: the 15-minute window still has room,
+    /// the user's 24-hour window does not.
+    pub fn day_capped(now: i64, user_reset: i64) -> Reply {
+        Reply::json(429, r#"{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}"#)
+            .header("x-rate-limit-limit", "100")
+            .header("x-rate-limit-remaining", "99")
+            .header("x-rate-limit-reset", &(now + 900).to_string())
+            .header("x-user-limit-24hour-limit", "17")
+            .header("x-user-limit-24hour-remaining", "0")
+            .header("x-user-limit-24hour-reset", &user_reset.to_string())
+            .header("x-app-limit-24hour-limit", "10000")
+            .header("x-app-limit-24hour-remaining", "9983")
+            .header("x-app-limit-24hour-reset", &(now + 3600).to_string())
+    }
+
+    /// X's 429 when the account's spend cap is reached.
+    pub fn usage_capped() -> Reply {
+        Reply::json(
+            429,
+            r#"{"title":"UsageCapExceeded","detail":"Usage cap exceeded: Monthly product cap","type":"https://api.twitter.com/2/problems/usage-capped","period":"Monthly","scope":"Product"}"#,
+        )
+    }
+
+    /// X's 402 when the prepaid credits are gone.
+    pub fn credits_depleted() -> Reply {
+        Reply::json(
+            402,
+            r#"{"title":"CreditsDepleted","detail":"Your enrolled account [1834000000000000000] does not have any credits to fulfill this request.","type":"https://api.twitter.com/2/problems/credits"}"#,
+        )
+    }
+
+    /// X's 403 for an app that is not attached to a Project.
+    pub fn client_forbidden() -> Reply {
+        Reply::json(
+            403,
+            r#"{"client_id":"29000000","detail":"When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.","registration_url":"https://developer.twitter.com/en/docs/projects/overview","title":"Client Forbidden","required_enrollment":"Appropriate Level of API Access","reason":"client-not-enrolled","type":"https://api.twitter.com/2/problems/client-forbidden"}"#,
+        )
+    }
+
+    /// X's 403 for an app whose OAuth 1.0a permissions do not allow posting.
+    pub fn oauth1_permissions() -> Reply {
+        Reply::json(
+            403,
+            r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/oauth1-permissions","detail":"Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.","status":403}"#,
+        )
+    }
+
     pub fn rate_limited(reset: i64) -> Reply {
         Reply::json(429, r#"{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}"#)
             .header("x-rate-limit-reset", &reset.to_string())
