@@ -44,10 +44,10 @@ pub struct Config {
 pub enum Command {
     Run(Box<RunConfig>),
     Replay(ReplayConfig),
-    Parse { inputs: Vec<Input> },
+    Parse { inputs: Vec<Input>, missed: bool },
     Show { state: PathBuf, json: bool },
     Outbox(crate::queue::OutboxConfig),
-    VerifyCredentials(XConfig),
+    VerifyCredentials(Box<crate::verify::VerifyConfig>),
     Export(ExportConfig),
     Completions(clap_complete::Shell),
     Man,
@@ -457,7 +457,7 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         None
     };
     // Like the X credentials, the sections are needed only to post for real.
-    let sink_settings = file.sink_settings();
+    let sink_settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
     check_sink_urls(&sink_settings)?;
     if !r.dry_run {
         sink_settings.check(&names)?;
@@ -547,6 +547,7 @@ impl Config {
             }),
             cli::Command::Parse(p) => Command::Parse {
                 inputs: inputs(p.inputs),
+                missed: p.missed,
             },
             cli::Command::Show(s) => Command::Show {
                 state: s.state,
@@ -555,10 +556,16 @@ impl Config {
             cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
-                Command::VerifyCredentials(XConfig {
-                    api_url: twitter_api_url(v.twitter_api_url, &file)?,
-                    credentials: credentials(&file)?,
-                })
+                let api_url = twitter_api_url(v.twitter_api_url, &file)?;
+                let x = credentials(&file).map(|credentials| XConfig {
+                    api_url,
+                    credentials,
+                });
+                let settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
+                check_sink_urls(&settings)?;
+                Command::VerifyCredentials(Box::new(crate::verify::VerifyConfig::new(
+                    v.sinks, x, settings,
+                )?))
             }
             cli::Command::Export(e) => Command::Export(ExportConfig {
                 state: e.state,

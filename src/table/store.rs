@@ -481,10 +481,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
             attackers,
             stored: Store::new(stored),
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
+            children: Default::default(),
             expiry: expiry.into(),
             latest,
             // Not saved: the run's options set them.
             rules: Rules::default(),
+            links: Default::default(),
         })
     }
 }
