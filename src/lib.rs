@@ -27,6 +27,7 @@ pub mod verify;
 
 pub mod export;
 pub mod fault;
+pub mod hash;
 pub mod notice;
 pub mod safe_fs;
 

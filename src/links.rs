@@ -8,10 +8,10 @@
 //! long as a connection stays open. One that is never named is dropped:
 //! rather nobody than the wrong address.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::clock::Secs;
+use crate::hash::Map;
 use crate::parse::Kind;
 
 /// A connection: FNV-1a of the syslog host, and the pid.
@@ -36,8 +36,8 @@ pub struct Waiting {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Links {
     /// The address each open connection named last, and when.
-    seen: HashMap<Link, (IpAddr, Secs)>,
-    waiting: HashMap<Link, Vec<Waiting>>,
+    seen: Map<Link, (IpAddr, Secs)>,
+    waiting: Map<Link, Vec<Waiting>>,
     /// The last connection `saw` was told of: lines of one connection come
     /// in runs, and a run costs one map update.
     last: Option<(Link, IpAddr)>,

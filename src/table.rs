@@ -16,13 +16,14 @@
 //! How that text is written, read and found is `store`'s business.
 
 use std::cmp::Reverse;
+use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
+use crate::hash::Map;
 use crate::links::{Links, Waiting};
 use crate::parse::{Event, Kind, Service, Slot};
 use crate::source::fnv1a;
@@ -246,10 +247,10 @@ pub struct Conn {
 #[derive(Debug, Clone, Default)]
 pub struct Table<'a> {
     /// Attackers added or touched since the state was loaded.
-    attackers: HashMap<IpAddr, Attacker>,
+    attackers: Map<IpAddr, Attacker>,
     /// The others, as loaded, none also in `attackers`.
     stored: store::Store<'a>,
-    conns: HashMap<ConnKey, Conn>,
+    conns: Map<ConnKey, Conn>,
     /// Possible PAM children of those connections (see `children`).
     children: children::Children,
     /// Every open connection once, in the order they were opened, with the
@@ -321,7 +322,7 @@ impl Table<'_> {
     }
 
     /// Every attacker, each read in full: for the commands that list them all.
-    pub fn all(&mut self) -> &HashMap<IpAddr, Attacker> {
+    pub fn all(&mut self) -> &Map<IpAddr, Attacker> {
         self.attackers.reserve(self.stored.len());
         self.attackers.extend(self.stored.take_all());
         &self.attackers

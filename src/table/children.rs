@@ -23,11 +23,11 @@
 //! (password auth runs PAM in the monitor): it is dropped, and a claim made
 //! on it is given back.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::{CONN_IDLE, ConnKey};
 use crate::clock::Secs;
+use crate::hash::Map;
 
 /// Possible children remembered per host and address; the oldest go first.
 const MAX_PER_ADDR: usize = 64;
@@ -46,7 +46,7 @@ struct Child {
 /// guess twice, as before.
 #[derive(Debug, Clone, Default)]
 pub struct Children {
-    by_addr: HashMap<(u64, IpAddr), Vec<Child>>,
+    by_addr: Map<(u64, IpAddr), Vec<Child>>,
     /// The cutoff of the last sweep: sweeping is a scan, done once per `CONN_IDLE`.
     swept: Secs,
 }

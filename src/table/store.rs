@@ -5,8 +5,8 @@
 //! objects are read in full and written back as arrays. The counting rules
 //! are `table`'s: nothing here decides what a try is.
 
+use crate::hash::Map;
 use std::cmp::Reverse;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::mpsc;
 
@@ -498,7 +498,7 @@ const STRIDE: usize = 32;
 const BATCH: usize = 4096;
 
 /// The attackers of a state file: those read in full, and the stored ones.
-type Attackers<'a> = (HashMap<IpAddr, Attacker>, Vec<Stored<'a>>);
+type Attackers<'a> = (Map<IpAddr, Attacker>, Vec<Stored<'a>>);
 
 /// A state file's address, as `IpAddr::from_str` reads it, with its error's words.
 fn read_ip(key: &str) -> Result<IpAddr, String> {
@@ -570,7 +570,7 @@ fn attackers_map<'de: 'a, 'a, D: serde::Deserializer<'de>>(
             mut m: M,
         ) -> Result<Self::Value, M::Error> {
             use serde::de::Error;
-            let mut map = HashMap::new();
+            let mut map = Map::default();
             // serde_json finds where each attacker's text ends while a second
             // thread reads the addresses and heads, a batch at a time: the two
             // halves of loading a large table cost about the same.
