@@ -1,6 +1,9 @@
 //! sshd's failure messages, matched by hand from their fixed end.
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
+
+use memchr::memmem;
 
 use super::addr::{ip_with_zone, is_addr_byte};
 use super::{Body, Kind, count_from};
@@ -209,7 +212,11 @@ fn cert_tail(head: &[u8]) -> Option<Found<'_>> {
 /// certificate line cut by a syslog limit after a key ID that ends in a fake
 /// one, and then the address sshd wrote is one of these.
 pub(super) fn certificates_in(user: &[u8]) -> impl Iterator<Item = IpAddr> + '_ {
-    memchr::memmem::find_iter(user, b" from ").filter_map(|at| cert_candidate(&user[at + 6..]))
+    // Built once: `memmem::find_iter` builds a searcher per call, per failed line.
+    static FROM: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b" from "));
+    FROM.find_iter(user)
+        .filter_map(|at| cert_candidate(&user[at + 6..]))
 }
 
 /// `IP port N sshV: TYPE-CERT[ FP] ID …` → IP.
