@@ -435,7 +435,7 @@ fn x_201_saying_the_24_hour_cap_is_used_up_stops_before_a_refused_post() {
 }
 
 #[test]
-fn x_usage_capped_is_said_once_and_retried_each_run() {
+fn x_usage_capped_is_said_once_and_retried_hourly() {
     let mut env = Env::with_log(&guesses(IP, 6, 100));
     let x = FakeX::start(vec![Reply::usage_capped(), Reply::usage_capped()]);
     let note = env.x_run(x.url(), &[]).one_notice_line();
@@ -443,11 +443,23 @@ fn x_usage_capped_is_said_once_and_retried_each_run() {
         note.contains("twitter: X's usage cap (the spend cap"),
         "{note}"
     );
-    env.now = time(NOW_SECS + 900);
+    assert!(
+        note.contains("posting resumes at 2026-11-26T13:00:00Z"),
+        "{note}"
+    );
+    // The next cron runs wait, in silence, without asking X again.
+    for later in [900, 2700] {
+        env.now = time(NOW_SECS + later);
+        let out = env.x_run(x.url(), &[]).ok();
+        assert_eq!(out.stderr(), "", "said once");
+        assert_eq!(x.texts().len(), 1, "{later} s on: not asked again");
+    }
+    // An hour on, asked again: still capped, still silent.
+    env.now = time(NOW_SECS + 3600);
     let out = env.x_run(x.url(), &[]).ok();
     assert_eq!(out.stderr(), "", "said once");
     assert_eq!(x.texts().len(), 2);
-    env.now = time(NOW_SECS + 1800);
+    env.now = time(NOW_SECS + 7200);
     let up = FakeX::start(vec![Reply::created("3")]);
     env.x_run(up.url(), &[]).ok();
     assert_eq!(env.outbox(), Vec::<Value>::new());
