@@ -1,7 +1,7 @@
 //! One invocation, start to finish: the pipeline source → parse → table →
 //! decide → publish → state, and the read-only subcommands.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::IpAddr;
@@ -479,6 +479,9 @@ struct ShowLine<'a> {
     first: String,
     last: String,
     announced: Option<String>,
+    /// The parked posts that name this attacker (as `outbox --json` lists them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    parked: Vec<&'a crate::queue::ParkedPost>,
 }
 
 fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
@@ -498,8 +501,16 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
             "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
         )?;
     }
+    let parked = crate::queue::parked_posts(&st);
+    let mut parked_by_ip: HashMap<IpAddr, Vec<&crate::queue::ParkedPost>> = HashMap::new();
+    for p in &parked {
+        for ip in &p.ips {
+            parked_by_ip.entry(*ip).or_default().push(p);
+        }
+    }
     for (ip, a) in st.table.ranked() {
         let line = ShowLine {
+            parked: parked_by_ip.remove(ip).unwrap_or_default(),
             ip: *ip,
             tries: a.tries(),
             users: &a.users,
