@@ -386,6 +386,16 @@ fn x_24_hour_cap_is_said_once_and_waited_out_in_silence() {
         env.state()["sinks"]["twitter"]["blocked_by"],
         "X's 24-hour post limit for the account (17 posts)"
     );
+    // `show` and `outbox` tell when it lifts.
+    for sub in [&["show"][..], &["outbox"], &["outbox", "--json"]] {
+        let mut args = sub.to_vec();
+        args.extend(["--state", "state.json"]);
+        let listing = Out(env.cmd(&args).output().unwrap()).ok().stdout();
+        assert!(
+            listing.contains("2026-11-27T08:00:00Z") && listing.contains("24-hour post limit"),
+            "{sub:?}: {listing}"
+        );
+    }
     // Every 15 minutes for the 20 hours: no request, no word, status 0.
     let quiet = FakeX::start(vec![]);
     for run in 1..80 {
