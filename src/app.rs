@@ -185,13 +185,27 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     };
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
+    st.table.set_rules(c.rules);
     read_logs(c, &mut st, now)?;
     st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
-    st.table.forget_idle(now - c.retention, |ip| {
-        outbox.iter().any(|p| p.subject.ip == *ip)
-    });
+    let queued = |ip: &IpAddr| outbox.iter().any(|p| p.subject.ip == *ip);
+    st.table.forget_idle(now - c.retention, queued);
+    match st.table.bound(queued) {
+        0 => crate::notice::ended(&mut st.notes, "table-full"),
+        n => {
+            crate::notice::once(
+                &mut st.notes,
+                "table-full",
+                now,
+                format_args!(
+                    "more than {} attackers (--max-attackers): forgot the {n} seen least recently, and will go on forgetting",
+                    c.rules.max_attackers
+                ),
+            );
+        }
+    }
 
     if c.dry_run {
         return print_plans(&mut st, c, now);
@@ -347,6 +361,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         Some(p) => state::load(p, &mut text)?,
         None => State::default(),
     };
+    st.table.set_rules(c.rules);
     let mut clock = LocalClock::new(now);
     let mut summary = Summary::default();
     for input in &c.inputs {
@@ -492,7 +507,7 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
         );
     }
     let mut text = String::new();
-    let mut st = state::load(path, &mut text)?;
+    let st = state::load(path, &mut text)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         writeln!(
@@ -508,10 +523,11 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
             parked_by_ip.entry(*ip).or_default().push(p);
         }
     }
-    for (ip, a) in st.table.ranked() {
+    // One attacker read in full at a time: a million would not fit in memory at once.
+    st.table.try_for_each_ranked(|ip, a| -> Result<()> {
         let line = ShowLine {
-            parked: parked_by_ip.remove(ip).unwrap_or_default(),
-            ip: *ip,
+            parked: parked_by_ip.remove(&ip).unwrap_or_default(),
+            ip,
             tries: a.tries(),
             users: &a.users,
             users_more: a.users_more,
@@ -539,7 +555,8 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
                 users
             )?;
         }
-    }
+        Ok(())
+    })?;
     // The queues, what a sink waits for, and parked posts, under the table.
     let mut summary = Vec::new();
     crate::queue::write_summary(&mut summary, &st, now)?;
