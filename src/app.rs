@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cli::SinkName;
 use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
-use crate::config::{ExportConfig, SinkSpec, XConfig};
+use crate::config::{ExportConfig, SinkSpec};
 use crate::decide::decide;
 use crate::deliver;
 use crate::ingest::{ingest_all, ingest_counting};
@@ -22,7 +22,7 @@ use crate::parse::{Seen, examine};
 use crate::render::{Announcement, render};
 use crate::sink::stdout::{StdoutSink, print_post};
 use crate::sink::x::{TwitterSink, XClient};
-use crate::sink::{Pending, Post, Sink, plan};
+use crate::sink::{Pending, Post, Sink, name_of as sink_name, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
 use crate::summary::{Forms, Summary};
@@ -38,7 +38,7 @@ pub fn run(config: Config) -> Result<()> {
         Command::Parse { inputs, missed } => parse_inputs(&inputs, missed, now),
         Command::Show { state, json } => show(&state, json, now),
         Command::Outbox(o) => crate::queue::run(&o, now),
-        Command::VerifyCredentials(x) => verify_credentials(&x),
+        Command::VerifyCredentials(v) => crate::verify::run(&v, now),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
             let mut cmd = <crate::cli::Args as clap::CommandFactory>::command();
@@ -141,17 +141,6 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
     }
 }
 
-fn sink_name(s: SinkName) -> &'static str {
-    match s {
-        SinkName::Stdout => "stdout",
-        SinkName::Twitter => "twitter",
-        SinkName::Mastodon => "mastodon",
-        SinkName::Bluesky => "bluesky",
-        SinkName::Abuseipdb => "abuseipdb",
-        SinkName::Webhook => "webhook",
-    }
-}
-
 fn make_sink(spec: &SinkSpec, c: &RunConfig, now: Secs) -> Result<Box<dyn Sink>> {
     Ok(match spec.name {
         SinkName::Stdout => Box::new(StdoutSink::new(io::stdout(), c.json)),
@@ -196,13 +185,27 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     };
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
+    st.table.set_rules(c.rules);
     read_logs(c, &mut st, now)?;
     st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
-    st.table.forget_idle(now - c.retention, |ip| {
-        outbox.iter().any(|p| p.subject.ip == *ip)
-    });
+    let queued = |ip: &IpAddr| outbox.iter().any(|p| p.subject.ip == *ip);
+    st.table.forget_idle(now - c.retention, queued);
+    match st.table.bound(queued) {
+        0 => crate::notice::ended(&mut st.notes, "table-full"),
+        n => {
+            crate::notice::once(
+                &mut st.notes,
+                "table-full",
+                now,
+                format_args!(
+                    "more than {} attackers (--max-attackers): forgot the {n} seen least recently, and will go on forgetting",
+                    c.rules.max_attackers
+                ),
+            );
+        }
+    }
 
     if c.dry_run {
         return print_plans(&mut st, c, now);
@@ -300,13 +303,6 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     }
 }
 
-fn verify_credentials(x: &XConfig) -> Result<()> {
-    let client = XClient::new(&x.api_url, x.credentials.clone())?;
-    let user = client.me()?;
-    println!("@{user}");
-    Ok(())
-}
-
 /// Opens a whole log for reading: a file (gzip-compressed if it ends in
 /// `.gz`, as rotated logs do) or stdin. A progress bar is drawn on stderr
 /// only when stderr is a terminal, so cron and pipes stay silent.
@@ -365,6 +361,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         Some(p) => state::load(p, &mut text)?,
         None => State::default(),
     };
+    st.table.set_rules(c.rules);
     let mut clock = LocalClock::new(now);
     let mut summary = Summary::default();
     for input in &c.inputs {
@@ -507,7 +504,7 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
         );
     }
     let mut text = String::new();
-    let mut st = state::load(path, &mut text)?;
+    let st = state::load(path, &mut text)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         writeln!(
@@ -516,9 +513,10 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
             "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
         )?;
     }
-    for (ip, a) in st.table.ranked() {
+    // One attacker read in full at a time: a million would not fit in memory at once.
+    st.table.try_for_each_ranked(|ip, a| -> Result<()> {
         let line = ShowLine {
-            ip: *ip,
+            ip,
             tries: a.tries(),
             users: &a.users,
             users_more: a.users_more,
@@ -546,7 +544,8 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
                 users
             )?;
         }
-    }
+        Ok(())
+    })?;
     // The queues, what a sink waits for, and parked posts, under the table.
     let mut summary = Vec::new();
     crate::queue::write_summary(&mut summary, &st, now)?;

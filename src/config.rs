@@ -1,6 +1,7 @@
 //! Validated settings for one run, built from the command line, the options
 //! file and the environment. Core code sees only these.
 
+use crate::table::{DEFAULT_IPV6_PREFIX, DEFAULT_MAX_ATTACKERS, Rules};
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,7 @@ pub enum Command {
     Parse { inputs: Vec<Input>, missed: bool },
     Show { state: PathBuf, json: bool },
     Outbox(crate::queue::OutboxConfig),
-    VerifyCredentials(XConfig),
+    VerifyCredentials(Box<crate::verify::VerifyConfig>),
     Export(ExportConfig),
     Completions(clap_complete::Shell),
     Man,
@@ -100,6 +101,7 @@ pub struct RunConfig {
     pub dry_run: bool,
     pub json: bool,
     pub retention: Secs,
+    pub rules: Rules,
     pub lock_wait: Duration,
 }
 
@@ -109,6 +111,7 @@ pub struct ReplayConfig {
     pub policy: Policy,
     pub privacy: Privacy,
     pub json: bool,
+    pub rules: Rules,
     pub inputs: Vec<Input>,
 }
 
@@ -128,6 +131,8 @@ struct FileConfig {
     #[serde(default)]
     ignore: Vec<String>,
     retention: Option<String>,
+    ipv6_prefix: Option<u8>,
+    max_attackers: Option<u64>,
     twitter_api_url: Option<String>,
     max_posts_per_day: Option<usize>,
     max_posts_per_run: Option<usize>,
@@ -397,6 +402,18 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         .or(file.retention.clone())
         .unwrap_or_else(|| "30d".into());
     let retention = clock::parse_duration(&retention).context("bad --retention")?;
+    let rules = Rules {
+        ipv6_prefix: match r.ipv6_prefix.or(file.ipv6_prefix) {
+            Some(p) if p > 128 => bail!("bad ipv6-prefix: {p} (0 to 128)"),
+            p => p.unwrap_or(DEFAULT_IPV6_PREFIX),
+        },
+        max_attackers: match r.max_attackers.or(file.max_attackers) {
+            Some(0) => bail!("bad max-attackers: 0 (at least 1)"),
+            n => n.map_or(DEFAULT_MAX_ATTACKERS, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
+        },
+    };
     if !(0.0..=3600.0).contains(&r.lock_wait) {
         bail!("bad --lock-wait: {} (0 to 3600 seconds)", r.lock_wait);
     }
@@ -440,7 +457,7 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         None
     };
     // Like the X credentials, the sections are needed only to post for real.
-    let sink_settings = file.sink_settings();
+    let sink_settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
     check_sink_urls(&sink_settings)?;
     if !r.dry_run {
         sink_settings.check(&names)?;
@@ -503,6 +520,7 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         dry_run: r.dry_run,
         json: r.json,
         retention,
+        rules,
         lock_wait: Duration::from_secs_f64(r.lock_wait),
     })
 }
@@ -521,6 +539,10 @@ impl Config {
                 policy: policy(r.threshold, &r.ignore)?,
                 privacy: privacy(&r.passwd, false)?,
                 json: r.json,
+                rules: Rules {
+                    ipv6_prefix: r.ipv6_prefix,
+                    ..Rules::default()
+                },
                 inputs: inputs(r.inputs),
             }),
             cli::Command::Parse(p) => Command::Parse {
@@ -534,10 +556,16 @@ impl Config {
             cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
-                Command::VerifyCredentials(XConfig {
-                    api_url: twitter_api_url(v.twitter_api_url, &file)?,
-                    credentials: credentials(&file)?,
-                })
+                let api_url = twitter_api_url(v.twitter_api_url, &file)?;
+                let x = credentials(&file).map(|credentials| XConfig {
+                    api_url,
+                    credentials,
+                });
+                let settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
+                check_sink_urls(&settings)?;
+                Command::VerifyCredentials(Box::new(crate::verify::VerifyConfig::new(
+                    v.sinks, x, settings,
+                )?))
             }
             cli::Command::Export(e) => Command::Export(ExportConfig {
                 state: e.state,

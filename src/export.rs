@@ -41,7 +41,14 @@ fn selected<'t>(
 pub fn export(table: &mut Table, format: Format, since: Secs, now: Secs) -> String {
     let rows = selected(table, format, since);
     match format {
-        Format::Blocklist => rows.iter().map(|(ip, _)| format!("{ip}\n")).collect(),
+        Format::Blocklist => rows
+            .iter()
+            .map(|(ip, a)| match a.net {
+                // A network counted as one attacker is blocked as one.
+                Some((prefix, _)) => format!("{ip}/{prefix}\n"),
+                None => format!("{ip}\n"),
+            })
+            .collect(),
         Format::Csv => csv(&rows),
         Format::Json => json(&rows),
         Format::Atom => atom(&rows, now),
@@ -179,6 +186,10 @@ mod tests {
 
     fn table() -> Table<'static> {
         let mut t = Table::default();
+        t.set_rules(crate::table::Rules {
+            ipv6_prefix: 128,
+            ..Default::default()
+        });
         for (ip, n, user, at) in [
             ("203.0.113.1", 9, "=cmd|' /C calc'!A0", 1000),
             ("203.0.113.2", 3, "<script>", 50),

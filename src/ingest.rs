@@ -45,6 +45,7 @@ pub fn ingest_counting<T: Send>(
             let out = read(&mut |line| {
                 let Some(ev) = parse(line) else { return };
                 batch.push(&ev, clock.decode(&ev.stamp).unwrap_or(now));
+                crate::fault::point("read:event");
                 if batch.full() {
                     // The merging side only stops when this side is done.
                     let _ = batches.send(std::mem::take(&mut batch));
@@ -79,6 +80,8 @@ struct Parsed {
     ip: Option<std::net::IpAddr>,
     user: Option<Range<usize>>,
     host: Option<Range<usize>>,
+    /// Kept: the table tells keyboard-interactive rounds by it.
+    method: Option<Range<usize>>,
     pid: Option<u32>,
     count: u32,
     t: Secs,
@@ -93,12 +96,14 @@ impl Batch {
         };
         let user = ev.user.map(&mut keep);
         let host = ev.host.map(&mut keep);
+        let method = ev.method.map(&mut keep);
         self.events.push(Parsed {
             service: ev.service,
             kind: ev.kind,
             ip: ev.ip,
             user,
             host,
+            method,
             pid: ev.pid,
             count: ev.count,
             t,
@@ -115,7 +120,7 @@ impl Batch {
             let ev = Event {
                 service: p.service,
                 kind: p.kind,
-                method: None,
+                method: bytes(&p.method),
                 ip: p.ip,
                 user: bytes(&p.user),
                 // Decoded already, into `t`.
@@ -207,7 +212,8 @@ mod tests {
         });
         assert_eq!(read, lines.len());
         assert_ne!(reader, here, "the source is read on a second thread");
-        assert!(one.len() == 26, "{} attackers", one.len());
+        // 13 IPv4 addresses, and 13 IPv6 ones in one /64.
+        assert!(one.len() == 14, "{} attackers", one.len());
         assert_eq!(two, one);
         let all = two.all();
         let a = &all[&"203.0.113.5".parse().unwrap()];

@@ -23,6 +23,7 @@ pub mod state;
 pub mod summary;
 pub mod table;
 pub mod text;
+pub mod verify;
 
 pub mod export;
 pub mod fault;

@@ -1,5 +1,7 @@
 //! Log input: the one line reader, and log files read from a saved position
-//! that survives truncation, replacement and rotation.
+//! that survives truncation, replacement and rotation: every generation
+//! logrotate made since (renamed, copied, compressed, dated) is read in
+//! order, and the renamed file is watched for its writer's late lines.
 
 use std::fs::{File, Metadata};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -599,6 +601,15 @@ fn locate_prev(p: &PrevPos, gens: &mut Option<Vec<Gen>>, path: &Path) -> Option<
     let gens = gens.get_or_insert_with(|| generations(path));
     let found = locate(gens, &m, &mut None)?;
     Some((gens[found.index].path.clone(), found.opened))
+}
+
+/// True when the log is missing because logrotate has just renamed it and
+/// the new file is not there yet (`nocreate`: the daemon makes it when
+/// signalled): the file last read is found among the rotated generations.
+/// Nothing is lost then; the next run reads it. For the caller deciding
+/// whether a missing log is worth a word.
+pub fn rotated_away(path: &Path, saved: &LogPos) -> bool {
+    !path.exists() && locate(&generations(path), &saved.mark(), &mut None).is_some()
 }
 
 /// Reads the whole lines a log gained since `saved`, in every generation
@@ -1247,6 +1258,19 @@ mod tests {
         let (seen, r2) = read_all(&path, Some(&r1.pos));
         assert_eq!(seen, ["a2", "b1"]);
         assert_eq!(r2.resume, Resume::Rotated(p("auth.log-20261201")));
+    }
+
+    #[test]
+    fn a_log_renamed_and_not_yet_created_is_rotated_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        std::fs::write(&path, "a1\n").unwrap();
+        let (_, r1) = read_all(&path, None);
+        assert!(!rotated_away(&path, &r1.pos), "it is there");
+        std::fs::rename(&path, dir.path().join("auth.log.1")).unwrap();
+        assert!(rotated_away(&path, &r1.pos));
+        std::fs::remove_file(dir.path().join("auth.log.1")).unwrap();
+        assert!(!rotated_away(&path, &r1.pos), "gone, not rotated");
     }
 
     #[test]

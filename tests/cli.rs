@@ -323,7 +323,7 @@ fn missing_logs_are_a_warning() {
     let out = env.run(&[]).ok();
     assert!(out.stderr().contains("auth.log does not exist"));
     assert!(out.stderr().contains("vsftpd.log does not exist"));
-    assert_eq!(env.state()["version"], 2);
+    assert_eq!(env.state()["version"], 3);
 }
 
 #[test]
@@ -659,7 +659,8 @@ fn bundled_examples_announce_the_three_attackers() {
         .iter()
         .map(|v| v["ip"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ips, ["203.0.113.45", "198.51.100.77", "2001:db8:bad:1::66"]);
+    // The IPv6 attacker is counted and named as its /64.
+    assert_eq!(ips, ["203.0.113.45", "198.51.100.77", "2001:db8:bad:1::"]);
 }
 
 #[path = "cli/twitter.rs"]
@@ -686,8 +687,14 @@ mod exactly_once;
 #[path = "cli/parked.rs"]
 mod parked;
 
+#[path = "cli/credentials.rs"]
+mod credentials;
+
 #[path = "cli/scale.rs"]
 mod scale;
 
 #[path = "cli/summary.rs"]
 mod summary;
+
+#[path = "cli/real.rs"]
+mod real;
