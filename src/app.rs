@@ -13,9 +13,9 @@ use serde::Serialize;
 use crate::cli::SinkName;
 use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
-use crate::config::{ExportConfig, SinkSpec, XConfig};
+use crate::config::{ExportConfig, ShowConfig, SinkSpec, XConfig};
 use crate::decide::decide;
-use crate::ingest::ingest_all;
+use crate::ingest::{ingest_all, ingest_counting};
 use crate::journal;
 use crate::parse::parse;
 use crate::publish::{Outcome, Pending, Post, Sink, StdoutSink, TwitterSink, plan, print_post};
@@ -34,7 +34,9 @@ pub fn run(config: Config) -> Result<()> {
         Command::Run(c) => run_pipeline(&c, now),
         Command::Replay(c) => replay(&c, now),
         Command::Parse { inputs } => parse_inputs(&inputs, now),
-        Command::Show { state, json } => show(&state, json),
+        Command::Show(c) => show(&c),
+        Command::Status(c) => crate::status::status(&c, now),
+        Command::Unconfigured { state, missing } => idle_unconfigured(&state, &missing, now),
         Command::VerifyCredentials(x) => verify_credentials(&x),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
@@ -43,12 +45,22 @@ pub fn run(config: Config) -> Result<()> {
             Ok(())
         }
         Command::Man => {
-            let cmd = <crate::cli::Args as clap::CommandFactory>::command();
             let mut out = io::stdout().lock();
-            clap_mangen::Man::new(cmd).render(&mut out)?;
+            out.write_all(crate::manual::page().as_bytes())?;
             out.flush()?;
             Ok(())
         }
+    }
+}
+
+/// A whole file in which not one line was recognised is probably not an
+/// sshd or vsftpd log at all (or one this tool cannot read yet): say so.
+fn warn_unrecognised(what: &str, stats: &ReadStats, recognised: u64) {
+    if recognised == 0 && stats.lines > 0 {
+        warn(format_args!(
+            "{what}: none of its {} line(s) is a failed login from sshd or vsftpd; is it their log?",
+            stats.lines
+        ));
     }
 }
 
@@ -70,20 +82,31 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
         let read = ingest_all(&mut st.table, &mut clock, now, |on_line| {
             source::read_log(path, saved, on_line)
         })?;
+        let note = format!("missing:{key}");
         let Some(read) = read else {
-            warn(format_args!("{key} does not exist; skipped"));
+            if c.explicit_logs.contains(path) {
+                // Named on purpose: a typo must not pass as a quiet host. Nothing is saved.
+                bail!("log file {key} does not exist (named by a flag or in the --config file)");
+            }
+            // Many hosts have no vsftpd: its default log missing is normal.
+            if key != crate::config::DEFAULT_VSFTPD_LOG {
+                crate::notice::once(
+                    &mut st.notes,
+                    &note,
+                    now,
+                    format_args!("{key} does not exist; nothing is read from it until it does"),
+                );
+            }
             continue;
         };
+        crate::notice::ended(&mut st.notes, &note);
         match &read.resume {
             Resume::Truncated => warn(format_args!("{key} was truncated; read from the start")),
             Resume::Replaced(lost) => warn(format_args!(
                 "{key} was replaced: {lost}; read the new one from the start"
             )),
-            Resume::Rotated(old) => crate::notice::say(format_args!(
-                "{key} was rotated; read the rest of {} first",
-                old.display()
-            )),
-            Resume::New | Resume::Continue => {}
+            // Routine (logrotate, weekly): a healthy run says nothing.
+            Resume::Rotated(_) | Resume::New | Resume::Continue => {}
         }
         warn_read(&key, &read.stats);
         st.logs.insert(key, read.pos);
@@ -133,7 +156,7 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
     }
 }
 
-fn sink_name(s: SinkName) -> &'static str {
+pub fn sink_name(s: SinkName) -> &'static str {
     match s {
         SinkName::Stdout => "stdout",
         SinkName::Twitter => "twitter",
@@ -202,6 +225,7 @@ fn publish_sink(
                         a.announced.get_or_insert(now);
                     }
                 }
+                report.posted += 1;
                 if c.json {
                     report.post(&post)?;
                 }
@@ -253,14 +277,74 @@ fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
     Ok(())
 }
 
+/// The default state folder is made (root only) when missing, as the package
+/// and systemd's StateDirectory would; a folder named by `--state` must exist,
+/// so that a typo does not start a second, empty history somewhere else.
+fn prepare_state_folder(path: &Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if path == Path::new(crate::config::DEFAULT_STATE) {
+        use std::os::unix::fs::DirBuilderExt;
+        return std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create state folder {}", dir.display()));
+    }
+    bail!(
+        "state folder {} does not exist (create it with `install -d -m 700 {}`, or give another --state)",
+        dir.display(),
+        dir.display()
+    )
+}
+
+/// `run --if-configured` before any sink is configured: says once what is
+/// missing (remembered in the state), then stays idle and silent.
+fn idle_unconfigured(path: &Path, missing: &str, now: Secs) -> Result<()> {
+    prepare_state_folder(path)?;
+    let _lock = state::lock(path, std::time::Duration::from_secs(10))?;
+    let mut text = String::new();
+    let mut st = state::load(path, &mut text)?;
+    if crate::notice::once(
+        &mut st.notes,
+        UNCONFIGURED,
+        now,
+        format_args!("not configured yet, so idle until it is: {missing}"),
+    ) {
+        state::save(path, &st)?;
+    }
+    Ok(())
+}
+
+/// The note `idle_unconfigured` leaves; a configured run removes it.
+pub const UNCONFIGURED: &str = "unconfigured";
+
 fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let record = |st: &mut State, posted: u64, error: Option<String>| {
+        st.last_run = Some(state::RunRecord {
+            started: now,
+            ended: now + started.elapsed().as_secs() as Secs,
+            posted,
+            error,
+        });
+    };
     // A dry run writes nothing, so it need not wait for a cron run in progress.
     let _lock = match c.dry_run {
         true => None,
-        false => Some(state::lock(&c.state, c.lock_wait)?),
+        false => {
+            prepare_state_folder(&c.state)?;
+            Some(state::lock(&c.state, c.lock_wait)?)
+        }
     };
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
+    crate::notice::ended(&mut st.notes, UNCONFIGURED);
     read_logs(c, &mut st, now)?;
     st.table.close_conns(now - CONN_IDLE);
     queue_due(&mut st, c, now);
@@ -274,6 +358,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     }
     // Saved before posting: offsets and tries are never counted twice, and
     // the outbox survives whatever happens while posting.
+    record(&mut st, 0, None);
     state::save(&c.state, &st)?;
     let mut report = Report::default();
     let mut failures = Vec::new();
@@ -290,6 +375,8 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         }
     }
     if attempted {
+        let error = failures.first().map(|e| format!("{e:#}"));
+        record(&mut st, report.posted, error);
         state::save(&c.state, &st)?;
     }
     // The process ends next: freeing a table of 100,000 attackers one by one,
@@ -310,6 +397,8 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
 #[derive(Default)]
 struct Report {
     printed: HashSet<IpAddr>,
+    /// Posts accepted in this run, by any sink.
+    posted: u64,
 }
 
 impl Report {
@@ -330,16 +419,31 @@ impl Report {
     }
 }
 
-fn export(e: &ExportConfig, now: Secs) -> Result<()> {
-    if !e.state.exists() {
-        bail!(
+/// Loads a state that must exist (for the read-only views). Missing is "has
+/// `run` run yet?"; any other failure (permission denied, …) is said as it is.
+pub fn load_existing<'a>(path: &Path, text: &'a mut String) -> Result<State<'a>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => bail!(
             "no state file at {} (has `tweet-attacks run` run yet?)",
-            e.state.display()
-        );
+            path.display()
+        ),
+        _ => state::load(path, text),
     }
+}
+
+fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let mut text = String::new();
-    let mut st = state::load(&e.state, &mut text)?;
-    let text = crate::export::export(&mut st.table, e.format, e.since, now);
+    let mut st = load_existing(&e.state, &mut text)?;
+    let options = crate::export::Options {
+        format: e.format,
+        since: e.since,
+        policy: &e.policy,
+        min_tries: e.min_tries,
+        privacy: &e.privacy,
+        author: &e.author,
+        feed_url: e.feed_url.as_deref(),
+    };
+    let text = crate::export::export(&mut st.table, &options, now);
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
         Some(path) => state::write_atomically(
@@ -400,14 +504,19 @@ fn open_input(input: &Input) -> Result<Box<dyn BufRead + Send>> {
         Some(bar) => Box::new(bar.wrap_read(raw)),
         None => raw,
     };
-    let gz = matches!(input, Input::File(p) if p.extension().is_some_and(|e| e == "gz"));
-    Ok(if gz {
+    // gzip is known by its magic bytes, not its name: `zcat`-less pipes
+    // (`cat auth.log.2.gz | tweet-attacks replay`) and renamed files too.
+    let mut raw = BufReader::with_capacity(1 << 20, raw);
+    let head = raw
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", input_name(input)))?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::read::MultiGzDecoder::new(raw),
         ))
     } else {
-        Box::new(BufReader::with_capacity(1 << 20, raw))
+        Box::new(raw)
     })
 }
 
@@ -428,11 +537,12 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
     for input in &c.inputs {
         let name = input_name(input);
         let input = open_input(input)?;
-        let stats = ingest_all(&mut st.table, &mut clock, now, |on_line| {
+        let (stats, events) = ingest_counting(&mut st.table, &mut clock, now, |on_line| {
             source::for_each_line(input, true, on_line)
-        })
-        .with_context(|| format!("cannot read {name}"))?;
+        });
+        let stats = stats.with_context(|| format!("cannot read {name}"))?;
         warn_read(&name, &stats);
+        warn_unrecognised(&name, &stats, events);
     }
     let outbox = &st.outbox;
     let due = decide(&st.table, &c.policy, |ip| {
@@ -477,9 +587,11 @@ fn parse_inputs(inputs: &[Input], now: Secs) -> Result<()> {
         let name = input_name(input);
         let file = (inputs.len() > 1).then_some(name.as_str());
         let mut n = 0u64;
+        let mut recognised = 0u64;
         let stats = source::for_each_line(open_input(input)?, true, |line| {
             n += 1;
             let Some(ev) = parse(line) else { return };
+            recognised += 1;
             if write_err.is_some() {
                 return;
             }
@@ -506,6 +618,7 @@ fn parse_inputs(inputs: &[Input], now: Secs) -> Result<()> {
             return Err(e).context("cannot write to stdout");
         }
         warn_read(&name, &stats);
+        warn_unrecognised(&name, &stats, recognised);
     }
     out.flush().context("cannot write to stdout")?;
     Ok(())
@@ -523,15 +636,10 @@ struct ShowLine<'a> {
     announced: Option<String>,
 }
 
-fn show(path: &Path, json: bool) -> Result<()> {
-    if !path.exists() {
-        bail!(
-            "no state file at {} (has `tweet-attacks run` run yet?)",
-            path.display()
-        );
-    }
+fn show(c: &ShowConfig) -> Result<()> {
+    let json = c.json;
     let mut text = String::new();
-    let mut st = state::load(path, &mut text)?;
+    let mut st = load_existing(&c.state, &mut text)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         writeln!(
@@ -540,7 +648,15 @@ fn show(path: &Path, json: bool) -> Result<()> {
             "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
         )?;
     }
+    let wanted = |ip: &IpAddr, a: &crate::table::Attacker| {
+        a.last >= c.since
+            && a.tries() >= c.min_tries
+            && c.ip.is_none_or(|want| want.to_canonical() == *ip)
+    };
     for (ip, a) in st.table.ranked() {
+        if !wanted(ip, a) {
+            continue;
+        }
         let line = ShowLine {
             ip: *ip,
             tries: a.tries(),

@@ -20,6 +20,16 @@ pub fn ingest_all<T: Send>(
     now: Secs,
     read: impl FnOnce(&mut dyn FnMut(&[u8])) -> T + Send,
 ) -> T {
+    ingest_counting(table, clock, now, read).0
+}
+
+/// `ingest_all`, also returning how many events (recognised lines) were merged.
+pub fn ingest_counting<T: Send>(
+    table: &mut Table,
+    clock: &mut LocalClock,
+    now: Secs,
+    read: impl FnOnce(&mut dyn FnMut(&[u8])) -> T + Send,
+) -> (T, u64) {
     let (batches, received) = mpsc::sync_channel::<Batch>(4);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
@@ -35,12 +45,15 @@ pub fn ingest_all<T: Send>(
             let _ = batches.send(batch);
             out
         });
+        let mut events = 0u64;
         for batch in received {
+            events += batch.events.len() as u64;
             batch.merge_into(table);
         }
-        reader
+        let out = reader
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (out, events)
     })
 }
 

@@ -24,6 +24,8 @@ pub mod x;
 
 pub mod export;
 pub mod fault;
+pub mod manual;
 pub mod notice;
+pub mod status;
 
 pub mod app;

@@ -476,6 +476,8 @@ pub struct Standing {
     pub ip: IpAddr,
     pub tries: u64,
     pub announced: bool,
+    /// The last try, for attackers read in full (those this run touched).
+    pub last: Option<Secs>,
 }
 
 impl Table<'_> {
@@ -545,12 +547,14 @@ impl Table<'_> {
             ip: *ip,
             tries: a.tries(),
             announced: a.announced.is_some(),
+            last: Some(a.last),
         });
         let stored = self.stored.iter().filter(|s| s.json.is_some());
         touched.chain(stored.map(|s| Standing {
             ip: s.ip,
             tries: s.tries,
             announced: s.announced,
+            last: None,
         }))
     }
 
@@ -1117,12 +1121,14 @@ mod tests {
                 Standing {
                     ip: ip("198.51.100.2"),
                     tries: 1,
-                    announced: true
+                    announced: true,
+                    last: None,
                 },
                 Standing {
                     ip: ip("203.0.113.5"),
                     tries: 2,
-                    announced: false
+                    announced: false,
+                    last: None,
                 },
             ]
         );

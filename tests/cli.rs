@@ -20,11 +20,15 @@ struct Env {
 }
 
 impl Env {
+    /// `run_on_files` names both logs, and a log named explicitly must
+    /// exist: the vsftpd log starts empty, as on a host where FTP is quiet.
     fn new() -> Env {
-        Env {
+        let env = Env {
             dir: tempfile::tempdir().unwrap(),
             now: NOW.to_string(),
-        }
+        };
+        env.write("vsftpd.log", "");
+        env
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -198,11 +202,7 @@ fn threshold_crossed_once_across_runs() {
     env.write("auth.log", &guesses("203.0.113.5", 5, 100));
     let out = env.run(&["--json"]).ok();
     assert_eq!(out.stdout(), "", "5 tries do not exceed the threshold of 5");
-    assert!(
-        out.stderr().contains("vsftpd.log does not exist"),
-        "{}",
-        out.stderr()
-    );
+    assert_eq!(out.stderr(), "", "a healthy run says nothing");
     assert_eq!(env.tries("203.0.113.5"), 5);
 
     env.append("auth.log", &guesses("203.0.113.5", 1, 200));
@@ -308,12 +308,58 @@ fn corrupt_state_is_refused_and_kept() {
 }
 
 #[test]
-fn missing_logs_are_a_warning() {
+fn a_missing_log_named_explicitly_is_an_error_and_saves_nothing() {
     let env = Env::new();
-    let out = env.run(&[]).ok();
-    assert!(out.stderr().contains("auth.log does not exist"));
-    assert!(out.stderr().contains("vsftpd.log does not exist"));
-    assert_eq!(env.state()["version"], 2);
+    let out = env.run(&[]);
+    let err = out.one_error_line();
+    assert!(err.contains("log file auth.log does not exist"), "{err}");
+    assert!(!env.path("state.json").exists(), "no state saved");
+    // The same name in the options file is just as explicit.
+    env.write("auth.log", "");
+    env.write("opts.toml", "vsftpd-log = \"vsftpd.lgo\"\n");
+    let out = env
+        .cmd(&[
+            "run",
+            "--sink",
+            "stdout",
+            "--state",
+            "state.json",
+            "--auth-log",
+            "auth.log",
+        ])
+        .args(["--config", "opts.toml"])
+        .output()
+        .unwrap();
+    let err = Out(out).one_error_line();
+    assert!(err.contains("vsftpd.lgo does not exist"), "{err}");
+    assert!(!env.path("state.json").exists());
+}
+
+#[test]
+fn a_missing_default_vsftpd_log_is_normal_and_silent() {
+    if std::path::Path::new("/var/log/vsftpd.log").exists() {
+        eprintln!("skipped: this host has a /var/log/vsftpd.log");
+        return;
+    }
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.5", 2, 100));
+    for _ in 0..2 {
+        let out = Out(env
+            .cmd(&[
+                "run",
+                "--sink",
+                "stdout",
+                "--state",
+                "state.json",
+                "--auth-log",
+                "auth.log",
+            ])
+            .output()
+            .unwrap())
+        .ok();
+        assert_eq!(out.stderr(), "");
+    }
+    assert_eq!(env.tries("203.0.113.5"), 2);
 }
 
 #[test]
@@ -406,6 +452,7 @@ fn ignored_and_loopback_addresses_are_never_announced() {
 #[test]
 fn vsftpd_log_counts_fail_logins() {
     let env = Env::new();
+    env.write("auth.log", "");
     let mut log = String::new();
     for i in 0..7 {
         log.push_str(&format!(
@@ -445,8 +492,8 @@ fn replay_reads_stdin_and_files_and_never_writes() {
     assert_eq!(posts[0]["tries"], 7);
     assert_eq!(
         fs::read_dir(env.dir.path()).unwrap().count(),
-        1,
-        "only a.log"
+        2,
+        "only a.log, and the empty vsftpd.log every Env starts with"
     );
 }
 
@@ -527,6 +574,24 @@ fn export_writes_each_format_atomically() {
     env.run(&[]).ok();
     let out = Out(env
         .cmd(&["export", "--state", "state.json", "--format", "blocklist"])
+        .output()
+        .unwrap())
+    .ok();
+    assert_eq!(
+        out.stdout(),
+        "203.0.113.40\n",
+        "more than the threshold's 5 tries"
+    );
+    let out = Out(env
+        .cmd(&[
+            "export",
+            "--state",
+            "state.json",
+            "--format",
+            "blocklist",
+            "--min-tries",
+            "2",
+        ])
         .output()
         .unwrap())
     .ok();
