@@ -18,13 +18,14 @@ use crate::decide::decide;
 use crate::ingest::{ingest_all, ingest_counting};
 use crate::journal;
 use crate::parse::parse;
-use crate::publish::{Outcome, Pending, Post, Sink, StdoutSink, TwitterSink, plan, print_post};
 use crate::render::{Announcement, render};
+use crate::sink::stdout::{StdoutSink, print_post};
+use crate::sink::x::{TwitterSink, XClient};
+use crate::sink::{Outcome, Pending, Post, Sink, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
 use crate::table::CONN_IDLE;
 use crate::text;
-use crate::x::XClient;
 
 use crate::notice::warn;
 
@@ -177,7 +178,7 @@ fn make_sink(spec: &SinkSpec, c: &RunConfig, now: Secs) -> Result<Box<dyn Sink>>
                 x.credentials.clone(),
             )?))
         }
-        other => crate::sinks::make(other, &c.sink_settings, now)?,
+        other => crate::sink::make(other, &c.sink_settings, now)?,
     })
 }
 

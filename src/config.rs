@@ -13,10 +13,13 @@ use crate::cli::{self, Args, SinkName};
 use crate::clock::{self, Secs};
 use crate::decide::{Net, Policy, default_ignores};
 use crate::journal::JournalSource;
-use crate::publish::{Budget, local_accounts};
-use crate::render::Privacy;
-use crate::sinks::{AbuseIpDbConfig, BlueskyConfig, MastodonConfig, SinkSettings, WebhookConfig};
-use crate::x::Credentials;
+use crate::render::{Privacy, local_accounts};
+use crate::sink::abuseipdb::AbuseIpDbConfig;
+use crate::sink::bluesky::BlueskyConfig;
+use crate::sink::mastodon::MastodonConfig;
+use crate::sink::webhook::WebhookConfig;
+use crate::sink::x::Credentials;
+use crate::sink::{Budget, SinkSettings};
 
 pub const DEFAULT_STATE: &str = "/var/lib/tweet-attacks/state.json";
 pub const DEFAULT_API: &str = "https://api.x.com";

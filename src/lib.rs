@@ -2,7 +2,7 @@
 //!
 //! Modules in the order the data flows: `cli`/`config` → `source` → `parse`
 //! → `table` (`ingest` runs the three on two threads) → `decide` →
-//! `render`/`publish` → `state`; `app` ties one run together.
+//! `render` → `sink` → `state`; `app` ties one run together.
 
 pub mod cli;
 pub mod config;
@@ -13,14 +13,12 @@ pub mod host;
 pub mod ingest;
 pub mod journal;
 pub mod parse;
-pub mod publish;
 pub mod render;
-pub mod sinks;
+pub mod sink;
 pub mod source;
 pub mod state;
 pub mod table;
 pub mod text;
-pub mod x;
 
 pub mod export;
 pub mod fault;

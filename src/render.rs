@@ -226,6 +226,16 @@ pub fn render_packed(group: &[&Announcement]) -> Option<String> {
     (weighted_len(&text) <= MAX_WEIGHT).then_some(text)
 }
 
+/// Reads `/etc/passwd`-style text into the set of local account names.
+pub fn local_accounts(passwd: &str) -> std::collections::HashSet<String> {
+    passwd
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,5 +410,14 @@ mod tests {
         let t = render_packed(&refs[..3]).unwrap();
         assert!(t.starts_with("Brute-force attackers: 2001:db8:ffff"), "{t}");
         assert!(weighted_len(&t) <= MAX_WEIGHT);
+    }
+
+    #[test]
+    fn passwd_names() {
+        let names = local_accounts(
+            "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n\n",
+        );
+        assert!(names.contains("root") && names.contains("alice"));
+        assert_eq!(names.len(), 2);
     }
 }

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
-use crate::publish::{Pending, SinkBook};
+use crate::sink::{Pending, SinkBook};
 use crate::source::LogPos;
 use crate::table::Table;
 

@@ -3,7 +3,7 @@
 //! OAuth 1.0a signature independently (RFC 5849 HMAC-SHA1, computed here
 //! with its own crates, not with the code under test).
 //!
-//! Shared by the client's unit tests (src/x.rs) and the end-to-end tests
+//! Shared by the client's unit tests (src/sink/x.rs) and the end-to-end tests
 //! (tests/cli.rs), so it uses nothing from the crate itself.
 #![allow(dead_code)]
 

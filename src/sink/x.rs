@@ -1,4 +1,5 @@
-//! X (Twitter) API v2 client: OAuth 1.0a signed posting and account check.
+//! X (Twitter): the API v2 client (OAuth 1.0a signed posting and account
+//! check) and the sink that posts through it.
 
 use std::fmt;
 use std::num::NonZeroU64;
@@ -8,11 +9,9 @@ use anyhow::{Context, anyhow, bail};
 use oauth1_request as oauth;
 use serde::Deserialize;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const GLOBAL_TIMEOUT: Duration = Duration::from_secs(30);
-// X replies are small; a cap keeps a misbehaving endpoint from eating memory.
-const MAX_REPLY_BYTES: u64 = 64 * 1024;
-pub(crate) const MAX_DETAIL_CHARS: usize = 200;
+use super::http::{CONNECT_TIMEOUT, GLOBAL_TIMEOUT, MAX_REPLY_BYTES, agent, sanitize};
+use super::{Outcome, Post, Sink};
+
 const WRITE_PERMISSION_HINT: &str = "the app lacks write permission (set it to \"Read and write\" \
     in the developer portal, then regenerate the access token and secret)";
 
@@ -90,21 +89,6 @@ fn sign(
         .nonce(nonce)
         .timestamp(timestamp);
     builder.authorize(method, url, params)
-}
-
-/// The HTTP agent every sink uses: explicit timeouts, statuses handled by the
-/// caller, no redirects.
-pub(crate) fn agent(connect: Duration, global: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_connect(Some(connect))
-        .timeout_global(Some(global))
-        .http_status_as_error(false)
-        // A redirect would replay the signed header or token against another URL; report it instead.
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent(concat!("tweet-attacks/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
 }
 
 struct Reply {
@@ -275,26 +259,36 @@ fn detail(body: &str) -> Option<String> {
         .or_else(|| v["errors"][0]["message"].as_str())?;
     Some(sanitize(text)).filter(|s| !s.is_empty())
 }
+/// Posts to X through the v2 API.
+pub struct TwitterSink {
+    client: XClient,
+}
 
-/// Remote text goes into logs and terminals: strip control characters and bound its length.
-pub(crate) fn sanitize(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    match clean.char_indices().nth(MAX_DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean,
+impl TwitterSink {
+    pub fn new(client: XClient) -> Self {
+        TwitterSink { client }
+    }
+}
+
+impl Sink for TwitterSink {
+    fn name(&self) -> &'static str {
+        "twitter"
+    }
+
+    fn publish(&mut self, post: &Post) -> Outcome {
+        match self.client.post(&post.text) {
+            PostOutcome::Posted { .. } => Outcome::Delivered,
+            PostOutcome::Duplicate => Outcome::Duplicate,
+            PostOutcome::RateLimited { reset } => Outcome::RateLimited { reset },
+            PostOutcome::Failed(e) => Outcome::Failed(e.context("posting to X failed")),
+        }
     }
 }
 
 // The fake X shared with the end-to-end tests. Declared here rather than in
-// `tests`, since a #[path] inside an inline module resolves under src/x/tests/.
+// `tests`, since a #[path] inside an inline module resolves under src/sink/x/tests/.
 #[cfg(test)]
-#[path = "../tests/support/fake_x.rs"]
+#[path = "../../tests/support/fake_x.rs"]
 mod fake_x;
 
 #[cfg(test)]

@@ -1,15 +1,13 @@
-//! Where announcements go: the outbox, the budget, how due attackers are
-//! grouped into posts, the `Sink` seam and its stdout and X implementations.
+//! The outbox, the budget, and how due attackers are grouped into posts:
+//! pure bookkeeping, no I/O.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
 use crate::render::{Announcement, render_packed};
-use crate::x::{PostOutcome, XClient};
 
 /// One announcement waiting for one sink. Each sink has its own entries, so
 /// a failure of one never re-posts on another.
@@ -142,162 +140,10 @@ pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u6
     posts
 }
 
-/// What a sink said about one post.
-#[derive(Debug)]
-pub enum Outcome {
-    Delivered,
-    /// Already there: X said "duplicate content". Counts as delivered.
-    Duplicate,
-    /// Stop posting to this sink until `reset` (Unix seconds), keep the queue.
-    RateLimited {
-        reset: Option<Secs>,
-    },
-    Failed(anyhow::Error),
-}
-
-/// A place that publishes posts.
-pub trait Sink {
-    fn name(&self) -> &'static str;
-    fn publish(&mut self, post: &Post) -> Outcome;
-}
-
-/// An attacker as other programs read it: in `--json` lines and webhook payloads.
-#[derive(Debug, Serialize)]
-pub struct AttackerJson<'a> {
-    pub ip: IpAddr,
-    pub tries: u64,
-    pub users: &'a [String],
-    pub users_more: u32,
-    pub services: &'a [String],
-    pub first: String,
-    pub last: String,
-}
-
-impl<'a> AttackerJson<'a> {
-    pub fn new(a: &'a Announcement) -> AttackerJson<'a> {
-        AttackerJson {
-            ip: a.ip,
-            tries: a.tries,
-            users: &a.users,
-            users_more: a.users_more,
-            services: &a.services,
-            first: crate::clock::format_rfc3339(a.first),
-            last: crate::clock::format_rfc3339(a.last),
-        }
-    }
-}
-
-/// The machine-readable line printed for an announced attacker.
-#[derive(Debug, Serialize)]
-pub struct Report<'a> {
-    #[serde(flatten)]
-    pub attacker: AttackerJson<'a>,
-    pub text: &'a str,
-}
-
-impl<'a> Report<'a> {
-    pub fn new(a: &'a Announcement, text: &'a str) -> Report<'a> {
-        Report {
-            attacker: AttackerJson::new(a),
-            text,
-        }
-    }
-}
-
-/// Writes one post to `out`: its text, or one JSON object per attacker.
-pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Result<()> {
-    if json {
-        for a in &post.subjects {
-            serde_json::to_writer(&mut *out, &Report::new(a, &post.text))?;
-            out.write_all(b"\n")?;
-        }
-    } else {
-        writeln!(out, "{}", post.text)?;
-    }
-    Ok(())
-}
-
-/// Prints posts: for runs by hand, pipelines, and cron mail. Under `--json`
-/// the run's report already prints each post, so the sink stays quiet.
-pub struct StdoutSink<W: Write> {
-    out: W,
-    quiet: bool,
-}
-
-impl<W: Write> StdoutSink<W> {
-    pub fn new(out: W, quiet: bool) -> Self {
-        StdoutSink { out, quiet }
-    }
-}
-
-impl<W: Write> Sink for StdoutSink<W> {
-    fn name(&self) -> &'static str {
-        "stdout"
-    }
-
-    fn publish(&mut self, post: &Post) -> Outcome {
-        if self.quiet {
-            return Outcome::Delivered;
-        }
-        match print_post(&mut self.out, post, false).and_then(|()| self.out.flush()) {
-            Ok(()) => Outcome::Delivered,
-            Err(e) => Outcome::Failed(anyhow::Error::new(e).context("cannot write to stdout")),
-        }
-    }
-}
-
-/// Posts to X through the v2 API.
-pub struct TwitterSink {
-    client: XClient,
-}
-
-impl TwitterSink {
-    pub fn new(client: XClient) -> Self {
-        TwitterSink { client }
-    }
-}
-
-impl Sink for TwitterSink {
-    fn name(&self) -> &'static str {
-        "twitter"
-    }
-
-    fn publish(&mut self, post: &Post) -> Outcome {
-        match self.client.post(&post.text) {
-            PostOutcome::Posted { .. } => Outcome::Delivered,
-            PostOutcome::Duplicate => Outcome::Duplicate,
-            PostOutcome::RateLimited { reset } => Outcome::RateLimited { reset },
-            PostOutcome::Failed(e) => Outcome::Failed(e.context("posting to X failed")),
-        }
-    }
-}
-
-/// Reads `/etc/passwd`-style text into the set of local account names.
-pub fn local_accounts(passwd: &str) -> std::collections::HashSet<String> {
-    passwd
-        .lines()
-        .filter_map(|l| l.split(':').next())
-        .filter(|n| !n.is_empty() && !n.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn subject(ip: &str, tries: u64) -> Announcement {
-        Announcement {
-            ip: ip.parse().unwrap(),
-            tries,
-            users: vec!["root".into()],
-            users_more: 0,
-            services: vec!["sshd".into()],
-            first: 0,
-            last: 60,
-            servers: 1,
-        }
-    }
+    use crate::sink::samples::subject;
 
     fn pending(ip: &str, tries: u64, sink: &str) -> Pending {
         Pending {
@@ -306,45 +152,6 @@ mod tests {
             batch: None,
             queued: 0,
         }
-    }
-
-    #[test]
-    fn stdout_sink_prints_text_unless_quiet() {
-        let post = Post {
-            text: "hello".into(),
-            subjects: vec![subject("203.0.113.5", 7)],
-            batch: 0,
-        };
-        let mut buf = Vec::new();
-        assert!(matches!(
-            StdoutSink::new(&mut buf, false).publish(&post),
-            Outcome::Delivered
-        ));
-        assert_eq!(buf, b"hello\n");
-        let mut buf = Vec::new();
-        assert!(matches!(
-            StdoutSink::new(&mut buf, true).publish(&post),
-            Outcome::Delivered
-        ));
-        assert!(buf.is_empty());
-    }
-
-    #[test]
-    fn report_json_has_the_contract_fields() {
-        let a = subject("203.0.113.5", 7);
-        let post = Post {
-            text: "t".into(),
-            subjects: vec![a],
-            batch: 0,
-        };
-        let mut buf = Vec::new();
-        print_post(&mut buf, &post, true).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
-        assert_eq!(v["ip"], "203.0.113.5");
-        assert_eq!(v["tries"], 7);
-        assert_eq!(v["users"][0], "root");
-        assert_eq!(v["services"][0], "sshd");
-        assert_eq!(v["text"], "t");
     }
 
     #[test]
@@ -435,14 +242,5 @@ mod tests {
         };
         assert_eq!(b.left(&book, 100_000), 1, "the post at t=10 has aged out");
         assert_eq!(Budget::UNLIMITED.left(&book, 0), usize::MAX);
-    }
-
-    #[test]
-    fn passwd_names() {
-        let names = local_accounts(
-            "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n\n",
-        );
-        assert!(names.contains("root") && names.contains("alice"));
-        assert_eq!(names.len(), 2);
     }
 }

@@ -1,0 +1,276 @@
+//! What every HTTP sink shares: the agent (timeouts, no redirects, statuses
+//! handled by the caller), one remote service with the secrets to keep out
+//! of its messages, and remote text made safe to show.
+//!
+//! Every request has connect and global timeouts, and every status is
+//! handled explicitly: 2xx delivers, 429 is `Outcome::RateLimited` with the
+//! reset the service gave, anything else (and no answer at all) is
+//! `Outcome::Failed`, which keeps the queue for the next run. Secrets (the
+//! token, app password, API key, session, webhook URL and headers) are never
+//! in a message or in Debug output: every message leaving an `Api` is
+//! scrubbed of them first.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use serde_json::Value;
+
+use super::Outcome;
+use super::ratelimit::reset_at;
+use crate::clock::Secs;
+
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const GLOBAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Replies are small; a cap keeps a misbehaving endpoint from eating memory.
+pub(crate) const MAX_REPLY_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_DETAIL_CHARS: usize = 200;
+
+/// The HTTP agent every sink uses: explicit timeouts, statuses handled by the
+/// caller, no redirects.
+pub(crate) fn agent(connect: Duration, global: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(global))
+        .http_status_as_error(false)
+        // A redirect would replay the signed header or token against another URL; report it instead.
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(concat!("tweet-attacks/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+}
+
+/// Remote text goes into logs and terminals: strip control characters and bound its length.
+pub(crate) fn sanitize(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match clean.char_indices().nth(MAX_DETAIL_CHARS) {
+        Some((cut, _)) => format!("{}…", &clean[..cut]),
+        None => clean,
+    }
+}
+
+/// An API base URL: http(s)://host[:port][/prefix], without a trailing slash.
+pub(super) fn base_url(section: &str, key: &str, value: &str) -> Result<String> {
+    let api = value.trim().trim_end_matches('/');
+    let host = api
+        .strip_prefix("https://")
+        .or_else(|| api.strip_prefix("http://"));
+    match host {
+        Some(h) if !h.is_empty() && !h.starts_with('/') && !h.contains(['?', '#', '@', ' ']) => {
+            Ok(api.to_owned())
+        }
+        _ => bail!("[{section}] {key} must be http(s)://host[:port], not {value:?}"),
+    }
+}
+
+/// scheme://host[:port] of `url`, without any user info: safe to show.
+pub(super) fn origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}://{host}")
+}
+
+/// One remote service: where it is, an agent with timeouts, and the secrets
+/// to keep out of every message.
+pub(super) struct Api {
+    pub(super) agent: ureq::Agent,
+    /// For messages: "Mastodon", "AbuseIPDB", …
+    pub(super) service: &'static str,
+    /// The options file section.
+    pub(super) section: &'static str,
+    pub(super) base: String,
+    /// `base` without path or user info: what messages show.
+    pub(super) origin: String,
+    pub(super) secrets: Vec<String>,
+    pub(super) now: Secs,
+}
+
+pub(super) enum Payload {
+    Get,
+    Json(String),
+    Form(Vec<(&'static str, String)>),
+}
+
+pub(super) struct Answer {
+    pub(super) status: u16,
+    /// When a rate limit ends (Unix seconds), from the reply's headers.
+    pub(super) reset: Option<Secs>,
+    pub(super) body: Result<String, String>,
+}
+
+impl Answer {
+    pub(super) fn text(&self) -> &str {
+        self.body.as_deref().unwrap_or("")
+    }
+}
+
+impl Api {
+    pub(super) fn new(
+        service: &'static str,
+        section: &'static str,
+        base: &str,
+        secrets: Vec<String>,
+        now: Secs,
+    ) -> Api {
+        Api {
+            agent: agent(CONNECT_TIMEOUT, GLOBAL_TIMEOUT),
+            service,
+            section,
+            base: base.to_owned(),
+            origin: origin(base),
+            secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
+            now,
+        }
+    }
+
+    /// `text` with every secret replaced.
+    pub(super) fn scrub(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "<redacted>"))
+    }
+
+    /// The only way errors leave this module: scrubbed.
+    pub(super) fn error(&self, msg: impl fmt::Display) -> anyhow::Error {
+        anyhow!(self.scrub(&msg.to_string()))
+    }
+
+    pub(super) fn call(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        payload: Payload,
+    ) -> Result<Answer> {
+        let sent = match payload {
+            Payload::Get => {
+                let mut req = self.agent.get(url);
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
+                req.call()
+            }
+            Payload::Json(body) => {
+                let mut req = self.agent.post(url);
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
+                req.content_type("application/json").send(body)
+            }
+            Payload::Form(fields) => {
+                let mut req = self.agent.post(url);
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
+                req.send_form(fields)
+            }
+        };
+        let unreachable = |e: ureq::Error| {
+            self.error(format_args!(
+                "cannot reach {} at {}: {e}",
+                self.service, self.origin
+            ))
+        };
+        let mut response = sent.map_err(unreachable)?;
+        let reset = reset_at(response.headers(), self.now);
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_REPLY_BYTES)
+            .read_to_string()
+            .map_err(|e| e.to_string());
+        Ok(Answer {
+            status: response.status().as_u16(),
+            reset,
+            body,
+        })
+    }
+
+    /// Why `what` failed with this answer; `denied` explains a 401 or 403.
+    pub(super) fn status_error(&self, a: &Answer, what: &str, denied: &str) -> anyhow::Error {
+        let (svc, s) = (self.service, a.status);
+        let msg = match s {
+            401 | 403 => format!("{svc} refused {what} ({s}): {denied}"),
+            400 | 422 => format!("{svc} refused {what} as invalid ({s})"),
+            404 => format!(
+                "{svc} at {} has no such endpoint (404) for {what}: check [{}] in the --config file",
+                self.origin, self.section
+            ),
+            429 => format!("{svc} rate limit hit (429) for {what}"),
+            500..=599 => format!("{svc} server error ({s}) for {what}, will retry next run"),
+            _ => format!("unexpected reply from {svc} ({s}) for {what}"),
+        };
+        match self.detail(a.text()) {
+            Some(d) => self.error(format_args!("{msg}; {svc} says: {d}")),
+            None => self.error(msg),
+        }
+    }
+
+    /// The human-readable reason in a reply: Mastodon's `error`, Bluesky's
+    /// `message`, AbuseIPDB's `errors[0].detail`, or a short plain-text body.
+    pub(super) fn detail(&self, body: &str) -> Option<String> {
+        let body = self.scrub(body);
+        let text = match serde_json::from_str::<Value>(&body) {
+            Ok(v) => {
+                let s = |v: &Value| v.as_str().map(str::to_owned);
+                s(&v["errors"][0]["detail"])
+                    .or_else(|| s(&v["message"]))
+                    .or_else(|| s(&v["error_description"]))
+                    .or_else(|| s(&v["error"]))
+                    .or_else(|| s(&v["detail"]))?
+            }
+            Err(_) if !body.trim_start().starts_with('<') => body,
+            Err(_) => return None,
+        };
+        Some(sanitize(&text)).filter(|s| !s.is_empty())
+    }
+}
+
+pub(super) fn rate_limited(a: &Answer) -> Outcome {
+    Outcome::RateLimited { reset: a.reset }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn origins_hide_paths_and_user_info() {
+        assert_eq!(
+            origin("https://hooks.slack.com/services/T0/B0/XXXX"),
+            "https://hooks.slack.com"
+        );
+        assert_eq!(
+            origin("https://u:pw@ntfy.example:8443/topic?x=1"),
+            "https://ntfy.example:8443"
+        );
+        assert_eq!(origin("http://127.0.0.1:9"), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn details_are_scrubbed_before_they_are_cut() {
+        let secret = "SECRET-0123456789";
+        let api = Api::new("X", "x", "http://127.0.0.1:9", vec![secret.into()], 0);
+        let long = format!("{}{secret}", "y".repeat(MAX_DETAIL_CHARS - 5));
+        let d = api.detail(&json!({ "error": long }).to_string()).unwrap();
+        assert!(!d.contains("SECR"), "not even a part: {d}");
+        let d = api
+            .detail(&format!("bad token {secret}\u{1b}[31m"))
+            .unwrap();
+        assert_eq!(d, "bad token <redacted> [31m");
+        assert_eq!(api.detail("<html>502</html>"), None);
+        assert_eq!(
+            api.detail(r#"{"errors":[{"detail":"You can only report the same IP address (`1.2.3.4`) once in 15 minutes.","status":429}]}"#)
+                .as_deref(),
+            Some("You can only report the same IP address (`1.2.3.4`) once in 15 minutes.")
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! Mastodon: statuses with `POST /api/v1/statuses`; the instance's
+//! character limit from `GET /api/v2/instance`.
+
+use anyhow::{Result, bail};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::http::{Api, Payload, base_url, rate_limited};
+use super::settings::{Secret, SinkSettings, secret, section, text};
+use super::{Outcome, Post, Sink, idempotency_key};
+use crate::clock::Secs;
+
+/// Mastodon's stock limit, used when the instance does not say.
+pub const MASTODON_DEFAULT_LIMIT: usize = 500;
+
+/// `[mastodon]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MastodonConfig {
+    /// e.g. `https://mastodon.social`
+    pub instance: Option<String>,
+    pub token: Option<Secret>,
+    /// public (the default), unlisted, private or direct.
+    pub visibility: Option<String>,
+    /// The instance's character limit; asked from `GET /api/v2/instance` when unset.
+    pub max_characters: Option<usize>,
+}
+
+/// Posts statuses with `POST /api/v1/statuses`.
+pub struct MastodonSink {
+    api: Api,
+    token: String,
+    visibility: String,
+    /// Known once asked (or configured).
+    limit: Option<usize>,
+}
+
+impl MastodonSink {
+    /// Builds the sink from its `[mastodon]` section; `now` is the run's
+    /// time, for relative rate-limit resets.
+    pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<MastodonSink> {
+        let c = section(&s.mastodon, "mastodon", "instance and token")?;
+        let instance = base_url(
+            "mastodon",
+            "instance",
+            text(&c.instance, "mastodon", "instance")?,
+        )?;
+        let token = secret(&c.token, "mastodon", "token")?.to_owned();
+        let visibility = c.visibility.as_deref().unwrap_or("public").trim();
+        if !["public", "unlisted", "private", "direct"].contains(&visibility) {
+            bail!(
+                "[mastodon] visibility must be public, unlisted, private or direct, not {visibility:?}"
+            );
+        }
+        if c.max_characters == Some(0) {
+            bail!("[mastodon] max-characters must be at least 1");
+        }
+        Ok(MastodonSink {
+            api: Api::new("Mastodon", "mastodon", &instance, vec![token.clone()], now),
+            token,
+            visibility: visibility.to_owned(),
+            limit: c.max_characters,
+        })
+    }
+}
+
+impl MastodonSink {
+    /// The instance's limit: `configuration.statuses.max_characters` from
+    /// `GET /api/v2/instance`, asked once per run; 500 when it does not say.
+    fn limit(&mut self) -> usize {
+        if let Some(limit) = self.limit {
+            return limit;
+        }
+        let url = format!("{}/api/v2/instance", self.api.base);
+        let limit = self
+            .api
+            .call(&url, &[], Payload::Get)
+            .ok()
+            .filter(|a| a.status == 200)
+            .and_then(|a| serde_json::from_str::<Value>(a.text()).ok())
+            .and_then(|v| v["configuration"]["statuses"]["max_characters"].as_u64())
+            .filter(|n| *n > 0)
+            .map_or(MASTODON_DEFAULT_LIMIT, |n| n as usize);
+        self.limit = Some(limit);
+        limit
+    }
+}
+
+impl Sink for MastodonSink {
+    fn name(&self) -> &'static str {
+        "mastodon"
+    }
+
+    fn publish(&mut self, post: &Post) -> Outcome {
+        let limit = self.limit();
+        let len = post.text.chars().count();
+        if len > limit {
+            return Outcome::Failed(self.api.error(format_args!(
+                "the post has {len} characters, more than the Mastodon instance's limit of {limit}"
+            )));
+        }
+        let url = format!("{}/api/v1/statuses", self.api.base);
+        let auth = format!("Bearer {}", self.token);
+        let key = idempotency_key(self.name(), post);
+        let body = json!({ "status": post.text, "visibility": self.visibility }).to_string();
+        let headers = [("Authorization", auth.as_str()), ("Idempotency-Key", &key)];
+        let a = match self.api.call(&url, &headers, Payload::Json(body)) {
+            Ok(a) => a,
+            Err(e) => return Outcome::Failed(e),
+        };
+        match a.status {
+            200..=299 => {
+                let id = serde_json::from_str::<Value>(a.text())
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(str::to_owned));
+                match id {
+                    Some(_) => Outcome::Delivered,
+                    // The same Idempotency-Key makes the retry a no-op if it went through.
+                    None => Outcome::Failed(self.api.error(format_args!(
+                        "Mastodon accepted the status ({}) but its reply could not be understood",
+                        a.status
+                    ))),
+                }
+            }
+            429 => rate_limited(&a),
+            _ => Outcome::Failed(self.api.status_error(
+                &a,
+                "the status",
+                "check token in [mastodon]: it must be valid and have the write:statuses scope",
+            )),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Where announcements go: the `Sink` seam and what a sink says about a
+//! post, one file per destination, and the pieces they share (the outbox
+//! and budget, the HTTP agent, the reading of rate-limit headers, the
+//! options file's sections). Adding a destination is adding one file here
+//! and one arm to `make`.
+//!
+//! Each destination has its own outbox entries, so one failing never
+//! re-posts on another.
+
+pub mod abuseipdb;
+pub mod bluesky;
+pub mod http;
+pub mod mastodon;
+pub mod outbox;
+pub mod ratelimit;
+#[cfg(test)]
+pub(crate) mod samples;
+pub mod settings;
+pub mod stdout;
+pub mod webhook;
+pub mod x;
+
+use anyhow::{Result, bail};
+
+pub use outbox::{Budget, Pending, Post, SinkBook, plan};
+pub use settings::{Secret, SinkSettings};
+
+use crate::cli::SinkName;
+use crate::clock::Secs;
+use crate::source::fnv1a;
+
+/// What a sink said about one post.
+#[derive(Debug)]
+pub enum Outcome {
+    Delivered,
+    /// Already there: X said "duplicate content". Counts as delivered.
+    Duplicate,
+    /// Stop posting to this sink until `reset` (Unix seconds), keep the queue.
+    RateLimited {
+        reset: Option<Secs>,
+    },
+    Failed(anyhow::Error),
+}
+
+/// A place that publishes posts.
+pub trait Sink {
+    fn name(&self) -> &'static str;
+    fn publish(&mut self, post: &Post) -> Outcome;
+}
+
+/// Builds the sink `name` (one configured in the options file) from its
+/// section; `now` is the run's time, for `createdAt` and relative
+/// rate-limit resets.
+pub fn make(name: SinkName, s: &SinkSettings, now: Secs) -> Result<Box<dyn Sink>> {
+    Ok(match name {
+        SinkName::Mastodon => Box::new(mastodon::MastodonSink::from_settings(s, now)?),
+        SinkName::Bluesky => Box::new(bluesky::BlueskySink::from_settings(s, now)?),
+        SinkName::Abuseipdb => Box::new(abuseipdb::AbuseIpDbSink::from_settings(s, now)?),
+        SinkName::Webhook => Box::new(webhook::WebhookSink::from_settings(s, now)?),
+        SinkName::Stdout | SinkName::Twitter => bail!("{name:?} is not built here"),
+    })
+}
+
+/// The same for the same post, whatever run sends it: a retry after a crash
+/// is recognised by the server.
+pub fn idempotency_key(sink: &str, post: &Post) -> String {
+    let seed = format!("{sink}\n{}\n{}", post.batch, post.text);
+    format!("tweet-attacks-{:016x}", fnv1a(seed.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::samples::post;
+
+    #[test]
+    fn idempotency_key_is_stable_and_specific() {
+        let k = idempotency_key("mastodon", &post(3, "hello"));
+        assert_eq!(k, idempotency_key("mastodon", &post(3, "hello")));
+        assert_ne!(k, idempotency_key("mastodon", &post(4, "hello")));
+        assert_ne!(k, idempotency_key("mastodon", &post(3, "hello!")));
+        assert_ne!(k, idempotency_key("webhook", &post(3, "hello")));
+        assert!(k.starts_with("tweet-attacks-") && k.len() == 30, "{k}");
+    }
+}

@@ -1,0 +1,141 @@
+//! Standard output: posts printed for runs by hand, pipelines and cron
+//! mail, and the JSON shape of an attacker that `--json` lines and webhook
+//! payloads share.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Outcome, Post, Sink};
+use crate::render::Announcement;
+
+/// An attacker as other programs read it: in `--json` lines and webhook payloads.
+#[derive(Debug, Serialize)]
+pub struct AttackerJson<'a> {
+    pub ip: IpAddr,
+    pub tries: u64,
+    pub users: &'a [String],
+    pub users_more: u32,
+    pub services: &'a [String],
+    pub first: String,
+    pub last: String,
+}
+
+impl<'a> AttackerJson<'a> {
+    pub fn new(a: &'a Announcement) -> AttackerJson<'a> {
+        AttackerJson {
+            ip: a.ip,
+            tries: a.tries,
+            users: &a.users,
+            users_more: a.users_more,
+            services: &a.services,
+            first: crate::clock::format_rfc3339(a.first),
+            last: crate::clock::format_rfc3339(a.last),
+        }
+    }
+}
+
+/// The machine-readable line printed for an announced attacker.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    #[serde(flatten)]
+    pub attacker: AttackerJson<'a>,
+    pub text: &'a str,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(a: &'a Announcement, text: &'a str) -> Report<'a> {
+        Report {
+            attacker: AttackerJson::new(a),
+            text,
+        }
+    }
+}
+
+/// Writes one post to `out`: its text, or one JSON object per attacker.
+pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Result<()> {
+    if json {
+        for a in &post.subjects {
+            serde_json::to_writer(&mut *out, &Report::new(a, &post.text))?;
+            out.write_all(b"\n")?;
+        }
+    } else {
+        writeln!(out, "{}", post.text)?;
+    }
+    Ok(())
+}
+
+/// Prints posts: for runs by hand, pipelines, and cron mail. Under `--json`
+/// the run's report already prints each post, so the sink stays quiet.
+pub struct StdoutSink<W: Write> {
+    out: W,
+    quiet: bool,
+}
+
+impl<W: Write> StdoutSink<W> {
+    pub fn new(out: W, quiet: bool) -> Self {
+        StdoutSink { out, quiet }
+    }
+}
+
+impl<W: Write> Sink for StdoutSink<W> {
+    fn name(&self) -> &'static str {
+        "stdout"
+    }
+
+    fn publish(&mut self, post: &Post) -> Outcome {
+        if self.quiet {
+            return Outcome::Delivered;
+        }
+        match print_post(&mut self.out, post, false).and_then(|()| self.out.flush()) {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => Outcome::Failed(anyhow::Error::new(e).context("cannot write to stdout")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::samples::subject;
+
+    #[test]
+    fn stdout_sink_prints_text_unless_quiet() {
+        let post = Post {
+            text: "hello".into(),
+            subjects: vec![subject("203.0.113.5", 7)],
+            batch: 0,
+        };
+        let mut buf = Vec::new();
+        assert!(matches!(
+            StdoutSink::new(&mut buf, false).publish(&post),
+            Outcome::Delivered
+        ));
+        assert_eq!(buf, b"hello\n");
+        let mut buf = Vec::new();
+        assert!(matches!(
+            StdoutSink::new(&mut buf, true).publish(&post),
+            Outcome::Delivered
+        ));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn report_json_has_the_contract_fields() {
+        let a = subject("203.0.113.5", 7);
+        let post = Post {
+            text: "t".into(),
+            subjects: vec![a],
+            batch: 0,
+        };
+        let mut buf = Vec::new();
+        print_post(&mut buf, &post, true).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(v["ip"], "203.0.113.5");
+        assert_eq!(v["tries"], 7);
+        assert_eq!(v["users"][0], "root");
+        assert_eq!(v["services"][0], "sshd");
+        assert_eq!(v["text"], "t");
+    }
+}

@@ -1,0 +1,158 @@
+//! A generic JSON webhook (Slack, Discord, ntfy, a SIEM): one POST per post.
+
+use anyhow::{Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::http::{Api, Payload, origin, rate_limited};
+use super::settings::{Secret, SinkSettings, secret, section};
+use super::stdout::AttackerJson;
+use super::{Outcome, Post, Sink};
+use crate::clock::Secs;
+
+/// `[webhook]`. The URL is a secret: Slack's and Discord's carry their token.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: Option<Secret>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+}
+
+/// The webhook's JSON body; its schema is documented in the README.
+#[derive(Debug, Serialize)]
+pub struct WebhookPayload<'a> {
+    pub text: &'a str,
+    pub attackers: Vec<AttackerJson<'a>>,
+    pub source: &'static str,
+    pub version: u32,
+}
+
+impl<'a> WebhookPayload<'a> {
+    pub fn new(post: &'a Post) -> WebhookPayload<'a> {
+        WebhookPayload {
+            text: &post.text,
+            attackers: post.subjects.iter().map(AttackerJson::new).collect(),
+            source: "tweet-attacks",
+            version: 1,
+        }
+    }
+}
+
+/// A JSON POST to any URL (Slack, Discord, ntfy, a SIEM).
+pub struct WebhookSink {
+    api: Api,
+    headers: Vec<(String, String)>,
+}
+
+impl WebhookSink {
+    /// Builds the sink from its `[webhook]` section; `now` is the run's
+    /// time, for relative rate-limit resets.
+    pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<WebhookSink> {
+        let c = section(&s.webhook, "webhook", "url")?;
+        let url = secret(&c.url, "webhook", "url")?.to_owned();
+        // The URL may carry a token (Slack, Discord): never quote it.
+        let shown = origin(&url);
+        let host = shown.split_once("://").map_or("", |(_, h)| h);
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme_ok || host.is_empty() || url.contains(char::is_whitespace) {
+            bail!("[webhook] url must be an http(s):// URL");
+        }
+        let mut secrets = vec![url.clone()];
+        let (authority, rest) = url.split_once("://").map_or(("", ""), |(_, r)| {
+            r.split_at(r.find(['/', '?', '#']).unwrap_or(r.len()))
+        });
+        let user_info = authority.rsplit_once('@').map_or("", |(u, _)| u);
+        for part in [user_info, rest.trim_start_matches('/')] {
+            if part.len() >= 4 {
+                secrets.push(part.to_owned());
+            }
+        }
+        let mut headers = Vec::new();
+        for (k, v) in &c.headers {
+            if ureq::http::HeaderName::from_bytes(k.as_bytes()).is_err() {
+                bail!("[webhook] headers: {k:?} is not a valid header name");
+            }
+            if ureq::http::HeaderValue::from_str(v.expose()).is_err() {
+                bail!("[webhook] headers: the value of {k:?} is not a valid header value");
+            }
+            // Short values ("yes", "5") are settings, not secrets; hiding them would garble messages.
+            if v.expose().len() >= 6 {
+                secrets.push(v.expose().to_owned());
+            }
+            headers.push((k.clone(), v.expose().to_owned()));
+        }
+        Ok(WebhookSink {
+            api: Api::new("webhook", "webhook", &url, secrets, now),
+            headers,
+        })
+    }
+}
+
+impl Sink for WebhookSink {
+    fn name(&self) -> &'static str {
+        "webhook"
+    }
+
+    fn publish(&mut self, post: &Post) -> Outcome {
+        let body = match serde_json::to_string(&WebhookPayload::new(post)) {
+            Ok(body) => body,
+            Err(e) => return Outcome::Failed(anyhow!("cannot encode the webhook payload: {e}")),
+        };
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let a = match self.api.call(&self.api.base, &headers, Payload::Json(body)) {
+            Ok(a) => a,
+            Err(e) => return Outcome::Failed(e),
+        };
+        match a.status {
+            200..=299 => Outcome::Delivered,
+            429 => rate_limited(&a),
+            _ => Outcome::Failed(self.api.status_error(
+                &a,
+                "the post",
+                "check url and headers in [webhook]",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::http::agent;
+    use crate::sink::samples::post;
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_silent_server_times_out() {
+        // Accepts connections (the kernel's backlog) but never answers.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut api = Api::new("webhook", "webhook", &base, vec![], 0);
+        api.agent = agent(Duration::from_secs(1), Duration::from_secs(1));
+        let mut sink = WebhookSink {
+            api,
+            headers: vec![],
+        };
+        let started = Instant::now();
+        let outcome = sink.publish(&post(1, "hello"));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        match outcome {
+            Outcome::Failed(e) => {
+                let msg = format!("{e:#}");
+                assert!(
+                    msg.starts_with(&format!("cannot reach webhook at {base}: ")),
+                    "{msg}"
+                );
+                assert!(msg.contains("timeout"), "{msg}");
+            }
+            other => panic!("expected Failed, got {other:?}"),
+        }
+        drop(listener);
+    }
+}
