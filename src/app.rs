@@ -41,8 +41,9 @@ pub fn run(config: Config) -> Result<()> {
         Command::VerifyCredentials(x) => verify_credentials(&x),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
-            let mut cmd = <crate::cli::Args as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "tweet-attacks", &mut io::stdout());
+            let mut out = io::stdout().lock();
+            out.write_all(crate::completions::script(shell).as_bytes())?;
+            out.flush()?;
             Ok(())
         }
         Command::Man => {

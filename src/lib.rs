@@ -20,6 +20,7 @@ pub mod state;
 pub mod table;
 pub mod text;
 
+pub mod completions;
 pub mod export;
 pub mod fault;
 pub mod manual;

@@ -308,61 +308,6 @@ fn corrupt_state_is_refused_and_kept() {
 }
 
 #[test]
-fn a_missing_log_named_explicitly_is_an_error_and_saves_nothing() {
-    let env = Env::new();
-    let out = env.run(&[]);
-    let err = out.one_error_line();
-    assert!(err.contains("log file auth.log does not exist"), "{err}");
-    assert!(!env.path("state.json").exists(), "no state saved");
-    // The same name in the options file is just as explicit.
-    env.write("auth.log", "");
-    env.write("opts.toml", "vsftpd-log = \"vsftpd.lgo\"\n");
-    let out = env
-        .cmd(&[
-            "run",
-            "--sink",
-            "stdout",
-            "--state",
-            "state.json",
-            "--auth-log",
-            "auth.log",
-        ])
-        .args(["--config", "opts.toml"])
-        .output()
-        .unwrap();
-    let err = Out(out).one_error_line();
-    assert!(err.contains("vsftpd.lgo does not exist"), "{err}");
-    assert!(!env.path("state.json").exists());
-}
-
-#[test]
-fn a_missing_default_vsftpd_log_is_normal_and_silent() {
-    if std::path::Path::new("/var/log/vsftpd.log").exists() {
-        eprintln!("skipped: this host has a /var/log/vsftpd.log");
-        return;
-    }
-    let env = Env::new();
-    env.write("auth.log", &guesses("203.0.113.5", 2, 100));
-    for _ in 0..2 {
-        let out = Out(env
-            .cmd(&[
-                "run",
-                "--sink",
-                "stdout",
-                "--state",
-                "state.json",
-                "--auth-log",
-                "auth.log",
-            ])
-            .output()
-            .unwrap())
-        .ok();
-        assert_eq!(out.stderr(), "");
-    }
-    assert_eq!(env.tries("203.0.113.5"), 2);
-}
-
-#[test]
 fn unreadable_log_is_an_error_naming_it() {
     let env = Env::new();
     fs::create_dir(env.path("auth.log")).unwrap();
@@ -728,3 +673,6 @@ mod survive;
 
 #[path = "cli/sinks.rs"]
 mod sinks;
+
+#[path = "cli/admin.rs"]
+mod admin;
