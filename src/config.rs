@@ -523,7 +523,7 @@ fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
 fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
     let file = FileConfig::maybe_load(s.config.as_deref())?;
     let names = sink_names(Vec::new(), &file);
-    let mut logs: Vec<PathBuf> = file.auth_log.clone().into_iter().collect();
+    let mut logs = vec![file.auth_log.clone().unwrap_or_else(default_auth_log)];
     logs.push(
         file.vsftpd_log
             .clone()

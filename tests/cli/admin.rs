@@ -551,3 +551,63 @@ fn a_missing_default_vsftpd_log_is_normal_and_silent() {
     }
     assert_eq!(env.tries("203.0.113.5"), 2);
 }
+
+/// The command of cron.d/tweet-attacks's job line, with `/usr/bin/tweet-attacks`
+/// replaced by `bin`, run by sh with `PATH` = `path` (where a fake `systemctl` may be).
+fn cron_job(bin: &std::path::Path, path: &std::path::Path) -> std::process::Output {
+    let file =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/cron.d/tweet-attacks")).unwrap();
+    let line = file
+        .lines()
+        .find(|l| l.starts_with("*/15 "))
+        .expect("a job line");
+    // Five time fields, the user, then the command.
+    let command = line.splitn(7, ' ').nth(6).unwrap();
+    assert_eq!(line.split(' ').nth(5), Some("root"));
+    let command = command.replace("/usr/bin/tweet-attacks", &bin.display().to_string());
+    Command::new("/bin/sh")
+        .args(["-c", &command])
+        .env_clear()
+        .env("PATH", path)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cron_line_is_quiet_without_the_binary_and_stands_aside_for_the_timer() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let bin = env.path("tweet-attacks");
+    let path = env.path("bin");
+    fs::create_dir(&path).unwrap();
+    // The package removed, its conffile kept: nothing runs, nothing is said
+    // (cron mails output, not exit statuses).
+    let out = cron_job(&bin, &path);
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    // A stand-in for the binary, which leaves a mark when cron runs it.
+    let script = |p: &std::path::Path, body: &str| {
+        fs::write(p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let mark = env.path("ran");
+    script(&bin, &format!("echo \"$@\" > {}", mark.display()));
+    // No systemctl at all (a container): cron runs the job.
+    cron_job(&bin, &path);
+    assert_eq!(
+        fs::read_to_string(&mark).unwrap().trim(),
+        "run --config /etc/tweet-attacks.toml --if-configured"
+    );
+    fs::remove_file(&mark).unwrap();
+    // The timer enabled: cron stands aside.
+    script(
+        &path.join("systemctl"),
+        "[ \"$*\" = \"-q is-enabled tweet-attacks.timer\" ]",
+    );
+    let out = cron_job(&bin, &path);
+    assert!(!mark.exists(), "the timer runs it, not cron");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    // Disabled: cron runs it again.
+    script(&path.join("systemctl"), "exit 1");
+    cron_job(&bin, &path);
+    assert!(mark.exists());
+}
