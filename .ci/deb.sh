@@ -31,7 +31,7 @@ done
 dpkg-deb -I "$deb" postinst | grep -q "/var/lib/tweet-attacks" || { echo "deb: postinst does not create /var/lib/tweet-attacks" >&2; status=1; }
 dpkg-deb -I "$deb" postrm | grep -q "rm -rf /var/lib/tweet-attacks" || { echo "deb: postrm does not purge /var/lib/tweet-attacks" >&2; status=1; }
 # The man page covers every subcommand.
-for sub in run replay parse show status verify-credentials export completions man; do
+for sub in run replay parse show status outbox "outbox retry" "outbox drop" verify-credentials export completions man; do
   name=$(printf '%s' "tweet-attacks $sub" | sed 's/-/\\-/g')
   grep -qxF ".SS \"$name\"" target/assets/tweet-attacks.1 || { echo "deb: man page lacks $sub" >&2; status=1; }
 done

@@ -15,16 +15,16 @@ use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
 use crate::config::{ExportConfig, ShowConfig, SinkSpec, XConfig};
 use crate::decide::decide;
+use crate::deliver;
 use crate::ingest::{ingest_all, ingest_counting};
 use crate::journal;
 use crate::parse::parse;
 use crate::render::{Announcement, render};
 use crate::sink::stdout::{StdoutSink, print_post};
 use crate::sink::x::{TwitterSink, XClient};
-use crate::sink::{Outcome, Pending, Post, Sink, plan};
+use crate::sink::{Pending, Post, Sink, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
-use crate::table::CONN_IDLE;
 use crate::text;
 
 use crate::notice::warn;
@@ -35,9 +35,10 @@ pub fn run(config: Config) -> Result<()> {
         Command::Run(c) => run_pipeline(&c, now),
         Command::Replay(c) => replay(&c, now),
         Command::Parse { inputs } => parse_inputs(&inputs, now),
-        Command::Show(c) => show(&c),
+        Command::Show(c) => show(&c, now),
         Command::Status(c) => crate::status::status(&c, now),
         Command::Unconfigured { state, missing } => idle_unconfigured(&state, &missing, now),
+        Command::Outbox(o) => crate::queue::run(&o, now),
         Command::VerifyCredentials(x) => verify_credentials(&x),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
@@ -107,8 +108,8 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             Resume::Replaced(lost) => warn(format_args!(
                 "{key} was replaced: {lost}; read the new one from the start"
             )),
-            // Routine (logrotate, weekly): a healthy run says nothing.
-            Resume::Rotated(_) | Resume::New | Resume::Continue => {}
+            // Rotation is routine: cron mails whatever is said, so it is not.
+            Resume::New | Resume::Continue | Resume::Rotated(_) => {}
         }
         warn_read(&key, &read.stats);
         st.logs.insert(key, read.pos);
@@ -129,6 +130,12 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             warn("the journal no longer has the saved cursor; read from the look-back instead");
         }
         warn_read("the journal", &read.stats);
+        if read.forged > 0 {
+            warn(format_args!(
+                "ignored {} journal attack line(s) not written by root's sshd or vsftpd (a local user can write those)",
+                read.forged
+            ));
+        }
         if read.cursor.is_some() {
             st.journal_cursor = read.cursor;
         }
@@ -153,6 +160,8 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
                 sink: sink_name(spec.name).to_string(),
                 batch: None,
                 queued: now,
+                created: None,
+                parked: None,
             });
         }
     }
@@ -183,80 +192,6 @@ fn make_sink(spec: &SinkSpec, c: &RunConfig, now: Secs) -> Result<Box<dyn Sink>>
     })
 }
 
-/// Plans and publishes one sink's share of the outbox. Every success is
-/// recorded in `st` and saved at once, so a crash re-sends at most one post
-/// (with the same text, which X then reports as a duplicate).
-fn publish_sink(
-    st: &mut State,
-    spec: &SinkSpec,
-    sink: &mut dyn Sink,
-    c: &RunConfig,
-    now: Secs,
-    report: &mut Report,
-) -> Result<()> {
-    let name = sink.name();
-    let book = st.sinks.entry(name.to_string()).or_default();
-    book.recent.retain(|t| *t > now - 86_400);
-    match book.blocked_until {
-        // Rate-limited earlier: the reset has not come yet. Nothing new is wrong.
-        Some(until) if now < until => return Ok(()),
-        Some(_) => book.blocked_until = None,
-        None => {}
-    }
-    let left = spec.budget.left(book, now);
-    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch);
-    if posts.is_empty() {
-        return Ok(());
-    }
-    // The batches are saved before the first attempt: a retry sends the same text.
-    state::save(&c.state, st)?;
-    for post in posts {
-        let outcome = sink.publish(&post);
-        let book = st.sinks.entry(name.to_string()).or_default();
-        match outcome {
-            Outcome::Delivered | Outcome::Duplicate => {
-                // A duplicate is usually our own post from a run that crashed before
-                // saving: it used the day's quota then, so count it now.
-                if spec.budget.per_day.is_some() {
-                    book.recent.push(now);
-                }
-                st.outbox
-                    .retain(|p| !(p.sink == name && p.batch == Some(post.batch)));
-                for ip in post.ips() {
-                    if let Some(a) = st.table.get_mut(&ip) {
-                        a.announced.get_or_insert(now);
-                    }
-                }
-                report.posted += 1;
-                if c.json {
-                    report.post(&post)?;
-                }
-                if name != "stdout" {
-                    state::save(&c.state, st)?;
-                }
-            }
-            Outcome::RateLimited { reset } => {
-                let until = reset.filter(|r| *r > now).unwrap_or(now + 15 * 60);
-                book.blocked_until = Some(until);
-                state::save(&c.state, st)?;
-                bail!(
-                    "{name}: rate limited until {}; {} announcement(s) wait in the outbox",
-                    format_rfc3339(until),
-                    st.outbox.iter().filter(|p| p.sink == name).count()
-                );
-            }
-            Outcome::Failed(e) => {
-                state::save(&c.state, st)?;
-                let waiting = st.outbox.iter().filter(|p| p.sink == name).count();
-                return Err(e.context(format!(
-                    "{name}: {waiting} announcement(s) wait in the outbox for the next run"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// What a dry run shows: exactly the posts each sink would make now.
 fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -268,7 +203,7 @@ fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
             Some(until) if now < until => 0,
             _ => spec.budget.left(&book, now),
         };
-        for post in plan(&mut st.outbox, name, left, &mut next) {
+        for post in plan(&mut st.outbox, name, left, &mut next, now) {
             if c.sinks.len() > 1 && !c.json {
                 write!(out, "[{name}] ")?;
             }
@@ -348,7 +283,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut st = state::load(&c.state, &mut text)?;
     crate::notice::ended(&mut st.notes, UNCONFIGURED);
     read_logs(c, &mut st, now)?;
-    st.table.close_conns(now - CONN_IDLE);
+    st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
     st.table.forget_idle(now - c.retention, |ip| {
@@ -372,7 +307,22 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         attempted = true;
         let mut sink = make_sink(spec, c, now)?;
         // One sink failing must not keep the others from posting.
-        if let Err(e) = publish_sink(&mut st, spec, sink.as_mut(), c, now, &mut report) {
+        let mut on_delivered = |post: &Post| {
+            report.posted += 1;
+            match c.json {
+                true => report.post(post).map_err(anyhow::Error::from),
+                false => Ok(()),
+            }
+        };
+        let published = deliver::publish_sink(
+            &mut st,
+            spec,
+            sink.as_mut(),
+            &c.state,
+            now,
+            &mut on_delivered,
+        );
+        if let Err(e) = published {
             failures.push(e);
         }
     }
@@ -448,14 +398,8 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let text = crate::export::export(&mut st.table, &options, now);
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
-        Some(path) => state::write_atomically(
-            path,
-            &format!(".{}.tmp", std::process::id()),
-            0o644,
-            false,
-            |w| w.write_all(text.as_bytes()),
-        )
-        .with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => state::write_atomically(path, 0o644, None, |w| w.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display())),
         None => {
             let mut out = io::stdout().lock();
             out.write_all(text.as_bytes())?;
@@ -560,6 +504,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
             text: render(&a),
             subjects: vec![a],
             batch: 0,
+            created: now,
         };
         print_post(&mut out, &post, c.json)?;
     }
@@ -638,7 +583,7 @@ struct ShowLine<'a> {
     announced: Option<String>,
 }
 
-fn show(c: &ShowConfig) -> Result<()> {
+fn show(c: &ShowConfig, now: Secs) -> Result<()> {
     let json = c.json;
     let mut text = String::new();
     let mut st = load_existing(&c.state, &mut text)?;
@@ -688,6 +633,13 @@ fn show(c: &ShowConfig) -> Result<()> {
                 users
             )?;
         }
+    }
+    // The queues, what a sink waits for, and parked posts, under the table.
+    let mut summary = Vec::new();
+    crate::queue::write_summary(&mut summary, &st, now)?;
+    if !json && !summary.is_empty() {
+        writeln!(out)?;
+        out.write_all(&summary)?;
     }
     out.flush()?;
     Ok(())

@@ -29,6 +29,9 @@ pub enum Command {
     Show(ShowArgs),
     /// One screen on the job itself: the last run, each log's position, the outbox, the budget.
     Status(StatusArgs),
+    /// List what waits for each sink and the posts parked after a refusal;
+    /// `outbox retry ID…` or `outbox drop ID…` (or `all`) puts them back or forgets them.
+    Outbox(OutboxArgs),
     /// Check the X credentials: a signed GET /2/users/me, printing the account's @username.
     VerifyCredentials(VerifyArgs),
     /// Write the attacker table as a blocklist, CSV, JSON or an Atom feed.
@@ -219,6 +222,41 @@ pub struct StatusArgs {
     /// Print one JSON object instead.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub action: Option<OutboxAction>,
+
+    /// State file to read (and change).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/lib/tweet-attacks/state.json",
+        global = true
+    )]
+    pub state: PathBuf,
+
+    /// Print the listing as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Put parked posts back in the queue: the next run sends them again, unchanged.
+    Retry {
+        /// Post IDs as `tweet-attacks outbox` lists them, or `all`.
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
+    /// Forget parked posts for good: never sent, and their attackers not queued again.
+    Drop {
+        /// Post IDs as `tweet-attacks outbox` lists them, or `all`.
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
 }
 
 #[derive(Debug, ClapArgs)]

@@ -120,15 +120,43 @@ pub fn rfc3339_secs(b: &[u8]) -> Option<Secs> {
         let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
         rest = &rest[1 + n..];
     }
+    // The offset may follow a space (`10:15:01 -0700`) and lack its colon.
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
     let offset = match rest {
         [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), oh @ .., b':', om1, om2] if oh.len() == 2 => {
-            let secs = digits(oh)? as i64 * 3600 + digits(&[*om1, *om2])? as i64 * 60;
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
+            let secs = digits(&[*h1, *h2])? as i64 * 3600 + digits(&[*m1, *m2])? as i64 * 60;
             if *sign == b'+' { secs } else { -secs }
         }
         _ => return None,
     };
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.frac]` without an offset: (date, hour, minute, second).
+fn iso_without_offset(b: &[u8]) -> Option<(i16, i8, i8, i8, i8, i64)> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let rest = &b[19..];
+    if !(rest.is_empty() || rest[0] == b'.' && rest[1..].iter().all(u8::is_ascii_digit)) {
+        return None;
+    }
+    let s = digits(&b[17..19])? as i64;
+    if s > 60 {
+        return None;
+    }
+    Some((
+        digits(&b[0..4])? as i16,
+        digits(&b[5..7])? as i8,
+        digits(&b[8..10])? as i8,
+        digits(&b[11..13])? as i8,
+        digits(&b[14..16])? as i8,
+        s,
+    ))
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -180,6 +208,17 @@ impl LocalClock {
     /// `Nov 26 10:15:01` (day may be space-padded). The year is the latest
     /// one that does not put the stamp after `now`.
     pub fn syslog(&mut self, b: &[u8]) -> Option<Secs> {
+        // A single-space day (`Nov 2 15:40:14`), as busybox and others write it.
+        let padded;
+        let b = if b.len() == 14 && b[5] == b' ' {
+            let mut p = [b' '; 15];
+            p[..4].copy_from_slice(&b[..4]);
+            p[5..].copy_from_slice(&b[4..]);
+            padded = p;
+            &padded[..]
+        } else {
+            b
+        };
         if b.len() != 15 || b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
             return None;
         }
@@ -223,13 +262,28 @@ impl LocalClock {
     pub fn decode(&mut self, stamp: &Stamp) -> Option<Secs> {
         match *stamp {
             Stamp::Syslog(b) => self.syslog(b),
-            Stamp::Rfc3339(b) => rfc3339_secs(b),
+            Stamp::Rfc3339(b) => rfc3339_secs(b).or_else(|| {
+                // No offset: local time, as syslog wrote it.
+                let (y, mo, d, h, mi, s) = iso_without_offset(b)?;
+                Some(self.local_minute(y, mo, d, h, mi)? + s)
+            }),
             Stamp::Vsftpd(b) => self.vsftpd(b),
         }
     }
 
     /// vsftpd's own `Thu Nov 26 10:15:01 2026` (day may be space-padded).
     pub fn vsftpd(&self, b: &[u8]) -> Option<Secs> {
+        // A single-space day (`Thu Nov 2 …`).
+        let padded;
+        let b = if b.len() == 23 && b[9] == b' ' {
+            let mut p = [b' '; 24];
+            p[..8].copy_from_slice(&b[..8]);
+            p[9..].copy_from_slice(&b[8..]);
+            padded = p;
+            &padded[..]
+        } else {
+            b
+        };
         if b.len() != 24 || b[3] != b' ' || b[7] != b' ' || b[10] != b' ' || b[19] != b' ' {
             return None;
         }
@@ -304,5 +358,29 @@ mod tests {
         let t = c.vsftpd(b"Thu Nov 26 10:15:01 2026").unwrap();
         assert_eq!(format_rfc3339(t), "2026-11-26T10:15:01Z");
         assert_eq!(c.vsftpd(b"Thu Nov 26 10:15:01 20x6"), None);
+        let t = c.vsftpd(b"Thu Nov 2 10:15:01 2026").unwrap();
+        assert_eq!(format_rfc3339(t), "2026-11-02T10:15:01Z");
+    }
+
+    #[test]
+    fn other_stamp_shapes() {
+        let mut c = utc_clock("2026-11-26T12:00:00Z");
+        let t = c.syslog(b"Nov 2 01:02:03").unwrap();
+        assert_eq!(format_rfc3339(t), "2026-11-02T01:02:03Z");
+        assert_eq!(c.syslog(b"Nov 2 01:02:0x"), None);
+        for (stamp, want) in [
+            ("2026-11-26 10:15:01-0700", "2026-11-26T17:15:01Z"),
+            ("2026-11-26 10:15:01 -0700", "2026-11-26T17:15:01Z"),
+            ("2026-11-26T10:15:01.5+0130", "2026-11-26T08:45:01Z"),
+            ("2026-11-26 10:15:01 +01:00", "2026-11-26T09:15:01Z"),
+            ("2026-11-26 10:15:01", "2026-11-26T10:15:01Z"),
+            ("2026-11-26T10:15:01.123", "2026-11-26T10:15:01Z"),
+        ] {
+            let t = c.decode(&Stamp::Rfc3339(stamp.as_bytes()));
+            assert_eq!(t.map(format_rfc3339).as_deref(), Some(want), "{stamp}");
+        }
+        for bad in ["2026-11-26 10:15:01 -07", "2026-11-26 10:15:01x", "-"] {
+            assert_eq!(c.decode(&Stamp::Rfc3339(bad.as_bytes())), None, "{bad}");
+        }
     }
 }

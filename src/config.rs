@@ -51,6 +51,7 @@ pub enum Command {
     },
     Show(ShowConfig),
     Status(StatusConfig),
+    Outbox(crate::queue::OutboxConfig),
     /// `run --if-configured` with no sink configured: `missing` says what is missing.
     Unconfigured {
         state: PathBuf,
@@ -201,36 +202,46 @@ impl FileConfig {
         }
     }
 
-    /// Reads the options file; one that holds secrets must not be readable by
-    /// group or others, as ssh insists for private keys.
+    /// Reads the options file. It decides what root runs (`journalctl`) and
+    /// where it writes, so it must belong to root or the user running the
+    /// tool and be writable by its owner only; one that holds secrets must
+    /// not be readable by group or others either, as ssh insists for private
+    /// keys. Owner and mode are those of the file opened and read (fstat),
+    /// so it cannot be swapped between the check and the read.
     fn load(path: &Path) -> Result<FileConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        // toml's message quotes the offending line, which may hold a secret: keep only its position.
-        let file: FileConfig = toml::from_str(&text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| format!(" at line {}", text[..s.start].lines().count().max(1)))
-                .unwrap_or_default();
-            anyhow::anyhow!(
-                "config file {} is not valid{at}: {}",
-                path.display(),
-                e.message()
-            )
-        })?;
-        if file.secrets().iter().any(|s| s.is_some()) || file.sink_settings().has_secrets() {
-            let mode = std::fs::metadata(path)
-                .with_context(|| format!("cannot stat config file {}", path.display()))?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                bail!(
-                    "config file {} holds credentials but is readable by others (mode {:03o}); run: chmod 600 {}",
-                    path.display(),
-                    mode & 0o777,
-                    path.display()
-                );
-            }
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        let shown = path.display();
+        let mut f = std::fs::File::open(path)
+            .with_context(|| format!("cannot read config file {shown}"))?;
+        let meta = f
+            .metadata()
+            .with_context(|| format!("cannot stat config file {shown}"))?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if !crate::safe_fs::trusted_owner(meta.uid()) {
+            bail!(
+                "config file {shown} belongs to uid {}, not to root or the user running tweet-attacks (uid {}); it decides what this run executes, so it is refused",
+                meta.uid(),
+                crate::safe_fs::euid()
+            );
+        }
+        if mode & 0o022 != 0 {
+            bail!(
+                "config file {shown} is writable by group or others (mode {:03o}); it decides what this run executes; run: chmod go-w {shown}",
+                mode & 0o777
+            );
+        }
+        let mut text = String::new();
+        f.read_to_string(&mut text)
+            .with_context(|| format!("cannot read config file {shown}"))?;
+        let file: FileConfig = toml::from_str(&text).map_err(|e| toml_error(&e, &text, path))?;
+        if (file.secrets().iter().any(|s| s.is_some()) || file.sink_settings().has_secrets())
+            && mode & 0o077 != 0
+        {
+            bail!(
+                "config file {shown} holds credentials but is readable by others (mode {:03o}); run: chmod 600 {shown}",
+                mode & 0o777
+            );
         }
         Ok(file)
     }
@@ -238,6 +249,97 @@ impl FileConfig {
     fn maybe_load(path: Option<&Path>) -> Result<FileConfig> {
         path.map_or_else(|| Ok(FileConfig::default()), FileConfig::load)
     }
+}
+
+/// A TOML error in words that hold no secret. toml's own text quotes the
+/// offending line, and serde's message quotes a bad value (`invalid type:
+/// integer `12345678``), which may be a secret of the wrong type: keep the
+/// line number and the message without any quoted piece of the value.
+fn toml_error(e: &toml::de::Error, text: &str, path: &Path) -> anyhow::Error {
+    let mut msg = e.message().to_string();
+    let mut at = String::new();
+    match e.span() {
+        Some(span) if text.get(span.clone()).is_some() => {
+            at = format!(" at line {}", text[..span.start].lines().count().max(1));
+            // A key (followed by `=`) is a name, not a value: it may be quoted.
+            if !text[span.end..].trim_start().starts_with('=') {
+                msg = without_quoted(&msg, &text[span]);
+            }
+        }
+        // Without a place to look, nothing quoted from the file is shown.
+        _ => msg = without_quoted(&msg, text),
+    }
+    anyhow::anyhow!("config file {} is not valid{at}: {msg}", path.display())
+}
+
+/// `msg` without its `quoted` pieces that are part of `value`.
+fn without_quoted(msg: &str, value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = msg;
+    while let Some(open) = rest.find('`') {
+        let Some(len) = rest[open + 1..].find('`') else {
+            break;
+        };
+        let quoted = &rest[open + 1..open + 1 + len];
+        let secret = !quoted.is_empty() && value.contains(quoted);
+        if secret {
+            out.push_str(rest[..open].trim_end());
+        } else {
+            out.push_str(&rest[..open + len + 2]);
+        }
+        rest = &rest[open + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Checks an API base URL without ever quoting it: it may carry a password
+/// (`http://user:PASS@host`), or be a secret pasted on the wrong line.
+fn check_base_url(what: &str, value: &str) -> Result<()> {
+    let api = value.trim().trim_end_matches('/');
+    let host = api
+        .strip_prefix("https://")
+        .or_else(|| api.strip_prefix("http://"));
+    match host {
+        Some(h) if !h.is_empty() && !h.starts_with('/') && !h.contains(['?', '#', '@', ' ']) => {
+            Ok(())
+        }
+        _ => bail!(
+            "{what} must be http(s)://host[:port], with no user name or password (the value is not shown: it may hold a secret)"
+        ),
+    }
+}
+
+/// The X API base URL: the option's, the file's, or X's own.
+fn twitter_api_url(option: Option<String>, file: &FileConfig) -> Result<String> {
+    match option.or(file.twitter_api_url.clone()) {
+        Some(url) => check_base_url("--twitter-api-url", &url).map(|()| url),
+        None => Ok(DEFAULT_API.into()),
+    }
+}
+
+/// The sink sections' base URLs, checked before the sinks quote them.
+fn check_sink_urls(s: &SinkSettings) -> Result<()> {
+    let urls = [
+        (
+            "[mastodon] instance",
+            s.mastodon.as_ref().and_then(|m| m.instance.as_ref()),
+        ),
+        (
+            "[bluesky] service",
+            s.bluesky.as_ref().and_then(|b| b.service.as_ref()),
+        ),
+        (
+            "[abuseipdb] api-url",
+            s.abuseipdb.as_ref().and_then(|a| a.api_url.as_ref()),
+        ),
+    ];
+    for (what, url) in urls {
+        if let Some(url) = url {
+            check_base_url(what, url)?;
+        }
+    }
+    Ok(())
 }
 
 /// The credentials, each from its environment variable or else the options file.
@@ -387,12 +489,10 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         r.max_posts_per_day.or(file.max_posts_per_day),
         r.max_posts_per_run.or(file.max_posts_per_run),
     );
-    let api_url = r
-        .twitter_api_url
-        .or(file.twitter_api_url.clone())
-        .unwrap_or_else(|| DEFAULT_API.into());
+    let api_url = twitter_api_url(r.twitter_api_url, &file)?;
     // A dry run checks them too: it does everything but the sending.
     let sink_settings = file.sink_settings();
+    check_sink_urls(&sink_settings)?;
     let configured = || -> Result<Option<XConfig>> {
         sink_settings.check(&names)?;
         Ok(match names.contains(&SinkName::Twitter) {
@@ -446,10 +546,12 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     explicit_logs.extend(vsftpd_log.clone());
     logs.push(vsftpd_log.unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()));
     Ok(RunOrIdle::Run(Box::new(RunConfig {
-        state: r
-            .state
-            .or(file.state)
-            .unwrap_or_else(|| DEFAULT_STATE.into()),
+        // Resolved once: lock, temp files and rename all go beside the real file.
+        state: crate::safe_fs::resolve_link(
+            &r.state
+                .or(file.state)
+                .unwrap_or_else(|| DEFAULT_STATE.into()),
+        )?,
         journal_auto: auto && journal.is_some(),
         journal,
         logs,
@@ -572,13 +674,11 @@ impl Config {
                 ip: s.ip,
             }),
             cli::Command::Status(s) => Command::Status(status_config(s)?),
+            cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
                 Command::VerifyCredentials(XConfig {
-                    api_url: v
-                        .twitter_api_url
-                        .or(file.twitter_api_url.clone())
-                        .unwrap_or_else(|| DEFAULT_API.into()),
+                    api_url: twitter_api_url(v.twitter_api_url, &file)?,
                     credentials: credentials(&file)?,
                 })
             }

@@ -11,6 +11,13 @@ use crate::table::Table;
 /// Events handed from the reading thread to the merging one at a time.
 const BATCH: usize = 2048;
 
+/// A batch is handed over once the bytes it copied reach this, whatever
+/// its length: attackers choose the user names, and 2048 names of 64 KiB
+/// would be 128 MiB a batch. With the channel's four batches, the one being
+/// filled and the one being merged, at most about 6 × (256 + 64) KiB of
+/// names are in flight.
+const BATCH_BYTES: usize = 256 * 1024;
+
 /// Runs `read`, which hands each line it reads to its callback, on a second
 /// thread that parses the lines, while this thread merges the events into
 /// `table` in the order they were read. Returns what `read` returns.
@@ -37,7 +44,7 @@ pub fn ingest_counting<T: Send>(
             let out = read(&mut |line| {
                 let Some(ev) = parse(line) else { return };
                 batch.push(&ev, clock.decode(&ev.stamp).unwrap_or(now));
-                if batch.events.len() == BATCH {
+                if batch.full() {
                     // The merging side only stops when this side is done.
                     let _ = batches.send(std::mem::take(&mut batch));
                 }
@@ -98,6 +105,10 @@ impl Batch {
         });
     }
 
+    fn full(&self) -> bool {
+        self.events.len() >= BATCH || self.bytes.len() >= BATCH_BYTES
+    }
+
     fn merge_into(&self, table: &mut Table) {
         let bytes = |r: &Option<Range<usize>>| r.clone().map(|r| &self.bytes[r]);
         for p in &self.events {
@@ -146,6 +157,31 @@ mod tests {
                     .replace("{a}", &a.to_string())
             })
             .collect()
+    }
+
+    #[test]
+    fn a_batch_is_full_at_its_bytes_whatever_its_length() {
+        // Set by hand: the parser may keep less of a name than this.
+        let name = "x".repeat(60 * 1024);
+        let line = "Nov 26 00:00:01 web01 sshd[7]: Invalid user u from 203.0.113.9 port 22";
+        let mut ev = parse(line.as_bytes()).unwrap();
+        ev.user = Some(name.as_bytes());
+        let mut batch = Batch::default();
+        let mut pushed = 0;
+        while !batch.full() {
+            batch.push(&ev, 0);
+            pushed += 1;
+        }
+        let user = ev.user.map_or(0, <[u8]>::len);
+        assert!(
+            pushed < BATCH && pushed * user >= BATCH_BYTES,
+            "{pushed} events"
+        );
+        assert!(
+            batch.bytes.len() < BATCH_BYTES + user + 64,
+            "{}",
+            batch.bytes.len()
+        );
     }
 
     #[test]

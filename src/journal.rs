@@ -12,8 +12,23 @@ use serde::Deserialize;
 use crate::clock::{Secs, format_rfc3339};
 use crate::source::{self, ReadStats};
 
-/// The programs whose entries are read.
+/// The programs whose entries are asked for. `_COMM` is only a first
+/// filter: any user can name a program `sshd`. What is counted is decided
+/// by `Entry::trusted`.
 const MATCHES: [&str; 5] = ["_COMM=sshd", "+", "_COMM=sshd-session", "+", "_COMM=vsftpd"];
+
+/// The executables whose entries are believed, by file name.
+const PROGRAMS: [&str; 3] = ["sshd", "sshd-session", "vsftpd"];
+
+/// The system units whose entries are believed: Debian's and Red Hat's
+/// names, and the per-connection instances of socket-activated sshd.
+fn trusted_unit(unit: &str) -> bool {
+    let Some(name) = unit.strip_suffix(".service") else {
+        return false;
+    };
+    let base = name.split_once('@').map_or(name, |(base, _)| base);
+    matches!(base, "ssh" | "sshd" | "vsftpd")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalSource {
@@ -28,6 +43,8 @@ pub struct JournalRead {
     /// Where the next run starts; `None` when nothing was read.
     pub cursor: Option<String>,
     pub entries: u64,
+    /// Attack lines from processes that are not root's sshd or vsftpd: ignored.
+    pub forged: u64,
     pub stats: ReadStats,
 }
 
@@ -47,6 +64,41 @@ struct Entry {
     host: Option<String>,
     #[serde(rename = "__REALTIME_TIMESTAMP")]
     realtime: Option<String>,
+    // Trusted fields: journald sets them from the sender's credentials,
+    // and a client cannot forge them.
+    #[serde(rename = "_UID")]
+    uid: Option<String>,
+    #[serde(rename = "_EXE")]
+    exe: Option<String>,
+    #[serde(rename = "_SYSTEMD_UNIT")]
+    unit: Option<String>,
+}
+
+impl Entry {
+    /// Sent by root's sshd or vsftpd: a process running as root, whose
+    /// executable is a root-owned sshd, sshd-session or vsftpd, or that runs
+    /// in their system unit. Anything else, a user's `logger -t sshd` or a
+    /// program they named sshd, is not evidence of an attack.
+    fn trusted(&self) -> bool {
+        if self.uid.as_deref() != Some("0") {
+            return false;
+        }
+        let unit = self.unit.as_deref().is_some_and(trusted_unit);
+        unit || self.exe.as_deref().is_some_and(trusted_exe)
+    }
+}
+
+/// A root-owned executable, writable by root alone, named like one of `PROGRAMS`.
+fn trusted_exe(exe: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let path = std::path::Path::new(exe);
+    let named = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| PROGRAMS.contains(&n));
+    named
+        && std::fs::metadata(path)
+            .is_ok_and(|m| m.is_file() && m.uid() == 0 && m.mode() & 0o022 == 0)
 }
 
 /// journald gives MESSAGE as a string, or as an array of bytes when it is not UTF-8.
@@ -101,6 +153,7 @@ fn journalctl(
     let mut cursor = None;
     let mut entries = 0u64;
     let mut bad = 0u64;
+    let mut forged = 0u64;
     let stats = source::for_each_line(BufReader::with_capacity(1 << 20, stdout), true, |json| {
         let Ok(entry) = serde_json::from_slice::<Entry>(json) else {
             bad += 1;
@@ -108,7 +161,11 @@ fn journalctl(
         };
         entries += 1;
         if let Some(line) = as_syslog_line(&entry, now) {
-            on_line(&line);
+            if entry.trusted() {
+                on_line(&line);
+            } else if crate::parse::parse(&line).is_some() {
+                forged += 1;
+            }
         }
         cursor = Some(entry.cursor);
     });
@@ -134,6 +191,7 @@ fn journalctl(
     Ok(JournalRead {
         cursor,
         entries,
+        forged,
         stats,
     })
 }

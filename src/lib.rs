@@ -9,10 +9,12 @@ pub mod config;
 
 pub mod clock;
 pub mod decide;
+pub mod deliver;
 pub mod host;
 pub mod ingest;
 pub mod journal;
 pub mod parse;
+pub mod queue;
 pub mod render;
 pub mod sink;
 pub mod source;
@@ -25,6 +27,7 @@ pub mod export;
 pub mod fault;
 pub mod manual;
 pub mod notice;
+pub mod safe_fs;
 pub mod status;
 
 pub mod app;

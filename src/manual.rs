@@ -12,6 +12,14 @@ use crate::cli::Args;
 /// can be searched), and a leading `.` or `'`, which would start a request.
 fn roff(s: &str) -> String {
     let s = s.replace('\\', "\\e").replace('-', "\\-");
+    // Beyond ASCII, groff needs the character's name (`…` is `\[u2026]`).
+    let s: String = s
+        .chars()
+        .map(|c| match c.is_ascii() {
+            true => c.to_string(),
+            false => format!("\\[u{:04X}]", c as u32),
+        })
+        .collect();
     if s.starts_with(['.', '\'']) {
         format!("\\&{s}")
     } else {
@@ -68,6 +76,26 @@ fn options(out: &mut String, cmd: &clap::Command) {
         if !values.is_empty() && arg.get_long() != Some("shell") {
             let _ = writeln!(out, "One of: {}.", roff(&values.join(", ")));
         }
+    }
+}
+
+/// One command's section, then its own subcommands' (`outbox retry`, …).
+fn command(out: &mut String, parent: &str, cmd: &clap::Command) {
+    let name = format!("{parent} {}", cmd.get_name());
+    let _ = writeln!(out, ".SS \"{}\"", roff(&name));
+    paragraphs(
+        out,
+        &cmd.get_long_about()
+            .or(cmd.get_about())
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    );
+    options(out, cmd);
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        command(out, &name, sub);
     }
 }
 
@@ -172,15 +200,7 @@ pub fn page() -> String {
     );
     out.push_str(".SH COMMANDS\n");
     for sub in &subs {
-        let _ = writeln!(out, ".SS \"tweet\\-attacks {}\"", roff(sub.get_name()));
-        paragraphs(
-            &mut out,
-            &sub.get_long_about()
-                .or(sub.get_about())
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-        );
-        options(&mut out, sub);
+        command(&mut out, "tweet-attacks", sub);
     }
     out.push_str(FILES);
     out.push_str(ENVIRONMENT);
@@ -221,5 +241,6 @@ mod tests {
     fn roff_escapes_requests_and_backslashes() {
         assert_eq!(roff(".x"), "\\&.x");
         assert_eq!(roff("a\\b-c"), "a\\eb\\-c");
+        assert_eq!(roff("ID…"), "ID\\[u2026]");
     }
 }

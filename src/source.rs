@@ -1,5 +1,7 @@
 //! Log input: the one line reader, and log files read from a saved position
-//! that survives truncation, replacement and rotation.
+//! that survives truncation, replacement and rotation: every generation
+//! logrotate made since (renamed, copied, compressed, dated) is read in
+//! order, and the renamed file is watched for its writer's late lines.
 
 use std::fs::{File, Metadata};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -108,15 +110,98 @@ pub fn for_each_line<R: BufRead>(
     Ok(stats)
 }
 
-/// Where the last run stopped reading one log.
+/// Where the last run stopped reading one log: a byte offset in one file,
+/// and enough to know that file again wherever logrotate moved it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogPos {
     pub offset: u64,
     pub inode: u64,
     pub dev: u64,
     /// FNV-1a of the bytes just before `offset`: a file truncated and
-    /// refilled past the offset fails this check.
+    /// refilled past the offset fails this check, and a copy or a gzip of
+    /// the file (copytruncate, compress) passes it.
     pub fp: u64,
+    /// The file's birth time in ns, 0 where the filesystem does not say: a
+    /// new file that reused the old one's inode number is not the old file.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub born: u64,
+    /// The file's last write (mtime, ns) when it was read: a rotated file
+    /// written before this cannot be newer than it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seen: u64,
+    /// The file the log was last rotated away from, still read for the lines
+    /// its writer adds until it is signalled (what `delaycompress` is for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<Box<PrevPos>>,
+}
+
+/// The previous generation of a log: where it was, and where reading it stopped.
+/// Watched until the next rotation moves the log on again, or until it is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrevPos {
+    /// Where it was last seen (`auth.log.1`); looked for by identity elsewhere too.
+    pub path: String,
+    pub offset: u64,
+    pub inode: u64,
+    pub dev: u64,
+    pub fp: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub born: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl LogPos {
+    /// One line on where this log is read and what rotation left to watch,
+    /// e.g. `byte 4096 of inode 12 (dev 2049); also watching auth.log.1 from byte 800 for late writes`.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "byte {} of inode {} (dev {})",
+            self.offset, self.inode, self.dev
+        );
+        match &self.prev {
+            Some(p) => out.push_str(&format!(
+                "; also watching {} (inode {}) from byte {} for late writes until the next rotation",
+                p.path, p.inode, p.offset
+            )),
+            None => out.push_str("; no rotated file watched"),
+        }
+        out
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            offset: self.offset,
+            inode: self.inode,
+            dev: self.dev,
+            fp: self.fp,
+            born: self.born,
+        }
+    }
+}
+
+impl PrevPos {
+    fn mark(&self) -> Mark {
+        Mark {
+            offset: self.offset,
+            inode: self.inode,
+            dev: self.dev,
+            fp: self.fp,
+            born: self.born,
+        }
+    }
+}
+
+/// A position in one file, whichever generation of the log it is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mark {
+    offset: u64,
+    inode: u64,
+    dev: u64,
+    fp: u64,
+    born: u64,
 }
 
 /// What happened when a log was opened at its saved position.
@@ -126,12 +211,14 @@ pub enum Resume {
     New,
     /// Same file, carry on from the offset.
     Continue,
-    /// Shorter than the offset, or its bytes before the offset changed.
+    /// Shorter than the offset, or its bytes before the offset changed, and
+    /// no rotated copy holds them: read from the start.
     Truncated,
     /// A different file now sits at the path and the old one's unread tail
     /// could not be read (not found, or compressed and unreadable): what was lost.
     Replaced(Lost),
-    /// Rotated: the old file's tail was read from this path first.
+    /// Rotated: the old file's tail was read from this path first, then every
+    /// newer generation (`LogRead::files` lists them).
     Rotated(PathBuf),
 }
 
@@ -161,6 +248,8 @@ pub struct LogRead {
     pub pos: LogPos,
     pub resume: Resume,
     pub stats: ReadStats,
+    /// Every file read from, oldest first; the log's own path last.
+    pub files: Vec<PathBuf>,
 }
 
 pub fn fnv1a(bytes: &[u8]) -> u64 {
@@ -176,70 +265,114 @@ fn fingerprint(file: &File, offset: u64) -> io::Result<u64> {
     Ok(fnv1a(&buf))
 }
 
-/// True when `file` still holds, just before `pos.offset`, the bytes we read.
-fn still_ours(file: &File, meta: &Metadata, pos: &LogPos) -> io::Result<bool> {
-    if meta.len() < pos.offset {
+/// True when `file` still holds, just before `m.offset`, the bytes we read.
+fn still_ours(file: &File, meta: &Metadata, m: &Mark) -> io::Result<bool> {
+    if meta.len() < m.offset {
         return Ok(false);
     }
-    Ok(fingerprint(file, pos.offset)? == pos.fp)
+    Ok(fingerprint(file, m.offset)? == m.fp)
 }
 
-/// The names logrotate gives `path` once rotated, each followed by `ext`
-/// (`""`, or `".gz"` once compressed): `.1`, `.0`, then `-YYYYMMDD`, newest first.
-fn rotated_names(path: &Path, ext: &str) -> Vec<PathBuf> {
+/// The last write, in ns.
+fn mtime(meta: &Metadata) -> u64 {
+    (meta.mtime().max(0) as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec().max(0) as u64)
+}
+
+/// The birth time in ns, or 0 where the filesystem does not keep it.
+fn born(meta: &Metadata) -> u64 {
+    meta.created()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The same file as the one `m` was taken in: same inode on the same device,
+/// and, where both birth times are known, born at the same time (ext4 hands a
+/// freed inode number to the next new file, which logrotate's `create` makes).
+fn same_file(meta: &Metadata, m: &Mark) -> bool {
+    let b = born(meta);
+    meta.ino() == m.inode && meta.dev() == m.dev && (m.born == 0 || b == 0 || b == m.born)
+}
+
+/// One rotated generation of a log, as logrotate names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Gen {
+    path: PathBuf,
+    gz: bool,
+}
+
+/// How a rotated name sorts: numbered (`.1`, newest is lowest) before dated
+/// (`-20261201`, `-2026-12-01`, `.20261201`, newest is highest).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Age {
+    Numbered(u32),
+    /// The date's digits, then the suffix as it is.
+    Dated(std::cmp::Reverse<String>),
+}
+
+/// Longest `.N` taken for a generation number; longer digit runs are dates.
+const MAX_GEN_DIGITS: usize = 6;
+
+/// How the part of a file name after the log's name (`.1`, `-2026-12-01`,
+/// `.gz` already removed) says it is a rotated generation, if it does.
+fn age_of(suffix: &str) -> Option<Age> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(n) = suffix.strip_prefix('.')
+        && digits(n)
+        && n.len() <= MAX_GEN_DIGITS
+    {
+        return n.parse().ok().map(Age::Numbered);
+    }
+    // logrotate's dateformat: %Y %m %d %H %M %S %V %s, and the separators between them.
+    let rest = suffix.strip_prefix(['-', '.', '_'])?;
+    let dated = rest.starts_with(|c: char| c.is_ascii_digit())
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
+    // By the digits alone, so `-2026-12-01` and `-20261130` (a dateformat
+    // changed) still sort by date.
+    let key: String = rest.chars().filter(char::is_ascii_digit).collect();
+    dated.then(|| Age::Dated(std::cmp::Reverse(key + rest)))
+}
+
+/// The rotated generations of `path` that exist now, newest first.
+fn generations(path: &Path) -> Vec<Gen> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Vec::new();
     };
-    let mut out: Vec<PathBuf> = [".1", ".0"]
-        .iter()
-        .map(|suffix| path.with_file_name(format!("{name}{suffix}{ext}")))
-        .collect();
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let prefix = format!("{name}-");
-        let mut dated: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_prefix(&prefix))
-                    .and_then(|rest| rest.strip_suffix(ext))
-                    .is_some_and(|date| {
-                        !date.is_empty() && date.bytes().all(|b| b.is_ascii_digit())
-                    })
-            })
-            .collect();
-        // Newest first: the rotation we missed is the most recent one.
-        dated.sort();
-        dated.reverse();
-        out.extend(dated);
-    }
-    out
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(Age, bool, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let file_name = e.file_name();
+            let suffix = file_name.to_str()?.strip_prefix(name)?;
+            let (suffix, gz) = match suffix.strip_suffix(".gz") {
+                Some(s) => (s, true),
+                None => (suffix, false),
+            };
+            Some((age_of(suffix)?, gz, dir.join(&file_name)))
+        })
+        .collect();
+    // An uncompressed copy and its .gz side by side (compressing was cut
+    // short): the uncompressed one first, it is the original.
+    found.sort();
+    found
+        .into_iter()
+        .map(|(_, gz, path)| Gen { path, gz })
+        .collect()
 }
 
-fn find_rotated(path: &Path, pos: &LogPos) -> Option<(PathBuf, File)> {
-    rotated_names(path, "").into_iter().find_map(|cand| {
-        let file = File::open(&cand).ok()?;
-        let meta = file.metadata().ok()?;
-        (meta.ino() == pos.inode && meta.dev() == pos.dev).then_some((cand, file))
-    })
-}
-
-/// Compressed rotated files are found by their contents, not their inode,
-/// so only the newest few are decompressed to look.
+/// Compressed generations are known by their contents, not their inode,
+/// so only this many are decompressed to look.
 const GZ_CANDIDATES: usize = 3;
-
-/// The compressed rotated files that exist, newest first, at most `GZ_CANDIDATES`.
-fn rotated_gz_candidates(path: &Path) -> Vec<PathBuf> {
-    let mut out = rotated_names(path, ".gz");
-    out.retain(|p| p.exists());
-    out.truncate(GZ_CANDIDATES);
-    out
-}
 
 /// What a compressed candidate turned out to be.
 enum GzCheck {
@@ -250,101 +383,113 @@ enum GzCheck {
     Unreadable(io::Error),
 }
 
-fn check_gz(cand: &Path, pos: &LogPos) -> GzCheck {
+fn check_gz(cand: &Path, m: &Mark) -> GzCheck {
     let file = match File::open(cand) {
         Ok(f) => f,
         Err(e) => return GzCheck::Unreadable(e),
     };
     let mut dec = flate2::read::MultiGzDecoder::new(file);
-    let start = pos.offset.saturating_sub(FINGERPRINT_LEN);
+    let start = m.offset.saturating_sub(FINGERPRINT_LEN);
     match io::copy(&mut (&mut dec).take(start), &mut io::sink()) {
         Ok(n) if n < start => return GzCheck::NotOurs,
         Ok(_) => {}
         Err(e) => return GzCheck::Unreadable(e),
     }
     // read_to_end tells a clean, short end (not ours) from a corrupt stream (an error).
-    let want = pos.offset - start;
+    let want = m.offset - start;
     let mut before = Vec::with_capacity(want as usize);
     match (&mut dec).take(want).read_to_end(&mut before) {
-        Ok(n) if n as u64 == want && fnv1a(&before) == pos.fp => GzCheck::Ours(Box::new(dec)),
+        Ok(n) if n as u64 == want && fnv1a(&before) == m.fp => GzCheck::Ours(Box::new(dec)),
         Ok(_) => GzCheck::NotOurs,
         Err(e) => GzCheck::Unreadable(e),
     }
 }
 
-/// When the old file of a replaced log is not found uncompressed, reads its
-/// unread tail from the compressed copy logrotate made: the first candidate
-/// whose decompressed bytes before the saved offset match the fingerprint.
-/// Returns `Rotated` when the tail was read, `Replaced` with what was lost
-/// otherwise. With nothing read before (offset 0) no copy can be told to be
-/// ours, so none is read: reading another day's file would count it twice.
-fn read_rotated_gz(
-    path: &Path,
-    pos: &LogPos,
-    on_line: &mut impl FnMut(&[u8]),
-    total: &mut ReadStats,
-) -> Resume {
-    let lost = |offset: u64, why: String| Resume::Replaced(Lost { offset, why });
-    let mut unreadable: Option<(PathBuf, io::Error)> = None;
-    if pos.offset > 0 {
-        for cand in rotated_gz_candidates(path) {
-            let dec = match check_gz(&cand, pos) {
-                GzCheck::Ours(dec) => dec,
-                GzCheck::NotOurs => continue,
-                GzCheck::Unreadable(e) => {
-                    unreadable.get_or_insert((cand, e));
-                    continue;
-                }
-            };
-            // Lines are passed on as they are decompressed; if the stream breaks
-            // off, those already read count and the rest is reported lost.
-            let mut read = 0u64;
-            let mut lines = 0u64;
-            let result = for_each_line(BufReader::with_capacity(READ_BLOCK, dec), true, |l| {
-                read += l.len() as u64 + 1;
-                lines += 1;
-                on_line(l)
+/// An open generation, standing where reading it is to start.
+enum Opened {
+    Plain { file: File, meta: Metadata },
+    Gz(Box<flate2::read::MultiGzDecoder<File>>),
+}
+
+/// Where a saved position was found among a log's rotated generations.
+struct Found {
+    /// Its index in `generations`, newest (0) first.
+    index: usize,
+    opened: Opened,
+}
+
+fn open_plain(path: &Path) -> Option<(File, Metadata)> {
+    let file = File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    meta.is_file().then_some((file, meta))
+}
+
+/// Finds the generation that holds `m`: first by identity (a renamed file),
+/// then, with something read before, by the fingerprint of its bytes before
+/// the offset (a copy: copytruncate's, or a gzip). Newest first, so a
+/// rotated copy is preferred to an older copy of a copy. A compressed
+/// generation that cannot be decompressed is remembered for the warning.
+fn locate(gens: &[Gen], m: &Mark, unreadable: &mut Option<(PathBuf, io::Error)>) -> Option<Found> {
+    for (index, g) in gens.iter().enumerate().filter(|(_, g)| !g.gz) {
+        if let Some((file, meta)) = open_plain(&g.path)
+            && same_file(&meta, m)
+            && still_ours(&file, &meta, m).unwrap_or(false)
+        {
+            return Some(Found {
+                index,
+                opened: Opened::Plain { file, meta },
             });
-            return match result {
-                Ok(stats) => {
-                    *total = stats;
-                    Resume::Rotated(cand)
-                }
-                Err(e) => {
-                    total.lines = lines;
-                    lost(
-                        pos.offset + read,
-                        format!(
-                            "its old file {} broke off after {lines} more line(s): {e}",
-                            cand.display()
-                        ),
-                    )
-                }
-            };
         }
     }
-    match unreadable {
-        Some((cand, e)) => lost(
-            pos.offset,
-            format!(
-                "its old file was not found, and {} cannot be decompressed to check ({e})",
-                cand.display()
-            ),
-        ),
-        None => lost(pos.offset, "its old file was not found".to_string()),
+    // With nothing read before (offset 0) no copy can be told to be ours:
+    // taking another day's file would count it twice.
+    if m.offset == 0 {
+        return None;
     }
+    let mut gz_left = GZ_CANDIDATES;
+    for (index, g) in gens.iter().enumerate() {
+        if !g.gz {
+            if let Some((file, meta)) = open_plain(&g.path)
+                && still_ours(&file, &meta, m).unwrap_or(false)
+            {
+                return Some(Found {
+                    index,
+                    opened: Opened::Plain { file, meta },
+                });
+            }
+            continue;
+        }
+        if gz_left == 0 {
+            continue;
+        }
+        gz_left -= 1;
+        match check_gz(&g.path, m) {
+            GzCheck::Ours(dec) => {
+                return Some(Found {
+                    index,
+                    opened: Opened::Gz(dec),
+                });
+            }
+            GzCheck::NotOurs => {}
+            GzCheck::Unreadable(e) => {
+                unreadable.get_or_insert((g.path.clone(), e));
+            }
+        }
+    }
+    None
 }
 
 /// Reads `file` from `offset` up to its length now; later appends wait for the next run.
 fn read_from(
-    file: &mut File,
+    file: &File,
     offset: u64,
     len: u64,
     final_line: bool,
     on_line: &mut impl FnMut(&[u8]),
 ) -> io::Result<ReadStats> {
-    file.seek(SeekFrom::Start(offset))?;
-    let limited = (&*file).take(len.saturating_sub(offset));
+    let mut f = file;
+    f.seek(SeekFrom::Start(offset))?;
+    let limited = f.take(len.saturating_sub(offset));
     for_each_line(
         BufReader::with_capacity(READ_BLOCK, limited),
         final_line,
@@ -352,14 +497,132 @@ fn read_from(
     )
 }
 
-/// Reads the whole lines a log gained since `saved`. `Ok(None)` when the log
-/// does not exist (many hosts have no vsftpd).
+fn add(total: &mut ReadStats, s: &ReadStats) {
+    total.consumed += s.consumed;
+    total.lines += s.lines;
+    total.too_long += s.too_long;
+}
+
+/// The lines a whole log read gathers, across its generations.
+struct Reading<'f, F> {
+    on_line: &'f mut F,
+    stats: ReadStats,
+    files: Vec<PathBuf>,
+    lost: Option<Lost>,
+}
+
+impl<F: FnMut(&[u8])> Reading<'_, F> {
+    /// Reads a rotated generation from where `opened` stands (`start`), to its
+    /// end now. Returns where reading stopped. A partial last line waits
+    /// only in a file still watched (`final_line` false).
+    fn rotated(
+        &mut self,
+        path: &Path,
+        opened: &mut Opened,
+        start: u64,
+        final_line: bool,
+    ) -> Result<u64> {
+        self.files.push(path.to_path_buf());
+        match opened {
+            Opened::Plain { file, meta } => {
+                let s = read_from(file, start, meta.len(), final_line, self.on_line)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                add(&mut self.stats, &s);
+                Ok(start + s.consumed)
+            }
+            Opened::Gz(dec) => {
+                // Lines are passed on as they are decompressed; if the stream breaks
+                // off, those already read count and the rest is reported lost.
+                let mut read = 0u64;
+                let mut lines = 0u64;
+                let on_line = &mut *self.on_line;
+                let reader = BufReader::with_capacity(READ_BLOCK, &mut **dec);
+                let result = for_each_line(reader, true, |l| {
+                    read += l.len() as u64 + 1;
+                    lines += 1;
+                    on_line(l)
+                });
+                match result {
+                    Ok(s) => add(&mut self.stats, &s),
+                    Err(e) => {
+                        self.stats.lines += lines;
+                        self.lost.get_or_insert(Lost {
+                            offset: start + read,
+                            why: format!(
+                                "its old file {} broke off after {lines} more line(s): {e}",
+                                path.display()
+                            ),
+                        });
+                    }
+                }
+                Ok(start + read)
+            }
+        }
+    }
+
+    /// Reads a whole generation we have not seen before.
+    fn whole(&mut self, g: &Gen, final_line: bool) -> Result<(u64, Opened)> {
+        let ctx = || format!("cannot open {}", g.path.display());
+        let file = File::open(&g.path).with_context(ctx)?;
+        let mut opened = if g.gz {
+            Opened::Gz(Box::new(flate2::read::MultiGzDecoder::new(file)))
+        } else {
+            let meta = file.metadata().with_context(ctx)?;
+            Opened::Plain { file, meta }
+        };
+        let end = self.rotated(&g.path, &mut opened, 0, final_line || g.gz)?;
+        Ok((end, opened))
+    }
+}
+
+/// The previous generation to keep watching: `path` read up to `offset`.
+fn prev_pos(path: &Path, file: &File, meta: &Metadata, offset: u64) -> io::Result<PrevPos> {
+    Ok(PrevPos {
+        path: path.to_string_lossy().into_owned(),
+        offset,
+        inode: meta.ino(),
+        dev: meta.dev(),
+        fp: fingerprint(file, offset)?,
+        born: born(meta),
+    })
+}
+
+/// Finds the watched previous generation: where it was last seen, else
+/// wherever it went since (renamed further, or compressed).
+fn locate_prev(p: &PrevPos, gens: &mut Option<Vec<Gen>>, path: &Path) -> Option<(PathBuf, Opened)> {
+    let m = p.mark();
+    let seen = PathBuf::from(&p.path);
+    if let Some((file, meta)) = open_plain(&seen)
+        && same_file(&meta, &m)
+        && still_ours(&file, &meta, &m).unwrap_or(false)
+    {
+        return Some((seen, Opened::Plain { file, meta }));
+    }
+    let gens = gens.get_or_insert_with(|| generations(path));
+    let found = locate(gens, &m, &mut None)?;
+    Some((gens[found.index].path.clone(), found.opened))
+}
+
+/// True when the log is missing because logrotate has just renamed it and
+/// the new file is not there yet (`nocreate`: the daemon makes it when
+/// signalled): the file last read is found among the rotated generations.
+/// Nothing is lost then; the next run reads it. For the caller deciding
+/// whether a missing log is worth a word.
+pub fn rotated_away(path: &Path, saved: &LogPos) -> bool {
+    !path.exists() && locate(&generations(path), &saved.mark(), &mut None).is_some()
+}
+
+/// Reads the whole lines a log gained since `saved`, in every generation
+/// logrotate made of it since: the rest of the file we were reading,
+/// wherever it went (renamed, copied, compressed), then each newer rotated
+/// file, then the log itself. `Ok(None)` when the log does not exist (many
+/// hosts have no vsftpd).
 pub fn read_log(
     path: &Path,
     saved: Option<&LogPos>,
     mut on_line: impl FnMut(&[u8]),
 ) -> Result<Option<LogRead>> {
-    let mut file = match File::open(path) {
+    let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
@@ -368,54 +631,155 @@ pub fn read_log(
         .metadata()
         .with_context(|| format!("cannot stat {}", path.display()))?;
     let ctx = || format!("cannot read {}", path.display());
-    let mut total = ReadStats::default();
-    let (start, resume) = match saved {
-        None => (0, Resume::New),
-        Some(pos) if pos.inode == meta.ino() && pos.dev == meta.dev() => {
-            if still_ours(&file, &meta, pos).with_context(ctx)? {
-                (pos.offset, Resume::Continue)
+    let mut r = Reading {
+        on_line: &mut on_line,
+        stats: ReadStats::default(),
+        files: Vec::new(),
+        lost: None,
+    };
+    // Listed only when the log is not where we left it: a quiet run reads
+    // no folder.
+    let mut gens: Option<Vec<Gen>> = None;
+    let here = |m: &Mark| still_ours(&file, &meta, m);
+
+    // Where the saved position is now.
+    enum Cur {
+        Here(u64),
+        Rotated(Found),
+        Gone,
+    }
+    let mut unreadable = None;
+    let cur = match saved {
+        None => Cur::Gone,
+        Some(pos) => {
+            let m = pos.mark();
+            if same_file(&meta, &m) && here(&m).with_context(ctx)? {
+                Cur::Here(pos.offset)
             } else {
-                (0, Resume::Truncated)
+                let list = gens.get_or_insert_with(|| generations(path));
+                match locate(list, &m, &mut unreadable) {
+                    Some(found) => Cur::Rotated(found),
+                    // Replaced by a copy of itself (`sed -i`, a restore): same bytes, carry on.
+                    None if pos.offset > 0 && here(&m).with_context(ctx)? => Cur::Here(pos.offset),
+                    None => Cur::Gone,
+                }
             }
         }
-        Some(pos) => match find_rotated(path, pos) {
-            Some((old_path, mut old)) => {
-                let old_meta = old
-                    .metadata()
-                    .with_context(|| format!("cannot stat {}", old_path.display()))?;
-                if still_ours(&old, &old_meta, pos)
-                    .with_context(|| format!("cannot read {}", old_path.display()))?
-                {
-                    // The rotated file may still end in a partial line; it gets no more
-                    // writes that we would see, so its last line is taken as it is.
-                    total = read_from(&mut old, pos.offset, old_meta.len(), true, &mut on_line)
-                        .with_context(|| format!("cannot read {}", old_path.display()))?;
+    };
+
+    // The previous generation first: it is older than anything below.
+    let mut prev = None;
+    if let Some(p) = saved.and_then(|s| s.prev.as_deref())
+        && let Some((prev_path, mut opened)) = locate_prev(p, &mut gens, path)
+    {
+        let newer_read = match &cur {
+            Cur::Rotated(f) => gens.as_deref().unwrap_or_default()[..=f.index]
+                .iter()
+                .any(|g| g.path == prev_path),
+            _ => false,
+        };
+        if !newer_read {
+            // Watched while the log was not rotated again; after that its writer has
+            // long been signalled, and its last line is taken as it is.
+            let watched = matches!(cur, Cur::Here(_)) && matches!(opened, Opened::Plain { .. });
+            let end = r.rotated(&prev_path, &mut opened, p.offset, !watched)?;
+            if let (true, Opened::Plain { file, meta }) = (watched, &opened) {
+                prev = Some(
+                    prev_pos(&prev_path, file, meta, end)
+                        .with_context(|| format!("cannot read {}", prev_path.display()))?,
+                );
+            }
+        }
+    }
+
+    let (start, resume) = match cur {
+        Cur::Here(offset) => (offset, Resume::Continue),
+        Cur::Rotated(found) => {
+            let list = gens.take().unwrap_or_default();
+            let old = list[found.index].path.clone();
+            let offset = saved.map_or(0, |s| s.offset);
+            // Every newer generation, oldest first, written since our read: an
+            // old file that merely sorts newer (left from another naming, a
+            // stray copy) is left alone.
+            let seen = saved.map_or(0, |s| s.seen);
+            let newer: Vec<&Gen> = list[..found.index]
+                .iter()
+                .rev()
+                .filter(|g| std::fs::metadata(&g.path).is_ok_and(|m| mtime(&m) >= seen))
+                .collect();
+            // The newest of them may still be written to until its writer is
+            // signalled: its partial last line waits, and it is watched from here.
+            let mut opened = found.opened;
+            let end = r.rotated(&old, &mut opened, offset, !newer.is_empty())?;
+            let mut newest = (end, opened, &list[found.index]);
+            for (n, g) in newer.iter().enumerate() {
+                let (end, opened) = r.whole(g, n + 1 < newer.len())?;
+                newest = (end, opened, g);
+            }
+            if let (end, Opened::Plain { file, meta }, g) = &newest {
+                prev = Some(
+                    prev_pos(&g.path, file, meta, *end)
+                        .with_context(|| format!("cannot read {}", g.path.display()))?,
+                );
+            }
+            (0, Resume::Rotated(old))
+        }
+        Cur::Gone => match saved {
+            None => (0, Resume::New),
+            Some(pos) => {
+                let m = pos.mark();
+                let lost = |why: String| {
+                    Resume::Replaced(Lost {
+                        offset: pos.offset,
+                        why,
+                    })
+                };
+                if same_file(&meta, &m) {
+                    (0, Resume::Truncated)
+                } else {
+                    let reused = if meta.ino() == m.inode && meta.dev() == m.dev {
+                        " (a new file took its inode number)"
+                    } else {
+                        ""
+                    };
+                    match unreadable {
+                        Some((cand, e)) => (
+                            0,
+                            lost(format!(
+                                "its old file was not found{reused}, and {} cannot be decompressed to check ({e})",
+                                cand.display()
+                            )),
+                        ),
+                        None => (0, lost(format!("its old file was not found{reused}"))),
+                    }
                 }
-                (0, Resume::Rotated(old_path))
             }
-            // Replaced by a copy of itself (`sed -i`, a restore): same bytes, carry on.
-            None if pos.offset > 0 && still_ours(&file, &meta, pos).with_context(ctx)? => {
-                (pos.offset, Resume::Continue)
-            }
-            None => (0, read_rotated_gz(path, pos, &mut on_line, &mut total)),
         },
     };
-    let stats = read_from(&mut file, start, meta.len(), false, &mut on_line).with_context(ctx)?;
+    // A compressed generation that broke off is the one loss to say.
+    let resume = match (r.lost.take(), resume) {
+        (Some(lost), Resume::Continue | Resume::Rotated(_)) => Resume::Replaced(lost),
+        (_, resume) => resume,
+    };
+    let stats = read_from(&file, start, meta.len(), false, r.on_line).with_context(ctx)?;
+    r.files.push(path.to_path_buf());
+    add(&mut r.stats, &stats);
+    r.stats.partial = stats.partial;
     let offset = start + stats.consumed;
     let fp = fingerprint(&file, offset).with_context(ctx)?;
-    total.lines += stats.lines;
-    total.too_long += stats.too_long;
-    total.consumed += stats.consumed;
-    total.partial = stats.partial;
     Ok(Some(LogRead {
         pos: LogPos {
             offset,
             inode: meta.ino(),
             dev: meta.dev(),
             fp,
+            born: born(&meta),
+            seen: mtime(&meta),
+            prev: prev.map(Box::new),
         },
         resume,
-        stats: total,
+        stats: r.stats,
+        files: r.files,
     }))
 }
 
@@ -560,6 +924,17 @@ mod tests {
         );
     }
 
+    /// Sets `path`'s last write `secs` into the past.
+    fn age(path: &Path, secs: u64) {
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+        File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
     fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         io::Write::write_all(&mut enc, bytes).unwrap();
@@ -595,6 +970,8 @@ mod tests {
                 ),
             )
             .unwrap();
+            // It was written long before our read: not a newer generation either.
+            age(&dir.path().join("auth.log-20261127.gz"), 86_400);
             // logrotate with `compress` and no `delaycompress`: rename, create the
             // new file, compress the old one and delete it. The lines it gained
             // since our read are now only in its .gz copy.
@@ -682,5 +1059,232 @@ mod tests {
         let (seen, r) = read_all(&path, Some(&empty));
         assert_eq!(seen, ["fresh"]);
         assert!(matches!(r.resume, Resume::Replaced(_)), "{:?}", r.resume);
+    }
+
+    fn append(path: &Path, text: &str) {
+        let mut f = File::options()
+            .append(true)
+            .create(true)
+            .open(path)
+            .unwrap();
+        io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn rotated_names_numbered_then_dated_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        for n in [
+            "auth.log",
+            "auth.log.2.gz",
+            "auth.log.1",
+            "auth.log.10.gz",
+            "auth.log-2026-11-30",
+            "auth.log-2026-12-01.gz",
+            "auth.log-20261129",
+            "auth.log.lock",
+            "auth.log-old",
+            "auth.log.bak",
+            "auth.logger.1",
+            "other.log.1",
+        ] {
+            std::fs::write(dir.path().join(n), "").unwrap();
+        }
+        let names: Vec<String> = generations(&path)
+            .iter()
+            .map(|g| g.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "auth.log.1",
+                "auth.log.2.gz",
+                "auth.log.10.gz",
+                "auth.log-2026-12-01.gz",
+                "auth.log-2026-11-30",
+                "auth.log-20261129",
+            ]
+        );
+    }
+
+    #[test]
+    fn two_rotations_between_runs_read_the_middle_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(&path, "a1\n").unwrap();
+        let (_, r1) = read_all(&path, None);
+        append(&path, "a2\n");
+        std::fs::rename(&path, p("auth.log.1")).unwrap();
+        std::fs::write(&path, "b1\n").unwrap();
+        std::fs::rename(p("auth.log.1"), p("auth.log.2")).unwrap();
+        std::fs::rename(&path, p("auth.log.1")).unwrap();
+        std::fs::write(&path, "c1\n").unwrap();
+        let (seen, r2) = read_all(&path, Some(&r1.pos));
+        assert_eq!(seen, ["a2", "b1", "c1"]);
+        assert_eq!(r2.resume, Resume::Rotated(p("auth.log.2")));
+        assert_eq!(r2.files, [p("auth.log.2"), p("auth.log.1"), path.clone()]);
+        let (seen, _) = read_all(&path, Some(&r2.pos));
+        assert!(seen.is_empty(), "nothing twice: {seen:?}");
+    }
+
+    #[test]
+    fn copytruncate_tail_is_read_from_the_copy() {
+        for refill in [
+            "c1\n",
+            "c1 is a much longer line than the old file had\nc2\n",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("auth.log");
+            std::fs::write(&path, "a1\n").unwrap();
+            let (_, r1) = read_all(&path, None);
+            append(&path, "a2\n");
+            // logrotate's copytruncate: copy to .1, truncate in place, then more lines.
+            std::fs::copy(&path, dir.path().join("auth.log.1")).unwrap();
+            File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+            append(&path, refill);
+            assert!(std::fs::metadata(&path).unwrap().ino() == r1.pos.inode);
+            let (seen, r2) = read_all(&path, Some(&r1.pos));
+            let mut want = vec!["a2".to_string()];
+            want.extend(refill.lines().map(str::to_string));
+            assert_eq!(seen, want, "refill {refill:?}");
+            assert_eq!(r2.resume, Resume::Rotated(dir.path().join("auth.log.1")));
+        }
+    }
+
+    #[test]
+    fn late_writes_to_the_renamed_file_are_read_on_later_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(&path, "a1\n").unwrap();
+        // The daemon's handle: it keeps writing here after the rename.
+        let mut daemon = File::options().append(true).open(&path).unwrap();
+        let (_, r1) = read_all(&path, None);
+        io::Write::write_all(&mut daemon, b"a2\nhalf").unwrap();
+        std::fs::rename(&path, p("auth.log.1")).unwrap();
+        std::fs::write(&path, "").unwrap();
+        let (seen, r2) = read_all(&path, Some(&r1.pos));
+        assert_eq!(seen, ["a2"], "the half line waits: its writer is not done");
+        let prev = r2.pos.prev.as_deref().expect("the old file is watched");
+        assert_eq!(prev.path, p("auth.log.1").to_string_lossy());
+        assert!(
+            r2.pos.describe().contains("auth.log.1"),
+            "{}",
+            r2.pos.describe()
+        );
+
+        io::Write::write_all(&mut daemon, b" done\na3\n").unwrap();
+        append(&path, "b1\n");
+        let (seen, r3) = read_all(&path, Some(&r2.pos));
+        assert_eq!(seen, ["half done", "a3", "b1"]);
+        assert_eq!(r3.resume, Resume::Continue);
+        assert!(r3.pos.prev.is_some(), "watched until the next rotation");
+
+        // More late lines, then the next rotation compresses the old file
+        // (delaycompress): they are only in auth.log.2.gz now.
+        io::Write::write_all(&mut daemon, b"a4\n").unwrap();
+        drop(daemon);
+        let old = std::fs::read(p("auth.log.1")).unwrap();
+        std::fs::write(p("auth.log.2.gz"), gzip(&old)).unwrap();
+        std::fs::remove_file(p("auth.log.1")).unwrap();
+        append(&path, "b2\n");
+        std::fs::rename(&path, p("auth.log.1")).unwrap();
+        std::fs::write(&path, "c1\n").unwrap();
+        let (seen, r4) = read_all(&path, Some(&r3.pos));
+        assert_eq!(seen, ["a4", "b2", "c1"]);
+        assert_eq!(
+            r4.pos.prev.as_deref().map(|p| p.path.as_str()),
+            Some(p("auth.log.1").to_string_lossy().as_ref()),
+            "the newest rotated file is watched now"
+        );
+        let (seen, _) = read_all(&path, Some(&r4.pos));
+        assert!(seen.is_empty(), "nothing twice: {seen:?}");
+    }
+
+    #[test]
+    fn an_inode_number_reused_by_a_new_file_is_not_a_truncation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        std::fs::write(&path, "a1\n").unwrap();
+        let (_, r1) = read_all(&path, None);
+        let meta = std::fs::metadata(&path).unwrap();
+        if born(&meta) == 0 {
+            eprintln!("SKIPPED: this filesystem keeps no birth times");
+            return;
+        }
+        // compress: the old file went to .1.gz, and the new file got its inode
+        // number back. Said as the saved position of a file born earlier.
+        std::fs::write(dir.path().join("auth.log.1.gz"), gzip(b"a1\na2\n")).unwrap();
+        std::fs::write(&path, "b1\n").unwrap();
+        let reused = LogPos {
+            inode: meta.ino(),
+            born: r1.pos.born - 1,
+            ..r1.pos.clone()
+        };
+        let (seen, r) = read_all(&path, Some(&reused));
+        assert_eq!(seen, ["a2", "b1"]);
+        assert_eq!(r.resume, Resume::Rotated(dir.path().join("auth.log.1.gz")));
+        // With no copy to be found it is a replacement, not a truncation.
+        std::fs::remove_file(dir.path().join("auth.log.1.gz")).unwrap();
+        let (seen, r) = read_all(&path, Some(&reused));
+        assert_eq!(seen, ["b1"]);
+        let Resume::Replaced(lost) = &r.resume else {
+            panic!("{:?}", r.resume)
+        };
+        assert!(lost.why.contains("took its inode number"), "{lost}");
+    }
+
+    #[test]
+    fn old_files_that_merely_sort_newer_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        let p = |n: &str| dir.path().join(n);
+        // Left from before a switch to dateext, and a stray old dated file.
+        std::fs::write(p("auth.log.1"), "stale1\n").unwrap();
+        std::fs::write(p("auth.log-20991231"), "stale2\n").unwrap();
+        age(&p("auth.log.1"), 86_400);
+        age(&p("auth.log-20991231"), 86_400);
+        std::fs::write(&path, "a1\n").unwrap();
+        let (_, r1) = read_all(&path, None);
+        append(&path, "a2\n");
+        std::fs::rename(&path, p("auth.log-20261201")).unwrap();
+        std::fs::write(&path, "b1\n").unwrap();
+        let (seen, r2) = read_all(&path, Some(&r1.pos));
+        assert_eq!(seen, ["a2", "b1"]);
+        assert_eq!(r2.resume, Resume::Rotated(p("auth.log-20261201")));
+    }
+
+    #[test]
+    fn a_log_renamed_and_not_yet_created_is_rotated_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        std::fs::write(&path, "a1\n").unwrap();
+        let (_, r1) = read_all(&path, None);
+        assert!(!rotated_away(&path, &r1.pos), "it is there");
+        std::fs::rename(&path, dir.path().join("auth.log.1")).unwrap();
+        assert!(rotated_away(&path, &r1.pos));
+        std::fs::remove_file(dir.path().join("auth.log.1")).unwrap();
+        assert!(!rotated_away(&path, &r1.pos), "gone, not rotated");
+    }
+
+    #[test]
+    fn a_position_saved_before_rotation_was_tracked_loads() {
+        let old = r#"{"offset":10,"inode":2,"dev":3,"fp":4}"#;
+        let pos: LogPos = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (pos.offset, pos.born, pos.seen, pos.prev.is_none()),
+            (10, 0, 0, true)
+        );
+        assert_eq!(serde_json::to_string(&pos).unwrap(), old);
+        assert_eq!(
+            pos.describe(),
+            "byte 10 of inode 2 (dev 3); no rotated file watched"
+        );
     }
 }

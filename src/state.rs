@@ -1,9 +1,9 @@
 //! The state file: versioned, locked for the whole run, saved all or nothing.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Seek, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -139,66 +139,97 @@ fn parent_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// Replaces `path` all at once: writes a temp file beside it (`path` +
-/// `tmp_suffix`), fsyncs it, renames it over `path`, fsyncs the folder.
-/// A kill at any point leaves the old file or the new one, never a mix.
+/// Replaces `path` all at once: writes a temp file beside it, fsyncs it,
+/// renames it over `path`, fsyncs the folder. A kill at any point leaves the
+/// old file or the new one, never a mix.
 ///
-/// With `keep_tmp`, the replaced file becomes the temp file instead of being
-/// deleted, and the next call writes over its blocks: a 10 MB state is then
-/// never freed and allocated again, which on a filesystem mounted with
-/// `discard` costs 15 ms per save. The temp file holds the previous version
-/// between saves.
+/// The temp file has an unpredictable name and is created with `O_EXCL`
+/// (the tempfile crate), so nothing planted at a name we would open is ever
+/// written through.
+///
+/// With `keep_tmp` (a suffix), the replaced file is kept under `path` +
+/// suffix instead of being deleted, and the next call writes over its
+/// blocks: a 10 MB state is then never freed and allocated again, which on a
+/// filesystem mounted with `discard` costs 15 ms per save. That name is
+/// predictable, so it is reused only when it opens without following a link
+/// and is a regular file of ours with no other name (`safe_fs::open_reusable`);
+/// the caller must also keep others from writing the folder
+/// (`safe_fs::check_private_folder`). Otherwise a fresh temp file is used.
 pub fn write_atomically(
     path: &Path,
-    tmp_suffix: &str,
     mode: u32,
-    keep_tmp: bool,
+    keep_tmp: Option<&str>,
     // A concrete writer, not `dyn Write`: serde_json makes ten small writes
     // per attacker, each a virtual call through `dyn`.
     fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let tmp = sibling(path, tmp_suffix);
-    let write = || -> io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(!keep_tmp)
-            .mode(mode)
-            .open(&tmp)?;
-        let mut w = io::BufWriter::with_capacity(1 << 20, &mut f);
+    let kept = keep_tmp.map(|suffix| sibling(path, suffix));
+    let (mut f, temp) = match kept.as_deref().and_then(crate::safe_fs::open_reusable) {
+        Some(f) => (f, Temp::Kept(kept.clone().expect("a kept name"))),
+        None => {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let (f, temp) = tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(".tmp")
+                .permissions(fs::Permissions::from_mode(mode))
+                .tempfile_in(parent_of(path))?
+                .into_parts();
+            (f, Temp::Fresh(temp))
+        }
+    };
+    let write = |f: &mut File| -> io::Result<()> {
+        let mut w = io::BufWriter::with_capacity(1 << 20, &mut *f);
         fill(&mut w)?;
         w.flush()?;
         drop(w);
-        if keep_tmp {
-            let len = f.stream_position()?;
-            f.set_len(len)?;
-            f.set_permissions(fs::Permissions::from_mode(mode))?;
-        }
+        let len = f.stream_position()?;
+        f.set_len(len)?;
+        // On the handle: the umask and whatever mode a kept file had do not count.
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.sync_all()?;
         crate::fault::point("save:synced");
-        // The old file keeps a second name across the rename, so that the
-        // rename does not free it; then it takes the temp file's name.
-        let old = sibling(path, ".old");
-        let kept = keep_tmp && {
-            let _ = fs::remove_file(&old);
-            fs::hard_link(path, &old).is_ok()
-        };
-        fs::rename(&tmp, path)?;
-        if kept {
-            // The new file is in place: failing here only costs the next
-            // save a fresh temp file (and `old` is removed then).
-            let _ = fs::rename(&old, &tmp);
-        }
-        File::open(parent_of(path))?.sync_all()
+        Ok(())
     };
-    write().inspect_err(|_| {
-        let _ = fs::remove_file(&tmp);
-    })
+    if let Err(e) = write(&mut f) {
+        if let Temp::Kept(p) = &temp {
+            let _ = fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    drop(f);
+    // The old file keeps a second name across the rename, so that the
+    // rename does not free it; then it takes the kept temp name.
+    let old = sibling(path, ".old");
+    let keep_old = kept.is_some() && {
+        let _ = fs::remove_file(&old);
+        fs::hard_link(path, &old).is_ok()
+    };
+    match temp {
+        Temp::Kept(p) => fs::rename(&p, path).inspect_err(|_| {
+            let _ = fs::remove_file(&p);
+        })?,
+        Temp::Fresh(t) => t.persist(path).map_err(|e| e.error)?,
+    }
+    crate::fault::point("save:renamed");
+    if let (true, Some(kept)) = (keep_old, &kept) {
+        // The new file is in place: failing here only costs the next
+        // save a fresh temp file (and `old` is removed then).
+        let _ = fs::rename(&old, kept);
+    }
+    File::open(parent_of(path))?.sync_all()
+}
+
+/// The file a save writes before renaming it into place.
+enum Temp {
+    /// The previous state's file, under its kept name.
+    Kept(PathBuf),
+    /// A new file, deleted if the save fails.
+    Fresh(tempfile::TempPath),
 }
 
 /// Saves the state atomically (see `write_atomically`); only the lock holder writes.
 pub fn save(path: &Path, state: &State) -> Result<()> {
-    write_atomically(path, ".tmp", 0o600, true, |w| {
+    write_atomically(path, 0o600, Some(".tmp"), |w| {
         serde_json::to_writer(&mut *w, state)?;
         w.write_all(b"\n")
     })
@@ -232,19 +263,16 @@ pub struct StateLock {
     _file: File,
 }
 
-/// Takes the state's lock (`STATE.lock`), waiting up to `wait` for a run in progress.
+/// Takes the state's lock (`STATE.lock`), waiting up to `wait` for a run in
+/// progress. The state's folder must be private (see `safe_fs`): the run
+/// writes, renames and reuses names in it.
 pub fn lock(path: &Path, wait: Duration) -> Result<StateLock> {
     let lock_path = sibling(path, ".lock");
     let dir = parent_of(path);
     fs::create_dir_all(dir)
         .with_context(|| format!("cannot create state folder {}", dir.display()))?;
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lock_path)
-        .with_context(|| format!("cannot open lock file {}", lock_path.display()))?;
+    crate::safe_fs::check_private_folder(dir, "state folder")?;
+    let file = crate::safe_fs::open_lock(&lock_path)?;
     let deadline = Instant::now() + wait;
     loop {
         match file.try_lock() {
@@ -278,6 +306,9 @@ mod tests {
                 inode: 2,
                 dev: 3,
                 fp: 4,
+                born: 5,
+                seen: 6,
+                prev: None,
             },
         );
         save(&path, &s).unwrap();

@@ -3,8 +3,9 @@
 //! per sink with its budget and block, and the conditions said once.
 //!
 //! Built as a `Status` value first (also printed as JSON), so that new
-//! bookkeeping in the state (rotation, parked posts) is one more field here
-//! and one more line in `print`.
+//! bookkeeping in the state is one more field here and one more line in
+//! `print`. Parked posts and blocks come from `queue`, which `outbox` and
+//! `show` use too; the rotated file still watched from `LogPos`.
 
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
@@ -28,6 +29,8 @@ pub struct Status {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_cursor: Option<String>,
     pub sinks: Vec<SinkStatus>,
+    /// Posts set aside after a sink refused them for good (`outbox retry|drop`).
+    pub parked: Vec<crate::queue::ParkedPost>,
     /// Lasting conditions said once on stderr, with when.
     pub notes: Vec<Note>,
 }
@@ -50,16 +53,20 @@ pub struct LogStatus {
     pub size: Option<u64>,
     /// `same file`, `rotated`, `truncated`, `missing`, `never read`.
     pub file: &'static str,
+    /// The previous generation still read for late writes, and from where.
+    pub watching: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct SinkStatus {
     pub sink: String,
-    /// Announcements waiting for this sink.
+    /// Announcements waiting for this sink, and set aside in parked posts.
     pub waiting: usize,
+    pub parked: usize,
     pub oldest_queued: Option<String>,
-    /// Rate-limited: nothing is sent before this.
+    /// Rate-limited: nothing is sent before this, for this limit.
     pub blocked_until: Option<String>,
+    pub blocked_by: Option<String>,
     /// Posts accepted in the last 24 hours, and the daily limit (None: none).
     pub posted_24h: usize,
     pub per_day: Option<usize>,
@@ -90,11 +97,23 @@ fn log_status(path: &str, pos: Option<&LogPos>) -> LogStatus {
         offset: pos.map(|p| p.offset),
         size: meta.map(|m| m.len()),
         file,
+        watching: pos
+            .and_then(|p| p.prev.as_ref())
+            .map(|prev| format!("{} from byte {}", prev.path, prev.offset)),
     }
 }
 
 fn sink_status(st: &State, name: &str, spec: Option<&SinkSpec>, now: Secs) -> SinkStatus {
-    let waiting: Vec<_> = st.outbox.iter().filter(|p| p.sink == name).collect();
+    let waiting: Vec<_> = st
+        .outbox
+        .iter()
+        .filter(|p| p.sink == name && p.parked.is_none())
+        .collect();
+    let parked = st
+        .outbox
+        .iter()
+        .filter(|p| p.sink == name && p.parked.is_some())
+        .count();
     let book = st.sinks.get(name).cloned().unwrap_or_default();
     let posted_24h = book.recent.iter().filter(|t| **t > now - 86_400).count();
     let blocked = book.blocked_until.filter(|t| *t > now);
@@ -103,8 +122,10 @@ fn sink_status(st: &State, name: &str, spec: Option<&SinkSpec>, now: Secs) -> Si
     SinkStatus {
         sink: name.to_string(),
         waiting: waiting.len(),
+        parked,
         oldest_queued: waiting.iter().map(|p| p.queued).min().map(format_rfc3339),
         blocked_until: blocked.map(format_rfc3339),
+        blocked_by: blocked.and(book.blocked_by.clone()),
         posted_24h,
         per_day: budget.and_then(|b| b.per_day),
         left_today: match blocked {
@@ -158,6 +179,7 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
                 sink_status(st, name, spec, now)
             })
             .collect(),
+        parked: crate::queue::parked_posts(st),
         notes: st
             .notes
             .iter()
@@ -193,6 +215,9 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
             (None, None) => String::new(),
         };
         writeln!(out, "  {:<32} {at:<24} {}", l.path, l.file)?;
+        if let Some(w) = &l.watching {
+            writeln!(out, "  {:<32} also watching {w} for late writes", "")?;
+        }
     }
     if let Some(c) = &s.journal_cursor {
         writeln!(out, "  {:<32} cursor {c}", "journal")?;
@@ -200,6 +225,9 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "outbox")?;
     for k in &s.sinks {
         let mut line = format!("  {:<10} {} waiting", k.sink, k.waiting);
+        if k.parked > 0 {
+            line.push_str(&format!(", {} parked", k.parked));
+        }
         if let Some(t) = &k.oldest_queued {
             line.push_str(&format!(" (oldest queued {t})"));
         }
@@ -207,11 +235,31 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
             line.push_str(&format!(", {} of {d} posted in 24 h", k.posted_24h));
         }
         match (&k.blocked_until, k.left_today) {
-            (Some(t), _) => line.push_str(&format!(", blocked until {t}")),
+            (Some(t), _) => {
+                line.push_str(&format!(", blocked until {t}"));
+                if let Some(by) = &k.blocked_by {
+                    line.push_str(&format!(" ({by})"));
+                }
+            }
             (None, Some(n)) => line.push_str(&format!(", {n} left now")),
             (None, None) => {}
         }
         writeln!(out, "{line}")?;
+    }
+    if !s.parked.is_empty() {
+        writeln!(out, "parked (tweet-attacks outbox retry|drop ID)")?;
+        for p in &s.parked {
+            let ips: Vec<String> = p.ips.iter().map(|ip| ip.to_string()).collect();
+            writeln!(
+                out,
+                "  {:<6} {:<10} {} since {}: {}",
+                p.id,
+                p.sink,
+                ips.join(","),
+                p.parked_at,
+                p.reason
+            )?;
+        }
     }
     if !s.notes.is_empty() {
         writeln!(out, "said once")?;

@@ -14,7 +14,8 @@
 //! How that text is written, read and found is `store`'s business.
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,11 @@ pub const MAX_USERS: usize = 10;
 
 /// Open connections kept in memory before closed ones are swept during a long read.
 const CONN_SWEEP_AT: usize = 50_000;
+
+/// Most connections held open: past this the oldest is closed early. sshd
+/// lets at most 100 unauthenticated connections wait (MaxStartups), so this
+/// is a fleet of 2,000 servers at once, or a hostile log.
+const MAX_OPEN_CONNS: usize = 200_000;
 
 /// Services as bits: compact in the state file, and cheap to merge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,8 +192,14 @@ pub struct Table<'a> {
     attackers: HashMap<IpAddr, Attacker>,
     /// The others, as loaded, none also in `attackers`.
     stored: store::Store<'a>,
-    pub conns: HashMap<ConnKey, Conn>,
-    /// Newest event time merged.
+    conns: HashMap<ConnKey, Conn>,
+    /// Every open connection once, in the order they were opened, with the
+    /// time of their line then: a log is read in time order, so this is
+    /// oldest first, and closing costs what was opened, not a scan of all
+    /// that are open. An entry whose connection has a newer line by the time
+    /// it comes up goes to the back with that time.
+    expiry: VecDeque<(Secs, ConnKey)>,
+    /// Newest event time merged: the log's own clock, which closes connections.
     latest: Secs,
 }
 
@@ -291,7 +303,13 @@ impl Table<'_> {
                     pid: ev.pid.unwrap_or(0),
                     ip: ev.ip,
                 };
-                let c = self.conns.entry(key).or_default();
+                let c = match self.conns.entry(key) {
+                    Entry::Occupied(c) => c.into_mut(),
+                    Entry::Vacant(c) => {
+                        self.expiry.push_back((t, key));
+                        c.insert(Conn::default())
+                    }
+                };
                 if c.n > 0 && (t - c.t).abs() > CONN_IDLE {
                     *c = Conn::default();
                 }
@@ -306,15 +324,42 @@ impl Table<'_> {
                 c.n = n;
                 c.t = c.t.max(t);
                 if self.conns.len() > CONN_SWEEP_AT {
-                    self.close_conns(self.latest - CONN_IDLE);
+                    self.close_conns_before(self.latest - CONN_IDLE, MAX_OPEN_CONNS);
                 }
             }
         }
     }
 
-    /// Forgets connections idle since before `cutoff`: their tries are counted already.
-    pub fn close_conns(&mut self, cutoff: Secs) {
-        self.conns.retain(|_, c| c.t >= cutoff);
+    /// Forgets the connections idle for `CONN_IDLE` by the log's clock (the
+    /// newest line read, ever), not the wall clock's: a run that read nothing,
+    /// or a clock ahead of the log, must not end a guess half read.
+    pub fn close_conns(&mut self) {
+        self.close_conns_before(self.latest - CONN_IDLE, MAX_OPEN_CONNS);
+    }
+
+    /// Forgets connections idle since before `cutoff`, and the first queued
+    /// while more than `at_most` are open: their tries are counted already.
+    /// An entry put back has a newer line than those ahead of it, so it may
+    /// wait up to `CONN_IDLE` longer than it needs: memory, never counts.
+    fn close_conns_before(&mut self, cutoff: Secs, at_most: usize) {
+        while let Some(&(queued, key)) = self.expiry.front() {
+            if queued >= cutoff && self.conns.len() <= at_most {
+                break;
+            }
+            self.expiry.pop_front();
+            match self.conns.get(&key) {
+                Some(c) if c.t > queued && c.t >= cutoff => self.expiry.push_back((c.t, key)),
+                Some(_) => {
+                    self.conns.remove(&key);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Open connections.
+    pub fn open_conns(&self) -> usize {
+        self.conns.len()
     }
 
     /// Drops attackers idle since before `cutoff`, unless `keep` says otherwise.
@@ -414,8 +459,77 @@ mod tests {
         let mut t = Table::default();
         feed(&mut t, &[(CONN[2], 100), (CONN[3], 100 + CONN_IDLE + 1)]);
         assert_eq!(t.attackers[&ip("203.0.113.5")].tries(), 2);
-        t.close_conns(100 + 2 * CONN_IDLE + 2);
+        t.close_conns_before(100 + 2 * CONN_IDLE + 2, usize::MAX);
         assert!(t.conns.is_empty());
+    }
+
+    #[test]
+    fn connections_close_by_the_logs_clock_not_the_wall_clock() {
+        let mut t = Table::default();
+        let lines: Vec<_> = CONN
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (*l, 100 + i as Secs))
+            .collect();
+        feed(&mut t, &lines[..3]);
+        // A run that read nothing more, however late: the guess stays open.
+        t.close_conns();
+        assert_eq!(t.open_conns(), 1);
+        feed(&mut t, &lines[3..]);
+        assert_eq!(t.attackers[&ip("203.0.113.5")].tries(), 3);
+        // Once the log itself has moved on, it is closed.
+        let later = CONN[2].replace("[3504]", "[9]");
+        feed(&mut t, &[(&later, 106 + CONN_IDLE)]);
+        t.close_conns();
+        assert_eq!(t.open_conns(), 2, "idle for exactly CONN_IDLE: still open");
+        feed(&mut t, &[(&later, 107 + 2 * CONN_IDLE)]);
+        t.close_conns();
+        let open: Vec<u32> = t.conns.keys().map(|k| k.pid).collect();
+        assert_eq!(open, [9]);
+    }
+
+    /// `n` connections, each one line from its own pid, at `t`.
+    fn many_conns(t: &mut Table, first_pid: usize, n: usize, at: Secs) {
+        for pid in first_pid..first_pid + n {
+            let line = format!(
+                "Nov 26 00:00:02 web01 sshd[{pid}]: Failed password for root from 203.0.113.5 port 1 ssh2"
+            );
+            feed(t, &[(&line, at)]);
+        }
+    }
+
+    #[test]
+    fn a_long_read_closes_the_oldest_connections_first() {
+        let mut t = Table::default();
+        // One connection that goes on late, then many that end early.
+        let busy = CONN[0].replace("[3504]", "[1]");
+        feed(&mut t, &[(&busy, 0)]);
+        many_conns(&mut t, 10, CONN_SWEEP_AT - 1, 0);
+        feed(
+            &mut t,
+            &[(&busy, 250), (&busy, 500), (&busy, 750), (&busy, 900)],
+        );
+        assert_eq!(t.open_conns(), CONN_SWEEP_AT);
+        // Past the sweep's mark, the early ones close; the busy one, queued
+        // at 0 but seen at 900, is put back, not closed.
+        many_conns(&mut t, 100_000, 1, 1000);
+        assert_eq!(t.open_conns(), 2);
+        feed(&mut t, &[(&busy, 1001)]);
+        let a = &t.attackers[&ip("203.0.113.5")];
+        assert_eq!(
+            a.tries(),
+            CONN_SWEEP_AT as u64 + 1,
+            "the busy one counted once"
+        );
+        assert!(t.conns.keys().any(|k| k.pid == 1));
+        assert_eq!(t.expiry.len(), 2, "one queue entry per open connection");
+        // Too many open at once: the first queued go first, whatever the
+        // time; the busy one was queued again at the sweep, so it stays.
+        many_conns(&mut t, 200_000, 5, 1002);
+        t.close_conns_before(0, 3);
+        let mut open: Vec<u32> = t.conns.keys().map(|k| k.pid).collect();
+        open.sort();
+        assert_eq!(open, [1, 200_003, 200_004]);
     }
 
     #[test]

@@ -171,6 +171,16 @@ impl Out {
         self
     }
 
+    /// A run that succeeded but said one lasting condition: status 0 and
+    /// exactly one warning line on stderr, which is returned.
+    fn one_notice_line(&self) -> String {
+        assert_eq!(self.code(), Some(0), "stderr: {}", self.stderr());
+        let err = self.stderr();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("tweet-attacks: warning: "), "{err}");
+        err
+    }
+
     /// A failed run: status 1 and exactly one line on stderr, which is returned.
     fn one_error_line(&self) -> String {
         assert_eq!(self.code(), Some(1), "stderr: {}", self.stderr());
@@ -571,7 +581,7 @@ fn export_writes_each_format_atomically() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        !names.iter().any(|n| n.starts_with("feed.xml.")),
+        !names.iter().any(|n| n.contains("feed.xml.")),
         "no temp file left: {names:?}"
     );
     let out = Out(env
@@ -673,6 +683,21 @@ mod survive;
 
 #[path = "cli/sinks.rs"]
 mod sinks;
+
+#[path = "cli/rotation.rs"]
+mod rotation;
+
+#[path = "cli/hostile.rs"]
+mod hostile;
+
+#[path = "cli/exactly_once.rs"]
+mod exactly_once;
+
+#[path = "cli/parked.rs"]
+mod parked;
+
+#[path = "cli/scale.rs"]
+mod scale;
 
 #[path = "cli/admin.rs"]
 mod admin;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use anyhow::Result;
 use serde::Deserialize;
 
-use super::http::{Api, Payload, base_url, rate_limited};
+use super::http::{Api, Payload, base_url};
 use super::settings::{Secret, SinkSettings, secret, section};
 use super::{Outcome, Post, Sink};
 use crate::clock::{Secs, format_rfc3339};
@@ -26,6 +26,8 @@ pub struct AbuseIpDbConfig {
 pub struct AbuseIpDbSink {
     api: Api,
     key: String,
+    /// The addresses of the last post already reported (or never to be).
+    done: Vec<IpAddr>,
 }
 
 impl AbuseIpDbSink {
@@ -39,6 +41,7 @@ impl AbuseIpDbSink {
         Ok(AbuseIpDbSink {
             api: Api::new("AbuseIPDB", "abuseipdb", &api, vec![key.clone()], now),
             key,
+            done: Vec::new(),
         })
     }
 }
@@ -93,26 +96,70 @@ pub fn comment(a: &Announcement) -> String {
     )
 }
 
-/// Whether AbuseIPDB takes reports of `ip`: not a private, shared (CGNAT),
-/// link-local or loopback address, which it would refuse on every retry.
+/// Whether AbuseIPDB should hear of `ip`: only a globally routable unicast
+/// address. Everything in IANA's special-purpose registries (private,
+/// shared, loopback, link-local, documentation, benchmarking, reserved,
+/// protocol assignments, anycast services, translation prefixes) and
+/// multicast is left out: AbuseIPDB refuses some, and none is an attacker's
+/// own address on the internet.
 pub fn reportable(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => {
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local())
-        }
+        IpAddr::V4(v4) => reportable_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => reportable_v4(v4),
+            None => reportable_v6(v6),
+        },
     }
+}
+
+/// (network, prefix length) pairs.
+const V4_SPECIAL: [(u32, u32); 18] = [
+    (0x0000_0000, 8),  // 0.0.0.0/8 "this network"
+    (0x0A00_0000, 8),  // 10.0.0.0/8 private
+    (0x6440_0000, 10), // 100.64.0.0/10 shared (CGNAT)
+    (0x7F00_0000, 8),  // 127.0.0.0/8 loopback
+    (0xA9FE_0000, 16), // 169.254.0.0/16 link-local
+    (0xAC10_0000, 12), // 172.16.0.0/12 private
+    (0xC000_0000, 24), // 192.0.0.0/24 IETF protocol assignments
+    (0xC000_0200, 24), // 192.0.2.0/24 TEST-NET-1
+    (0xC01F_C400, 24), // 192.31.196.0/24 AS112 anycast
+    (0xC034_C100, 24), // 192.52.193.0/24 AMT anycast
+    (0xC058_6300, 24), // 192.88.99.0/24 6to4 relay anycast
+    (0xC0A8_0000, 16), // 192.168.0.0/16 private
+    (0xC0AF_3000, 24), // 192.175.48.0/24 AS112 direct delegation
+    (0xC612_0000, 15), // 198.18.0.0/15 benchmarking
+    (0xC633_6400, 24), // 198.51.100.0/24 TEST-NET-2
+    (0xCB00_7100, 24), // 203.0.113.0/24 TEST-NET-3
+    (0xE000_0000, 4),  // 224.0.0.0/4 multicast
+    (0xF000_0000, 4),  // 240.0.0.0/4 reserved, with 255.255.255.255
+];
+
+fn reportable_v4(ip: std::net::Ipv4Addr) -> bool {
+    let n = u32::from(ip);
+    !V4_SPECIAL
+        .iter()
+        .any(|&(net, len)| n >> (32 - len) == net >> (32 - len))
+}
+
+/// Inside 2000::/3, the global unicast space, these are not an attacker's own.
+const V6_SPECIAL: [(u128, u32); 6] = [
+    (0x2001_0000 << 96, 23), // 2001::/23 IETF protocol assignments (Teredo, ORCHID, …)
+    (0x2001_0002 << 96, 48), // 2001:2::/48 benchmarking (inside 2001::/23)
+    (0x2001_0db8 << 96, 32), // 2001:db8::/32 documentation
+    (0x2002 << 112, 16),     // 2002::/16 6to4
+    (0x2620_004f_8000 << 80, 48), // 2620:4f:8000::/48 AS112 anycast
+    (0x3fff << 112, 20),     // 3fff::/20 documentation
+];
+
+fn reportable_v6(ip: std::net::Ipv6Addr) -> bool {
+    let n = u128::from(ip);
+    // Everything outside 2000::/3 is loopback, unspecified, translation
+    // (64:ff9b::/96), discard (100::/64), SRv6 (5f00::/16), unique-local,
+    // link-local, multicast or not yet allocated.
+    n >> 125 == 0b001
+        && !V6_SPECIAL
+            .iter()
+            .any(|&(net, len)| n >> (128 - len) == net >> (128 - len))
 }
 
 /// AbuseIPDB's answer to a second report of one address within 15 minutes:
@@ -127,13 +174,23 @@ impl Sink for AbuseIpDbSink {
         "abuseipdb"
     }
 
-    /// One report per public address in the post. A failure part-way keeps the
-    /// whole post queued; the retry's reports of the addresses already done
-    /// within 15 minutes answer "already reported", which counts as delivered.
+    /// One report per reportable address in the post. The addresses done
+    /// are remembered (`delivered_part`) when the post as a whole is not,
+    /// so the retry, which comes 15 minutes or more later, when AbuseIPDB
+    /// would take a repeat, reports only the rest. A refusal of one
+    /// address (422) parks it and the others are still reported. Within 15
+    /// minutes, "already reported" counts as delivered: a retry after a
+    /// crash reports nothing twice.
     fn publish(&mut self, post: &Post) -> Outcome {
+        self.done.clear();
         let url = format!("{}/api/v2/report", self.api.base);
         let headers = [("Key", self.key.as_str()), ("Accept", "application/json")];
-        for a in post.subjects.iter().filter(|a| reportable(a.ip)) {
+        let mut refused = None;
+        for a in &post.subjects {
+            if !reportable(a.ip) {
+                self.done.push(a.ip);
+                continue;
+            }
             let form = vec![
                 ("ip", a.ip.to_string()),
                 ("categories", categories(&a.services)),
@@ -147,17 +204,29 @@ impl Sink for AbuseIpDbSink {
             match answer.status {
                 200..=299 => {}
                 429 if already_reported(answer.text()) => {}
-                429 => return rate_limited(&answer),
-                _ => {
-                    return Outcome::Failed(self.api.status_error(
-                        &answer,
-                        &format!("the report of {}", a.ip),
-                        "check key in [abuseipdb] (an APIv2 key)",
-                    ));
-                }
+                429 => return self.api.rate_limited(&answer),
+                _ => match self.api.failure(
+                    &answer,
+                    &format!("the report of {}", a.ip),
+                    "check key in [abuseipdb] (an APIv2 key)",
+                ) {
+                    Outcome::Refused(e) => {
+                        refused.get_or_insert(e);
+                        continue;
+                    }
+                    stop => return stop,
+                },
             }
+            self.done.push(a.ip);
         }
-        Outcome::Delivered
+        match refused {
+            Some(e) => Outcome::Refused(e),
+            None => Outcome::Delivered,
+        }
+    }
+
+    fn delivered_part(&mut self) -> Vec<IpAddr> {
+        std::mem::take(&mut self.done)
     }
 }
 
@@ -176,26 +245,57 @@ mod tests {
     }
 
     #[test]
-    fn only_public_addresses_are_reportable() {
+    fn only_globally_routable_unicast_is_reportable() {
         for ip in [
-            "203.0.113.5",
             "8.8.8.8",
+            "45.148.10.5",
             "100.128.0.1",
-            "2001:db8::1",
+            "198.17.255.255",
+            "198.20.0.1",
+            "192.0.1.255",
+            "192.0.3.1",
+            "223.255.255.254",
             "2a01::1",
+            "2001:200::1",
+            "2606:4700::1111",
+            "::ffff:45.148.10.5",
         ] {
             assert!(reportable(ip.parse().unwrap()), "{ip}");
         }
         for ip in [
+            "0.1.2.3",
             "10.1.2.3",
             "172.16.0.9",
             "192.168.1.1",
             "100.64.0.1",
             "169.254.1.1",
             "127.0.0.1",
+            "192.0.0.9",
+            "192.0.2.44",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.5",
+            "192.88.99.1",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "2001:db8::1",
+            "2001::1",
+            "2001:2::1",
+            "2002:c000:0204::1",
+            "3fff::1",
+            "64:ff9b::808:808",
+            "100::1",
+            "5f00::1",
             "fd00::1",
             "fe80::1",
+            "ff02::1",
             "::1",
+            "::",
+            "::ffff:10.0.0.1",
+            "4000::1",
         ] {
             assert!(!reportable(ip.parse().unwrap()), "{ip}");
         }

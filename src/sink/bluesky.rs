@@ -1,11 +1,18 @@
-//! Bluesky: posts with `com.atproto.repo.createRecord` on the account's PDS,
+//! Bluesky: posts with `com.atproto.repo.putRecord` on the account's PDS,
 //! after one `createSession` per run.
+//!
+//! A retry must never make a second post, even when the first attempt's
+//! reply was lost after the PDS committed it. So each post's record key is
+//! a TID derived from its outbox batch (its time and number), and its
+//! `createdAt` is the batch's, saved with it: a retry writes the very same
+//! record under the same key. `putRecord` with an existing key replaces the
+//! record with itself, where `createRecord` would answer 500.
 
 use anyhow::{Result, anyhow};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Api, Payload, base_url, rate_limited};
+use super::http::{Api, Payload, base_url};
 use super::settings::{Secret, SinkSettings, secret, section, text};
 use super::{Outcome, Post, Sink};
 use crate::clock::{Secs, format_rfc3339};
@@ -30,14 +37,13 @@ struct Session {
     access_jwt: String,
 }
 
-/// Posts with `com.atproto.repo.createRecord`, after logging in once per run.
+/// Posts with `com.atproto.repo.putRecord`, after logging in once per run.
 pub struct BlueskySink {
     api: Api,
     handle: String,
     password: String,
     /// Logged in lazily, on the first post of the run: createSession has a low daily limit.
     session: Option<Session>,
-    now: Secs,
 }
 
 impl BlueskySink {
@@ -54,7 +60,6 @@ impl BlueskySink {
             handle: handle.to_owned(),
             password,
             session: None,
-            now,
         })
     }
 }
@@ -87,7 +92,7 @@ impl BlueskySink {
                     ))),
                 }
             }
-            429 => Err(rate_limited(&a)),
+            429 => Err(self.api.rate_limited(&a)),
             _ => Err(Outcome::Failed(self.api.status_error(
                 &a,
                 "the login",
@@ -95,6 +100,27 @@ impl BlueskySink {
             ))),
         }
     }
+}
+
+/// The base32-sortable alphabet of TIDs.
+const TID_ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
+
+/// The post's record key: a TID (13 characters of base32-sortable, 64 bits:
+/// a zero bit, 53 bits of microseconds since 1970, 10 bits of clock id).
+/// The microseconds are the batch's creation second plus its number (mod a
+/// million), the clock id the number's next bits: a batch always gets the
+/// same key, two batches never share one.
+pub fn record_key(post: &Post) -> String {
+    let micros = (post.created.max(0) as u64)
+        .saturating_mul(1_000_000)
+        .saturating_add(post.batch % 1_000_000)
+        & ((1 << 53) - 1);
+    let clock_id = (post.batch / 1_000_000) & 0x3ff;
+    let tid = (micros << 10) | clock_id;
+    (0..13)
+        .rev()
+        .map(|i| TID_ALPHABET[((tid >> (i * 5)) & 31) as usize] as char)
+        .collect()
 }
 
 impl Sink for BlueskySink {
@@ -115,15 +141,17 @@ impl Sink for BlueskySink {
         let Some(session) = &self.session else {
             return Outcome::Failed(anyhow!("Bluesky: no session"));
         };
-        let url = format!("{}/xrpc/com.atproto.repo.createRecord", self.api.base);
+        let url = format!("{}/xrpc/com.atproto.repo.putRecord", self.api.base);
         let auth = format!("Bearer {}", session.access_jwt);
         let body = json!({
             "repo": session.did,
             "collection": "app.bsky.feed.post",
+            "rkey": record_key(post),
             "record": {
                 "$type": "app.bsky.feed.post",
                 "text": post.text,
-                "createdAt": format_rfc3339(self.now),
+                "createdAt": format_rfc3339(post.created),
+                "langs": ["en"],
             },
         })
         .to_string();
@@ -137,12 +165,49 @@ impl Sink for BlueskySink {
         match a.status {
             // The record exists; its uri and cid are of no further use.
             200..=299 => Outcome::Delivered,
-            429 => rate_limited(&a),
-            _ => Outcome::Failed(self.api.status_error(
+            429 => self.api.rate_limited(&a),
+            _ => self.api.failure(
                 &a,
                 "the post",
                 "the session was refused; check handle and app-password in [bluesky]",
-            )),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::samples::post;
+
+    /// What the atproto spec's TID syntax allows.
+    fn is_tid(s: &str) -> bool {
+        s.len() == 13
+            && s.bytes().all(|b| TID_ALPHABET.contains(&b))
+            && b"234567abcdefghij".contains(&s.as_bytes()[0])
+    }
+
+    #[test]
+    fn record_keys_are_tids_fixed_by_the_batch() {
+        let p = post(7, "hello");
+        let key = record_key(&p);
+        assert!(is_tid(&key), "{key}");
+        assert_eq!(key, record_key(&post(7, "hello")), "the same on a retry");
+        assert_eq!(key, record_key(&post(7, "other text")), "the batch decides");
+        assert_ne!(key, record_key(&post(8, "hello")));
+        let later = Post {
+            created: p.created + 1,
+            ..p.clone()
+        };
+        assert!(record_key(&later) > key, "TIDs sort by time");
+        // 2026-11-26T12:00:00Z and batch 7: 1795694400000007 µs, clock id 0.
+        let tid: u64 = 1_795_694_400_000_007 << 10;
+        let decoded = key.bytes().fold(0u64, |n, b| {
+            n << 5 | TID_ALPHABET.iter().position(|&a| a == b).unwrap() as u64
+        });
+        assert_eq!(decoded, tid);
+        for batch in [0, 999_999, 1_000_000, u64::MAX] {
+            assert!(is_tid(&record_key(&post(batch, "x"))), "{batch}");
         }
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! Every request has connect and global timeouts, and every status is
 //! handled explicitly: 2xx delivers, 429 is `Outcome::RateLimited` with the
-//! reset the service gave, anything else (and no answer at all) is
-//! `Outcome::Failed`, which keeps the queue for the next run. Secrets (the
+//! reset the service gave, a refusal of the post itself (see `permanent`)
+//! is `Outcome::Refused`, which parks it, and anything else (and no answer
+//! at all) is `Outcome::Failed`, which keeps the queue for the next run. Secrets (the
 //! token, app password, API key, session, webhook URL and headers) are never
 //! in a message or in Debug output: every message leaving an `Api` is
 //! scrubbed of them first.
@@ -16,8 +17,8 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
-use super::Outcome;
 use super::ratelimit::reset_at;
+use super::{Limit, Outcome};
 use crate::clock::Secs;
 
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,7 +67,8 @@ pub(super) fn base_url(section: &str, key: &str, value: &str) -> Result<String> 
         Some(h) if !h.is_empty() && !h.starts_with('/') && !h.contains(['?', '#', '@', ' ']) => {
             Ok(api.to_owned())
         }
-        _ => bail!("[{section}] {key} must be http(s)://host[:port], not {value:?}"),
+        // Never quoted: a misplaced secret, or user:password@, must not be shown.
+        _ => bail!("[{section}] {key} must be http(s)://host[:port] (the value is not shown)"),
     }
 }
 
@@ -233,8 +235,31 @@ impl Api {
     }
 }
 
-pub(super) fn rate_limited(a: &Answer) -> Outcome {
-    Outcome::RateLimited { reset: a.reset }
+/// Whether a refusal is about the post itself, so that every retry would
+/// get it too: any 4xx but a refused credential (401, 403), a timeout (408),
+/// "too early" (425) and a rate limit (429).
+pub fn permanent(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401 | 403 | 408 | 425 | 429)
+}
+
+impl Api {
+    /// The outcome of a reply that did not deliver: a permanent refusal
+    /// parks the post, anything else stops the sink (see `status_error`).
+    pub(super) fn failure(&self, a: &Answer, what: &str, denied: &str) -> Outcome {
+        let e = self.status_error(a, what, denied);
+        match permanent(a.status) {
+            true => Outcome::Refused(e),
+            false => Outcome::Failed(e),
+        }
+    }
+
+    /// A 429: this service's limit, lifting when its headers say.
+    pub(super) fn rate_limited(&self, a: &Answer) -> Outcome {
+        Outcome::RateLimited(Limit {
+            reset: a.reset,
+            what: format!("{}'s rate limit", self.service),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{Api, Payload, base_url, rate_limited};
+use super::http::{Api, Payload, base_url};
 use super::settings::{Secret, SinkSettings, secret, section, text};
 use super::{Outcome, Post, Sink, idempotency_key};
 use crate::clock::Secs;
@@ -67,14 +67,17 @@ impl MastodonSink {
 impl MastodonSink {
     /// The instance's limit: `configuration.statuses.max_characters` from
     /// `GET /api/v2/instance`, asked once per run; 500 when it does not say.
+    /// Asked with the token: an instance in limited-federation mode answers
+    /// 401 to anyone else.
     fn limit(&mut self) -> usize {
         if let Some(limit) = self.limit {
             return limit;
         }
         let url = format!("{}/api/v2/instance", self.api.base);
+        let auth = format!("Bearer {}", self.token);
         let limit = self
             .api
-            .call(&url, &[], Payload::Get)
+            .call(&url, &[("Authorization", &auth)], Payload::Get)
             .ok()
             .filter(|a| a.status == 200)
             .and_then(|a| serde_json::from_str::<Value>(a.text()).ok())
@@ -102,7 +105,12 @@ impl Sink for MastodonSink {
         let url = format!("{}/api/v1/statuses", self.api.base);
         let auth = format!("Bearer {}", self.token);
         let key = idempotency_key(self.name(), post);
-        let body = json!({ "status": post.text, "visibility": self.visibility }).to_string();
+        let body = json!({
+            "status": post.text,
+            "visibility": self.visibility,
+            "language": "en",
+        })
+        .to_string();
         let headers = [("Authorization", auth.as_str()), ("Idempotency-Key", &key)];
         let a = match self.api.call(&url, &headers, Payload::Json(body)) {
             Ok(a) => a,
@@ -122,12 +130,12 @@ impl Sink for MastodonSink {
                     ))),
                 }
             }
-            429 => rate_limited(&a),
-            _ => Outcome::Failed(self.api.status_error(
+            429 => self.api.rate_limited(&a),
+            _ => self.api.failure(
                 &a,
                 "the status",
                 "check token in [mastodon]: it must be valid and have the write:statuses scope",
-            )),
+            ),
         }
     }
 }

@@ -22,7 +22,10 @@ pub mod x;
 
 use anyhow::{Result, bail};
 
-pub use outbox::{Budget, Pending, Post, SinkBook, plan};
+use std::net::IpAddr;
+
+pub use outbox::{Budget, Parked, Pending, Post, SinkBook, plan};
+pub use ratelimit::Limit;
 pub use settings::{Secret, SinkSettings};
 
 use crate::cli::SinkName;
@@ -35,10 +38,16 @@ pub enum Outcome {
     Delivered,
     /// Already there: X said "duplicate content". Counts as delivered.
     Duplicate,
-    /// Stop posting to this sink until `reset` (Unix seconds), keep the queue.
-    RateLimited {
-        reset: Option<Secs>,
-    },
+    /// A limit is used up: stop posting to this sink until it lifts (see
+    /// `ratelimit::block`), keep the queue.
+    RateLimited(Limit),
+    /// The service will never take this post as it is (a 4xx other than
+    /// 401, 403, 408, 425 and 429): park it with this reason and go on with
+    /// the rest of the queue.
+    Refused(anyhow::Error),
+    /// Nothing is wrong with the post, but this sink cannot take posts now
+    /// (a refused credential, a server error, no answer): stop the sink,
+    /// keep its queue for the next run.
     Failed(anyhow::Error),
 }
 
@@ -46,6 +55,12 @@ pub enum Outcome {
 pub trait Sink {
     fn name(&self) -> &'static str;
     fn publish(&mut self, post: &Post) -> Outcome;
+    /// The addresses of the last post already delivered, when the post as
+    /// a whole was not: a sink that sends each address by itself
+    /// (AbuseIPDB) must not send them again on the retry.
+    fn delivered_part(&mut self) -> Vec<IpAddr> {
+        Vec::new()
+    }
 }
 
 /// Builds the sink `name` (one configured in the options file) from its

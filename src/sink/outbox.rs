@@ -22,6 +22,21 @@ pub struct Pending {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<u64>,
     pub queued: Secs,
+    /// When the batch was made: the time its post carries (Bluesky's
+    /// `createdAt`, part of its record key), the same on every retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<Secs>,
+    /// The sink refused this post for good: it waits, out of the queue,
+    /// for `tweet-attacks outbox retry` or `drop`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked: Option<Parked>,
+}
+
+/// Why and when a post was set aside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parked {
+    pub reason: String,
+    pub at: Secs,
 }
 
 /// A sink's bookkeeping, kept in the state.
@@ -33,6 +48,9 @@ pub struct SinkBook {
     /// Rate-limited: no post before this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_until: Option<Secs>,
+    /// What limit the block waits for, as the service named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
 }
 
 /// How many posts a sink may make.
@@ -62,6 +80,8 @@ pub struct Post {
     pub text: String,
     pub subjects: Vec<Announcement>,
     pub batch: u64,
+    /// When the batch was made (see `Pending::created`).
+    pub created: Secs,
 }
 
 impl Post {
@@ -73,15 +93,23 @@ impl Post {
 /// Groups one sink's outbox entries into at most `left` posts, assigning
 /// batch numbers (from `next_batch`) to entries that had none.
 ///
-/// Entries already batched go first, as they were. The rest go one per
+/// Parked entries are left out. Entries already batched go first, as they were. The rest go one per
 /// post, most tries first, while the budget lasts; when more are due than
 /// posts remain, several are packed into each post rather than dropping any.
-/// Whatever does not fit waits for the next budget.
-pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u64) -> Vec<Post> {
+/// Whatever does not fit waits for the next budget. A new batch is made at
+/// `now`.
+pub fn plan(
+    outbox: &mut [Pending],
+    sink: &str,
+    left: usize,
+    next_batch: &mut u64,
+    now: Secs,
+) -> Vec<Post> {
     let mut posts: Vec<Post> = Vec::new();
     let mut batches: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let mut fresh: Vec<usize> = Vec::new();
-    for (i, p) in outbox.iter().enumerate().filter(|(_, p)| p.sink == sink) {
+    let queued = |p: &Pending| p.sink == sink && p.parked.is_none();
+    for (i, p) in outbox.iter().enumerate().filter(|(_, p)| queued(p)) {
         match p.batch {
             Some(b) => batches.entry(b).or_default().push(i),
             None => fresh.push(i),
@@ -99,10 +127,18 @@ pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u6
         let subjects: Vec<&Announcement> = members.iter().map(|&i| &outbox[i].subject).collect();
         // A saved batch always fitted when it was made; the fallback never fires.
         let text = render_packed(&subjects).unwrap_or_else(|| crate::render::render(subjects[0]));
+        // A batch saved before `created` existed takes its newest entry's
+        // queueing time: the same on every retry.
+        let created = members
+            .iter()
+            .map(|&i| outbox[i].created.unwrap_or(outbox[i].queued))
+            .max()
+            .unwrap_or_default();
         posts.push(Post {
             text,
             subjects: subjects.into_iter().cloned().collect(),
             batch: outbox[members[0]].batch.unwrap_or_default(),
+            created,
         });
     }
     fresh.sort_by(by_tries);
@@ -126,6 +162,7 @@ pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u6
         *next_batch += 1;
         for &i in &rest[..take] {
             outbox[i].batch = Some(batch);
+            outbox[i].created = Some(now);
         }
         posts.push(Post {
             text,
@@ -134,6 +171,7 @@ pub fn plan(outbox: &mut [Pending], sink: &str, left: usize, next_batch: &mut u6
                 .map(|&i| outbox[i].subject.clone())
                 .collect(),
             batch,
+            created: now,
         });
         rest = &rest[take..];
     }
@@ -151,6 +189,8 @@ mod tests {
             sink: sink.into(),
             batch: None,
             queued: 0,
+            created: None,
+            parked: None,
         }
     }
 
@@ -162,7 +202,7 @@ mod tests {
             pending("203.0.113.3", 8, "stdout"),
         ];
         let mut next = 1;
-        let posts = plan(&mut outbox, "twitter", 5, &mut next);
+        let posts = plan(&mut outbox, "twitter", 5, &mut next, 100);
         let ips: Vec<Vec<IpAddr>> = posts.iter().map(Post::ips).collect();
         assert_eq!(
             ips,
@@ -184,7 +224,7 @@ mod tests {
             .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
             .collect();
         let mut next = 0;
-        let posts = plan(&mut outbox, "twitter", 3, &mut next);
+        let posts = plan(&mut outbox, "twitter", 3, &mut next, 100);
         assert_eq!(posts.len(), 3);
         let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
         assert_eq!(counts, [3, 3, 1]);
@@ -195,7 +235,7 @@ mod tests {
         // Nothing posted: the next plan rebuilds exactly the same texts.
         let texts: Vec<String> = posts.iter().map(|p| p.text.clone()).collect();
         outbox.push(pending("203.0.113.99", 1000, "twitter"));
-        let again = plan(&mut outbox, "twitter", 3, &mut next);
+        let again = plan(&mut outbox, "twitter", 3, &mut next, 100);
         let again: Vec<String> = again.iter().map(|p| p.text.clone()).collect();
         assert_eq!(
             again, texts,
@@ -209,8 +249,8 @@ mod tests {
             .map(|i| pending(&format!("2001:db8::{i:x}"), 10, "twitter"))
             .collect();
         let mut next = 0;
-        assert!(plan(&mut outbox, "twitter", 0, &mut next).is_empty());
-        let posts = plan(&mut outbox, "twitter", 2, &mut next);
+        assert!(plan(&mut outbox, "twitter", 0, &mut next, 100).is_empty());
+        let posts = plan(&mut outbox, "twitter", 2, &mut next, 100);
         assert_eq!(posts.len(), 2);
         let placed: usize = posts.iter().map(|p| p.subjects.len()).sum();
         assert!(placed < 200, "only what fits 280 characters");
@@ -229,7 +269,7 @@ mod tests {
     fn budget_counts_the_last_24_hours() {
         let book = SinkBook {
             recent: vec![10, 90_000, 90_100],
-            blocked_until: None,
+            ..SinkBook::default()
         };
         let b = Budget {
             per_day: Some(17),
@@ -242,5 +282,24 @@ mod tests {
         };
         assert_eq!(b.left(&book, 100_000), 1, "the post at t=10 has aged out");
         assert_eq!(Budget::UNLIMITED.left(&book, 0), usize::MAX);
+    }
+
+    #[test]
+    fn parked_entries_stay_out_of_every_plan() {
+        let mut outbox = vec![
+            pending("203.0.113.1", 9, "mastodon"),
+            pending("203.0.113.2", 7, "mastodon"),
+        ];
+        let mut next = 0;
+        let first = plan(&mut outbox, "mastodon", 5, &mut next, 100);
+        assert_eq!(first.len(), 2);
+        outbox[0].parked = Some(Parked {
+            reason: "422".into(),
+            at: 100,
+        });
+        let again = plan(&mut outbox, "mastodon", 5, &mut next, 200);
+        assert_eq!(again.len(), 1, "{again:?}");
+        assert_eq!(again[0].ips(), [outbox[1].subject.ip]);
+        assert_eq!(again[0].text, first[1].text, "the rest keeps its post");
     }
 }

@@ -1,6 +1,72 @@
-//! When a rate limit ends, read from a reply's headers.
+//! Rate limits: when one ends, read from a reply's headers, and how long a
+//! sink waits for it.
+//!
+//! cron runs every 15 minutes. A sink waits for a reset only while it is in
+//! the future, so a reset already past, or none at all, never skips the
+//! next run; and never longer than `MAX_BLOCK`, so a reset in the wrong
+//! unit (milliseconds) cannot silence a sink for centuries.
 
-use crate::clock::{Secs, parse_rfc3339};
+use crate::clock::{Secs, format_rfc3339, parse_rfc3339};
+
+/// The longest a sink waits: X's longest window is 24 hours; the rest is
+/// room for a clock that is a little off.
+pub const MAX_BLOCK: Secs = 25 * 3600;
+
+/// A limit a service said is used up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    /// When it lifts (Unix seconds), as the service said.
+    pub reset: Option<Secs>,
+    /// What is used up, for the notice: "X's 24-hour post limit for the account (17 posts)".
+    pub what: String,
+}
+
+/// How long a sink waits for a limit to lift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// No post before this time; `None`: try again on the next run.
+    pub until: Option<Secs>,
+    /// Set when the reset was not believable, saying why.
+    pub implausible: Option<String>,
+}
+
+/// The wait for `limit`, seen at `now`.
+pub fn block(limit: &Limit, now: Secs) -> Block {
+    match limit.reset {
+        Some(reset) if reset > now + MAX_BLOCK => Block {
+            until: Some(now + MAX_BLOCK),
+            implausible: Some(format!(
+                "the reset given for {} ({reset}) is {} hours away, which no limit \
+                 lasts (seconds given in milliseconds?); waiting {} hours at most",
+                limit.what,
+                (reset - now) / 3600,
+                MAX_BLOCK / 3600
+            )),
+        },
+        Some(reset) if reset > now => Block {
+            until: Some(reset),
+            implausible: None,
+        },
+        _ => Block {
+            until: None,
+            implausible: None,
+        },
+    }
+}
+
+/// A saved wait, bounded as `block` bounds a new one: a state written by a
+/// version without the bound may hold a wait of centuries.
+pub fn bounded(until: Secs, now: Secs) -> Secs {
+    until.min(now + MAX_BLOCK)
+}
+
+/// "until 2026-11-27T08:00:00Z", or "on the next run".
+pub fn lifts(until: Option<Secs>) -> String {
+    match until {
+        Some(t) => format!("at {}", format_rfc3339(t)),
+        None => "on the next run".to_string(),
+    }
+}
 
 /// When a 429 ends: `Retry-After` seconds, else `X-RateLimit-Reset` or
 /// `RateLimit-Reset` as Unix seconds (AbuseIPDB, Bluesky), seconds from now
@@ -30,6 +96,47 @@ pub(super) fn reset_at(headers: &ureq::http::HeaderMap, now: Secs) -> Option<Sec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn limit(reset: Option<Secs>) -> Limit {
+        Limit {
+            reset,
+            what: "X's 15-minute limit".into(),
+        }
+    }
+
+    #[test]
+    fn a_block_waits_only_for_a_future_reset_and_never_past_the_bound() {
+        let now = 1_795_694_400;
+        // Past, equal or absent: the next run (just under 900 s on) tries again.
+        for reset in [None, Some(now - 1), Some(now)] {
+            assert_eq!(block(&limit(reset), now).until, None, "{reset:?}");
+        }
+        let b = block(&limit(Some(now + 850)), now);
+        assert_eq!(
+            b,
+            Block {
+                until: Some(now + 850),
+                implausible: None
+            }
+        );
+        let day = block(&limit(Some(now + 20 * 3600)), now);
+        assert_eq!(
+            day.until,
+            Some(now + 20 * 3600),
+            "a 24-hour limit is believed"
+        );
+        // Milliseconds: bounded, and said.
+        let ms = block(&limit(Some((now + 900) * 1000)), now);
+        assert_eq!(ms.until, Some(now + MAX_BLOCK));
+        let why = ms.implausible.unwrap();
+        assert!(
+            why.contains("milliseconds") && why.contains("X's 15-minute limit"),
+            "{why}"
+        );
+        assert_eq!(bounded(56_000_000_000_000, now), now + MAX_BLOCK);
+        assert_eq!(bounded(now + 60, now), now + 60);
+        const { assert!(MAX_BLOCK > 24 * 3600 && MAX_BLOCK <= 26 * 3600) };
+    }
 
     #[test]
     fn resets_from_each_header_style() {

@@ -23,6 +23,7 @@ pub fn post(batch: u64, text: &str) -> Post {
         text: text.into(),
         subjects: vec![attacker(&["sshd"])],
         batch,
+        created: 1_795_694_400,
     }
 }
 

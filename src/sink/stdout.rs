@@ -106,6 +106,7 @@ mod tests {
             text: "hello".into(),
             subjects: vec![subject("203.0.113.5", 7)],
             batch: 0,
+            created: 0,
         };
         let mut buf = Vec::new();
         assert!(matches!(
@@ -128,6 +129,7 @@ mod tests {
             text: "t".into(),
             subjects: vec![a],
             batch: 0,
+            created: 0,
         };
         let mut buf = Vec::new();
         print_post(&mut buf, &post, true).unwrap();

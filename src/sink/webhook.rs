@@ -4,10 +4,10 @@ use anyhow::{Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::http::{Api, Payload, origin, rate_limited};
+use super::http::{Api, Payload, origin};
 use super::settings::{Secret, SinkSettings, secret, section};
 use super::stdout::AttackerJson;
-use super::{Outcome, Post, Sink};
+use super::{Outcome, Post, Sink, idempotency_key};
 use crate::clock::Secs;
 
 /// `[webhook]`. The URL is a secret: Slack's and Discord's carry their token.
@@ -22,6 +22,9 @@ pub struct WebhookConfig {
 /// The webhook's JSON body; its schema is documented in the README.
 #[derive(Debug, Serialize)]
 pub struct WebhookPayload<'a> {
+    /// The same for every attempt at this post (and in the `Idempotency-Key`
+    /// header): a receiver drops an id it has seen.
+    pub id: String,
     pub text: &'a str,
     pub attackers: Vec<AttackerJson<'a>>,
     pub source: &'static str,
@@ -31,6 +34,7 @@ pub struct WebhookPayload<'a> {
 impl<'a> WebhookPayload<'a> {
     pub fn new(post: &'a Post) -> WebhookPayload<'a> {
         WebhookPayload {
+            id: idempotency_key("webhook", post),
             text: &post.text,
             attackers: post.subjects.iter().map(AttackerJson::new).collect(),
             source: "tweet-attacks",
@@ -95,27 +99,29 @@ impl Sink for WebhookSink {
     }
 
     fn publish(&mut self, post: &Post) -> Outcome {
-        let body = match serde_json::to_string(&WebhookPayload::new(post)) {
+        let payload = WebhookPayload::new(post);
+        let body = match serde_json::to_string(&payload) {
             Ok(body) => body,
             Err(e) => return Outcome::Failed(anyhow!("cannot encode the webhook payload: {e}")),
         };
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let mut headers: Vec<(&str, &str)> = vec![("Idempotency-Key", &payload.id)];
+        for (k, v) in &self.headers {
+            // A configured Idempotency-Key replaces ours.
+            if k.eq_ignore_ascii_case("idempotency-key") {
+                headers.remove(0);
+            }
+            headers.push((k.as_str(), v.as_str()));
+        }
         let a = match self.api.call(&self.api.base, &headers, Payload::Json(body)) {
             Ok(a) => a,
             Err(e) => return Outcome::Failed(e),
         };
         match a.status {
             200..=299 => Outcome::Delivered,
-            429 => rate_limited(&a),
-            _ => Outcome::Failed(self.api.status_error(
-                &a,
-                "the post",
-                "check url and headers in [webhook]",
-            )),
+            429 => self.api.rate_limited(&a),
+            _ => self
+                .api
+                .failure(&a, "the post", "check url and headers in [webhook]"),
         }
     }
 }

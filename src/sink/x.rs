@@ -9,11 +9,13 @@ use anyhow::{Context, anyhow, bail};
 use oauth1_request as oauth;
 use serde::Deserialize;
 
-use super::http::{CONNECT_TIMEOUT, GLOBAL_TIMEOUT, MAX_REPLY_BYTES, agent, sanitize};
-use super::{Outcome, Post, Sink};
+use super::http::{CONNECT_TIMEOUT, GLOBAL_TIMEOUT, MAX_REPLY_BYTES, agent, permanent, sanitize};
+use super::{Limit, Outcome, Post, Sink};
 
 const WRITE_PERMISSION_HINT: &str = "the app lacks write permission (set it to \"Read and write\" \
     in the developer portal, then regenerate the access token and secret)";
+const NOT_ENROLLED_HINT: &str = "the app is not attached to a Project with API access \
+    (client-not-enrolled): attach it to a Project in the developer portal; its keys stay valid";
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -45,10 +47,95 @@ pub struct XClient {
 
 #[derive(Debug)]
 pub enum PostOutcome {
-    Posted { id: String },
+    Posted {
+        id: String,
+    },
     Duplicate,
-    RateLimited { reset: Option<i64> },
+    RateLimited(Limit),
+    /// X will never take this text (a 4xx but 401, 402, 403 and 429).
+    Refused(anyhow::Error),
     Failed(anyhow::Error),
+}
+
+/// One of X's rate-limit windows, from its `*-limit`, `*-remaining` and
+/// `*-reset` headers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Window {
+    limit: Option<u64>,
+    remaining: Option<u64>,
+    reset: Option<i64>,
+}
+
+/// X's limits as a reply states them: the 15-minute window
+/// (`x-rate-limit-*`) and the 24-hour caps per user and per app
+/// (`x-user-limit-24hour-*`, `x-app-limit-24hour-*`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Windows {
+    window: Window,
+    user_day: Window,
+    app_day: Window,
+}
+
+impl Windows {
+    fn read(headers: &ureq::http::HeaderMap) -> Windows {
+        let window = |prefix: &str| {
+            let get = |name: &str| {
+                headers
+                    .get(format!("{prefix}-{name}"))
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+            };
+            Window {
+                limit: get("limit").and_then(|n| u64::try_from(n).ok()),
+                remaining: get("remaining").and_then(|n| u64::try_from(n).ok()),
+                reset: get("reset"),
+            }
+        };
+        Windows {
+            window: window("x-rate-limit"),
+            user_day: window("x-user-limit-24hour"),
+            app_day: window("x-app-limit-24hour"),
+        }
+    }
+
+    /// What a 429 with these headers and this body waits for: every window
+    /// that is used up (the last of them to lift), or the spend cap.
+    fn limit(&self, body: &str) -> Limit {
+        let capped = problem_type(body).is_some_and(|t| t.ends_with("usage-capped"));
+        let mut used: Vec<(String, Option<i64>)> = Vec::new();
+        for (w, whose) in [(&self.user_day, "account"), (&self.app_day, "app")] {
+            if w.remaining == Some(0) {
+                let of = w.limit.map(|n| format!(" ({n} posts)")).unwrap_or_default();
+                used.push((
+                    format!("X's 24-hour post limit for the {whose}{of}"),
+                    w.reset,
+                ));
+            }
+        }
+        if capped {
+            used.push((
+                "X's usage cap (the spend cap set for the account; raise it in the \
+                 developer console)"
+                    .to_string(),
+                None,
+            ));
+        }
+        if used.is_empty() {
+            used.push(("X's 15-minute limit".to_string(), self.window.reset));
+        }
+        let reset = used.iter().filter_map(|(_, r)| *r).max();
+        let what: Vec<String> = used.into_iter().map(|(w, _)| w).collect();
+        Limit {
+            reset,
+            what: what.join(" and "),
+        }
+    }
+}
+
+/// The `type` of X's problem JSON, e.g. `…/2/problems/usage-capped`.
+fn problem_type(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    v["type"].as_str().map(str::to_owned)
 }
 
 /// The OAuth 1.0a Authorization header value for `method` `url` (no body params), with given
@@ -93,7 +180,7 @@ fn sign(
 
 struct Reply {
     status: u16,
-    rate_limit_reset: Option<i64>,
+    limits: Windows,
     body: anyhow::Result<String>,
 }
 
@@ -126,7 +213,8 @@ impl XClient {
             .or_else(|| api.strip_prefix("http://"));
         match host {
             Some(h) if !h.is_empty() && !h.contains(['?', '#', ' ']) => {}
-            _ => bail!("invalid X API base URL {api_base:?}: expected http(s)://host[:port]"),
+            // Never quoted: it may hold user:password@.
+            _ => bail!("invalid X API base URL (not shown): expected http(s)://host[:port]"),
         }
         Ok(XClient {
             agent: agent(CONNECT_TIMEOUT, GLOBAL_TIMEOUT),
@@ -157,9 +245,9 @@ impl XClient {
                 ))),
             },
             403 if reply.text().to_lowercase().contains("duplicate") => PostOutcome::Duplicate,
-            429 => PostOutcome::RateLimited {
-                reset: reply.rate_limit_reset,
-            },
+            429 => PostOutcome::RateLimited(reply.limits.limit(reply.text())),
+            402 => PostOutcome::Failed(status_error(&reply, "the post", "")),
+            s if permanent(s) => PostOutcome::Refused(status_error(&reply, "the post", "")),
             _ => PostOutcome::Failed(status_error(&reply, "the post", WRITE_PERMISSION_HINT)),
         }
     }
@@ -198,11 +286,7 @@ impl XClient {
             None => self.agent.get(&url).header("Authorization", &auth).call(),
         };
         let mut response = sent.map_err(unreachable)?;
-        let rate_limit_reset = response
-            .headers()
-            .get("x-rate-limit-reset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+        let limits = Windows::read(response.headers());
         let body = response
             .body_mut()
             .with_config()
@@ -211,7 +295,7 @@ impl XClient {
             .map_err(unreachable);
         Ok(Reply {
             status: response.status().as_u16(),
-            rate_limit_reset,
+            limits,
             body,
         })
     }
@@ -224,23 +308,38 @@ fn parse<T: serde::de::DeserializeOwned>(reply: &Reply) -> anyhow::Result<T> {
     Ok(parsed.data)
 }
 
-/// `forbidden` explains a 403, whose usual cause differs per endpoint.
-fn status_error(reply: &Reply, what: &str, forbidden: &str) -> anyhow::Error {
+/// `permission` explains a 403 of type `oauth1-permissions`, whose fix
+/// differs per endpoint.
+fn status_error(reply: &Reply, what: &str, permission: &str) -> anyhow::Error {
     let status = reply.status;
+    let kind = problem_type(reply.text()).unwrap_or_default();
+    let is = |t: &str| kind.ends_with(&format!("/problems/{t}"));
     let msg = match status {
         401 => {
             "X rejected the credentials (401): check the four TWITTER_* values and the system clock"
                 .to_owned()
         }
-        402 => "X API credits are depleted (402): add credits or wait for the next billing period"
+        // Pay-per-use: the prepaid credits are gone until more are bought.
+        402 => "X API credits are depleted (402, CreditsDepleted): add credits in the X developer \
+                console; the posts wait in the outbox meanwhile"
             .to_owned(),
-        403 => format!("X refused {what} (403): {forbidden}"),
-        429 => match reply.rate_limit_reset {
-            Some(reset) => {
-                format!("X rate limit hit (429) for {what}; it resets at Unix time {reset}")
+        403 if is("client-forbidden") || reply.text().contains("client-not-enrolled") => {
+            format!("X refused {what} (403): {NOT_ENROLLED_HINT}")
+        }
+        403 if is("oauth1-permissions") && !permission.is_empty() => {
+            format!("X refused {what} (403): {permission}")
+        }
+        403 => format!("X refused {what} (403)"),
+        429 => {
+            let limit = reply.limits.limit(reply.text());
+            match limit.reset {
+                Some(reset) => format!(
+                    "X rate limit hit (429) for {what}: {}; it resets at Unix time {reset}",
+                    limit.what
+                ),
+                None => format!("X rate limit hit (429) for {what}: {}", limit.what),
             }
-            None => format!("X rate limit hit (429) for {what}"),
-        },
+        }
         500..=599 => format!("X server error ({status}) for {what}, will retry next run"),
         _ => format!("unexpected reply from X ({status}) for {what}"),
     };
@@ -279,7 +378,8 @@ impl Sink for TwitterSink {
         match self.client.post(&post.text) {
             PostOutcome::Posted { .. } => Outcome::Delivered,
             PostOutcome::Duplicate => Outcome::Duplicate,
-            PostOutcome::RateLimited { reset } => Outcome::RateLimited { reset },
+            PostOutcome::RateLimited(limit) => Outcome::RateLimited(limit),
+            PostOutcome::Refused(e) => Outcome::Refused(e.context("posting to X failed")),
             PostOutcome::Failed(e) => Outcome::Failed(e.context("posting to X failed")),
         }
     }
@@ -393,8 +493,8 @@ mod tests {
 
     fn failure(outcome: PostOutcome) -> String {
         match outcome {
-            PostOutcome::Failed(e) => format!("{e:#}"),
-            other => panic!("expected Failed, got {other:?}"),
+            PostOutcome::Failed(e) | PostOutcome::Refused(e) => format!("{e:#}"),
+            other => panic!("expected Failed or Refused, got {other:?}"),
         }
     }
 
@@ -427,7 +527,7 @@ mod tests {
     }
 
     #[test]
-    fn post_403_other_is_permission_failure_with_sanitized_detail() {
+    fn post_403_other_is_a_plain_refusal_with_sanitized_detail() {
         let detail = format!(
             "You are not permitted.\u{1b}[31m\r\nreason {}",
             "x".repeat(500)
@@ -435,16 +535,94 @@ mod tests {
         let body = serde_json::json!({ "detail": detail, "title": "Forbidden", "status": 403 });
         let (outcome, _) = post_with(Reply::json(403, &body.to_string()));
         let msg = failure(outcome);
-        assert!(
-            msg.starts_with("X refused the post (403): the app lacks write permission"),
-            "{msg}"
-        );
+        assert!(msg.starts_with("X refused the post (403); X says"), "{msg}");
+        assert!(!msg.contains("write permission"), "{msg}");
         assert!(
             msg.contains("X says: You are not permitted. [31m reason xxx"),
             "{msg}"
         );
         assert!(!msg.chars().any(char::is_control), "{msg:?}");
         assert!(msg.len() < 600, "detail not truncated: {}", msg.len());
+    }
+
+    #[test]
+    fn post_403_hints_follow_the_problem_type() {
+        let msg = failure(post_with(Reply::oauth1_permissions()).0);
+        assert!(
+            msg.starts_with("X refused the post (403): the app lacks write permission"),
+            "{msg}"
+        );
+        let msg = failure(post_with(Reply::client_forbidden()).0);
+        assert!(
+            msg.starts_with("X refused the post (403): the app is not attached to a Project"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("client-not-enrolled") && !msg.contains("write permission"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn post_4xx_about_the_post_itself_is_refused_for_good() {
+        for status in [400, 404, 413, 422] {
+            let (outcome, _) = post_with(Reply::status(status));
+            assert!(
+                matches!(outcome, PostOutcome::Refused(_)),
+                "{status}: {outcome:?}"
+            );
+        }
+        for status in [401, 402, 403, 408, 500] {
+            let (outcome, _) = post_with(Reply::status(status));
+            assert!(
+                matches!(outcome, PostOutcome::Failed(_)),
+                "{status}: {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn post_429_of_the_24_hour_cap_waits_for_its_reset() {
+        let now = 1_795_694_400;
+        let (outcome, _) = post_with(Reply::day_capped(now, now + 20 * 3600));
+        let PostOutcome::RateLimited(limit) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            limit.reset,
+            Some(now + 20 * 3600),
+            "not the 15-minute reset"
+        );
+        assert_eq!(
+            limit.what,
+            "X's 24-hour post limit for the account (17 posts)"
+        );
+
+        // The app's cap used up too, lifting later.
+        let mut both = Reply::day_capped(now, now + 60);
+        both.headers
+            .retain(|(k, _)| !k.starts_with("x-app-limit-24hour-re"));
+        let both = both
+            .header("x-app-limit-24hour-remaining", "0")
+            .header("x-app-limit-24hour-reset", &(now + 7200).to_string());
+        let (outcome, _) = post_with(both);
+        let PostOutcome::RateLimited(limit) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(limit.reset, Some(now + 7200), "the later of the two");
+        assert!(
+            limit.what.contains("for the account")
+                && limit.what.contains("for the app (10000 posts)"),
+            "{}",
+            limit.what
+        );
+
+        let (outcome, _) = post_with(Reply::usage_capped());
+        let PostOutcome::RateLimited(limit) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(limit.reset, None);
+        assert!(limit.what.starts_with("X's usage cap"), "{}", limit.what);
     }
 
     #[test]
@@ -461,28 +639,26 @@ mod tests {
     }
 
     #[test]
-    fn post_402_credits_depleted() {
-        let (outcome, _) = post_with(Reply::json(
-            402,
-            r#"{"title":"CreditsDepleted","detail":"Your enrolled account does not have any credits"}"#,
-        ));
+    fn post_402_credits_depleted_says_add_credits() {
+        let (outcome, _) = post_with(Reply::credits_depleted());
         let msg = failure(outcome);
-        assert!(msg.contains("credits are depleted (402)"), "{msg}");
+        assert!(
+            msg.contains("credits are depleted (402, CreditsDepleted)"),
+            "{msg}"
+        );
+        assert!(msg.contains("add credits"), "{msg}");
+        assert!(!msg.contains("billing period"), "{msg}");
         assert!(msg.contains("does not have any credits"), "{msg}");
     }
 
     #[test]
     fn post_429_rate_limited_with_reset() {
         let (outcome, _) = post_with(Reply::rate_limited(1700000000));
-        assert!(
-            matches!(
-                outcome,
-                PostOutcome::RateLimited {
-                    reset: Some(1700000000)
-                }
-            ),
-            "{outcome:?}"
-        );
+        let PostOutcome::RateLimited(limit) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(limit.reset, Some(1700000000));
+        assert_eq!(limit.what, "X's 15-minute limit");
     }
 
     #[test]

@@ -438,10 +438,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
             .chain(stored.iter().map(|s| s.last))
             .max()
             .unwrap_or(0);
+        // Saved by key: queued again oldest first.
+        let mut expiry: Vec<_> = raw.conns.iter().map(|r| (r.conn.t, r.key)).collect();
+        expiry.sort_unstable();
         Ok(Table {
             attackers,
             stored: Store::new(stored),
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
+            expiry: expiry.into(),
             latest,
         })
     }

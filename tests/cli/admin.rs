@@ -488,11 +488,15 @@ fn the_man_page_covers_every_subcommand_and_renders_cleanly() {
         "parse",
         "show",
         "status",
-        "verify\\-credentials",
+        "verify-credentials",
         "export",
         "completions",
         "man",
+        "outbox",
+        "outbox retry",
+        "outbox drop",
     ] {
+        let sub = sub.replace('-', "\\-");
         assert!(
             page.contains(&format!(".SS \"tweet\\-attacks {sub}\"")),
             "{sub}"

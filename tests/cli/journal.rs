@@ -26,9 +26,17 @@ awk -v after="$after" -v since="$since" '
   { print }' "$dir/journal.jsonl"
 "#;
 
+/// The trusted fields journald gives root's sshd under Debian's ssh.service.
+const SSHD: &str = r#""_UID":"0","_EXE":"/usr/sbin/sshd","_SYSTEMD_UNIT":"ssh.service""#;
+
 fn entry(cursor: usize, secs: i64, pid: u32, msg: &str) -> String {
+    entry_from(SSHD, cursor, secs, pid, msg)
+}
+
+/// An entry whose trusted fields (`_UID`, `_EXE`, `_SYSTEMD_UNIT`) are `sender`.
+fn entry_from(sender: &str, cursor: usize, secs: i64, pid: u32, msg: &str) -> String {
     format!(
-        "{{\"__CURSOR\":\"c{cursor}\",\"__REALTIME_TIMESTAMP\":\"{}000000\",\"_HOSTNAME\":\"web03\",\"SYSLOG_IDENTIFIER\":\"sshd-session\",\"_COMM\":\"sshd-session\",\"_PID\":\"{pid}\",\"MESSAGE\":\"{msg}\"}}\n",
+        "{{\"__CURSOR\":\"c{cursor}\",\"__REALTIME_TIMESTAMP\":\"{}000000\",\"_HOSTNAME\":\"web03\",\"SYSLOG_IDENTIFIER\":\"sshd-session\",\"_COMM\":\"sshd-session\",\"_PID\":\"{pid}\",{sender},\"MESSAGE\":\"{msg}\"}}\n",
         secs
     )
 }
@@ -157,4 +165,87 @@ fn a_failing_journalctl_is_an_error_and_saves_nothing() {
         out.stderr()
     );
     assert!(!env.path("state.json").exists());
+}
+
+/// Entries that claim to be sshd but that journald's trusted fields show
+/// were not sent by root's sshd are ignored, with one warning; root's sshd,
+/// known by its unit or by its root-owned executable, is counted.
+#[test]
+fn a_forged_journal_entry_is_ignored() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = journal_env();
+    // Executables named like sshd: one root's (as the test runs as root), one a user's.
+    for name in ["sbin/sshd-session", "home/sshd"] {
+        let path = env.path(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "#!/bin/sh\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::os::unix::fs::chown(env.path("home/sshd"), Some(1000), Some(1000)).unwrap();
+    let own = |name: &str| env.path(name).display().to_string();
+    let forged = [
+        // `logger -t 'sshd[4242]'` by a user: no exe of sshd's, the user's uid.
+        r#""_UID":"1000","_EXE":"/usr/bin/logger","_SYSTEMD_UNIT":"session-3.scope""#.to_string(),
+        // A user's program named sshd, and the same user's process left in
+        // ssh.service (sshd without pam_systemd).
+        format!(r#""_UID":"1000","_EXE":"{}""#, own("home/sshd")),
+        r#""_UID":"1000","_SYSTEMD_UNIT":"ssh.service""#.to_string(),
+        // Root, but not sshd: a root script echoing what a user wrote.
+        r#""_UID":"0","_EXE":"/usr/bin/logger","_SYSTEMD_UNIT":"cron.service""#.to_string(),
+        // Root running an sshd that a user can replace.
+        format!(r#""_UID":"0","_EXE":"{}""#, own("home/sshd")),
+        // No trusted fields at all.
+        r#""MESSAGE_ID":"x""#.to_string(),
+    ];
+    let real = [
+        SSHD.to_string(),
+        r#""_UID":"0","_EXE":"/usr/sbin/sshd","_SYSTEMD_UNIT":"ssh@3-192.0.2.1:22-203.0.113.9:5555.service""#.to_string(),
+        format!(r#""_UID":"0","_EXE":"{}""#, own("sbin/sshd-session")),
+        r#""_UID":"0","_EXE":"/usr/sbin/vsftpd (deleted)","_SYSTEMD_UNIT":"vsftpd.service""#.to_string(),
+    ];
+    let mut j = String::new();
+    let mut cursor = 0;
+    for sender in forged.iter().chain(&real) {
+        for _ in 0..3 {
+            let forged_ip = if real.contains(sender) {
+                "203.0.113.90"
+            } else {
+                "192.0.2.77"
+            };
+            j.push_str(&entry_from(
+                sender,
+                cursor,
+                T0 + cursor as i64,
+                800 + cursor as u32,
+                &format!("Failed password for root from {forged_ip} port 22 ssh2"),
+            ));
+            cursor += 1;
+        }
+    }
+    env.write("journal.jsonl", &j);
+    env.write("vsftpd.log", "");
+    let out = run_journal(&env, &[]).ok();
+    let err = out.stderr();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "ignored {} journal attack line(s)",
+            3 * forged.len()
+        )),
+        "{err}"
+    );
+    assert_eq!(env.tries("203.0.113.90"), 3 * real.len() as u64);
+    assert!(
+        env.state()["table"]["attackers"]
+            .get("192.0.2.77")
+            .is_none(),
+        "the forged address is not an attacker: {}",
+        env.state()
+    );
+    let ips: Vec<String> = out
+        .json_lines()
+        .iter()
+        .map(|v| v["ip"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ips, ["203.0.113.90"]);
 }

@@ -9,7 +9,8 @@ use super::fake_x::{FakeX, Reply, Seen, refused_url};
 use super::*;
 use serde_json::json;
 
-const IP: &str = "203.0.113.5";
+// Globally routable, so AbuseIPDB hears of it too.
+const IP: &str = "45.148.10.5";
 const NOW_SECS: i64 = 1_795_694_400;
 
 const MASTODON_TOKEN: &str = "MTOKEN-mastodon-bearer-7f3a";
@@ -194,7 +195,7 @@ fn record_created() -> Reply {
     )
 }
 
-fn reported(ip: &str) -> Reply {
+pub(super) fn reported(ip: &str) -> Reply {
     Reply::json(
         200,
         &format!(r#"{{"data":{{"ipAddress":"{ip}","abuseConfidenceScore":52}}}}"#),
@@ -202,7 +203,7 @@ fn reported(ip: &str) -> Reply {
 }
 
 /// AbuseIPDB's answer to a second report of `ip` within 15 minutes.
-fn already_reported(ip: &str) -> Reply {
+pub(super) fn already_reported(ip: &str) -> Reply {
     Reply::json(
         429,
         &json!({ "errors": [{
@@ -237,7 +238,11 @@ fn mastodon_posts_with_bearer_and_visibility_and_retries_with_the_same_idempoten
     let seen = down.requests();
     assert_eq!(seen.len(), 2, "{seen:#?}");
     assert_request(&seen[0], "GET", "/api/v2/instance");
-    assert_eq!(seen[0].header("authorization"), None, "a public lookup");
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(format!("Bearer {MASTODON_TOKEN}").as_str()),
+        "limited-federation instances answer 401 without it"
+    );
     let first = &seen[1];
     assert_request(first, "POST", "/api/v1/statuses");
     assert_eq!(
@@ -248,8 +253,9 @@ fn mastodon_posts_with_bearer_and_visibility_and_retries_with_the_same_idempoten
     let key = first.header("idempotency-key").expect("an Idempotency-Key");
     assert!(key.len() >= 16, "{key}");
     let body = first.json();
-    assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
     assert_eq!(body["visibility"], "unlisted");
+    assert_eq!(body["language"], "en");
     let status = body["status"].as_str().unwrap();
     assert!(
         mentions(status, IP) && status.contains("6 tries"),
@@ -340,10 +346,14 @@ fn mastodon_401_names_the_token_without_showing_it_and_429_waits_for_the_reset()
             .header("X-RateLimit-Reset", "2026-11-26T13:00:00.000Z"),
     ]);
     write_options(&env, "", &[section("mastodon", limited.url())]);
-    let err = the_error(&sink_run(&env, &["mastodon"], &[]).fails());
+    // A known wait is said once, and is not a failed run.
+    let note = sink_run(&env, &["mastodon"], &[]).one_notice_line();
     assert!(
-        err.contains("mastodon: rate limited until 2026-11-26T13:00:00Z"),
-        "{err}"
+        note.contains(
+            "mastodon: Mastodon's rate limit is used up; posting resumes at 2026-11-26T13:00:00Z; \
+             1 announcement(s) wait"
+        ),
+        "{note}"
     );
     assert_eq!(
         env.state()["sinks"]["mastodon"]["blocked_until"],
@@ -353,7 +363,8 @@ fn mastodon_401_names_the_token_without_showing_it_and_429_waits_for_the_reset()
     env.now = "2026-11-26T12:59:59Z".into();
     let early = FakeX::start_plain(vec![]);
     write_options(&env, "", &[section("mastodon", early.url())]);
-    sink_run(&env, &["mastodon"], &[]).ok();
+    let out = sink_run(&env, &["mastodon"], &[]).ok();
+    assert_eq!(out.stderr(), "", "said once");
     assert_eq!(early.requests().len(), 0, "no request before the reset");
     assert_eq!(queued(&env), [q("mastodon", IP)]);
 
@@ -373,7 +384,7 @@ fn bluesky_logs_in_only_when_something_is_due_and_once_per_run() {
     sink_run(&env, &["bluesky"], &[]).ok();
     assert_eq!(idle.requests().len(), 0, "nothing due: no login");
 
-    let other = "203.0.113.9";
+    let other = "45.148.10.9";
     env.append("auth.log", &guesses(IP, 1, 200));
     env.append("auth.log", &guesses(other, 7, 300));
     let bsky = FakeX::start_plain(vec![session(), record_created(), record_created()]);
@@ -390,8 +401,9 @@ fn bluesky_logs_in_only_when_something_is_due_and_once_per_run() {
         json!({ "identifier": BSKY_HANDLE, "password": BSKY_PASSWORD })
     );
     let mut texts = Vec::new();
+    let mut keys = Vec::new();
     for post in &seen[1..] {
-        assert_request(post, "POST", "/xrpc/com.atproto.repo.createRecord");
+        assert_request(post, "POST", "/xrpc/com.atproto.repo.putRecord");
         assert_eq!(
             post.header("authorization"),
             Some(format!("Bearer {BSKY_JWT}").as_str())
@@ -400,12 +412,15 @@ fn bluesky_logs_in_only_when_something_is_due_and_once_per_run() {
         let body = post.json();
         assert_eq!(body["repo"], BSKY_DID);
         assert_eq!(body["collection"], "app.bsky.feed.post");
+        keys.push(body["rkey"].as_str().unwrap().to_string());
         let record = body["record"].as_object().unwrap();
-        assert_eq!(record.len(), 3, "{body}");
+        assert_eq!(record.len(), 4, "{body}");
         assert_eq!(record["$type"], "app.bsky.feed.post");
         assert_eq!(record["createdAt"], NOW);
+        assert_eq!(record["langs"], json!(["en"]));
         texts.push(record["text"].as_str().unwrap().to_string());
     }
+    assert_ne!(keys[0], keys[1], "one record key per post: {keys:?}");
     assert!(mentions(&texts[0], other), "most tries first: {texts:?}");
     assert!(mentions(&texts[1], IP), "{texts:?}");
     assert_eq!(queued(&env), []);
@@ -461,12 +476,15 @@ fn bluesky_failures_keep_the_queue_and_the_next_run_posts_the_same_text() {
 
 #[test]
 fn abuseipdb_reports_each_address_with_its_categories_and_no_names() {
-    let (ssh, ftp, both) = ("203.0.113.5", "198.51.100.7", "192.0.2.44");
-    // A private address: AbuseIPDB would refuse it on every retry, so it is not sent.
-    let lan = "10.1.2.3";
+    let (ssh, ftp, both) = ("45.148.10.5", "61.177.172.13", "218.92.0.44");
+    // A private address, a benchmarking one and a documentation one: not
+    // globally routable unicast, so not sent.
+    let (lan, bench, doc) = ("10.1.2.3", "198.18.0.7", "203.0.113.5");
     let log = ssh_tries(ssh, &SSH_USERS, 100)
         + &ssh_tries(both, &SSH_USERS[..4], 200)
-        + &ssh_tries(lan, &SSH_USERS, 300);
+        + &ssh_tries(lan, &SSH_USERS, 300)
+        + &ssh_tries(bench, &SSH_USERS, 400)
+        + &ssh_tries(doc, &SSH_USERS, 500);
     let env = env_with(
         &log,
         &(ftp_tries(
@@ -528,16 +546,22 @@ fn abuseipdb_reports_each_address_with_its_categories_and_no_names() {
         by_ip[ssh]
     );
     assert_eq!(by_ip[ssh].2, "2026-11-26T10:00:05Z", "the last try");
-    assert!(!by_ip.contains_key(lan));
-    assert_eq!(queued(&env), [], "the private address is done with too");
-    for ip in [ssh, ftp, both, lan] {
+    for ip in [lan, bench, doc] {
+        assert!(!by_ip.contains_key(ip), "{ip}");
+    }
+    assert_eq!(
+        queued(&env),
+        [],
+        "the unreportable addresses are done with too"
+    );
+    for ip in [ssh, ftp, both, lan, bench, doc] {
         assert!(is_announced(&env, ip), "{ip}");
     }
 }
 
 #[test]
-fn abuseipdb_reports_every_address_of_a_packed_post_and_already_reported_counts_as_delivered() {
-    let (a, b) = ("203.0.113.5", "203.0.113.6");
+fn abuseipdb_reports_every_address_of_a_packed_post_once_even_across_a_partial_failure() {
+    let (a, b) = ("45.148.10.5", "45.148.10.6");
     let env = env_with(&(guesses(a, 8, 100) + &guesses(b, 6, 200)), "");
     let down = FakeX::start_plain(vec![Reply::status(503)]);
     write_options(&env, "", &[section("abuseipdb", down.url())]);
@@ -555,7 +579,7 @@ fn abuseipdb_reports_every_address_of_a_packed_post_and_already_reported_counts_
     }
     env.write("state.json", &state.to_string());
 
-    // The first address goes through, the second fails: the post stays queued.
+    // The first address goes through, the second fails: only it stays queued.
     let half = FakeX::start_plain(vec![reported(a), Reply::status(500)]);
     write_options(&env, "", &[section("abuseipdb", half.url())]);
     let err = the_error(&sink_run(&env, &["abuseipdb"], &[]).fails());
@@ -567,15 +591,21 @@ fn abuseipdb_reports_every_address_of_a_packed_post_and_already_reported_counts_
     );
     let ips: Vec<String> = half.requests().iter().map(|r| r.field("ip")).collect();
     assert_eq!(ips, [a, b], "each address of the post, most tries first");
-    assert_eq!(queued(&env), [q("abuseipdb", a), q("abuseipdb", b)]);
+    assert_eq!(
+        queued(&env),
+        [q("abuseipdb", b)],
+        "the address reported is remembered"
+    );
+    assert!(is_announced(&env, a));
 
-    // The retry re-reports the first address: "already reported" is delivered.
-    let retry = FakeX::start_plain(vec![already_reported(a), reported(b)]);
+    // The retry, 15 minutes or more later when AbuseIPDB would take a
+    // repeat, reports only the rest.
+    let retry = FakeX::start_plain(vec![reported(b)]);
     write_options(&env, "", &[section("abuseipdb", retry.url())]);
     let out = sink_run(&env, &["abuseipdb"], &[]).ok();
     assert_eq!(out.stderr(), "");
     let ips: Vec<String> = retry.requests().iter().map(|r| r.field("ip")).collect();
-    assert_eq!(ips, [a, b]);
+    assert_eq!(ips, [b]);
     assert_eq!(queued(&env), []);
     assert!(is_announced(&env, a) && is_announced(&env, b));
 }
@@ -592,10 +622,12 @@ fn abuseipdb_rate_limit_waits_for_the_reset() {
         .header("X-RateLimit-Reset", &(NOW_SECS + 7200).to_string()),
     ]);
     write_options(&env, "", &[section("abuseipdb", limited.url())]);
-    let err = the_error(&sink_run(&env, &["abuseipdb"], &[]).fails());
+    let note = sink_run(&env, &["abuseipdb"], &[]).one_notice_line();
     assert!(
-        err.contains("abuseipdb: rate limited until 2026-11-26T13:00:00Z"),
-        "Retry-After first: {err}"
+        note.contains(
+            "abuseipdb: AbuseIPDB's rate limit is used up; posting resumes at 2026-11-26T13:00:00Z"
+        ),
+        "Retry-After first: {note}"
     );
     assert_eq!(queued(&env), [q("abuseipdb", IP)]);
 
@@ -638,9 +670,13 @@ fn webhook_posts_the_documented_payload_with_its_headers() {
     let body = seen[0].json();
     let text = body["text"].as_str().unwrap().to_string();
     assert!(mentions(&text, IP), "{text}");
+    let id = body["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("tweet-attacks-") && id.len() == 30, "{id}");
+    assert_eq!(seen[0].header("idempotency-key"), Some(id.as_str()));
     assert_eq!(
         body,
         json!({
+            "id": id,
             "text": text,
             "attackers": [{
                 "ip": IP,
@@ -699,7 +735,11 @@ fn webhook_failures_keep_the_queue_and_never_show_the_url() {
     assert_eq!(
         up.requests()[0].body,
         down.requests()[0].body,
-        "the same payload"
+        "the same payload, with the same id"
+    );
+    assert_eq!(
+        up.requests()[0].header("idempotency-key"),
+        down.requests()[0].header("idempotency-key")
     );
     assert_eq!(queued(&env), []);
 }

@@ -10,6 +10,11 @@ use super::*;
 /// `NOW` as Unix seconds.
 const NOW_SECS: i64 = 1_795_694_400;
 
+/// Unix seconds as RFC 3339, for `Env::now`.
+fn time(t: i64) -> String {
+    jiff::Timestamp::from_second(t).unwrap().to_string()
+}
+
 const IP: &str = "203.0.113.5";
 
 impl Env {
@@ -24,7 +29,7 @@ impl Env {
     /// `run --sink twitter` against `api`, with the test credentials in the
     /// environment (never on the command line). Local accounts come from a
     /// missing file (none) unless `extra` gives `--passwd`.
-    fn x_cmd(&self, api: &str, extra: &[&str]) -> Command {
+    pub(crate) fn x_cmd(&self, api: &str, extra: &[&str]) -> Command {
         let mut args = vec!["--sink", "twitter", "--twitter-api-url", api];
         if !extra.contains(&"--passwd") {
             args.extend(["--passwd", "no-such-passwd"]);
@@ -201,16 +206,25 @@ fn x_401_keeps_the_queue() {
 #[test]
 fn x_403_without_write_permission_keeps_the_queue() {
     failure_keeps_the_queue_and_the_next_run_posts_it_once(
-        Some(Reply::forbidden()),
+        Some(Reply::oauth1_permissions()),
         "X refused the post (403): the app lacks write permission",
     );
 }
 
 #[test]
-fn x_402_credits_depleted_keeps_the_queue() {
+fn x_403_client_not_enrolled_keeps_the_queue_and_says_attach_a_project() {
     failure_keeps_the_queue_and_the_next_run_posts_it_once(
-        Some(Reply::status(402)),
-        "credits are depleted (402)",
+        Some(Reply::client_forbidden()),
+        "X refused the post (403): the app is not attached to a Project with API access \
+         (client-not-enrolled)",
+    );
+}
+
+#[test]
+fn x_402_credits_depleted_keeps_the_queue_and_says_add_credits() {
+    failure_keeps_the_queue_and_the_next_run_posts_it_once(
+        Some(Reply::credits_depleted()),
+        "X API credits are depleted (402, CreditsDepleted): add credits",
     );
 }
 
@@ -304,24 +318,24 @@ fn x_429_waits_for_the_reset_without_asking_again() {
     let mut env = Env::with_log(&guesses(IP, 6, 100));
     let reset = NOW_SECS + 3600;
     let x = FakeX::start(vec![Reply::rate_limited(reset)]);
-    let err = one_error(&env.x_run(x.url(), &[]).fails());
+    let note = env.x_run(x.url(), &[]).one_notice_line();
     assert!(
-        err.contains("rate limited until 2026-11-26T13:00:00Z"),
-        "{err}"
-    );
-    assert!(
-        err.contains("1 announcement(s) wait in the outbox"),
-        "{err}"
+        note.contains(
+            "twitter: X's 15-minute limit is used up; posting resumes at 2026-11-26T13:00:00Z; \
+             1 announcement(s) wait in the outbox"
+        ),
+        "{note}"
     );
     let limited = x.texts();
     assert_eq!(limited.len(), 1);
     assert_eq!(env.outbox_ips(), [IP]);
     assert_eq!(env.state()["sinks"]["twitter"]["blocked_until"], reset);
 
-    // Before the reset: not a single request, and nothing is lost.
+    // Before the reset: not a single request, not a word, and nothing is lost.
     env.now = "2026-11-26T12:59:59Z".into();
     let early = FakeX::start(vec![]);
-    env.x_run(early.url(), &[]).ok();
+    let out = env.x_run(early.url(), &[]).ok();
+    assert_eq!(out.stderr(), "");
     assert_eq!(early.requests().len(), 0, "no request before the reset");
     assert_eq!(env.outbox_ips(), [IP]);
     assert_eq!(env.tries(IP), 6);
@@ -336,24 +350,111 @@ fn x_429_waits_for_the_reset_without_asking_again() {
 }
 
 #[test]
-fn x_429_without_a_reset_waits_15_minutes() {
+fn x_429_with_a_past_or_no_reset_never_skips_the_next_cron_run() {
+    for reply in [Reply::status(429), Reply::rate_limited(NOW_SECS - 5)] {
+        let mut env = Env::with_log(&guesses(IP, 6, 100));
+        let x = FakeX::start(vec![reply]);
+        let note = env.x_run(x.url(), &[]).one_notice_line();
+        assert!(note.contains("posting resumes on the next run"), "{note}");
+        assert!(env.state()["sinks"]["twitter"]["blocked_until"].is_null());
+
+        // cron's next run, which may start a little under 900 s later.
+        env.now = "2026-11-26T12:14:59Z".into();
+        let next = FakeX::start(vec![Reply::created("1")]);
+        let out = env.x_run(next.url(), &[]).ok();
+        assert_eq!(out.stderr(), "");
+        assert_eq!(next.texts(), x.texts(), "tried again at once");
+        assert_eq!(env.outbox(), Vec::<Value>::new());
+    }
+}
+
+#[test]
+fn x_24_hour_cap_is_said_once_and_waited_out_in_silence() {
     let mut env = Env::with_log(&guesses(IP, 6, 100));
-    let x = FakeX::start(vec![Reply::status(429)]);
-    let err = one_error(&env.x_run(x.url(), &[]).fails());
+    let reset = NOW_SECS + 20 * 3600;
+    let x = FakeX::start(vec![Reply::day_capped(NOW_SECS, reset)]);
+    let note = env.x_run(x.url(), &[]).one_notice_line();
     assert!(
-        err.contains("rate limited until 2026-11-26T12:15:00Z"),
+        note.contains(
+            "twitter: X's 24-hour post limit for the account (17 posts) is used up; \
+             posting resumes at 2026-11-27T08:00:00Z"
+        ),
+        "{note}"
+    );
+    assert_eq!(env.state()["sinks"]["twitter"]["blocked_until"], reset);
+    assert_eq!(
+        env.state()["sinks"]["twitter"]["blocked_by"],
+        "X's 24-hour post limit for the account (17 posts)"
+    );
+    // Every 15 minutes for the 20 hours: no request, no word, status 0.
+    let quiet = FakeX::start(vec![]);
+    for run in 1..80 {
+        let t = NOW_SECS + run * 900;
+        env.now = time(t);
+        let out = env.x_run(quiet.url(), &[]).ok();
+        assert_eq!(out.stderr(), "", "run {run}");
+    }
+    assert_eq!(quiet.requests().len(), 0);
+    env.now = time(reset);
+    let after = FakeX::start(vec![Reply::created("2")]);
+    env.x_run(after.url(), &[]).ok();
+    assert_eq!(after.texts(), x.texts());
+    assert_eq!(env.outbox(), Vec::<Value>::new());
+    assert!(env.state()["sinks"]["twitter"]["blocked_until"].is_null());
+}
+
+#[test]
+fn x_usage_capped_is_said_once_and_retried_each_run() {
+    let mut env = Env::with_log(&guesses(IP, 6, 100));
+    let x = FakeX::start(vec![Reply::usage_capped(), Reply::usage_capped()]);
+    let note = env.x_run(x.url(), &[]).one_notice_line();
+    assert!(
+        note.contains("twitter: X's usage cap (the spend cap"),
+        "{note}"
+    );
+    env.now = time(NOW_SECS + 900);
+    let out = env.x_run(x.url(), &[]).ok();
+    assert_eq!(out.stderr(), "", "said once");
+    assert_eq!(x.texts().len(), 2);
+    env.now = time(NOW_SECS + 1800);
+    let up = FakeX::start(vec![Reply::created("3")]);
+    env.x_run(up.url(), &[]).ok();
+    assert_eq!(env.outbox(), Vec::<Value>::new());
+    // Said again the next time it happens.
+    assert!(env.state()["notes"].get("rate-limit:twitter").is_none());
+}
+
+#[test]
+fn x_reset_in_milliseconds_is_bounded_and_said() {
+    let mut env = Env::with_log(&guesses(IP, 6, 100));
+    let x = FakeX::start(vec![Reply::rate_limited((NOW_SECS + 900) * 1000)]);
+    let out = env.x_run(x.url(), &[]).ok();
+    let err = out.stderr();
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.contains("milliseconds?"), "{err}");
+    assert!(
+        err.contains("posting resumes at 2026-11-27T13:00:00Z"),
         "{err}"
     );
-
-    env.now = "2026-11-26T12:14:59Z".into();
-    let early = FakeX::start(vec![]);
-    env.x_run(early.url(), &[]).ok();
-    assert_eq!(early.requests().len(), 0);
-
-    env.now = "2026-11-26T12:15:00Z".into();
-    let late = FakeX::start(vec![Reply::created("1")]);
-    env.x_run(late.url(), &[]).ok();
-    assert_eq!(late.texts(), x.texts());
+    assert_eq!(
+        env.state()["sinks"]["twitter"]["blocked_until"],
+        NOW_SECS + 25 * 3600
+    );
+    // A wait saved by a version without the bound is bounded when read.
+    let mut state = env.state();
+    state["sinks"]["twitter"]["blocked_until"] = (1_795_694_400_000i64 * 1000).into();
+    env.write("state.json", &state.to_string());
+    env.now = time(NOW_SECS + 3600);
+    let quiet = FakeX::start(vec![]);
+    let note = env.x_run(quiet.url(), &[]).one_notice_line();
+    assert!(note.contains("longer than any limit"), "{note}");
+    assert_eq!(
+        env.state()["sinks"]["twitter"]["blocked_until"],
+        NOW_SECS + 3600 + 25 * 3600
+    );
+    env.now = time(NOW_SECS + 3600 + 25 * 3600);
+    let up = FakeX::start(vec![Reply::created("4")]);
+    env.x_run(up.url(), &[]).ok();
     assert_eq!(env.outbox(), Vec::<Value>::new());
 }
 

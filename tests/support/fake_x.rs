@@ -225,6 +225,54 @@ impl Reply {
         )
     }
 
+    /// X's problem JSON for a 429 when the account's 24-hour cap is used
+    /// up, with the headers X sends: the 15-minute window still has room,
+    /// the user's 24-hour window does not.
+    pub fn day_capped(now: i64, user_reset: i64) -> Reply {
+        Reply::json(429, r#"{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}"#)
+            .header("x-rate-limit-limit", "100")
+            .header("x-rate-limit-remaining", "99")
+            .header("x-rate-limit-reset", &(now + 900).to_string())
+            .header("x-user-limit-24hour-limit", "17")
+            .header("x-user-limit-24hour-remaining", "0")
+            .header("x-user-limit-24hour-reset", &user_reset.to_string())
+            .header("x-app-limit-24hour-limit", "10000")
+            .header("x-app-limit-24hour-remaining", "9983")
+            .header("x-app-limit-24hour-reset", &(now + 3600).to_string())
+    }
+
+    /// X's 429 when the account's spend cap is reached.
+    pub fn usage_capped() -> Reply {
+        Reply::json(
+            429,
+            r#"{"title":"UsageCapExceeded","detail":"Usage cap exceeded: Monthly product cap","type":"https://api.twitter.com/2/problems/usage-capped","period":"Monthly","scope":"Product"}"#,
+        )
+    }
+
+    /// X's 402 when the prepaid credits are gone.
+    pub fn credits_depleted() -> Reply {
+        Reply::json(
+            402,
+            r#"{"title":"CreditsDepleted","detail":"Your enrolled account [1834000000000000000] does not have any credits to fulfill this request.","type":"https://api.twitter.com/2/problems/credits"}"#,
+        )
+    }
+
+    /// X's 403 for an app that is not attached to a Project.
+    pub fn client_forbidden() -> Reply {
+        Reply::json(
+            403,
+            r#"{"client_id":"29000000","detail":"When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.","registration_url":"https://developer.twitter.com/en/docs/projects/overview","title":"Client Forbidden","required_enrollment":"Appropriate Level of API Access","reason":"client-not-enrolled","type":"https://api.twitter.com/2/problems/client-forbidden"}"#,
+        )
+    }
+
+    /// X's 403 for an app whose OAuth 1.0a permissions do not allow posting.
+    pub fn oauth1_permissions() -> Reply {
+        Reply::json(
+            403,
+            r#"{"title":"Forbidden","type":"https://api.twitter.com/2/problems/oauth1-permissions","detail":"Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.","status":403}"#,
+        )
+    }
+
     pub fn rate_limited(reset: i64) -> Reply {
         Reply::json(429, r#"{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}"#)
             .header("x-rate-limit-reset", &reset.to_string())
@@ -438,6 +486,24 @@ impl FakeX {
 
     /// Serves `script`, checking signatures against `keys` if any.
     fn spawn(keys: Option<Keys>, script: Vec<Reply>) -> FakeX {
+        let mut script = script.into_iter();
+        FakeX::spawn_with(keys, move |_| script.next())
+    }
+
+    /// Answers each request with what `answer` says, checking signatures
+    /// against `keys` if any: a fake that keeps state across requests and
+    /// runs, as the real service does. `None` is a request it did not expect.
+    pub fn serve_with(
+        keys: Option<Keys>,
+        answer: impl FnMut(&Seen) -> Option<Reply> + Send + 'static,
+    ) -> FakeX {
+        FakeX::spawn_with(keys, answer)
+    }
+
+    fn spawn_with(
+        keys: Option<Keys>,
+        answer: impl FnMut(&Seen) -> Option<Reply> + Send + 'static,
+    ) -> FakeX {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("non-blocking");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -445,7 +511,7 @@ impl FakeX {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (log, stop) = (log.clone(), stop.clone());
-            thread::spawn(move || serve(listener, keys, script, log, stop))
+            thread::spawn(move || serve(listener, keys, answer, log, stop))
         };
         FakeX {
             url,
@@ -515,12 +581,11 @@ pub fn refused_url() -> String {
 fn serve(
     listener: TcpListener,
     keys: Option<Keys>,
-    script: Vec<Reply>,
+    mut answer: impl FnMut(&Seen) -> Option<Reply>,
     log: Arc<Mutex<Log>>,
     stop: Arc<AtomicBool>,
 ) {
     let record_error = |e: String| log.lock().unwrap_or_else(|e| e.into_inner()).errors.push(e);
-    let mut script = script.into_iter();
     let mut n = 0;
     let mut idle_since = Instant::now();
     while !stop.load(Ordering::SeqCst) && idle_since.elapsed() < IDLE_LIMIT {
@@ -553,7 +618,7 @@ fn serve(
             }
             None => {}
         }
-        let reply = script.next().unwrap_or_else(|| {
+        let reply = answer(&seen).unwrap_or_else(|| {
             record_error(format!(
                 "request {n} ({} {}) is beyond the script",
                 seen.method,

@@ -1,0 +1,166 @@
+//! One sink's share of the outbox, posted: the plan, each post, and what
+//! its outcome does to the state, which is saved after every post so a
+//! crash re-sends at most the post in flight (which each service then
+//! recognises: see `sink`).
+//!
+//! - Delivered (or a duplicate of our own earlier post): out of the outbox.
+//! - Rate-limited: the sink waits until the limit lifts (`ratelimit::block`),
+//!   said once on stderr; the run does not fail for it, so a day-long
+//!   block is one notice, not a failing cron run every 15 minutes.
+//! - Refused for good: the post is parked with its reason, the run fails
+//!   naming it, and the rest of the queue goes on.
+//! - Failed (a refused credential, a server error, no answer): the sink
+//!   stops for this run, with its queue kept.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+
+use crate::clock::{Secs, format_rfc3339};
+use crate::config::SinkSpec;
+use crate::notice;
+use crate::sink::ratelimit::{self, lifts};
+use crate::sink::{Outcome, Parked, Post, Sink, plan};
+use crate::state::{self, State};
+
+/// The `State.notes` key of a sink's rate limit.
+fn limit_note(sink: &str) -> String {
+    format!("rate-limit:{sink}")
+}
+
+fn waiting(st: &State, sink: &str) -> usize {
+    st.outbox
+        .iter()
+        .filter(|p| p.sink == sink && p.parked.is_none())
+        .count()
+}
+
+/// Takes `ips` of `post` out of the sink's outbox: delivered.
+fn delivered(st: &mut State, sink: &str, post: &Post, ips: &[IpAddr], now: Secs) {
+    st.outbox.retain(|p| {
+        !(p.sink == sink && p.batch == Some(post.batch) && ips.contains(&p.subject.ip))
+    });
+    for ip in ips {
+        if let Some(a) = st.table.get_mut(ip) {
+            a.announced.get_or_insert(now);
+        }
+    }
+}
+
+/// Plans and publishes `sink`'s share of the outbox, saving `st` to
+/// `state_path` after each post; `on_delivered` sees each delivered post.
+pub fn publish_sink(
+    st: &mut State,
+    spec: &SinkSpec,
+    sink: &mut dyn Sink,
+    state_path: &Path,
+    now: Secs,
+    on_delivered: &mut dyn FnMut(&Post) -> Result<()>,
+) -> Result<()> {
+    let name = sink.name();
+    let book = st.sinks.entry(name.to_string()).or_default();
+    book.recent.retain(|t| *t > now - 86_400);
+    if let Some(until) = book.blocked_until {
+        let bounded = ratelimit::bounded(until, now);
+        if bounded < until {
+            notice::warn(format_args!(
+                "{name}: the saved wait until Unix time {until} is longer than any limit; \
+                 waiting until {} at most",
+                format_rfc3339(bounded)
+            ));
+            book.blocked_until = Some(bounded);
+        }
+        // A known block: said when it began; nothing new is wrong.
+        if now < bounded {
+            return Ok(());
+        }
+        book.blocked_until = None;
+        book.blocked_by = None;
+    }
+    let left = spec.budget.left(book, now);
+    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch, now);
+    if posts.is_empty() {
+        return Ok(());
+    }
+    // The batches are saved before the first attempt: a retry sends the same post.
+    state::save(state_path, st)?;
+    let mut parked = Vec::new();
+    for post in posts {
+        let outcome = sink.publish(&post);
+        // A kill here: the sink has answered, the outbox does not know yet.
+        crate::fault::point("post:answered");
+        let part = sink.delivered_part();
+        delivered(st, name, &post, &part, now);
+        match outcome {
+            Outcome::Delivered | Outcome::Duplicate => {
+                // A duplicate is usually our own post from a run that crashed before
+                // saving: it used the day's quota then, so count it now.
+                if spec.budget.per_day.is_some() {
+                    st.sinks
+                        .entry(name.to_string())
+                        .or_default()
+                        .recent
+                        .push(now);
+                }
+                delivered(st, name, &post, &post.ips(), now);
+                notice::ended(&mut st.notes, &limit_note(name));
+                on_delivered(&post)?;
+                if name != "stdout" {
+                    state::save(state_path, st)?;
+                }
+            }
+            Outcome::RateLimited(limit) => {
+                let block = ratelimit::block(&limit, now);
+                if let Some(why) = &block.implausible {
+                    notice::warn(format_args!("{name}: {why}"));
+                }
+                let book = st.sinks.entry(name.to_string()).or_default();
+                book.blocked_until = block.until;
+                book.blocked_by = Some(limit.what.clone());
+                let n = waiting(st, name);
+                notice::once(
+                    &mut st.notes,
+                    &limit_note(name),
+                    now,
+                    format_args!(
+                        "{name}: {} is used up; posting resumes {}; {n} announcement(s) wait \
+                         in the outbox",
+                        limit.what,
+                        lifts(block.until)
+                    ),
+                );
+                state::save(state_path, st)?;
+                return Ok(());
+            }
+            Outcome::Refused(e) => {
+                let reason = format!("{e:#}");
+                for p in st.outbox.iter_mut() {
+                    if p.sink == name && p.batch == Some(post.batch) {
+                        p.parked = Some(Parked {
+                            reason: reason.clone(),
+                            at: now,
+                        });
+                    }
+                }
+                state::save(state_path, st)?;
+                parked.push((post.batch, reason));
+            }
+            Outcome::Failed(e) => {
+                state::save(state_path, st)?;
+                let n = waiting(st, name);
+                return Err(e.context(format!(
+                    "{name}: {n} announcement(s) wait in the outbox for the next run"
+                )));
+            }
+        }
+    }
+    match parked.as_slice() {
+        [] => Ok(()),
+        [(id, reason), ..] => Err(anyhow!(
+            "{name}: parked {} post(s) refused for good, the queue goes on; post {id}: {reason} \
+             (`tweet-attacks outbox` lists them; `tweet-attacks outbox retry {id}` or `drop {id}`)",
+            parked.len()
+        )),
+    }
+}
