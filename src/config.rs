@@ -625,12 +625,17 @@ fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
 fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
     let file = FileConfig::maybe_load(s.config.as_deref())?;
     let names = sink_names(Vec::new(), &file);
-    let mut logs = vec![file.auth_log.clone().unwrap_or_else(default_auth_log)];
-    logs.push(
-        file.vsftpd_log
-            .clone()
-            .unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()),
-    );
+    // With the options file, the logs it names (or the defaults) are shown
+    // even before a run read them; without it, only the logs the state has.
+    let mut logs = Vec::new();
+    if s.config.is_some() {
+        logs.push(file.auth_log.clone().unwrap_or_else(default_auth_log));
+        logs.push(
+            file.vsftpd_log
+                .clone()
+                .unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()),
+        );
+    }
     Ok(StatusConfig {
         state: s
             .state

@@ -288,3 +288,91 @@ pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::SinkName;
+    use crate::render::Announcement;
+    use crate::sink::{Budget, Parked, Pending, SinkBook};
+
+    fn pending(ip: &str, sink: &str, parked: Option<Parked>) -> Pending {
+        Pending {
+            subject: Announcement {
+                ip: ip.parse().unwrap(),
+                tries: 9,
+                users: vec![],
+                users_more: 0,
+                services: vec!["sshd".into()],
+                first: 100,
+                last: 200,
+                servers: 1,
+            },
+            sink: sink.into(),
+            batch: Some(7),
+            queued: 300,
+            created: None,
+            parked,
+        }
+    }
+
+    #[test]
+    fn sinks_show_waiting_parked_blocks_and_the_budget() {
+        let now = 100_000;
+        let mut st = State::default();
+        st.outbox.push(pending("203.0.113.1", "twitter", None));
+        st.outbox.push(pending(
+            "203.0.113.2",
+            "mastodon",
+            Some(Parked {
+                reason: "422 Validation failed".into(),
+                at: 400,
+            }),
+        ));
+        st.sinks.insert(
+            "twitter".into(),
+            SinkBook {
+                recent: vec![now - 100, now - 90_000],
+                blocked_until: Some(now + 3600),
+                blocked_by: Some("x-user-limit-24hour".into()),
+            },
+        );
+        let c = StatusConfig {
+            state: "state.json".into(),
+            json: false,
+            logs: vec![],
+            sinks: vec![SinkSpec {
+                name: SinkName::Twitter,
+                budget: Budget {
+                    per_day: Some(17),
+                    per_run: None,
+                },
+            }],
+        };
+        let s = build(&c, &st, now);
+        let x = &s.sinks[0];
+        assert_eq!((x.sink.as_str(), x.waiting, x.parked), ("twitter", 1, 0));
+        assert_eq!(
+            (x.posted_24h, x.per_day, x.left_today),
+            (1, Some(17), Some(0))
+        );
+        assert_eq!(x.blocked_by.as_deref(), Some("x-user-limit-24hour"));
+        let m = s.sinks.iter().find(|k| k.sink == "mastodon").unwrap();
+        assert_eq!((m.waiting, m.parked), (0, 1));
+        assert_eq!(s.parked.len(), 1);
+        let mut text = Vec::new();
+        print(&s, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("twitter    1 waiting (oldest queued 1970-01-01T00:05:00Z), 1 of 17 posted in 24 h, blocked until 1970-01-02T04:46:40Z (x-user-limit-24hour)"),
+            "{text}"
+        );
+        assert!(text.contains("mastodon   0 waiting, 1 parked"), "{text}");
+        assert!(
+            text.contains(
+                "7      mastodon   203.0.113.2 since 1970-01-01T00:06:40Z: 422 Validation failed"
+            ),
+            "{text}"
+        );
+    }
+}

@@ -433,6 +433,19 @@ fn status_shows_the_last_run_logs_outbox_and_budget() {
     assert!(text.contains("twitter    1 waiting"), "{text}");
     assert!(text.contains("0 of 4 posted in 24 h, 4 left now"), "{text}");
     assert!(text.contains("rotated"), "{text}");
+    // After a run, the rotated file is still read for its writer's late lines.
+    env.run(&[]).ok();
+    let text = output(env.cmd(&["status", "--state", "state.json"]))
+        .ok()
+        .stdout();
+    assert!(
+        text.contains("also watching ./auth.log.1 from byte"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/var/log"),
+        "without --config, only the logs read: {text}"
+    );
 }
 
 #[test]
