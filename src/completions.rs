@@ -4,7 +4,8 @@
 //! hyphenated binary two ways in its bash script: the dispatch sets
 //! `cmd="tweet__attacks__subcmd__run"` while the case labels read
 //! `tweet__subcmd__attacks__subcmd__run)`, so no subcommand ever completes.
-//! Its bash script also offers hidden flags (`--now`, `--lock-wait`).
+//! Its bash, zsh and fish scripts also offer hidden flags (`--now`,
+//! `--lock-wait`), which are left out here.
 
 use clap::CommandFactory;
 use clap_complete::Shell;
@@ -58,12 +59,24 @@ pub fn script(shell: Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut out);
     let script = String::from_utf8_lossy(&out).into_owned();
+    let mut hidden = Vec::new();
+    hidden_flags(&cmd, &mut hidden);
     match shell {
-        Shell::Bash => {
-            let mut hidden = Vec::new();
-            hidden_flags(&cmd, &mut hidden);
-            fix_bash(&script, &hidden)
-        }
+        Shell::Bash => fix_bash(&script, &hidden),
+        // One line per flag: `complete … -l now …` and `'--now=[…]…' \`.
+        Shell::Fish | Shell::Zsh => script
+            .lines()
+            .filter(|line| {
+                let line = line.trim_start();
+                !hidden.iter().any(|h| {
+                    let long = &h[2..];
+                    line.contains(&format!(" -l {long} "))
+                        || line.starts_with(&format!("'{h}="))
+                        || line.starts_with(&format!("'{h}["))
+                })
+            })
+            .map(|line| format!("{line}\n"))
+            .collect(),
         _ => script,
     }
 }
@@ -78,6 +91,14 @@ mod tests {
         assert!(!s.contains("tweet__subcmd__attacks"), "{s}");
         assert!(s.contains("        tweet__attacks__subcmd__run)"));
         assert!(s.contains("cmd=\"tweet__attacks__subcmd__run\""));
+        for shell in [Shell::Zsh, Shell::Fish] {
+            let s = script(shell);
+            assert!(s.contains("dry-run"), "{shell}");
+            assert!(
+                !s.contains("lock-wait") && !s.contains("--now") && !s.contains("-l now"),
+                "{shell}: {s}"
+            );
+        }
         for line in s.lines().filter(|l| l.trim_start().starts_with("opts=")) {
             assert!(
                 !line.contains("--now") && !line.contains("--lock-wait"),
