@@ -628,3 +628,29 @@ fn the_cron_line_is_quiet_without_the_binary_and_stands_aside_for_the_timer() {
     cron_job(&bin, &path);
     assert!(mark.exists());
 }
+
+#[test]
+fn the_unit_the_cron_line_the_package_and_the_readme_agree_on_the_binary() {
+    let read = |p: &str| fs::read_to_string(format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let bin = "/usr/bin/tweet-attacks";
+    assert!(
+        read("Cargo.toml").contains("[\"target/release/tweet-attacks\", \"usr/bin/\", \"755\"]"),
+        "the package installs {bin}"
+    );
+    assert!(read("systemd/tweet-attacks.service").contains(&format!("ExecStart={bin} run ")));
+    let cron = read("cron.d/tweet-attacks");
+    assert!(
+        cron.contains(&format!("test -x {bin} && ")) && cron.contains(&format!("&& {bin} run "))
+    );
+    // Installed by hand in /usr/local/bin, both files are rewritten to say so.
+    let readme = read("README.md");
+    for file in ["cron.d/tweet-attacks", "systemd/tweet-attacks.service"] {
+        assert!(
+            readme.contains(&format!(
+                "sed 's|{bin}|/usr/local/bin/tweet-attacks|g' {file}"
+            )),
+            "{file}"
+        );
+    }
+    assert!(readme.contains("install -m 755 target/release/tweet-attacks /usr/local/bin/"));
+}
