@@ -13,18 +13,19 @@ use serde::Serialize;
 use crate::cli::SinkName;
 use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
-use crate::config::{ExportConfig, ShowConfig, SinkSpec, XConfig};
+use crate::config::{ExportConfig, ShowConfig, SinkSpec};
 use crate::decide::decide;
 use crate::deliver;
 use crate::ingest::{ingest_all, ingest_counting};
 use crate::journal;
-use crate::parse::parse;
+use crate::parse::{Seen, examine};
 use crate::render::{Announcement, render};
 use crate::sink::stdout::{StdoutSink, print_post};
 use crate::sink::x::{TwitterSink, XClient};
-use crate::sink::{Pending, Post, Sink, plan};
+use crate::sink::{Pending, Post, Sink, name_of as sink_name, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
+use crate::summary::{Forms, Summary};
 use crate::text;
 
 use crate::notice::warn;
@@ -34,12 +35,12 @@ pub fn run(config: Config) -> Result<()> {
     match config.command {
         Command::Run(c) => run_pipeline(&c, now),
         Command::Replay(c) => replay(&c, now),
-        Command::Parse { inputs } => parse_inputs(&inputs, now),
+        Command::Parse { inputs, missed } => parse_inputs(&inputs, missed, now),
         Command::Show(c) => show(&c, now),
         Command::Status(c) => crate::status::status(&c, now),
         Command::Unconfigured { state, missing } => idle_unconfigured(&state, &missing, now),
         Command::Outbox(o) => crate::queue::run(&o, now),
-        Command::VerifyCredentials(x) => verify_credentials(&x),
+        Command::VerifyCredentials(v) => crate::verify::run(&v, now),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
             let mut out = io::stdout().lock();
@@ -164,17 +165,6 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
                 parked: None,
             });
         }
-    }
-}
-
-pub fn sink_name(s: SinkName) -> &'static str {
-    match s {
-        SinkName::Stdout => "stdout",
-        SinkName::Twitter => "twitter",
-        SinkName::Mastodon => "mastodon",
-        SinkName::Bluesky => "bluesky",
-        SinkName::Abuseipdb => "abuseipdb",
-        SinkName::Webhook => "webhook",
     }
 }
 
@@ -409,13 +399,6 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     }
 }
 
-fn verify_credentials(x: &XConfig) -> Result<()> {
-    let client = XClient::new(&x.api_url, x.credentials.clone())?;
-    let user = client.me()?;
-    println!("@{user}");
-    Ok(())
-}
-
 /// Opens a whole log for reading: a file (gzip-compressed if it ends in
 /// `.gz`, as rotated logs do) or stdin. A progress bar is drawn on stderr
 /// only when stderr is a terminal, so cron and pipes stay silent.
@@ -480,16 +463,20 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         None => State::default(),
     };
     let mut clock = LocalClock::new(now);
+    let mut summary = Summary::default();
     for input in &c.inputs {
         let name = input_name(input);
         let input = open_input(input)?;
-        let (stats, events) = ingest_counting(&mut st.table, &mut clock, now, |on_line| {
+        let (stats, recognised) = ingest_counting(&mut st.table, &mut clock, now, |on_line| {
             source::for_each_line(input, true, on_line)
         });
         let stats = stats.with_context(|| format!("cannot read {name}"))?;
         warn_read(&name, &stats);
-        warn_unrecognised(&name, &stats, events);
+        warn_unrecognised(&name, &stats, recognised);
+        summary.lines += stats.lines;
+        summary.recognised += recognised;
     }
+    summary.count_table(&st.table);
     let outbox = &st.outbox;
     let due = decide(&st.table, &c.policy, |ip| {
         outbox.iter().any(|p| p.subject.ip == *ip)
@@ -509,6 +496,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         print_post(&mut out, &post, c.json)?;
     }
     out.flush()?;
+    crate::notice::say(&summary);
     Ok(())
 }
 
@@ -526,10 +514,16 @@ struct ParsedLine<'a> {
     file: Option<&'a str>,
 }
 
-fn parse_inputs(inputs: &[Input], now: Secs) -> Result<()> {
+/// `parse`: a JSON line per recognised line (or, with `missed`, each line
+/// not understood, as it is), then the summary on stderr.
+fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
     let mut clock = LocalClock::new(now);
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut write_err = None;
+    let mut summary = Summary::default();
+    let mut forms = Forms::default();
+    // Only for the summary's attackers and tries, counted as `replay` counts them.
+    let mut table = crate::table::Table::default();
     for input in inputs {
         let name = input_name(input);
         let file = (inputs.len() > 1).then_some(name.as_str());
@@ -537,17 +531,36 @@ fn parse_inputs(inputs: &[Input], now: Secs) -> Result<()> {
         let mut recognised = 0u64;
         let stats = source::for_each_line(open_input(input)?, true, |line| {
             n += 1;
-            let Some(ev) = parse(line) else { return };
+            let ev = match examine(line) {
+                Seen::Event(ev) => ev,
+                Seen::Missed => {
+                    forms.missed += 1;
+                    if missed && write_err.is_none() {
+                        write_err = out
+                            .write_all(line)
+                            .and_then(|()| out.write_all(b"\n"))
+                            .err();
+                    }
+                    return;
+                }
+                Seen::Other => return,
+            };
+            summary.recognised += 1;
             recognised += 1;
-            if write_err.is_some() {
+            forms.add(ev.event_name());
+            let t = clock.decode(&ev.stamp);
+            table.record(&ev, t.unwrap_or(now));
+            // A line without an address of its own is counted, not printed.
+            let Some(ip) = ev.ip else { return };
+            if missed || write_err.is_some() {
                 return;
             }
             let rec = ParsedLine {
                 line: n,
                 service: ev.service.as_str(),
-                ip: ev.ip,
+                ip,
                 user: ev.user.map(|u| text::clean(u, usize::MAX)),
-                time: clock.decode(&ev.stamp).map(format_rfc3339),
+                time: t.map(format_rfc3339),
                 host: ev.host.map(|h| text::clean(h, 255)),
                 event: ev.event_name(),
                 count: ev.count,
@@ -566,8 +579,12 @@ fn parse_inputs(inputs: &[Input], now: Secs) -> Result<()> {
         }
         warn_read(&name, &stats);
         warn_unrecognised(&name, &stats, recognised);
+        summary.lines += stats.lines;
     }
     out.flush().context("cannot write to stdout")?;
+    summary.count_table(&table);
+    crate::notice::say(&summary);
+    crate::notice::say(&forms);
     Ok(())
 }
 

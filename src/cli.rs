@@ -32,7 +32,8 @@ pub enum Command {
     /// List what waits for each sink and the posts parked after a refusal;
     /// `outbox retry ID…` or `outbox drop ID…` (or `all`) puts them back or forgets them.
     Outbox(OutboxArgs),
-    /// Check the X credentials: a signed GET /2/users/me, printing the account's @username.
+    /// Check each configured sink's credentials (or those named with --sink)
+    /// without posting: X's signed GET /2/users/me prints the account's @username.
     VerifyCredentials(VerifyArgs),
     /// Write the attacker table as a blocklist, CSV, JSON or an Atom feed.
     Export(ExportArgs),
@@ -180,6 +181,11 @@ pub struct ParseArgs {
     /// Log files to read; `-` or nothing reads standard input.
     #[arg(value_name = "FILE")]
     pub inputs: Vec<PathBuf>,
+
+    /// Print, instead of the JSON lines, the lines of sshd, sshd-session and
+    /// vsftpd that name an address but were not understood.
+    #[arg(long)]
+    pub missed: bool,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -268,6 +274,10 @@ pub struct VerifyArgs {
     /// Options file (TOML) that may hold the credentials.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Check only this sink (repeatable) [default: every configured one]
+    #[arg(long = "sink", value_name = "SINK")]
+    pub sinks: Vec<SinkName>,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -48,6 +48,7 @@ pub enum Command {
     Replay(ReplayConfig),
     Parse {
         inputs: Vec<Input>,
+        missed: bool,
     },
     Show(ShowConfig),
     Status(StatusConfig),
@@ -57,7 +58,7 @@ pub enum Command {
         state: PathBuf,
         missing: String,
     },
-    VerifyCredentials(XConfig),
+    VerifyCredentials(Box<crate::verify::VerifyConfig>),
     Export(ExportConfig),
     Completions(clap_complete::Shell),
     Man,
@@ -491,7 +492,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     );
     let api_url = twitter_api_url(r.twitter_api_url, &file)?;
     // A dry run checks them too: it does everything but the sending.
-    let sink_settings = file.sink_settings();
+    let sink_settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
     check_sink_urls(&sink_settings)?;
     let configured = || -> Result<Option<XConfig>> {
         sink_settings.check(&names)?;
@@ -670,6 +671,7 @@ impl Config {
             }),
             cli::Command::Parse(p) => Command::Parse {
                 inputs: inputs(p.inputs),
+                missed: p.missed,
             },
             cli::Command::Show(s) => Command::Show(ShowConfig {
                 state: s.state,
@@ -682,10 +684,16 @@ impl Config {
             cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
-                Command::VerifyCredentials(XConfig {
-                    api_url: twitter_api_url(v.twitter_api_url, &file)?,
-                    credentials: credentials(&file)?,
-                })
+                let api_url = twitter_api_url(v.twitter_api_url, &file)?;
+                let x = credentials(&file).map(|credentials| XConfig {
+                    api_url,
+                    credentials,
+                });
+                let settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
+                check_sink_urls(&settings)?;
+                Command::VerifyCredentials(Box::new(crate::verify::VerifyConfig::new(
+                    v.sinks, x, settings,
+                )?))
             }
             cli::Command::Export(e) => Command::Export(export_config(e, now)?),
             cli::Command::Completions { shell } => Command::Completions(shell),

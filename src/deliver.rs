@@ -21,7 +21,7 @@ use crate::clock::{Secs, format_rfc3339};
 use crate::config::SinkSpec;
 use crate::notice;
 use crate::sink::ratelimit::{self, lifts};
-use crate::sink::{Outcome, Parked, Post, Sink, plan};
+use crate::sink::{Limit, Outcome, Parked, Post, Sink, plan};
 use crate::state::{self, State};
 
 /// The `State.notes` key of a sink's rate limit.
@@ -48,6 +48,35 @@ fn delivered(st: &mut State, sink: &str, post: &Post, ips: &[IpAddr], now: Secs)
     }
 }
 
+/// Blocks the sink until `limit` lifts, and says so once if anything waits.
+fn wait_out(st: &mut State, name: &str, limit: &Limit, now: Secs) {
+    let block = ratelimit::block(limit, now);
+    if let Some(why) = &block.implausible {
+        notice::warn(format_args!("{name}: {why}"));
+    }
+    let book = st.sinks.entry(name.to_string()).or_default();
+    book.blocked_until = block.until;
+    book.blocked_by = Some(limit.what.clone());
+    say_block(st, name, &limit.what, block.until, now);
+}
+
+/// Says once that `name` waits for `what` until `until`, if anything waits.
+fn say_block(st: &mut State, name: &str, what: &str, until: Option<Secs>, now: Secs) {
+    let n = waiting(st, name);
+    if n > 0 {
+        notice::once(
+            &mut st.notes,
+            &limit_note(name),
+            now,
+            format_args!(
+                "{name}: {what} is used up; posting resumes {}; {n} announcement(s) wait \
+                 in the outbox",
+                lifts(until)
+            ),
+        );
+    }
+}
+
 /// Plans and publishes `sink`'s share of the outbox, saving `st` to
 /// `state_path` after each post; `on_delivered` sees each delivered post.
 pub fn publish_sink(
@@ -71,8 +100,14 @@ pub fn publish_sink(
             ));
             book.blocked_until = Some(bounded);
         }
-        // A known block: said when it began; nothing new is wrong.
+        // A known block: said when it began (or when the first post came to
+        // wait for it); nothing new is wrong.
         if now < bounded {
+            let by = book
+                .blocked_by
+                .clone()
+                .unwrap_or_else(|| "a rate limit".into());
+            say_block(st, name, &by, Some(bounded), now);
             return Ok(());
         }
         book.blocked_until = None;
@@ -106,30 +141,17 @@ pub fn publish_sink(
                 delivered(st, name, &post, &post.ips(), now);
                 notice::ended(&mut st.notes, &limit_note(name));
                 on_delivered(&post)?;
+                if let Some(limit) = sink.used_up() {
+                    wait_out(st, name, &limit, now);
+                    state::save(state_path, st)?;
+                    return Ok(());
+                }
                 if name != "stdout" {
                     state::save(state_path, st)?;
                 }
             }
             Outcome::RateLimited(limit) => {
-                let block = ratelimit::block(&limit, now);
-                if let Some(why) = &block.implausible {
-                    notice::warn(format_args!("{name}: {why}"));
-                }
-                let book = st.sinks.entry(name.to_string()).or_default();
-                book.blocked_until = block.until;
-                book.blocked_by = Some(limit.what.clone());
-                let n = waiting(st, name);
-                notice::once(
-                    &mut st.notes,
-                    &limit_note(name),
-                    now,
-                    format_args!(
-                        "{name}: {} is used up; posting resumes {}; {n} announcement(s) wait \
-                         in the outbox",
-                        limit.what,
-                        lifts(block.until)
-                    ),
-                );
+                wait_out(st, name, &limit, now);
                 state::save(state_path, st)?;
                 return Ok(());
             }

@@ -30,13 +30,14 @@ pub fn ingest_all<T: Send>(
     ingest_counting(table, clock, now, read).0
 }
 
-/// `ingest_all`, also returning how many events (recognised lines) were merged.
+/// `ingest_all`, also returning how many lines were recognised.
 pub fn ingest_counting<T: Send>(
     table: &mut Table,
     clock: &mut LocalClock,
     now: Secs,
     read: impl FnOnce(&mut dyn FnMut(&[u8])) -> T + Send,
 ) -> (T, u64) {
+    let mut recognised = 0;
     let (batches, received) = mpsc::sync_channel::<Batch>(4);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
@@ -44,6 +45,7 @@ pub fn ingest_counting<T: Send>(
             let out = read(&mut |line| {
                 let Some(ev) = parse(line) else { return };
                 batch.push(&ev, clock.decode(&ev.stamp).unwrap_or(now));
+                crate::fault::point("read:event");
                 if batch.full() {
                     // The merging side only stops when this side is done.
                     let _ = batches.send(std::mem::take(&mut batch));
@@ -52,15 +54,14 @@ pub fn ingest_counting<T: Send>(
             let _ = batches.send(batch);
             out
         });
-        let mut events = 0u64;
         for batch in received {
-            events += batch.events.len() as u64;
+            recognised += batch.events.len() as u64;
             batch.merge_into(table);
         }
         let out = reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (out, events)
+        (out, recognised)
     })
 }
 
@@ -76,9 +77,11 @@ struct Batch {
 struct Parsed {
     service: Service,
     kind: Kind,
-    ip: std::net::IpAddr,
+    ip: Option<std::net::IpAddr>,
     user: Option<Range<usize>>,
     host: Option<Range<usize>>,
+    /// Kept: the table tells keyboard-interactive rounds by it.
+    method: Option<Range<usize>>,
     pid: Option<u32>,
     count: u32,
     t: Secs,
@@ -93,12 +96,14 @@ impl Batch {
         };
         let user = ev.user.map(&mut keep);
         let host = ev.host.map(&mut keep);
+        let method = ev.method.map(&mut keep);
         self.events.push(Parsed {
             service: ev.service,
             kind: ev.kind,
             ip: ev.ip,
             user,
             host,
+            method,
             pid: ev.pid,
             count: ev.count,
             t,
@@ -115,7 +120,7 @@ impl Batch {
             let ev = Event {
                 service: p.service,
                 kind: p.kind,
-                method: None,
+                method: bytes(&p.method),
                 ip: p.ip,
                 user: bytes(&p.user),
                 // Decoded already, into `t`.

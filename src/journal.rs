@@ -235,7 +235,7 @@ mod tests {
             "2026-11-18T11:06:40Z web02 sshd-session[4242]: Failed password for root from 203.0.113.5 port 22 ssh2"
         );
         let ev = crate::parse::parse(&line).unwrap();
-        assert_eq!(ev.ip.to_string(), "203.0.113.5");
+        assert_eq!(ev.ip, Some("203.0.113.5".parse().unwrap()));
         assert_eq!(ev.pid, Some(4242));
     }
 

@@ -13,14 +13,17 @@ pub mod deliver;
 pub mod host;
 pub mod ingest;
 pub mod journal;
+pub mod links;
 pub mod parse;
 pub mod queue;
 pub mod render;
 pub mod sink;
 pub mod source;
 pub mod state;
+pub mod summary;
 pub mod table;
 pub mod text;
+pub mod verify;
 
 pub mod completions;
 pub mod export;

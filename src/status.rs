@@ -146,7 +146,7 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
     let mut sinks: Vec<String> = c
         .sinks
         .iter()
-        .map(|s| crate::app::sink_name(s.name).to_string())
+        .map(|s| crate::sink::name_of(s.name).to_string())
         .collect();
     for name in st.outbox.iter().map(|p| &p.sink).chain(st.sinks.keys()) {
         if !sinks.contains(name) {
@@ -175,7 +175,7 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
                 let spec = c
                     .sinks
                     .iter()
-                    .find(|s| crate::app::sink_name(s.name) == name);
+                    .find(|s| crate::sink::name_of(s.name) == name);
                 sink_status(st, name, spec, now)
             })
             .collect(),

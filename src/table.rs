@@ -5,7 +5,9 @@
 //! A try is one guess. Per sshd connection (one pid, one source address,
 //! idle for less than `CONN_IDLE`), tries = max(F, P, E, 1): F counts
 //! `Failed …` lines, P pam_unix failures, E sshd's `error: PAM:` lines, and
-//! the 1 stands for any other attack line. vsftpd writes the same guess to
+//! the 1 stands for any other attack line. A keyboard-interactive round
+//! writes its pam_unix line from a PAM child's pid: `children` pairs it
+//! with its connection's lines, so it counts once. vsftpd writes the same guess to
 //! its own log (FAIL LOGIN) and through PAM to auth.log, so its tries are
 //! max(FAIL LOGIN lines, pam_unix failures) per address.
 //!
@@ -21,7 +23,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
-use crate::parse::{Event, Service, Slot};
+use crate::links::{Links, Waiting};
+use crate::parse::{Event, Kind, Service, Slot};
 use crate::source::fnv1a;
 use crate::text;
 
@@ -193,12 +196,16 @@ pub struct Table<'a> {
     /// The others, as loaded, none also in `attackers`.
     stored: store::Store<'a>,
     conns: HashMap<ConnKey, Conn>,
+    /// Possible PAM children of those connections (see `children`).
+    children: children::Children,
     /// Every open connection once, in the order they were opened, with the
     /// time of their line then: a log is read in time order, so this is
     /// oldest first, and closing costs what was opened, not a scan of all
     /// that are open. An entry whose connection has a newer line by the time
     /// it comes up goes to the back with that time.
     expiry: VecDeque<(Secs, ConnKey)>,
+    /// Addresses for the lines that name none.
+    links: Links,
     /// Newest event time merged: the log's own clock, which closes connections.
     latest: Secs,
 }
@@ -270,11 +277,14 @@ impl Table<'_> {
 
     /// Merges one failed-login event that happened at `t`.
     pub fn record(&mut self, ev: &Event, t: Secs) {
+        let Some(ip) = self.address_of(ev, t) else {
+            return;
+        };
         self.latest = self.latest.max(t);
-        if !self.stored.is_empty() && !self.attackers.contains_key(&ev.ip) {
-            self.take_stored(&ev.ip);
+        if !self.stored.is_empty() && !self.attackers.contains_key(&ip) {
+            self.take_stored(&ip);
         }
-        let a = self.attackers.entry(ev.ip).or_insert_with(|| Attacker {
+        let a = self.attackers.entry(ip).or_insert_with(|| Attacker {
             first: t,
             last: t,
             ..Attacker::default()
@@ -301,7 +311,7 @@ impl Table<'_> {
                 let key = ConnKey {
                     host: ev.host.map(fnv1a).unwrap_or(0),
                     pid: ev.pid.unwrap_or(0),
-                    ip: ev.ip,
+                    ip,
                 };
                 let c = match self.conns.entry(key) {
                     Entry::Occupied(c) => c.into_mut(),
@@ -313,21 +323,87 @@ impl Table<'_> {
                 if c.n > 0 && (t - c.t).abs() > CONN_IDLE {
                     *c = Conn::default();
                 }
+                let fresh = c.n == 0;
+                // Counted 1 for a line that was no guess (`Invalid user`), nothing else yet.
+                let floor_only = c.n == 1 && c.f == 0 && c.p == 0 && c.e == 0;
                 match slot {
                     Slot::F => c.f = c.f.saturating_add(ev.count),
                     Slot::P => c.p = c.p.saturating_add(ev.count),
                     Slot::E => c.e = c.e.saturating_add(ev.count),
                     Slot::Any => {}
                 }
+                let user = ev.user.map(fnv1a).unwrap_or(0);
+                if fresh && ev.kind == Kind::PamAuthFailure {
+                    self.children.born(key, user, t);
+                } else if !fresh && self.children.grew_up(key) {
+                    a.ssh_tries += 1;
+                }
+                // A monitor's keyboard-interactive round, counted at its PAM child.
+                let round = slot == Slot::E
+                    || (slot == Slot::F
+                        && ev
+                            .method
+                            .is_some_and(|m| m.starts_with(b"keyboard-interactive")));
+                let claims = c.p == 0 && (round || slot == Slot::Any);
                 let n = c.f.max(c.p).max(c.e).max(1);
-                a.ssh_tries += (n - c.n) as u64;
-                c.n = n;
+                if n > c.n {
+                    let mut add = n - c.n;
+                    while claims && add > 0 && self.children.claim(key, user, t) {
+                        add -= 1;
+                    }
+                    a.ssh_tries += add as u64;
+                    c.n = n;
+                } else if floor_only && round && self.children.claim(key, user, t) {
+                    // The 1 counted for the floor was this round's guess, counted at the child.
+                    a.ssh_tries = a.ssh_tries.saturating_sub(1);
+                }
                 c.t = c.t.max(t);
                 if self.conns.len() > CONN_SWEEP_AT {
                     self.close_conns_before(self.latest - CONN_IDLE, MAX_OPEN_CONNS);
                 }
+                if ev.pid.is_some() {
+                    self.links.bound(self.latest - CONN_IDLE);
+                    for w in self.links.saw((key.host, key.pid), ip, t) {
+                        let named = Event {
+                            kind: w.kind,
+                            ip: Some(ip),
+                            user: w.user.as_deref(),
+                            count: w.count,
+                            ..ev.clone()
+                        };
+                        self.record(&named, w.t);
+                    }
+                }
             }
         }
+    }
+
+    /// The event's address, or for an sshd line that names none, its
+    /// connection's (see `links`); `None` while that is not known yet.
+    fn address_of(&mut self, ev: &Event, t: Secs) -> Option<IpAddr> {
+        if let Some(ip) = ev.ip {
+            return Some(ip);
+        }
+        let link = (ev.host.map(fnv1a).unwrap_or(0), ev.pid?);
+        if self.links.is_empty() {
+            // Connections a loaded state left open.
+            for (k, c) in &self.conns {
+                self.links.saw((k.host, k.pid), k.ip, c.t);
+            }
+        }
+        let ip = self.links.address(link, t, CONN_IDLE);
+        if ip.is_none() {
+            self.links.wait(
+                link,
+                Waiting {
+                    kind: ev.kind,
+                    count: ev.count,
+                    user: ev.user.map(<[u8]>::to_vec),
+                    t,
+                },
+            );
+        }
+        ip
     }
 
     /// Forgets the connections idle for `CONN_IDLE` by the log's clock (the
@@ -335,6 +411,7 @@ impl Table<'_> {
     /// or a clock ahead of the log, must not end a guess half read.
     pub fn close_conns(&mut self) {
         self.close_conns_before(self.latest - CONN_IDLE, MAX_OPEN_CONNS);
+        self.links.expire(self.latest - CONN_IDLE);
     }
 
     /// Forgets connections idle since before `cutoff`, and the first queued
@@ -355,6 +432,7 @@ impl Table<'_> {
                 None => {}
             }
         }
+        self.children.sweep(cutoff);
     }
 
     /// Open connections.
@@ -394,6 +472,7 @@ fn ip_order(ip: &IpAddr) -> (bool, u128) {
     }
 }
 
+mod children;
 mod store;
 
 #[cfg(test)]

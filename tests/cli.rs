@@ -629,8 +629,8 @@ fn replay_reads_rotated_gzip_files() {
     assert_eq!(posts[0]["tries"], 7);
     assert_eq!(
         out.stderr(),
-        "",
-        "no progress bar when stderr is not a terminal"
+        "tweet-attacks: 7 lines read, 7 recognised, 1 attackers, 7 tries\n",
+        "no progress bar when stderr is not a terminal: the summary alone"
     );
 }
 
@@ -696,8 +696,17 @@ mod exactly_once;
 #[path = "cli/parked.rs"]
 mod parked;
 
+#[path = "cli/credentials.rs"]
+mod credentials;
+
 #[path = "cli/scale.rs"]
 mod scale;
+
+#[path = "cli/summary.rs"]
+mod summary;
+
+#[path = "cli/real.rs"]
+mod real;
 
 #[path = "cli/admin.rs"]
 mod admin;

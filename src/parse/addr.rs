@@ -178,6 +178,34 @@ pub(super) fn is_ip_byte(b: u8) -> bool {
     b.is_ascii_hexdigit() || b == b':' || b == b'.'
 }
 
+/// A byte of an address as sshd prints it, with an IPv6 zone: `fe80::1%eth0`.
+pub(super) fn is_addr_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'_' | b'-')
+}
+
+/// `[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?` → the address; the zone is dropped
+/// (a link-local neighbour is named by its address alone).
+pub(super) fn ip_with_zone(text: &[u8]) -> Option<IpAddr> {
+    let ip = match memchr::memchr(b'%', text) {
+        None => text,
+        Some(i) => {
+            let zone = &text[i + 1..];
+            let zone_ok = !zone.is_empty()
+                && zone
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            if !zone_ok {
+                return None;
+            }
+            &text[..i]
+        }
+    };
+    if ip.is_empty() || !ip.iter().all(|&b| is_ip_byte(b)) {
+        return None;
+    }
+    ip_from(ip)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@
 
 mod addr;
 mod header;
+mod noise;
 mod sshd;
 mod vsftpd;
 
@@ -24,7 +25,7 @@ use regex::bytes::{Captures, Regex};
 
 use addr::ip_from;
 pub(crate) use addr::parse_ip;
-use header::header;
+use header::{Header, header};
 use sshd::sshd_body;
 use vsftpd::vsftpd_body;
 
@@ -64,6 +65,12 @@ pub enum Kind {
     Disconnected,
     /// `Disconnecting invalid|authenticating user U IP port N: …`
     Disconnecting,
+    /// `error: PAM: User not known to the underlying authentication module for U from IP`
+    PamUserUnknown,
+    /// `Disconnecting: Too many authentication failures [for U]`: no address.
+    TooManyFailures,
+    /// `ROOT LOGIN REFUSED FROM IP`
+    RootRefused,
     /// vsftpd's `[U] FAIL LOGIN: Client "IP"`
     FtpFailLogin,
 }
@@ -94,6 +101,9 @@ impl Kind {
             Kind::ConnectionClosed => "connection_closed",
             Kind::Disconnected => "disconnected",
             Kind::Disconnecting => "disconnecting",
+            Kind::PamUserUnknown => "pam_user_unknown",
+            Kind::TooManyFailures => "too_many_failures",
+            Kind::RootRefused => "root_login_refused",
             Kind::FtpFailLogin => "fail_login",
         }
     }
@@ -102,7 +112,7 @@ impl Kind {
         match self {
             Kind::Failed | Kind::FtpFailLogin => Slot::F,
             Kind::PamAuthFailure | Kind::PamMoreFailures => Slot::P,
-            Kind::PamError => Slot::E,
+            Kind::PamError | Kind::PamUserUnknown => Slot::E,
             _ => Slot::Any,
         }
     }
@@ -126,7 +136,11 @@ pub struct Event<'a> {
     pub kind: Kind,
     /// For `Failed <method>`: the method, e.g. `password`.
     pub method: Option<&'a [u8]>,
-    pub ip: IpAddr,
+    /// The client's address; `None` for a message that does not name it
+    /// (or names it ambiguously), whose address comes from its connection's
+    /// other lines: the same host and pid.
+    pub ip: Option<IpAddr>,
+    /// At most `MAX_USER` bytes of the name the client sent.
     pub user: Option<&'a [u8]>,
     pub stamp: Stamp<'a>,
     pub host: Option<&'a [u8]>,
@@ -187,27 +201,100 @@ fn count_from(n: &[u8]) -> Option<u32> {
 struct Body<'a> {
     kind: Kind,
     method: Option<&'a [u8]>,
-    ip: IpAddr,
+    ip: Option<IpAddr>,
     user: Option<&'a [u8]>,
     count: u32,
+}
+
+/// The most of a user name an event keeps: sshd prints no more (`%.100s`).
+pub const MAX_USER: usize = sshd::SSHD_MAX_USER;
+
+/// What a line's user name and address can be believed to be. sshd prints
+/// at most 100 bytes of a name in its own messages, so a longer one there is
+/// not sshd's output: an attacker's text that reached the end of the line (a
+/// certificate's key ID cut by syslog's line limit can end in a fake `from A
+/// port N ssh2`). Such a line counts without a name, and with the address of
+/// its connection's other lines. pam_unix and vsftpd print names whole; the
+/// first 100 bytes are kept, so that nothing downstream copies a huge name.
+fn plausible(service: Service, mut body: Body<'_>) -> Body<'_> {
+    if body.kind == Kind::Failed
+        && let Some(u) = body.user
+    {
+        // A certificate's part in the name: which address is sshd's is not
+        // known (see `sshd::certificates_in`), nor the name.
+        let mut inside = sshd::certificates_in(u).peekable();
+        if inside.peek().is_some() {
+            body.user = None;
+            if inside.any(|ip| Some(ip) != body.ip) {
+                body.ip = None;
+            }
+        }
+    }
+    let whole = matches!(service, Service::Vsftpd)
+        || matches!(body.kind, Kind::PamAuthFailure | Kind::PamMoreFailures);
+    body.user = match body.user {
+        Some(u) if u.len() > MAX_USER && !whole => {
+            body.ip = None;
+            None
+        }
+        Some(u) if !u.is_empty() => Some(&u[..u.len().min(MAX_USER)]),
+        _ => None,
+    };
+    body
 }
 
 /// Parses one log line (without its newline). `None` for anything that is
 /// not a failed login from a remote address.
 pub fn parse(line: &[u8]) -> Option<Event<'_>> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let h = header(line)?;
+    event(&header(line)?)
+}
+
+/// What `parse` makes of a line, for the `parse` subcommand's summary.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen<'a> {
+    Event(Event<'a>),
+    /// A line of sshd, sshd-session or vsftpd that names an address but is
+    /// neither a failure nor one of their known harmless messages
+    /// (`noise::harmless`): a form this tool may not know yet.
+    Missed,
+    /// Any other line.
+    Other,
+}
+
+/// `parse`, telling a missed line from the others.
+pub fn examine(line: &[u8]) -> Seen<'_> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(h) = header(line) else {
+        return Seen::Other;
+    };
+    if let Some(ev) = event(&h) {
+        return Seen::Event(ev);
+    }
+    let ours = matches!(
+        h.prog,
+        b"sshd" | b"sshd-session" | b"sshd-auth" | b"sshd(pam_unix)" | b"vsftpd"
+    );
+    match ours && !noise::harmless(h.prog, h.msg) && noise::names_address(h.msg) {
+        true => Seen::Missed,
+        false => Seen::Other,
+    }
+}
+
+fn event<'a>(h: &Header<'a>) -> Option<Event<'a>> {
     let (service, body) = match h.prog {
         b"sshd" | b"sshd-session" | b"sshd-auth" => (Service::Sshd, sshd_body(h.msg)?),
+        b"sshd(pam_unix)" => (Service::Sshd, sshd::pam_unix_tag_body(h.msg)?),
         b"vsftpd" => (Service::Vsftpd, vsftpd_body(h.msg)?),
         _ => return None,
     };
+    let body = plausible(service, body);
     Some(Event {
         service,
         kind: body.kind,
         method: body.method,
         ip: body.ip,
-        user: body.user.filter(|u| !u.is_empty()),
+        user: body.user,
         stamp: h.stamp,
         host: h.host,
         pid: h.pid.and_then(parse_u32),
@@ -240,8 +327,8 @@ mod tests {
         parse(line.as_bytes()).unwrap_or_else(|| panic!("not parsed: {line}"))
     }
 
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
     }
 
     fn user<'a>(e: &Event<'a>) -> Option<&'a str> {
@@ -402,6 +489,293 @@ mod tests {
             assert_eq!(user(&e), who, "{line}");
             assert_eq!(e.count, count, "{line}");
         }
+    }
+
+    /// Forms of other platforms and releases, each as a whole line.
+    #[test]
+    fn every_other_form() {
+        let no = None;
+        let cases: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+            // FreeBSD's and macOS's OpenPAM, and the case variants.
+            (
+                "Nov 26 00:00:11 fbsd sshd[3670]: error: PAM: authentication error for illegal user admin from 203.0.113.5",
+                "pam_error",
+                Some("203.0.113.5"),
+                Some("admin"),
+            ),
+            (
+                "Nov 26 00:00:11 fbsd sshd[3670]: error: PAM: authentication error for root from 203.0.113.5",
+                "pam_error",
+                Some("203.0.113.5"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:11 web01 sshd[3670]: error: PAM: Authentication error for root from 203.0.113.5",
+                "pam_error",
+                Some("203.0.113.5"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:11 sol10 sshd[3670]: error: PAM: Authentication failed for root from 203.0.113.5",
+                "pam_error",
+                Some("203.0.113.5"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:11 web01 sshd[3670]: error: PAM: User not known to the underlying authentication module for illegal user oracle from 203.0.113.5",
+                "pam_user_unknown",
+                Some("203.0.113.5"),
+                Some("oracle"),
+            ),
+            // Any method sshd logs.
+            (
+                "Nov 26 00:00:06 web01 sshd[4000]: Failed keyboard-interactive for invalid user pi from 198.51.100.9 port 40000 ssh2",
+                "failed_keyboard_interactive",
+                Some("198.51.100.9"),
+                Some("pi"),
+            ),
+            (
+                "Nov 26 00:00:06 obsd sshd[4000]: Failed keyboard-interactive/bsdauth for root from 198.51.100.9 port 40000 ssh2",
+                "failed_keyboard_interactive_bsdauth",
+                Some("198.51.100.9"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:06 web01 sshd[4000]: Failed hostbased for root from 198.51.100.9 port 40000 ssh2: ECDSA SHA256:3q3bW8ZbYqW2n0dq8oVd2JjM5y2zGeG0mQ5f4f2D1kA",
+                "failed_hostbased",
+                Some("198.51.100.9"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:06 web01 sshd[4000]: Failed gssapi-with-mic for invalid user test from 198.51.100.9 port 40000 ssh2",
+                "failed_gssapi_with_mic",
+                Some("198.51.100.9"),
+                Some("test"),
+            ),
+            // Old fingerprints, certificates, SSH-1.
+            (
+                "Nov 26 00:00:06 old sshd[4000]: Failed publickey for root from 192.0.2.4 port 51234 ssh2: RSA 2b:4c:6d:8e:9f:a0:b1:c2:d3:e4:f5:06:17:28:39:4a",
+                "failed_publickey",
+                Some("192.0.2.4"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:06 web01 sshd[4000]: Failed publickey for root from 192.0.2.4 port 51234 ssh2: RSA MD5:2b:4c:6d:8e:9f:a0:b1:c2:d3:e4:f5:06:17:28:39:4a",
+                "failed_publickey",
+                Some("192.0.2.4"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:06 web01 sshd[4000]: Failed publickey for deploy from 192.0.2.4 port 51234 ssh2: ED25519-CERT SHA256:Qm9ndXNLZXlGaW5nZXJwcmludEhlcmUxMjM0NTY3 ID ci-runner@example.org (serial 42) CA ED25519 SHA256:Q0FLZXlGaW5nZXJwcmludEhlcmUxMjM0NTY3ODk",
+                "failed_publickey",
+                Some("192.0.2.4"),
+                Some("deploy"),
+            ),
+            (
+                "Nov 26 00:00:06 old sshd[4000]: Failed publickey for deploy from 192.0.2.4 port 51234 ssh2: RSA-CERT ID ci-runner (serial 7) CA RSA 2b:4c:6d:8e:9f:a0:b1:c2:d3:e4:f5:06:17:28:39:4a",
+                "failed_publickey",
+                Some("192.0.2.4"),
+                Some("deploy"),
+            ),
+            (
+                "Nov 26 00:00:06 old sshd[4000]: Failed password for root from 192.0.2.4 port 1022 ssh1",
+                "failed_password",
+                Some("192.0.2.4"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:06 old sshd[4000]: ROOT LOGIN REFUSED FROM 192.0.2.4",
+                "root_login_refused",
+                Some("192.0.2.4"),
+                no,
+            ),
+            (
+                "Nov 26 00:00:06 old sshd[4000]: ROOT LOGIN REFUSED FROM 192.0.2.4 port 1022",
+                "root_login_refused",
+                Some("192.0.2.4"),
+                no,
+            ),
+            // No address: it comes from the connection's other lines.
+            (
+                "Nov 26 00:00:06 old sshd[4000]: Disconnecting: Too many authentication failures for root [preauth]",
+                "too_many_failures",
+                no,
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:06 old sshd[4000]: Disconnecting: Too many authentication failures [preauth]",
+                "too_many_failures",
+                no,
+                no,
+            ),
+            // A link-local client, with its zone.
+            (
+                "Nov 26 00:00:06 web01 sshd[4000]: Failed password for root from fe80::5054:ff:fe12:3456%eth0 port 51234 ssh2",
+                "failed_password",
+                Some("fe80::5054:ff:fe12:3456"),
+                Some("root"),
+            ),
+            (
+                "Nov 26 00:00:06 web01 sshd[4000]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=fe80::1%enp0s3  user=root",
+                "pam_auth_failure",
+                Some("fe80::1"),
+                Some("root"),
+            ),
+            // Old Red Hat's tag.
+            (
+                "Nov 23 21:50:37 rh9 sshd(pam_unix)[8148]: authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=192.0.2.9  user=root",
+                "pam_auth_failure",
+                Some("192.0.2.9"),
+                Some("root"),
+            ),
+            (
+                "Nov 23 21:50:37 rh9 sshd(pam_unix)[8148]: 2 more authentication failures; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=192.0.2.9  user=root",
+                "pam_more_failures",
+                Some("192.0.2.9"),
+                Some("root"),
+            ),
+            // Header shapes, whole.
+            (
+                "Nov 23 21:50:37 sol10 sshd[8148]: [ID 800047 auth.info] Failed keyboard-interactive for root from 192.0.2.9 port 51234 ssh2",
+                "failed_keyboard_interactive",
+                Some("192.0.2.9"),
+                Some("root"),
+            ),
+            (
+                "Jun 20 02:18:39 vps auth.info sshd[13482]: Failed password for root from 192.0.2.9 port 51234 ssh2",
+                "failed_password",
+                Some("192.0.2.9"),
+                Some("root"),
+            ),
+            (
+                "Nov 23 21:50:37 sshd[8148]: Invalid user admin from 192.0.2.9 port 51234",
+                "invalid_user",
+                Some("192.0.2.9"),
+                Some("admin"),
+            ),
+            (
+                "Nov 2 15:40:14 web01 sshd[8148]: Invalid user admin from 192.0.2.9 port 51234",
+                "invalid_user",
+                Some("192.0.2.9"),
+                Some("admin"),
+            ),
+            (
+                "2026-11-26 10:15:01 -0700 web01 sshd[8148]: Invalid user admin from 192.0.2.9 port 51234",
+                "invalid_user",
+                Some("192.0.2.9"),
+                Some("admin"),
+            ),
+            (
+                "<38>1 2022-01-19T14:23:55+00:00 web01 sshd 44255 - - Invalid user admin from 192.0.2.9 port 51234",
+                "invalid_user",
+                Some("192.0.2.9"),
+                Some("admin"),
+            ),
+            (
+                r#"<38>1 2022-01-19T14:23:55.003Z web01 sshd 44255 - [meta sequenceId="1"] Failed password for root from 192.0.2.9 port 51234 ssh2"#,
+                "failed_password",
+                Some("192.0.2.9"),
+                Some("root"),
+            ),
+            (
+                r#"Thu Nov 2 00:00:01 2026 [pid 4165] [admin] FAIL LOGIN: Client "192.0.2.9""#,
+                "fail_login",
+                Some("192.0.2.9"),
+                Some("admin"),
+            ),
+        ];
+        for &(line, name, addr, who) in cases {
+            let e = ev(line);
+            assert_eq!(e.event_name(), name, "{line}");
+            assert_eq!(e.ip, addr.and_then(ip), "{line}");
+            assert_eq!(user(&e), who, "{line}");
+        }
+    }
+
+    /// A certificate's key ID is the client's, like the user name: a fake
+    /// `from A port N ssh2` in either never names the address.
+    #[test]
+    fn crafted_certificate_suffixes_blame_nobody() {
+        let real = "Nov 26 00:00:03 web01 sshd[7]: Failed publickey for root from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID ";
+        // Fake whole prefixes in the key ID or the user name: ambiguous.
+        for line in [
+            format!("{real}x from 10.10.1.2 port 55555 ssh2: RSA-CERT SHA256:c ID y (serial 1) CA RSA SHA256:bbb"),
+            "Nov 26 00:00:03 web01 sshd[7]: Failed publickey for x from 10.10.1.2 port 5 ssh2: RSA-CERT SHA256:c ID y from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID k (serial 1) CA RSA SHA256:bbb".to_string(),
+            // A key ID long enough for syslog to cut the line after a fake suffix.
+            format!("{real}{}x from 10.10.1.2 port 55555 ssh2", "A".repeat(900)),
+            format!("{real}{} from 10.10.1.2 port 55555 ssh2: RSA SHA256:zzz", "A".repeat(900)),
+            // … or cut inside a fake fingerprint that takes up the padding.
+            format!("{real}x from 10.10.1.2 port 55555 ssh2: RSA SHA256:{}", "A".repeat(900)),
+        ] {
+            let e = ev(&line);
+            assert_eq!((e.kind, e.ip, e.user), (Kind::Failed, None, None), "{line}");
+        }
+        // A fake that is not a whole prefix changes nothing.
+        let line = format!("{real}x from 10.10.1.2 port 55555 ssh2 (serial 1) CA RSA SHA256:bbb");
+        assert_eq!(ev(&line).ip, ip("203.0.113.5"));
+        assert_eq!(user(&ev(&line)), Some("root"));
+        // Fakes that agree with the real one.
+        let line = "Nov 26 00:00:03 web01 sshd[7]: Failed publickey for x from 203.0.113.5 port 5 ssh2: RSA-CERT SHA256:c ID y from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID k (serial 1) CA RSA SHA256:bbb";
+        assert_eq!((ev(line).ip, ev(line).user), (ip("203.0.113.5"), None));
+    }
+
+    #[test]
+    fn names_longer_than_sshd_prints() {
+        let long = "a".repeat(101);
+        let ok = "a".repeat(100);
+        let line = |u: &str| {
+            format!("Nov 26 00:00:03 web01 sshd[7]: Invalid user {u} from 203.0.113.5 port 22")
+        };
+        let l = line(&ok);
+        let e = parse(l.as_bytes()).unwrap();
+        assert_eq!((e.ip, user(&e)), (ip("203.0.113.5"), Some(ok.as_str())));
+        let l = line(&long);
+        let e = parse(l.as_bytes()).unwrap();
+        assert_eq!(
+            (e.ip, e.user),
+            (None, None),
+            "not sshd's: nor is its address"
+        );
+        // pam_unix and vsftpd print whole names: 100 bytes are kept.
+        let pam = format!(
+            "Nov 26 00:00:03 web01 sshd[7]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5  user={long}"
+        );
+        let e = parse(pam.as_bytes()).unwrap();
+        assert_eq!((e.ip, user(&e)), (ip("203.0.113.5"), Some(ok.as_str())));
+        let ftp = format!(
+            r#"Thu Nov 26 00:00:01 2026 [pid 4165] [{long}] FAIL LOGIN: Client "203.0.113.5""#
+        );
+        let e = parse(ftp.as_bytes()).unwrap();
+        assert_eq!((e.ip, user(&e)), (ip("203.0.113.5"), Some(ok.as_str())));
+        let huge = format!(
+            r#"Thu Nov 26 00:00:01 2026 [pid 4165] [{}] FAIL LOGIN: Client "203.0.113.5""#,
+            "b".repeat(65536)
+        );
+        assert_eq!(
+            parse(huge.as_bytes()).unwrap().user.map(<[u8]>::len),
+            Some(MAX_USER)
+        );
+    }
+
+    #[test]
+    fn missed_lines() {
+        assert_eq!(
+            examine(b"Nov 26 00:00:03 web01 sshd[7]: Frobnicated root from 203.0.113.5 port 22"),
+            Seen::Missed
+        );
+        assert_eq!(
+            examine(br#"Thu Nov 26 00:00:01 2026 [pid 4165] [x] FAIL LOGON: Client "203.0.113.5""#),
+            Seen::Missed
+        );
+        for line in [
+            "Nov 26 00:00:03 web01 sshd[7]: Accepted password for deploy from 192.0.2.200 port 20311 ssh2",
+            "Nov 26 00:00:03 web01 sshd[7]: Server listening on 0.0.0.0 port 22.",
+            "Nov 26 00:00:03 web01 sshd[7]: Frobnicated root from evil.example.com",
+            "Nov 26 00:00:03 web01 cron[7]: Frobnicated root from 203.0.113.5 port 22",
+        ] {
+            assert_eq!(examine(line.as_bytes()), Seen::Other, "{line}");
+        }
+        assert!(matches!(examine(FAILED_PW.as_bytes()), Seen::Event(_)));
     }
 
     #[test]

@@ -1,28 +1,41 @@
 //! sshd's failure messages, matched by hand from their fixed end.
 
-use super::addr::{ip_from, is_ip_byte};
+use std::net::IpAddr;
+
+use super::addr::{ip_with_zone, is_addr_byte};
 use super::{Body, Kind, count_from};
 
 // sshd's messages are matched by hand, from their fixed end backwards, with
 // exactly the meaning of these patterns (`(?-u)`, so `.` is any byte but
-// `\n` and `\S` any byte but ASCII space, `\t\n\v\f\r`); the test
-// `hand_matchers_equal_the_patterns` holds each matcher to its pattern.
+// `\n` and `\S` any byte but ASCII space, `\t\n\v\f\r`; IP stands for
+// `[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?`, an address with an IPv6 zone, FP for
+// `(?:SHA256:[A-Za-z0-9+/=]+|(?:MD5:)?[0-9a-f]{2}(?::[0-9a-f]{2}){15})`); the
+// test `hand_matchers_equal_the_patterns` holds each matcher to its pattern.
 //
-//   Failed:      ^Failed (?P<method>password|publickey|keyboard-interactive/pam|none|hostbased|gssapi-with-mic) for (?:invalid user )?(?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+) port \d+ ssh2(?:: [A-Z0-9-]+ SHA256:[A-Za-z0-9+/=]+)?$
-//   Invalid:     ^(?:Invalid|Illegal) user (?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+)(?: port \d+)?$
-//   pam_unix:    ^pam_unix\(sshd:auth\): authentication failure; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>[0-9A-Fa-f:.]+)(?: +user=(?P<user>.*?))? *$
-//   PAM more:    ^PAM (?P<n>\d+) more authentication failures?; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>[0-9A-Fa-f:.]+)(?: +user=(?P<user>.*?))? *$
-//   PAM error:   ^error: PAM: Authentication failure for (?:(?:illegal|invalid) user )?(?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+)$
-//   max auth:    ^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+) port \d+ ssh2(?: \[preauth\])?$
-//   not allowed: ^User (?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+) not allowed because (?:not listed in AllowUsers|listed in DenyUsers|not in any group|none of user's groups are listed in AllowGroups|a group is listed in DenyGroups|shell \S+ (?:does not exist|is not executable))$
-//   closed:      ^(?:Connection closed by|Connection reset by|Disconnected from) (?:invalid|authenticating) user (?P<user>.*) (?P<ip>[0-9A-Fa-f:.]+) port \d+(?: \[preauth\])?$
-//   Disconnecting: ^Disconnecting (?:invalid|authenticating) user (?P<user>.*) (?P<ip>[0-9A-Fa-f:.]+) port \d+: (?:Too many authentication failures|Change of username or service not allowed|[A-Za-z ]+)(?: \[preauth\])?$
+//   Failed:      ^Failed (?P<method>[A-Za-z0-9@._/+-]{1,40}) for (?:invalid user )?(?P<user>.*) from (?P<ip>IP) port \d+ ssh[12](?:: [A-Z0-9-]+ FP)?$
+//   cert:        ^Failed METHOD for (?:invalid user )?U from (?P<ip>IP) port \d+ ssh[12]: [A-Z0-9-]+-CERT(?: FP)? ID .* \(serial \d+\) CA [A-Z0-9-]+ FP$
+//                (see `cert_tail`: the key ID, like U, is the client's)
+//   Invalid:     ^(?:Invalid|Illegal) user (?P<user>.*) from (?P<ip>IP)(?: port \d+)?$
+//   pam_unix:    ^pam_unix\(sshd:auth\): authentication failure; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>IP)(?: +user=(?P<user>.*?))? *$
+//   PAM more:    ^PAM (?P<n>\d+) more authentication failures?; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>IP)(?: +user=(?P<user>.*?))? *$
+//   PAM error:   ^error: PAM: (?:[Aa]uthentication (?:failure|error|failed)) for (?:(?:illegal|invalid) user )?(?P<user>.*) from (?P<ip>IP)$
+//   PAM unknown: ^error: PAM: (?:User not known to the underlying authentication module|unknown user) for (?:(?:illegal|invalid) user )?(?P<user>.*) from (?P<ip>IP)$
+//   max auth:    ^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(?P<user>.*) from (?P<ip>IP) port \d+ ssh2(?: \[preauth\])?$
+//   not allowed: ^User (?P<user>.*) from (?P<ip>IP) not allowed because (?:not listed in AllowUsers|listed in DenyUsers|not in any group|none of user's groups are listed in AllowGroups|a group is listed in DenyGroups|shell \S+ (?:does not exist|is not executable))$
+//   closed:      ^(?:Connection closed by|Connection reset by|Disconnected from) (?:invalid|authenticating) user (?P<user>.*) (?P<ip>IP) port \d+(?: \[preauth\])?$
+//   Disconnecting: ^Disconnecting (?:invalid|authenticating) user (?P<user>.*) (?P<ip>IP) port \d+: (?:Too many authentication failures|Change of username or service not allowed|[A-Za-z ]+)(?: \[preauth\])?$
+//   too many:    ^Disconnecting: Too many authentication failures(?: for (?:invalid user )?(?P<user>.*?))?(?: \[preauth\])?$   (no address)
+//   root refused: ^ROOT LOGIN REFUSED FROM (?P<ip>IP)(?: port \d+)?$
 //   repeated:    ^message repeated (?P<n>\d+) times: \[ ?(?P<inner>.*)\]$
 //
 // Every part after the user name is a run of one byte class that cannot hold
 // the separator before it (an address holds no space, a port no space, …), so
 // reading from the end finds the one place the user name can stop: the
-// greedy `.*` of the pattern. The address is always the one sshd wrote last.
+// greedy `.*` of the pattern. The address is always the one sshd wrote last,
+// except where the client also chose text after it: a certificate's key ID.
+
+/// sshd prints user names with `%.100s`.
+pub(super) const SSHD_MAX_USER: usize = 100;
 
 /// `\S` of `(?-u)`: `\v` counts as space, unlike `u8::is_ascii_whitespace`.
 fn is_nonspace(b: u8) -> bool {
@@ -43,7 +56,7 @@ fn split_run(s: &[u8], class: impl Fn(u8) -> bool) -> (&[u8], &[u8]) {
 
 /// `HEAD<sep>IP` at the end of `s` → (HEAD, IP text), IP non-empty.
 fn addr_back<'a>(s: &'a [u8], sep: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
-    let (head, ip) = split_run_back(s, is_ip_byte);
+    let (head, ip) = split_run_back(s, is_addr_byte);
     if ip.is_empty() {
         return None;
     }
@@ -64,54 +77,163 @@ fn user_text(u: &[u8]) -> Option<&[u8]> {
     (!u.contains(&b'\n')).then_some(u)
 }
 
-/// The matched parts of one sshd message: (address text, user name).
-type Found<'a> = (&'a [u8], Option<&'a [u8]>);
+/// Where a message names its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Addr<'a> {
+    /// The address as sshd wrote it, still to be decoded.
+    Text(&'a [u8]),
+    /// Decoded already, from several places that agree.
+    Ip(IpAddr),
+    /// Not in the message: it comes from the connection's other lines.
+    Connection,
+}
 
-/// `Failed METHOD for …`; returns (method, rest after ` for `).
+/// The matched parts of one sshd message: (address, user name).
+type Found<'a> = (Addr<'a>, Option<&'a [u8]>);
+
+/// `Failed METHOD for …`; returns (method, rest after ` for `). sshd logs the
+/// method the client asked for, so any name of method bytes counts, up to 40
+/// (sshd's longest is 35): a line stays short enough that no syslog limit
+/// cuts it before sshd's own end.
 fn failed_head(msg: &[u8]) -> Option<(&[u8], &[u8])> {
-    const METHODS: [&[u8]; 6] = [
-        b"password",
-        b"publickey",
-        b"keyboard-interactive/pam",
-        b"none",
-        b"hostbased",
-        b"gssapi-with-mic",
-    ];
     let rest = msg.strip_prefix(b"Failed ")?;
-    METHODS.iter().find_map(|m| {
-        let after = rest.strip_prefix(*m)?.strip_prefix(b" for ")?;
-        Some((&rest[..m.len()], after))
+    let (method, rest) = split_run(rest, |b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'_' | b'/' | b'+' | b'-')
+    });
+    if method.is_empty() || method.len() > 40 {
+        return None;
+    }
+    Some((method, rest.strip_prefix(b" for ")?))
+}
+
+/// A key type as sshd prints it: `RSA`, `ED25519`, `ECDSA-SK`, `RSA-CERT`.
+fn is_key_type(t: &[u8]) -> bool {
+    !t.is_empty()
+        && t.iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// `SHA256:base64`, or the MD5 of old releases (and of `FingerprintHash md5`):
+/// `MD5:`, or nothing, before 16 hex pairs.
+fn is_fingerprint(f: &[u8]) -> bool {
+    if let Some(b64) = f.strip_prefix(b"SHA256:") {
+        return !b64.is_empty()
+            && b64
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    }
+    let hex = f.strip_prefix(b"MD5:").unwrap_or(f);
+    hex.len() == 47
+        && hex.iter().enumerate().all(|(i, &b)| match i % 3 {
+            2 => b == b':',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
+/// `HEAD TYPE FP` at the end of `s` → HEAD.
+fn key_back(s: &[u8]) -> Option<&[u8]> {
+    let (head, fp) = split_run_back(s, |b| b != b' ');
+    if !is_fingerprint(fp) {
+        return None;
+    }
+    let (head, t) = split_run_back(head.strip_suffix(b" ")?, |b| b != b' ');
+    if !is_key_type(t) {
+        return None;
+    }
+    head.strip_suffix(b" ")
+}
+
+/// `HEAD ssh1` or `HEAD ssh2` at the end of `s` → HEAD.
+fn proto_back(s: &[u8]) -> Option<&[u8]> {
+    s.strip_suffix(b" ssh2")
+        .or_else(|| s.strip_suffix(b" ssh1"))
+}
+
+/// `[invalid user ]U from IP port \d+` → (ip, user).
+fn from_port(body: &[u8]) -> Option<Found<'_>> {
+    let (user, ip) = addr_back(port_back(body)?, b" from ")?;
+    let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
+    Some((Addr::Text(ip), Some(user_text(user)?)))
+}
+
+/// `… from IP port \d+ ssh[12](?:: TYPE FP)?`, or a certificate's suffix.
+fn failed_tail(r: &[u8]) -> Option<Found<'_>> {
+    if let Some(body) = proto_back(r) {
+        return from_port(body);
+    }
+    let head = key_back(r)?;
+    match head.strip_suffix(b":").and_then(proto_back) {
+        Some(body) => from_port(body),
+        None => cert_tail(head),
+    }
+}
+
+/// `U from IP port N sshV: TYPE-CERT[ FP] ID KEYID (serial N) CA`, the text
+/// before the CA's `TYPE FP`. The client chose U and KEYID, either of which
+/// may hold a whole fake ` from IP port N sshV: TYPE-CERT FP ID `. Every place
+/// where that can start is a candidate: when they all name one address, it
+/// is the one; when they disagree, the address comes from the connection's
+/// other lines.
+fn cert_tail(head: &[u8]) -> Option<Found<'_>> {
+    let head = head.strip_suffix(b") CA")?;
+    let (head, serial) = split_run_back(head, |b| b.is_ascii_digit());
+    if serial.is_empty() {
+        return None;
+    }
+    let head = head.strip_suffix(b" (serial ")?;
+    user_text(head)?;
+    let mut found: Option<Found> = None;
+    let mut agree = true;
+    for at in memchr::memmem::find_iter(head, b" from ") {
+        let user = &head[..at];
+        let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
+        let Some(ip) = cert_candidate(&head[at + 6..]) else {
+            continue;
+        };
+        match found {
+            None => found = Some((Addr::Ip(ip), Some(user))),
+            Some((Addr::Ip(seen), _)) if seen == ip => found = Some((Addr::Ip(ip), None)),
+            Some(_) => agree = false,
+        }
+    }
+    let found = found?;
+    Some(if agree {
+        found
+    } else {
+        (Addr::Connection, None)
     })
 }
 
-/// `… from IP port \d+ ssh2(?:: [A-Z0-9-]+ SHA256:[A-Za-z0-9+/=]+)?` → (ip, user).
-fn failed_tail(r: &[u8]) -> Option<Found<'_>> {
-    let body = match r.strip_suffix(b" ssh2") {
-        Some(b) => b,
-        None => {
-            let (head, b64) = split_run_back(r, |b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
-            });
-            if b64.is_empty() {
-                return None;
-            }
-            let head = head.strip_suffix(b" SHA256:")?;
-            let (head, key) = split_run_back(head, |b| {
-                b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'
-            });
-            if key.is_empty() {
-                return None;
-            }
-            head.strip_suffix(b" ssh2: ")?
+/// The addresses of the places in a `Failed` line's user name where a
+/// certificate's part can start: a line that ends in a plain suffix may be a
+/// certificate line cut by a syslog limit after a key ID that ends in a fake
+/// one, and then the address sshd wrote is one of these.
+pub(super) fn certificates_in(user: &[u8]) -> impl Iterator<Item = IpAddr> + '_ {
+    memchr::memmem::find_iter(user, b" from ").filter_map(|at| cert_candidate(&user[at + 6..]))
+}
+
+/// `IP port N sshV: TYPE-CERT[ FP] ID …` → IP.
+fn cert_candidate(r: &[u8]) -> Option<IpAddr> {
+    let (ip, r) = split_run(r, is_addr_byte);
+    let r = r.strip_prefix(b" port ")?;
+    let (port, r) = split_run(r, |b| b.is_ascii_digit());
+    if port.is_empty() {
+        return None;
+    }
+    let r = r
+        .strip_prefix(b" ssh2: ")
+        .or_else(|| r.strip_prefix(b" ssh1: "))?;
+    let (t, r) = split_run(r, |b| b != b' ');
+    if !(is_key_type(t) && t.ends_with(b"-CERT")) {
+        return None;
+    }
+    if !r.starts_with(b" ID ") {
+        let (fp, rest) = split_run(r.strip_prefix(b" ")?, |b| b != b' ');
+        if !(is_fingerprint(fp) && rest.starts_with(b" ID ")) {
+            return None;
         }
-    };
-    let (user, ip) = addr_back(port_back(body)?, b" from ")?;
-    Some((
-        ip,
-        Some(user_text(
-            user.strip_prefix(b"invalid user ").unwrap_or(user),
-        )?),
-    ))
+    }
+    ip_with_zone(ip)
 }
 
 /// `… from IP( port \d+)?` → (ip, user).
@@ -120,7 +242,7 @@ fn invalid_tail(r: &[u8]) -> Option<Found<'_>> {
         Some(found) => found,
         None => addr_back(r, b" from ")?,
     };
-    Some((ip, Some(user_text(user)?)))
+    Some((Addr::Text(ip), Some(user_text(user)?)))
 }
 
 /// `logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=IP(?: +user=(.*?))? *$`, after `; `.
@@ -139,7 +261,7 @@ fn pam_tail(r: &[u8]) -> Option<Found<'_>> {
     let r = r.strip_prefix(b" ruser=")?;
     let (_, r) = split_run(r, is_nonspace);
     let r = r.strip_prefix(b" rhost=")?;
-    let (ip, r) = split_run(r, is_ip_byte);
+    let (ip, r) = split_run(r, is_addr_byte);
     if ip.is_empty() {
         return None;
     }
@@ -152,7 +274,7 @@ fn pam_tail(r: &[u8]) -> Option<Found<'_>> {
         _ if after_spaces.is_empty() => None,
         _ => return None,
     };
-    Some((ip, user))
+    Some((Addr::Text(ip), user))
 }
 
 /// `… from IP` → (ip, user), after an optional `illegal user ` or `invalid user `.
@@ -162,19 +284,37 @@ fn pam_error_tail(r: &[u8]) -> Option<Found<'_>> {
         .strip_prefix(b"illegal user ")
         .or_else(|| user.strip_prefix(b"invalid user "))
         .unwrap_or(user);
-    Some((ip, Some(user_text(user)?)))
+    Some((Addr::Text(ip), Some(user_text(user)?)))
+}
+
+/// `error: PAM: REASON for …`: Linux-PAM's, OpenPAM's and Solaris's words for a
+/// failed guess, and for an unknown user.
+fn pam_error(msg: &[u8]) -> Option<(Kind, Found<'_>)> {
+    const FAILED: [&[u8]; 6] = [
+        b"Authentication failure",
+        b"authentication failure",
+        b"Authentication error",
+        b"authentication error",
+        b"Authentication failed",
+        b"authentication failed",
+    ];
+    const UNKNOWN: [&[u8]; 2] = [
+        b"User not known to the underlying authentication module",
+        b"unknown user",
+    ];
+    let r = msg.strip_prefix(b"error: PAM: ")?;
+    let after = |reason: &&[u8]| r.strip_prefix(*reason)?.strip_prefix(b" for ");
+    if let Some(rest) = FAILED.iter().find_map(after) {
+        return Some((Kind::PamError, pam_error_tail(rest)?));
+    }
+    let rest = UNKNOWN.iter().find_map(after)?;
+    Some((Kind::PamUserUnknown, pam_error_tail(rest)?))
 }
 
 /// `… from IP port \d+ ssh2( \[preauth\])?` → (ip, user).
 fn max_auth_tail(r: &[u8]) -> Option<Found<'_>> {
     let r = r.strip_suffix(b" [preauth]").unwrap_or(r);
-    let (user, ip) = addr_back(port_back(r.strip_suffix(b" ssh2")?)?, b" from ")?;
-    Some((
-        ip,
-        Some(user_text(
-            user.strip_prefix(b"invalid user ").unwrap_or(user),
-        )?),
-    ))
+    from_port(r.strip_suffix(b" ssh2")?)
 }
 
 /// `… from IP not allowed because REASON` → (ip, user).
@@ -204,7 +344,7 @@ fn not_allowed_tail(r: &[u8]) -> Option<Found<'_>> {
         }
     };
     let (user, ip) = addr_back(head, b" from ")?;
-    Some((ip, Some(user_text(user)?)))
+    Some((Addr::Text(ip), Some(user_text(user)?)))
 }
 
 /// `(?:invalid|authenticating) user … IP port \d+( \[preauth\])?` → (ip, user).
@@ -214,7 +354,7 @@ fn closed_tail(r: &[u8]) -> Option<Found<'_>> {
         .or_else(|| r.strip_prefix(b"authenticating user "))?;
     let body = r.strip_suffix(b" [preauth]").unwrap_or(r);
     let (user, ip) = addr_back(port_back(body)?, b" ")?;
-    Some((ip, Some(user_text(user)?)))
+    Some((Addr::Text(ip), Some(user_text(user)?)))
 }
 
 /// `(?:invalid|authenticating) user … IP port \d+: [A-Za-z ]+( \[preauth\])?` → (ip, user).
@@ -229,7 +369,29 @@ fn disconnecting_tail(r: &[u8]) -> Option<Found<'_>> {
         return None;
     }
     let (user, ip) = addr_back(port_back(head.strip_suffix(b":")?)?, b" ")?;
-    Some((ip, Some(user_text(user)?)))
+    Some((Addr::Text(ip), Some(user_text(user)?)))
+}
+
+/// `Too many authentication failures( for (invalid user )?U)?( \[preauth\])?`,
+/// after `Disconnecting: `: older sshd's words, without an address.
+fn too_many_tail(r: &[u8]) -> Option<Found<'_>> {
+    let r = r.strip_prefix(b"Too many authentication failures")?;
+    let user = match r.strip_prefix(b" for ") {
+        Some(u) => {
+            let u = u.strip_prefix(b"invalid user ").unwrap_or(u);
+            Some(user_text(u.strip_suffix(b" [preauth]").unwrap_or(u))?)
+        }
+        None if r.is_empty() || r == b" [preauth]" => None,
+        None => return None,
+    };
+    Some((Addr::Connection, user))
+}
+
+/// `IP( port \d+)?` after `ROOT LOGIN REFUSED FROM `.
+fn root_refused_tail(r: &[u8]) -> Option<Found<'_>> {
+    let r = port_back(r).unwrap_or(r);
+    let (head, ip) = split_run_back(r, is_addr_byte);
+    (head.is_empty() && !ip.is_empty()).then_some((Addr::Text(ip), None))
 }
 
 /// `message repeated N times: [ INNER]` → (N, INNER).
@@ -245,10 +407,48 @@ fn repeated(msg: &[u8]) -> Option<(u32, &[u8])> {
     Some((count_from(n)?, inner))
 }
 
+/// Old Red Hat's `sshd(pam_unix)[pid]:` lines: pam_unix's message alone.
+pub(super) fn pam_unix_tag_body(msg: &[u8]) -> Option<Body<'_>> {
+    let (kind, count, rest) = match msg.strip_prefix(b"authentication failure; ") {
+        Some(rest) => (Kind::PamAuthFailure, 1, rest),
+        None => {
+            let (n, rest) = split_run(msg, |b| b.is_ascii_digit());
+            let rest = rest.strip_prefix(b" more authentication failure")?;
+            let rest = rest.strip_prefix(b"s").unwrap_or(rest);
+            (
+                Kind::PamMoreFailures,
+                count_from(n)?,
+                rest.strip_prefix(b"; ")?,
+            )
+        }
+    };
+    body(kind, None, pam_tail(rest)?, count)
+}
+
+fn body<'a>(
+    kind: Kind,
+    method: Option<&'a [u8]>,
+    (addr, user): Found<'a>,
+    count: u32,
+) -> Option<Body<'a>> {
+    let ip = match addr {
+        Addr::Text(t) => Some(ip_with_zone(t)?),
+        Addr::Ip(ip) => Some(ip),
+        Addr::Connection => None,
+    };
+    Some(Body {
+        kind,
+        method,
+        ip,
+        user,
+        count,
+    })
+}
+
 pub(super) fn sshd_body(msg: &[u8]) -> Option<Body<'_>> {
     let mut method = None;
     let mut count = 1;
-    let (kind, (ip, user)) = match msg.first()? {
+    let (kind, found) = match msg.first()? {
         b'F' if msg.starts_with(b"Failed ") => {
             let (m, rest) = failed_head(msg)?;
             method = Some(m);
@@ -269,10 +469,7 @@ pub(super) fn sshd_body(msg: &[u8]) -> Option<Body<'_>> {
             count = count_from(n)?;
             (Kind::PamMoreFailures, found)
         }
-        b'e' if msg.starts_with(b"error: PAM: Authentication failure") => {
-            let rest = msg.strip_prefix(b"error: PAM: Authentication failure for ")?;
-            (Kind::PamError, pam_error_tail(rest)?)
-        }
+        b'e' if msg.starts_with(b"error: PAM: ") => pam_error(msg)?,
         b'e' | b'm'
             if msg.starts_with(b"error: maximum authentication attempts")
                 || msg.starts_with(b"maximum authentication attempts") =>
@@ -291,8 +488,14 @@ pub(super) fn sshd_body(msg: &[u8]) -> Option<Body<'_>> {
         b'D' if msg.starts_with(b"Disconnected from ") => {
             (Kind::Disconnected, closed_tail(&msg[18..])?)
         }
+        b'D' if msg.starts_with(b"Disconnecting: ") => {
+            (Kind::TooManyFailures, too_many_tail(&msg[15..])?)
+        }
         b'D' if msg.starts_with(b"Disconnecting ") => {
             (Kind::Disconnecting, disconnecting_tail(&msg[14..])?)
+        }
+        b'R' if msg.starts_with(b"ROOT LOGIN REFUSED FROM ") => {
+            (Kind::RootRefused, root_refused_tail(&msg[24..])?)
         }
         b'm' if msg.starts_with(b"message repeated ") => {
             let (n, inner) = repeated(msg)?;
@@ -304,13 +507,7 @@ pub(super) fn sshd_body(msg: &[u8]) -> Option<Body<'_>> {
         }
         _ => return None,
     };
-    Some(Body {
-        kind,
-        method,
-        ip: ip_from(ip)?,
-        user,
-        count,
-    })
+    body(kind, method, found, count)
 }
 
 /// The patterns the hand matchers implement, run by the regex engine, and a
@@ -323,58 +520,128 @@ mod oracle {
     use regex::bytes::Regex;
 
     use super::*;
-    use crate::parse::{REPEATED, Rng, count_of, ip_of, re, user_of};
+    use crate::parse::{REPEATED, Rng, count_of, re, user_of};
+
+    /// The patterns above, with IP, FP and METHOD spelled out.
+    fn pattern(p: &str) -> Regex {
+        re(&p
+            .replace("IP", r"[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?")
+            .replace(
+                "FP",
+                r"(?:SHA256:[A-Za-z0-9+/=]+|(?:MD5:)?[0-9a-f]{2}(?::[0-9a-f]{2}){15})",
+            )
+            .replace("METHOD", r"[A-Za-z0-9@._/+-]{1,40}"))
+    }
 
     static FAILED: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^Failed (?P<method>password|publickey|keyboard-interactive/pam|none|hostbased|gssapi-with-mic) for (?:(?P<invalid>invalid user) )?(?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+) port \d+ ssh2(?:: [A-Z0-9-]+ SHA256:[A-Za-z0-9+/=]+)?$",
+        pattern(
+            r"^Failed (?P<method>METHOD) for (?:invalid user )?(?P<user>.*) from (?P<ip>IP) port \d+ ssh[12](?:: [A-Z0-9-]+ FP)?$",
         )
     });
+    static CERT_END: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r"^Failed (?P<method>METHOD) for (?P<head>.*) \(serial \d+\) CA [A-Z0-9-]+ FP$")
+    });
+    static CERT_AT: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(r"^ from (?P<ip>IP) port \d+ ssh[12]: [A-Z0-9-]*-CERT(?: FP)? ID ")
+    });
     static INVALID_USER: LazyLock<Regex> = LazyLock::new(|| {
-        re(r"^(?:Invalid|Illegal) user (?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+)(?: port \d+)?$")
+        pattern(r"^(?:Invalid|Illegal) user (?P<user>.*) from (?P<ip>IP)(?: port \d+)?$")
     });
     static PAM_AUTH: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^pam_unix\((?:sshd|vsftpd):auth\): authentication failure; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>[0-9A-Fa-f:.]+)(?: +user=(?P<user>.*?))? *$",
+        pattern(
+            r"^(?:pam_unix\(sshd:auth\): )?authentication failure; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>IP)(?: +user=(?P<user>.*?))? *$",
         )
     });
     static PAM_MORE: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^PAM (?P<n>\d+) more authentication failures?; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>[0-9A-Fa-f:.]+)(?: +user=(?P<user>.*?))? *$",
+        pattern(
+            r"^(?:PAM )?(?P<n>\d+) more authentication failures?; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>IP)(?: +user=(?P<user>.*?))? *$",
         )
     });
     static PAM_ERROR: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^error: PAM: Authentication failure for (?:(?:illegal|invalid) user )?(?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+)$",
+        pattern(
+            r"^error: PAM: [Aa]uthentication (?:failure|error|failed) for (?:(?:illegal|invalid) user )?(?P<user>.*) from (?P<ip>IP)$",
+        )
+    });
+    static PAM_UNKNOWN: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(
+            r"^error: PAM: (?:User not known to the underlying authentication module|unknown user) for (?:(?:illegal|invalid) user )?(?P<user>.*) from (?P<ip>IP)$",
         )
     });
     static MAX_AUTH: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+) port \d+ ssh2(?: \[preauth\])?$",
+        pattern(
+            r"^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(?P<user>.*) from (?P<ip>IP) port \d+ ssh2(?: \[preauth\])?$",
         )
     });
     static NOT_ALLOWED: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^User (?P<user>.*) from (?P<ip>[0-9A-Fa-f:.]+) not allowed because (?:not listed in AllowUsers|listed in DenyUsers|not in any group|none of user's groups are listed in AllowGroups|a group is listed in DenyGroups|shell \S+ (?:does not exist|is not executable))$",
+        pattern(
+            r"^User (?P<user>.*) from (?P<ip>IP) not allowed because (?:not listed in AllowUsers|listed in DenyUsers|not in any group|none of user's groups are listed in AllowGroups|a group is listed in DenyGroups|shell \S+ (?:does not exist|is not executable))$",
         )
     });
     static PREAUTH_CLOSE: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^(?P<what>Connection closed by|Connection reset by|Disconnected from) (?:invalid|authenticating) user (?P<user>.*) (?P<ip>[0-9A-Fa-f:.]+) port \d+(?: \[preauth\])?$",
+        pattern(
+            r"^(?P<what>Connection closed by|Connection reset by|Disconnected from) (?:invalid|authenticating) user (?P<user>.*) (?P<ip>IP) port \d+(?: \[preauth\])?$",
         )
     });
     static DISCONNECTING: LazyLock<Regex> = LazyLock::new(|| {
-        re(
-            r"^Disconnecting (?:invalid|authenticating) user (?P<user>.*) (?P<ip>[0-9A-Fa-f:.]+) port \d+: (?:Too many authentication failures|Change of username or service not allowed|[A-Za-z ]+)(?: \[preauth\])?$",
+        pattern(
+            r"^Disconnecting (?:invalid|authenticating) user (?P<user>.*) (?P<ip>IP) port \d+: (?:Too many authentication failures|Change of username or service not allowed|[A-Za-z ]+)(?: \[preauth\])?$",
         )
     });
+    static TOO_MANY: LazyLock<Regex> = LazyLock::new(|| {
+        pattern(
+            r"^Disconnecting: Too many authentication failures(?: for (?:invalid user )?(?P<user>.*?))?(?: \[preauth\])?$",
+        )
+    });
+    static ROOT_REFUSED: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"^ROOT LOGIN REFUSED FROM (?P<ip>IP)(?: port \d+)?$"));
 
-    type Answer<'a> = Option<(Kind, Option<&'a [u8]>, IpAddr, Option<&'a [u8]>, u32)>;
+    type Answer<'a> = Option<(
+        Kind,
+        Option<&'a [u8]>,
+        Option<IpAddr>,
+        Option<&'a [u8]>,
+        u32,
+    )>;
+
+    fn ip_of_z(caps: &regex::bytes::Captures) -> Option<IpAddr> {
+        ip_with_zone(caps.name("ip")?.as_bytes())
+    }
+
+    /// A certificate line: every ` from ` where sshd's part can start.
+    fn cert_regex(msg: &[u8]) -> Answer<'_> {
+        let caps = CERT_END.captures(msg)?;
+        let method = caps.name("method").map(|m| m.as_bytes());
+        let head = caps.name("head")?.as_bytes();
+        let mut ips = Vec::new();
+        let mut users = Vec::new();
+        for at in memchr::memmem::find_iter(head, b" from ") {
+            let user = &head[..at];
+            let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
+            if let Some(c) = CERT_AT.captures(&head[at..])
+                && let Some(ip) = ip_of_z(&c)
+            {
+                ips.push(ip);
+                users.push(user);
+            }
+        }
+        let first = *ips.first()?;
+        let (ip, user) = match (ips.iter().all(|i| *i == first), users.len()) {
+            (true, 1) => (Some(first), Some(users[0])),
+            (true, _) => (Some(first), None),
+            (false, _) => (None, None),
+        };
+        Some((Kind::Failed, method, ip, user, 1))
+    }
 
     /// The regex version of `sshd_body`, as it was before the hand matchers.
     fn sshd_body_regex(msg: &[u8]) -> Answer<'_> {
         let (kind, re): (Kind, &Regex) = match msg.first()? {
-            b'F' if msg.starts_with(b"Failed ") => (Kind::Failed, &FAILED),
+            b'F' if msg.starts_with(b"Failed ") => {
+                if !FAILED.is_match(msg) {
+                    return cert_regex(msg);
+                }
+                (Kind::Failed, &FAILED)
+            }
             b'I' if msg.starts_with(b"Invalid user ") || msg.starts_with(b"Illegal user ") => {
                 (Kind::InvalidUser, &INVALID_USER)
             }
@@ -382,9 +649,8 @@ mod oracle {
                 (Kind::PamAuthFailure, &PAM_AUTH)
             }
             b'P' if msg.starts_with(b"PAM ") => (Kind::PamMoreFailures, &PAM_MORE),
-            b'e' if msg.starts_with(b"error: PAM: Authentication failure") => {
-                (Kind::PamError, &PAM_ERROR)
-            }
+            b'e' if PAM_ERROR.is_match(msg) => (Kind::PamError, &PAM_ERROR),
+            b'e' if msg.starts_with(b"error: PAM: ") => (Kind::PamUserUnknown, &PAM_UNKNOWN),
             b'e' | b'm'
                 if msg.starts_with(b"error: maximum authentication attempts")
                     || msg.starts_with(b"maximum authentication attempts") =>
@@ -398,7 +664,14 @@ mod oracle {
                 (Kind::ConnectionClosed, &PREAUTH_CLOSE)
             }
             b'D' if msg.starts_with(b"Disconnected from ") => (Kind::Disconnected, &PREAUTH_CLOSE),
+            b'D' if msg.starts_with(b"Disconnecting: ") => {
+                let caps = TOO_MANY.captures(msg)?;
+                return Some((Kind::TooManyFailures, None, None, user_of(&caps), 1));
+            }
             b'D' if msg.starts_with(b"Disconnecting ") => (Kind::Disconnecting, &DISCONNECTING),
+            b'R' if msg.starts_with(b"ROOT LOGIN REFUSED FROM ") => {
+                (Kind::RootRefused, &ROOT_REFUSED)
+            }
             b'm' if msg.starts_with(b"message repeated ") => {
                 let caps = REPEATED.captures(msg)?;
                 let n = count_of(&caps)?;
@@ -415,10 +688,24 @@ mod oracle {
         Some((
             kind,
             caps.name("method").map(|m| m.as_bytes()),
-            ip_of(&caps)?,
+            Some(ip_of_z(&caps)?),
             user_of(&caps),
             count,
         ))
+    }
+
+    /// `sshd(pam_unix)` lines: pam_unix's message without its prefix.
+    fn pam_unix_tag_regex(msg: &[u8]) -> Answer<'_> {
+        let (kind, re): (Kind, &Regex) = match msg.first()? {
+            b'a' => (Kind::PamAuthFailure, &PAM_AUTH),
+            _ => (Kind::PamMoreFailures, &PAM_MORE),
+        };
+        let caps = re.captures(msg)?;
+        let count = match kind {
+            Kind::PamMoreFailures => count_of(&caps)?,
+            _ => 1,
+        };
+        Some((kind, None, Some(ip_of_z(&caps)?), user_of(&caps), count))
     }
 
     fn sshd_body_hand(msg: &[u8]) -> Answer<'_> {
@@ -480,6 +767,41 @@ mod oracle {
         "message repeated 9999999999 times: [ Failed password for root from 57.38.48.89 port 9387 ssh2]",
         "message repeated 2 times: [ message repeated 3 times: [ Invalid user a from 1.2.3.4 port 5]]",
         "Accepted password for deploy from 192.0.2.200 port 20311 ssh2",
+        // Any method; old fingerprints; ssh1; zones.
+        "Failed keyboard-interactive for invalid user pi from 198.51.100.9 port 40000 ssh2",
+        "Failed keyboard-interactive/bsdauth for root from 198.51.100.9 port 40000 ssh2",
+        "Failed publickey-hostbound-v00@openssh.com for root from 198.51.100.9 port 1 ssh2: ED25519 SHA256:abc",
+        "Failed publickey for root from 192.0.2.4 port 2 ssh2: RSA 2b:4c:6d:8e:9f:a0:b1:c2:d3:e4:f5:06:17:28:39:4a",
+        "Failed publickey for root from 192.0.2.4 port 2 ssh2: RSA MD5:2b:4c:6d:8e:9f:a0:b1:c2:d3:e4:f5:06:17:28:39:4a",
+        "Failed password for root from 192.0.2.4 port 2 ssh1",
+        "Failed password for root from fe80::1%eth0 port 2 ssh2",
+        "Invalid user a from fe80::1%en0_1.x-y port 5",
+        "Invalid user a from fe80::1% port 5",
+        "Invalid user a from %eth0 port 5",
+        // Certificates: the key ID is the client's.
+        "Failed publickey for root from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID k (serial 1) CA RSA SHA256:bbb",
+        "Failed publickey for root from 203.0.113.5 port 22 ssh2: RSA-CERT ID k (serial 1) CA RSA SHA256:bbb",
+        "Failed publickey for root from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID x from 10.10.1.2 port 55555 ssh2 (serial 1) CA RSA SHA256:bbb",
+        "Failed publickey for root from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID x from 10.10.1.2 port 55555 ssh2: RSA-CERT SHA256:c ID y (serial 1) CA RSA SHA256:bbb",
+        "Failed publickey for x from 10.10.1.2 port 5 ssh2: RSA-CERT SHA256:c ID y from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID k (serial 1) CA RSA SHA256:bbb",
+        "Failed publickey for x from 203.0.113.5 port 5 ssh2: RSA-CERT SHA256:c ID y from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID k (serial 1) CA RSA SHA256:bbb",
+        // PAM's other words, OpenPAM's and Solaris's.
+        "error: PAM: authentication error for illegal user x from 192.0.2.9",
+        "error: PAM: Authentication error for root from 192.0.2.9",
+        "error: PAM: Authentication failed for root from 192.0.2.9",
+        "error: PAM: User not known to the underlying authentication module for illegal user x from 192.0.2.9",
+        "error: PAM: unknown user for invalid user x from 192.0.2.9",
+        "error: PAM: Permission denied for root from 192.0.2.9",
+        "ROOT LOGIN REFUSED FROM 192.0.2.9",
+        "ROOT LOGIN REFUSED FROM 192.0.2.9 port 4711",
+        "ROOT LOGIN REFUSED FROM x 192.0.2.9",
+        "Disconnecting: Too many authentication failures [preauth]",
+        "Disconnecting: Too many authentication failures for root [preauth]",
+        "Disconnecting: Too many authentication failures for invalid user x",
+        "Disconnecting: Too many authentication failures for a [preauth] [preauth]",
+        "Disconnecting: Too many authentication failuresx",
+        "Disconnecting: Too many authentication failures for invalid user [preauth]",
+        "Disconnecting: Too many authentication failures for [preauth]",
     ];
 
     /// Fragments that sit on the boundaries the matchers look for.
@@ -530,6 +852,16 @@ mod oracle {
         b"0",
         b"message repeated 2 times: [ ",
         b"\"",
+        b"%",
+        b"%eth0",
+        b"ssh1",
+        b"-CERT",
+        b" ID ",
+        b" (serial 1) CA RSA SHA256:q",
+        b" from 10.10.1.2 port 5 ssh2: RSA-CERT SHA256:z ID ",
+        b"MD5:",
+        b"2b:4c:6d:8e:9f:a0:b1:c2:d3:e4:f5:06:17:28:39:4a",
+        b" for ",
     ];
 
     fn mutate(rng: &mut Rng, msg: &mut Vec<u8>) {
@@ -563,6 +895,23 @@ mod oracle {
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(200_000)
+    }
+
+    #[test]
+    fn pam_unix_tag_equals_its_patterns() {
+        for msg in [
+            "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=192.0.2.9  user=root",
+            "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=192.0.2.9 ",
+            "3 more authentication failures; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=192.0.2.9  user=root",
+            "1 more authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=192.0.2.9",
+            "0 more authentication failures; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=192.0.2.9",
+            "check pass; user unknown",
+            "session opened for user root by (uid=0)",
+        ] {
+            let hand = pam_unix_tag_body(msg.as_bytes())
+                .map(|b| (b.kind, b.method, b.ip, b.user, b.count));
+            assert_eq!(hand, pam_unix_tag_regex(msg.as_bytes()), "{msg}");
+        }
     }
 
     #[test]

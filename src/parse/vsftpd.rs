@@ -65,7 +65,7 @@ fn vsftpd_pam(msg: &[u8]) -> Option<Body<'_>> {
     Some(Body {
         kind: Kind::PamAuthFailure,
         method: None,
-        ip,
+        ip: Some(ip),
         user,
         count: 1,
     })
@@ -91,7 +91,7 @@ pub(super) fn vsftpd_body(msg: &[u8]) -> Option<Body<'_>> {
     Some(Body {
         kind,
         method: None,
-        ip: ip_of(&caps)?,
+        ip: Some(ip_of(&caps)?),
         user: user_of(&caps),
         count: 1,
     })

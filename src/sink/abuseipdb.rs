@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use super::http::{Api, Payload, base_url};
-use super::settings::{Secret, SinkSettings, secret, section};
+use super::settings::{Secret, SinkSettings, secret_or_var, section};
 use super::{Outcome, Post, Sink};
 use crate::clock::{Secs, format_rfc3339};
 use crate::render::Announcement;
@@ -35,7 +35,7 @@ impl AbuseIpDbSink {
     /// time, for relative rate-limit resets.
     pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<AbuseIpDbSink> {
         let c = section(&s.abuseipdb, "abuseipdb", "key")?;
-        let key = secret(&c.key, "abuseipdb", "key")?.to_owned();
+        let key = secret_or_var(&c.key, "abuseipdb", "key")?.to_owned();
         let api = c.api_url.as_deref().unwrap_or(ABUSEIPDB_DEFAULT_API);
         let api = base_url("abuseipdb", "api-url", api)?;
         Ok(AbuseIpDbSink {
@@ -162,6 +162,21 @@ fn already_reported(body: &str) -> bool {
 impl Sink for AbuseIpDbSink {
     fn name(&self) -> &'static str {
         "abuseipdb"
+    }
+
+    /// `GET /api/v2/check` of 127.0.0.1: a lookup, not a report.
+    fn check(&mut self) -> Result<String> {
+        let url = format!("{}/api/v2/check?ipAddress=127.0.0.1", self.api.base);
+        let headers = [("Key", self.key.as_str()), ("Accept", "application/json")];
+        let a = self.api.call(&url, &headers, Payload::Get)?;
+        match a.status {
+            200 => Ok("the key is accepted".into()),
+            _ => Err(self.api.status_error(
+                &a,
+                "the key check",
+                "check key in [abuseipdb] (or ABUSEIPDB_KEY): an APIv2 key",
+            )),
+        }
     }
 
     /// One report per reportable address in the post. The addresses done

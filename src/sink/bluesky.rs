@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{Api, Payload, base_url};
-use super::settings::{Secret, SinkSettings, secret, section, text};
+use super::settings::{Secret, SinkSettings, secret_or_var, section, text};
 use super::{Outcome, Post, Sink};
 use crate::clock::{Secs, format_rfc3339};
 
@@ -52,7 +52,7 @@ impl BlueskySink {
     pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<BlueskySink> {
         let c = section(&s.bluesky, "bluesky", "handle and app-password")?;
         let handle = text(&c.handle, "bluesky", "handle")?.trim_start_matches('@');
-        let password = secret(&c.app_password, "bluesky", "app-password")?.to_owned();
+        let password = secret_or_var(&c.app_password, "bluesky", "app-password")?.to_owned();
         let service = c.service.as_deref().unwrap_or(BLUESKY_DEFAULT_SERVICE);
         let service = base_url("bluesky", "service", service)?;
         Ok(BlueskySink {
@@ -126,6 +126,22 @@ pub fn record_key(post: &Post) -> String {
 impl Sink for BlueskySink {
     fn name(&self) -> &'static str {
         "bluesky"
+    }
+
+    /// A login (`createSession`), as a post would start.
+    fn check(&mut self) -> Result<String> {
+        match self.login() {
+            Ok(()) => {
+                let did = self.session.as_ref().map_or("", |s| s.did.as_str());
+                Ok(format!("@{} ({did})", self.handle))
+            }
+            Err(Outcome::Failed(e) | Outcome::Refused(e)) => Err(e),
+            Err(Outcome::RateLimited(l)) => Err(anyhow!(
+                "Bluesky refused the login for now: {} is used up",
+                l.what
+            )),
+            Err(other) => Err(anyhow!("Bluesky login: {other:?}")),
+        }
     }
 
     fn publish(&mut self, post: &Post) -> Outcome {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{Api, Payload, base_url};
-use super::settings::{Secret, SinkSettings, secret, section, text};
+use super::settings::{Secret, SinkSettings, secret_or_var, section, text};
 use super::{Outcome, Post, Sink, idempotency_key};
 use crate::clock::Secs;
 
@@ -45,7 +45,7 @@ impl MastodonSink {
             "instance",
             text(&c.instance, "mastodon", "instance")?,
         )?;
-        let token = secret(&c.token, "mastodon", "token")?.to_owned();
+        let token = secret_or_var(&c.token, "mastodon", "token")?.to_owned();
         let visibility = c.visibility.as_deref().unwrap_or("public").trim();
         if !["public", "unlisted", "private", "direct"].contains(&visibility) {
             bail!(
@@ -92,6 +92,26 @@ impl MastodonSink {
 impl Sink for MastodonSink {
     fn name(&self) -> &'static str {
         "mastodon"
+    }
+
+    /// `GET /api/v1/accounts/verify_credentials` with the token.
+    fn check(&mut self) -> Result<String> {
+        let url = format!("{}/api/v1/accounts/verify_credentials", self.api.base);
+        let auth = format!("Bearer {}", self.token);
+        let a = self
+            .api
+            .call(&url, &[("Authorization", &auth)], Payload::Get)?;
+        let acct = serde_json::from_str::<Value>(a.text())
+            .ok()
+            .and_then(|v| v["acct"].as_str().map(str::to_owned));
+        match (a.status, acct) {
+            (200, Some(acct)) => Ok(format!("@{acct} on {}", self.api.origin)),
+            _ => Err(self.api.status_error(
+                &a,
+                "the token check",
+                "check token in [mastodon] (or MASTODON_TOKEN)",
+            )),
+        }
     }
 
     fn publish(&mut self, post: &Post) -> Outcome {

@@ -61,6 +61,26 @@ pub trait Sink {
     fn delivered_part(&mut self) -> Vec<IpAddr> {
         Vec::new()
     }
+    /// A limit the last delivered post's reply said is now used up: wait
+    /// for it rather than be refused on the next post.
+    fn used_up(&mut self) -> Option<Limit> {
+        None
+    }
+    /// Checks the credentials without posting, for `verify-credentials`:
+    /// whom the service says they are, or why they were refused.
+    fn check(&mut self) -> anyhow::Result<String>;
+}
+
+/// The name a sink goes by in the outbox, the state and messages.
+pub fn name_of(s: SinkName) -> &'static str {
+    match s {
+        SinkName::Stdout => "stdout",
+        SinkName::Twitter => "twitter",
+        SinkName::Mastodon => "mastodon",
+        SinkName::Bluesky => "bluesky",
+        SinkName::Abuseipdb => "abuseipdb",
+        SinkName::Webhook => "webhook",
+    }
 }
 
 /// Builds the sink `name` (one configured in the options file) from its

@@ -1,5 +1,7 @@
 //! The options file's sink sections, with their secrets, and the checks
-//! that name what a section is missing.
+//! that name what a section is missing. Each secret may come from the
+//! environment instead (`SECRET_VARS`), which wins over the file, as the
+//! `TWITTER_*` variables do.
 
 use std::fmt;
 
@@ -29,6 +31,21 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The environment variable for each sink's secret: (section, key, variable).
+pub const SECRET_VARS: [(&str, &str, &str); 4] = [
+    ("mastodon", "token", "MASTODON_TOKEN"),
+    ("bluesky", "app-password", "BLUESKY_APP_PASSWORD"),
+    ("abuseipdb", "key", "ABUSEIPDB_KEY"),
+    ("webhook", "url", "WEBHOOK_URL"),
+];
+
+fn var_of(section: &str, key: &str) -> Option<&'static str> {
+    SECRET_VARS
+        .iter()
+        .find(|(s, k, _)| *s == section && *k == key)
+        .map(|(_, _, v)| *v)
+}
+
 /// The options file's sink sections.
 #[derive(Debug, Clone, Default)]
 pub struct SinkSettings {
@@ -48,6 +65,31 @@ impl SinkSettings {
                 .is_some_and(|b| b.app_password.is_some())
             || self.abuseipdb.as_ref().is_some_and(|a| a.key.is_some())
             || self.webhook.is_some()
+    }
+
+    /// The secrets set in the environment (`get` reads a variable) put in
+    /// place of the file's. A secret that is the whole of what a sink needs
+    /// (AbuseIPDB's key, the webhook's URL) makes its section too.
+    pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> SinkSettings {
+        let get = |section: &str, key: &str| {
+            var_of(section, key)
+                .and_then(&get)
+                .filter(|v| !v.trim().is_empty())
+                .map(Secret)
+        };
+        if let (Some(v), Some(c)) = (get("mastodon", "token"), self.mastodon.as_mut()) {
+            c.token = Some(v);
+        }
+        if let (Some(v), Some(c)) = (get("bluesky", "app-password"), self.bluesky.as_mut()) {
+            c.app_password = Some(v);
+        }
+        if let Some(v) = get("abuseipdb", "key") {
+            self.abuseipdb.get_or_insert_with(Default::default).key = Some(v);
+        }
+        if let Some(v) = get("webhook", "url") {
+            self.webhook.get_or_insert_with(Default::default).url = Some(v);
+        }
+        self
     }
 
     /// Checks that every sink named here is fully configured, naming what is missing.
@@ -74,11 +116,25 @@ pub(super) fn text<'a>(v: &'a Option<String>, section: &str, key: &str) -> Resul
         .with_context(|| format!("[{section}] in the --config file has no {key}"))
 }
 
-pub(super) fn secret<'a>(v: &'a Option<Secret>, section: &str, key: &str) -> Result<&'a str> {
+fn secret<'a>(v: &'a Option<Secret>, section: &str, key: &str) -> Result<&'a str> {
     v.as_ref()
         .map(|s| s.expose().trim())
         .filter(|s| !s.is_empty())
         .with_context(|| format!("[{section}] in the --config file has no {key}"))
+}
+
+/// A secret from the section, or what to set when it has none.
+pub(super) fn secret_or_var<'a>(
+    v: &'a Option<Secret>,
+    section: &str,
+    key: &str,
+) -> Result<&'a str> {
+    secret(v, section, key).map_err(|e| match var_of(section, key) {
+        Some(var) => e.context(format!(
+            "set {var} in the environment, or {key} in [{section}]"
+        )),
+        None => e,
+    })
 }
 
 #[cfg(test)]
@@ -149,7 +205,8 @@ mod tests {
         };
         assert_eq!(
             err(&s, SinkName::Mastodon),
-            "[mastodon] in the --config file has no token"
+            "set MASTODON_TOKEN in the environment, or token in [mastodon]: \
+             [mastodon] in the --config file has no token"
         );
         assert_eq!(
             err(&s, SinkName::Bluesky),
@@ -157,7 +214,8 @@ mod tests {
         );
         assert_eq!(
             err(&s, SinkName::Abuseipdb),
-            "[abuseipdb] in the --config file has no key"
+            "set ABUSEIPDB_KEY in the environment, or key in [abuseipdb]: \
+             [abuseipdb] in the --config file has no key"
         );
         let e = err(&s, SinkName::Webhook);
         assert!(e.contains("http(s)://") && !e.contains("SECRETPATH"), "{e}");

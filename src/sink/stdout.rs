@@ -84,6 +84,10 @@ impl<W: Write> Sink for StdoutSink<W> {
         "stdout"
     }
 
+    fn check(&mut self) -> anyhow::Result<String> {
+        Ok("nothing to check".into())
+    }
+
     fn publish(&mut self, post: &Post) -> Outcome {
         if self.quiet {
             return Outcome::Delivered;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::http::{Api, Payload, origin};
-use super::settings::{Secret, SinkSettings, secret, section};
+use super::settings::{Secret, SinkSettings, secret_or_var, section};
 use super::stdout::AttackerJson;
 use super::{Outcome, Post, Sink, idempotency_key};
 use crate::clock::Secs;
@@ -54,7 +54,7 @@ impl WebhookSink {
     /// time, for relative rate-limit resets.
     pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<WebhookSink> {
         let c = section(&s.webhook, "webhook", "url")?;
-        let url = secret(&c.url, "webhook", "url")?.to_owned();
+        let url = secret_or_var(&c.url, "webhook", "url")?.to_owned();
         // The URL may carry a token (Slack, Discord): never quote it.
         let shown = origin(&url);
         let host = shown.split_once("://").map_or("", |(_, h)| h);
@@ -96,6 +96,13 @@ impl WebhookSink {
 impl Sink for WebhookSink {
     fn name(&self) -> &'static str {
         "webhook"
+    }
+
+    fn check(&mut self) -> Result<String> {
+        Ok(format!(
+            "not checked: a webhook ({}) cannot be checked without posting to it",
+            self.api.origin
+        ))
     }
 
     fn publish(&mut self, post: &Post) -> Outcome {

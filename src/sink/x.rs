@@ -47,8 +47,10 @@ pub struct XClient {
 
 #[derive(Debug)]
 pub enum PostOutcome {
+    /// `used_up`: the reply's headers say a window has no post left.
     Posted {
         id: String,
+        used_up: Option<Limit>,
     },
     Duplicate,
     RateLimited(Limit),
@@ -98,11 +100,26 @@ impl Windows {
         }
     }
 
-    /// What a 429 with these headers and this body waits for: every window
-    /// that is used up (the last of them to lift), or the spend cap.
-    fn limit(&self, body: &str) -> Limit {
-        let capped = problem_type(body).is_some_and(|t| t.ends_with("usage-capped"));
-        let mut used: Vec<(String, Option<i64>)> = Vec::new();
+    /// After a post X took: a window it says has no post left (a 24-hour
+    /// cap or the 15-minute window), so the next post need not be refused first.
+    fn used_up(&self) -> Option<Limit> {
+        let mut used = self.days_used();
+        if self.window.remaining == Some(0) {
+            used.push(("X's 15-minute limit".to_string(), self.window.reset));
+        }
+        (!used.is_empty()).then(|| Limit {
+            reset: used.iter().filter_map(|(_, r)| *r).max(),
+            what: used
+                .into_iter()
+                .map(|(w, _)| w)
+                .collect::<Vec<_>>()
+                .join(" and "),
+        })
+    }
+
+    /// The 24-hour windows with no post left, with their resets.
+    fn days_used(&self) -> Vec<(String, Option<i64>)> {
+        let mut used = Vec::new();
         for (w, whose) in [(&self.user_day, "account"), (&self.app_day, "app")] {
             if w.remaining == Some(0) {
                 let of = w.limit.map(|n| format!(" ({n} posts)")).unwrap_or_default();
@@ -112,6 +129,14 @@ impl Windows {
                 ));
             }
         }
+        used
+    }
+
+    /// What a 429 with these headers and this body waits for: every window
+    /// that is used up (the last of them to lift), or the spend cap.
+    fn limit(&self, body: &str) -> Limit {
+        let capped = problem_type(body).is_some_and(|t| t.ends_with("usage-capped"));
+        let mut used = self.days_used();
         if capped {
             used.push((
                 "X's usage cap (the spend cap set for the account; raise it in the \
@@ -168,6 +193,7 @@ fn sign(
     let client = oauth::Credentials::new(creds.consumer_key.as_str(), &creds.consumer_secret);
     let token = oauth::Credentials::new(creds.access_token.as_str(), &creds.access_token_secret);
     let mut builder = oauth::Builder::new(client, oauth::HMAC_SHA1);
+    let url = base_string_uri(url);
     // X's documented signatures include oauth_version=1.0; None/None makes the crate pick a
     // random nonce and the current time.
     builder
@@ -175,7 +201,29 @@ fn sign(
         .version(true)
         .nonce(nonce)
         .timestamp(timestamp);
-    builder.authorize(method, url, params)
+    builder.authorize(method, &url, params)
+}
+
+/// The URL as the signature base string has it (RFC 5849 3.4.1.2): scheme
+/// and host in lower case, the scheme's default port left out. X signs it
+/// so, whatever the URL as configured: `https://API.X.com:443` is
+/// `https://api.x.com`.
+fn base_string_uri(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let mut authority = authority.to_ascii_lowercase();
+    let default = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => "",
+    };
+    if !default.is_empty() && authority.ends_with(default) {
+        authority.truncate(authority.len() - default.len());
+    }
+    format!("{scheme}://{authority}{path}")
 }
 
 struct Reply {
@@ -238,7 +286,10 @@ impl XClient {
         };
         match reply.status {
             200 | 201 => match parse::<Created>(&reply) {
-                Ok(created) => PostOutcome::Posted { id: created.id },
+                Ok(created) => PostOutcome::Posted {
+                    id: created.id,
+                    used_up: reply.limits.used_up(),
+                },
                 Err(e) => PostOutcome::Failed(e.context(format!(
                     "X accepted the post ({}) but its reply could not be understood",
                     reply.status
@@ -361,11 +412,16 @@ fn detail(body: &str) -> Option<String> {
 /// Posts to X through the v2 API.
 pub struct TwitterSink {
     client: XClient,
+    /// A limit the last post's reply said is used up.
+    used_up: Option<Limit>,
 }
 
 impl TwitterSink {
     pub fn new(client: XClient) -> Self {
-        TwitterSink { client }
+        TwitterSink {
+            client,
+            used_up: None,
+        }
     }
 }
 
@@ -374,9 +430,20 @@ impl Sink for TwitterSink {
         "twitter"
     }
 
+    fn check(&mut self) -> anyhow::Result<String> {
+        Ok(format!("@{}", self.client.me()?))
+    }
+
+    fn used_up(&mut self) -> Option<Limit> {
+        self.used_up.take()
+    }
+
     fn publish(&mut self, post: &Post) -> Outcome {
         match self.client.post(&post.text) {
-            PostOutcome::Posted { .. } => Outcome::Delivered,
+            PostOutcome::Posted { used_up, .. } => {
+                self.used_up = used_up;
+                Outcome::Delivered
+            }
             PostOutcome::Duplicate => Outcome::Duplicate,
             PostOutcome::RateLimited(limit) => Outcome::RateLimited(limit),
             PostOutcome::Refused(e) => Outcome::Refused(e.context("posting to X failed")),
@@ -461,6 +528,48 @@ mod tests {
     }
 
     #[test]
+    fn the_base_string_uri_is_normalised() {
+        // Signed as X computes it: lower-case scheme and host, no default port.
+        let typed = [
+            "HTTPS://API.X.com:443/2/tweets",
+            "https://api.X.COM/2/tweets",
+            "https://api.x.com:443/2/tweets",
+        ];
+        for url in typed {
+            let header = authorization("POST", url, &creds(), "n0nce", 1700000123);
+            let wanted = authorization(
+                "POST",
+                "https://api.x.com/2/tweets",
+                &creds(),
+                "n0nce",
+                1700000123,
+            );
+            assert_eq!(header, wanted, "{url}");
+            verify_signature(&header, "POST", "https://api.x.com/2/tweets", &[], &KEYS);
+        }
+        assert_eq!(
+            base_string_uri("http://Example.COM:80/a/B?x=Y"),
+            "http://example.com/a/B?x=Y"
+        );
+        // Another port stays, and so does the path's case.
+        let h = authorization("GET", "https://api.x.com:8443/2/Users/me", &creds(), "n", 1);
+        verify_signature(&h, "GET", "https://api.x.com:8443/2/Users/me", &[], &KEYS);
+        assert!(
+            fake_x::check_signature(&h, "GET", "https://api.x.com/2/Users/me", &[], &KEYS).is_err()
+        );
+    }
+
+    #[test]
+    fn an_upper_case_host_is_signed_as_x_expects() {
+        // The fake verifies against the Host header, normalised as X does.
+        let x = FakeX::start(vec![Reply::created("1")]);
+        let upper = x.url().replace("http://127.0.0.1", "http://LocalHost");
+        let outcome = XClient::new(&upper, creds()).unwrap().post("hello");
+        assert!(matches!(outcome, PostOutcome::Posted { .. }), "{outcome:?}");
+        assert_eq!(x.requests().len(), 1);
+    }
+
+    #[test]
     fn authorization_uses_given_nonce_and_timestamp() {
         let header = authorization(
             "GET",
@@ -507,7 +616,7 @@ mod tests {
         let text = "Blocked 203.0.113.7 — 42 attempts & \"quotes\" + 100% 🚫\nnext line";
         let outcome = XClient::new(x.url(), creds()).unwrap().post(text);
         assert!(
-            matches!(&outcome, PostOutcome::Posted { id } if id == "1445880548472328192"),
+            matches!(&outcome, PostOutcome::Posted { id, .. } if id == "1445880548472328192"),
             "{outcome:?}"
         );
         let seen = x.requests();

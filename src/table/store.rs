@@ -445,8 +445,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
             attackers,
             stored: Store::new(stored),
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
+            children: Default::default(),
             expiry: expiry.into(),
             latest,
+            links: Default::default(),
         })
     }
 }

@@ -295,7 +295,13 @@ fn gzip_on_stdin_is_read_and_another_program_s_log_is_said() {
             "replay" => assert_eq!(lines[0]["tries"], 7, "{}", out.stdout()),
             _ => assert_eq!(lines.len(), 7),
         }
-        assert_eq!(out.stderr(), "");
+        assert!(
+            out.stderr()
+                .starts_with("tweet-attacks: 7 lines read, 7 recognised, 1 attackers, 7 tries"),
+            "{sub}: the summary counts the decompressed lines: {}",
+            out.stderr()
+        );
+        assert!(!out.stderr().contains("warning"), "{}", out.stderr());
     }
     env.write(
         "nginx.log",

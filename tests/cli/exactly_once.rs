@@ -326,3 +326,79 @@ fn abuseipdb_killed_after_it_answered_reports_each_once() {
         each_once()
     );
 }
+
+/// The other way a reply is lost: the receiver takes the post and holds its
+/// answer; the run is killed while it waits, mid-request. The retry must be
+/// recognised, by the webhook's id and by the Bluesky record key.
+#[test]
+fn killed_while_the_receiver_holds_its_reply_each_is_taken_once() {
+    for sink in ["webhook", "bluesky"] {
+        let taken: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+        let shared = taken.clone();
+        let fake = FakeX::serve_with(None, move |seen: &Seen| {
+            if seen.path() == "/xrpc/com.atproto.server.createSession" {
+                return Some(Reply::json(
+                    200,
+                    r#"{"did":"did:plc:a","handle":"a.bsky.social","accessJwt":"JWT"}"#,
+                ));
+            }
+            let body = seen.json();
+            // The webhook's id, or the record key: what the receiver keys on.
+            let (key, text) = match body["rkey"].as_str() {
+                Some(rkey) => (rkey.to_string(), body["record"]["text"].clone()),
+                None => (body["id"].as_str()?.to_string(), body["text"].clone()),
+            };
+            let mut taken = shared.lock().unwrap();
+            let first = taken.is_empty();
+            taken.insert(key, text.as_str()?.to_string());
+            Some(match first {
+                true => Reply::hang(),
+                false => Reply::json(
+                    200,
+                    r#"{"uri":"at://did:plc:a/app.bsky.feed.post/x","cid":"b"}"#,
+                ),
+            })
+        });
+        let section = match sink {
+            "webhook" => format!("[webhook]\nurl = \"{}/services/T/B/X\"\n", fake.url()),
+            _ => format!(
+                "[bluesky]\nhandle = \"a.bsky.social\"\napp-password = \"pw-pw-pw\"\nservice = \"{}\"\n",
+                fake.url()
+            ),
+        };
+        let mut env = two_due(&section);
+        let mut child = run_sink(&env, sink)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while taken.lock().unwrap().is_empty() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{sink}: ended before posting"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{sink}: never posted"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{sink}: still waiting for the reply"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(outbox(&env).len(), 2, "{sink}: killed before it knew");
+        env.now = "2026-11-26T12:10:00Z".into();
+        Out(run_sink(&env, sink).output().unwrap()).ok();
+        assert_eq!(outbox(&env), [], "{sink}");
+        let taken = taken.lock().unwrap();
+        assert_eq!(
+            per_address(taken.values().map(String::as_str)),
+            each_once(),
+            "{sink}"
+        );
+    }
+}

@@ -881,3 +881,43 @@ fn sink_secrets_make_the_options_file_private() {
     }
     assert_eq!(api.requests().len(), 0);
 }
+
+#[test]
+fn bluesky_429_waits_for_the_ratelimit_reset_it_gives() {
+    let mut env = env_with(&guesses(IP, 6, 100), "");
+    // A PDS's answer when the account's write limit is used up.
+    let limited = FakeX::start_plain(vec![
+        session(),
+        Reply::json(
+            429,
+            r#"{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}"#,
+        )
+        .header("ratelimit-limit", "5000")
+        .header("ratelimit-remaining", "0")
+        .header("ratelimit-reset", &(NOW_SECS + 1800).to_string())
+        .header("ratelimit-policy", "5000;w=3600"),
+    ]);
+    write_options(&env, "", &[section("bluesky", limited.url())]);
+    let note = sink_run(&env, &["bluesky"], &[]).one_notice_line();
+    assert!(
+        note.contains(
+            "bluesky: Bluesky's rate limit is used up; posting resumes at 2026-11-26T12:30:00Z"
+        ),
+        "{note}"
+    );
+    env.now = "2026-11-26T12:15:00Z".into();
+    let early = FakeX::start_plain(vec![]);
+    write_options(&env, "", &[section("bluesky", early.url())]);
+    assert_eq!(sink_run(&env, &["bluesky"], &[]).ok().stderr(), "");
+    assert_eq!(early.requests().len(), 0);
+    env.now = "2026-11-26T12:30:00Z".into();
+    let up = FakeX::start_plain(vec![session(), record_created()]);
+    write_options(&env, "", &[section("bluesky", up.url())]);
+    sink_run(&env, &["bluesky"], &[]).ok();
+    assert_eq!(
+        up.requests()[1].json(),
+        limited.requests()[1].json(),
+        "the same record under the same key"
+    );
+    assert_eq!(queued(&env), []);
+}

@@ -404,6 +404,37 @@ fn x_24_hour_cap_is_said_once_and_waited_out_in_silence() {
 }
 
 #[test]
+fn x_201_saying_the_24_hour_cap_is_used_up_stops_before_a_refused_post() {
+    let mut env = Env::with_log(&(guesses(IP, 8, 100) + &guesses("198.51.100.7", 6, 200)));
+    let reset = NOW_SECS + 6 * 3600;
+    // X took the post, and its headers say no post is left for the day.
+    let mut last = Reply::created("5");
+    last.headers = Reply::day_capped(NOW_SECS, reset).headers;
+    last.headers.retain(|(k, _)| k != "Content-Type");
+    let last = last.header("Content-Type", "application/json");
+    let x = FakeX::start(vec![last]);
+    let note = env.x_run(x.url(), &[]).one_notice_line();
+    assert_eq!(
+        x.texts().len(),
+        1,
+        "the second post is not sent to be refused"
+    );
+    assert!(
+        note.contains("X's 24-hour post limit for the account (17 posts) is used up; posting resumes at 2026-11-26T18:00:00Z; 1 announcement(s) wait"),
+        "{note}"
+    );
+    assert_eq!(env.state()["sinks"]["twitter"]["blocked_until"], reset);
+    env.now = time(reset - 1);
+    let quiet = FakeX::start(vec![]);
+    assert_eq!(env.x_run(quiet.url(), &[]).ok().stderr(), "");
+    env.now = time(reset);
+    let up = FakeX::start(vec![Reply::created("6")]);
+    env.x_run(up.url(), &[]).ok();
+    assert_eq!(up.texts().len(), 1);
+    assert_eq!(env.outbox(), Vec::<Value>::new());
+}
+
+#[test]
 fn x_usage_capped_is_said_once_and_retried_each_run() {
     let mut env = Env::with_log(&guesses(IP, 6, 100));
     let x = FakeX::start(vec![Reply::usage_capped(), Reply::usage_capped()]);

@@ -136,6 +136,9 @@ check() { # check NAME WANT GOT
 }
 count() { "$NODE" "$APP/count.mjs" "$WORK" "$@"; }
 
+# The fence: nothing but loopback in this namespace.
+check "network interfaces here" lo "$(ip -o link show | cut -d: -f2 | tr -d ' ' | tr '\n' ' ' | sed 's/ $//')"
+
 : >"$WORK/vsftpd.log"
 : >"$WORK/auth.log"
 # N failed sshd logins from IP, stamped now (syslog's format, as Debian writes it).

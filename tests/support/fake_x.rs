@@ -74,6 +74,22 @@ fn enc(s: &str) -> String {
     utf8_percent_encode(s, RFC3986).to_string()
 }
 
+/// RFC 5849 3.4.1.2: the scheme and host in lower case, without the
+/// scheme's default port.
+pub fn base_string_uri(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("an absolute URL");
+    let scheme = scheme.to_ascii_lowercase();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut authority = authority.to_ascii_lowercase();
+    for (s, port) in [("http", ":80"), ("https", ":443")] {
+        if scheme == s && authority.ends_with(port) {
+            authority.truncate(authority.len() - port.len());
+        }
+    }
+    let path = if path.is_empty() { "/" } else { path };
+    format!("{scheme}://{authority}{path}")
+}
+
 /// Independent RFC 5849 check of an Authorization header for `method` `url`
 /// (without its query) plus `extra` request parameters. Returns the oauth_*
 /// parameters, or what is wrong.
@@ -135,7 +151,11 @@ pub fn check_signature(
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&");
-    let base = format!("{method}&{}&{}", enc(url), enc(&normalized));
+    let base = format!(
+        "{method}&{}&{}",
+        enc(&base_string_uri(url)),
+        enc(&normalized)
+    );
     let key = format!(
         "{}&{}",
         enc(keys.consumer_secret),
