@@ -128,6 +128,11 @@ const ENVIRONMENT: &str = r#".SH ENVIRONMENT
 The X credentials; they win over the options file. Secrets never go on
 the command line.
 .TP
+\fBMASTODON_TOKEN\fR, \fBBLUESKY_APP_PASSWORD\fR, \fBABUSEIPDB_KEY\fR, \fBWEBHOOK_URL\fR
+The other sinks' secrets, instead of \fBtoken\fR in [mastodon],
+\fBapp\-password\fR in [bluesky], \fBkey\fR in [abuseipdb] and \fBurl\fR in
+[webhook]; they win over the options file.
+.TP
 \fBTZ\fR
 The time zone of classic syslog time stamps.
 "#;
