@@ -90,7 +90,7 @@ echo "== $log: $((bytes / 1000000)) MB, $(wc -l <"$log") lines; best of $runs ru
     --ref "$grep_label" --json "$work/throughput.json"
 
 # --- correctness -----------------------------------------------------------
-"$bin" replay --threshold 0 --json "$log" >"$work/replay.json"
+"$bin" replay --ipv6-prefix 128 --threshold 0 --json "$log" >"$work/replay.json"
 python3 - "$work/replay.json" "$data/auth.truth.json" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]

@@ -271,14 +271,28 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     };
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
+    st.table.set_rules(c.rules);
     crate::notice::ended(&mut st.notes, UNCONFIGURED);
     read_logs(c, &mut st, now)?;
     st.table.close_conns();
     queue_due(&mut st, c, now);
     let outbox = &st.outbox;
-    st.table.forget_idle(now - c.retention, |ip| {
-        outbox.iter().any(|p| p.subject.ip == *ip)
-    });
+    let queued = |ip: &IpAddr| outbox.iter().any(|p| p.subject.ip == *ip);
+    st.table.forget_idle(now - c.retention, queued);
+    match st.table.bound(queued) {
+        0 => crate::notice::ended(&mut st.notes, "table-full"),
+        n => {
+            crate::notice::once(
+                &mut st.notes,
+                "table-full",
+                now,
+                format_args!(
+                    "more than {} attackers (--max-attackers): forgot the {n} seen least recently, and will go on forgetting",
+                    c.rules.max_attackers
+                ),
+            );
+        }
+    }
 
     if c.dry_run {
         return print_plans(&mut st, c, now);
@@ -462,6 +476,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         Some(p) => state::load(p, &mut text)?,
         None => State::default(),
     };
+    st.table.set_rules(c.rules);
     let mut clock = LocalClock::new(now);
     let mut summary = Summary::default();
     for input in &c.inputs {
@@ -603,7 +618,7 @@ struct ShowLine<'a> {
 fn show(c: &ShowConfig, now: Secs) -> Result<()> {
     let json = c.json;
     let mut text = String::new();
-    let mut st = load_existing(&c.state, &mut text)?;
+    let st = load_existing(&c.state, &mut text)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         writeln!(
@@ -612,17 +627,25 @@ fn show(c: &ShowConfig, now: Secs) -> Result<()> {
             "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
         )?;
     }
-    let wanted = |ip: &IpAddr, a: &crate::table::Attacker| {
-        a.last >= c.since
+    // One attacker read in full at a time: a million would not fit in memory at once.
+    st.table.try_for_each_ranked(|ip, a| -> Result<()> {
+        let wanted = a.last >= c.since
             && a.tries() >= c.min_tries
-            && c.ip.is_none_or(|want| want.to_canonical() == *ip)
-    };
-    for (ip, a) in st.table.ranked() {
-        if !wanted(ip, a) {
-            continue;
+            && c.ip.is_none_or(|want| {
+                // One address finds its own entry, or the network counted as one.
+                let want = want.to_canonical();
+                want == ip
+                    || a.net.is_some_and(|(prefix, _)| {
+                        format!("{ip}/{prefix}")
+                            .parse::<crate::decide::Net>()
+                            .is_ok_and(|n| n.contains(&want))
+                    })
+            });
+        if !wanted {
+            return Ok(());
         }
         let line = ShowLine {
-            ip: *ip,
+            ip,
             tries: a.tries(),
             users: &a.users,
             users_more: a.users_more,
@@ -650,7 +673,8 @@ fn show(c: &ShowConfig, now: Secs) -> Result<()> {
                 users
             )?;
         }
-    }
+        Ok(())
+    })?;
     // The queues, what a sink waits for, and parked posts, under the table.
     let mut summary = Vec::new();
     crate::queue::write_summary(&mut summary, &st, now)?;

@@ -119,6 +119,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION")]
     pub retention: Option<String>,
 
+    /// Count IPv6 attackers per network of this prefix length; 128 counts
+    /// each address on its own [default: 64]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub ipv6_prefix: Option<u8>,
+
+    /// Most attackers kept; past it the least recently seen are forgotten,
+    /// with a warning [default: 2000000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_attackers: Option<u64>,
+
     /// X API base URL [default: https://api.x.com]
     #[arg(long, value_name = "URL")]
     pub twitter_api_url: Option<String>,
@@ -170,6 +180,12 @@ pub struct ReplayArgs {
     /// Local accounts, whose names are never published.
     #[arg(long, value_name = "FILE", default_value = "/etc/passwd")]
     pub passwd: PathBuf,
+
+    /// Count IPv6 attackers per network of this prefix length; 128 counts
+    /// each address on its own.
+    #[arg(long, value_name = "N", default_value_t = crate::table::DEFAULT_IPV6_PREFIX,
+          value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub ipv6_prefix: u8,
 
     /// Log files to read in order; `-` or nothing reads standard input.
     #[arg(value_name = "FILE")]

@@ -1,6 +1,7 @@
 //! Validated settings for one run, built from the command line, the options
 //! file and the environment. Core code sees only these.
 
+use crate::table::{DEFAULT_IPV6_PREFIX, DEFAULT_MAX_ATTACKERS, Rules};
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -141,6 +142,7 @@ pub struct RunConfig {
     pub dry_run: bool,
     pub json: bool,
     pub retention: Secs,
+    pub rules: Rules,
     pub lock_wait: Duration,
 }
 
@@ -150,6 +152,7 @@ pub struct ReplayConfig {
     pub policy: Policy,
     pub privacy: Privacy,
     pub json: bool,
+    pub rules: Rules,
     pub inputs: Vec<Input>,
 }
 
@@ -169,6 +172,8 @@ struct FileConfig {
     #[serde(default)]
     ignore: Vec<String>,
     retention: Option<String>,
+    ipv6_prefix: Option<u8>,
+    max_attackers: Option<u64>,
     twitter_api_url: Option<String>,
     max_posts_per_day: Option<usize>,
     max_posts_per_run: Option<usize>,
@@ -481,6 +486,18 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         .or(file.retention.clone())
         .unwrap_or_else(|| "30d".into());
     let retention = clock::parse_duration(&retention).context("bad --retention")?;
+    let rules = Rules {
+        ipv6_prefix: match r.ipv6_prefix.or(file.ipv6_prefix) {
+            Some(p) if p > 128 => bail!("bad ipv6-prefix: {p} (0 to 128)"),
+            p => p.unwrap_or(DEFAULT_IPV6_PREFIX),
+        },
+        max_attackers: match r.max_attackers.or(file.max_attackers) {
+            Some(0) => bail!("bad max-attackers: 0 (at least 1)"),
+            n => n.map_or(DEFAULT_MAX_ATTACKERS, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
+        },
+    };
     if !(0.0..=3600.0).contains(&r.lock_wait) {
         bail!("bad --lock-wait: {} (0 to 3600 seconds)", r.lock_wait);
     }
@@ -579,6 +596,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         dry_run: r.dry_run,
         json: r.json,
         retention,
+        rules,
         lock_wait: Duration::from_secs_f64(r.lock_wait),
     })))
 }
@@ -667,6 +685,10 @@ impl Config {
                 policy: policy(r.threshold, &r.ignore)?,
                 privacy: privacy(&r.passwd, false)?,
                 json: r.json,
+                rules: Rules {
+                    ipv6_prefix: r.ipv6_prefix,
+                    ..Rules::default()
+                },
                 inputs: inputs(r.inputs),
             }),
             cli::Command::Parse(p) => Command::Parse {

@@ -106,19 +106,32 @@ impl Policy {
             Some(since) => last.is_some_and(|l| l >= since),
         }
     }
+
+    /// Whether the network of `prefix` bits at `ip` (an attacker counted as
+    /// one) meets an ignored one: an ignored address inside it hides it all.
+    pub fn ignores_network(&self, ip: &IpAddr, prefix: u8) -> bool {
+        let net = Net {
+            addr: ip.to_canonical(),
+            prefix,
+        };
+        self.ignore
+            .iter()
+            .any(|n| n.contains(ip) || net.contains(&n.addr))
+    }
 }
 
 /// Attackers that newly passed the threshold, most tries first. `queued`
 /// says which are already waiting to be published.
 pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) -> Vec<IpAddr> {
     // Filter before sorting: a table of 100,000 attackers has only a few due.
+    let rules = table.rules();
     let mut due: Vec<(u64, IpAddr)> = table
         .standings()
         .filter(|s| {
             s.tries > policy.threshold
                 && !s.announced
                 && policy.active(s.last)
-                && !policy.ignores(&s.ip)
+                && !policy.ignores_network(&s.ip, rules.prefix_of(&s.ip))
                 && !queued(&s.ip)
         })
         .map(|s| (s.tries, s.ip))
@@ -227,5 +240,24 @@ mod tests {
             vec!["192.168.1.20".parse::<IpAddr>().unwrap()],
             "the LAN still counts"
         );
+    }
+
+    #[test]
+    fn an_ignored_address_hides_the_network_counted_with_it() {
+        let t = table_with(&[
+            ("2001:db8:1:2::5", 9),
+            ("2001:db8:1:3::5", 9),
+            ("2001:db8:1:4::5", 9),
+        ]);
+        let mut ignore = default_ignores();
+        ignore.push("2001:db8:1:2::77".parse().unwrap());
+        ignore.push("2001:db8:1:4::/63".parse().unwrap());
+        let p = Policy {
+            threshold: 5,
+            ignore,
+            active_since: None,
+        };
+        let due = decide(&t, &p, |_| false);
+        assert_eq!(due, ["2001:db8:1:3::".parse::<IpAddr>().unwrap()]);
     }
 }

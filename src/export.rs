@@ -59,7 +59,12 @@ fn selected<'t>(table: &'t mut Table<'_>, o: &Options) -> Vec<Row<'t>> {
         .filter(|(ip, a)| match o.format {
             Format::Atom => a.announced.is_some_and(|t| t >= o.since),
             Format::Blocklist => {
-                a.last >= o.since && a.tries() >= o.min_tries && !o.policy.ignores(ip)
+                a.last >= o.since
+                    && a.tries() >= o.min_tries
+                    && !match a.net {
+                        Some((prefix, _)) => o.policy.ignores_network(ip, prefix),
+                        None => o.policy.ignores(ip),
+                    }
             }
             Format::Csv | Format::Json => a.last >= o.since,
         })
@@ -74,7 +79,14 @@ fn selected<'t>(table: &'t mut Table<'_>, o: &Options) -> Vec<Row<'t>> {
 pub fn export(table: &mut Table, o: &Options, now: Secs) -> String {
     let rows = selected(table, o);
     match o.format {
-        Format::Blocklist => rows.iter().map(|r| format!("{}\n", r.ip)).collect(),
+        Format::Blocklist => rows
+            .iter()
+            .map(|r| match r.a.net {
+                // A network counted as one attacker is blocked as one.
+                Some((prefix, _)) => format!("{}/{prefix}\n", r.ip),
+                None => format!("{}\n", r.ip),
+            })
+            .collect(),
         Format::Csv => csv(&rows),
         Format::Json => json(&rows),
         Format::Atom => atom(&rows, o, now),
@@ -232,6 +244,10 @@ mod tests {
 
     fn table() -> Table<'static> {
         let mut t = Table::default();
+        t.set_rules(crate::table::Rules {
+            ipv6_prefix: 128,
+            ..Default::default()
+        });
         for (ip, n, user, at) in [
             ("203.0.113.1", 9, "=cmd|' /C calc'!A0", 1000),
             ("203.0.113.2", 3, "<script>", 50),

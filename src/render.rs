@@ -70,6 +70,12 @@ pub struct Announcement {
     /// How many of our servers it hit, when more than one.
     #[serde(default, skip_serializing_if = "is_one_or_less")]
     pub servers: u32,
+    /// When `ip` is a network counted as one attacker: its prefix length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<u8>,
+    /// And the first address seen in it, for a report that takes one address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<IpAddr>,
 }
 
 fn is_one_or_less(n: &u32) -> bool {
@@ -89,7 +95,22 @@ impl Announcement {
             first: a.first,
             last: a.last,
             servers: a.hosts.len() as u32,
+            prefix: a.net.map(|(p, _)| p),
+            seen: a.net.map(|(_, ip)| ip),
         }
+    }
+
+    /// The attacker as a post names it: `203.0.113.5`, or `2001:db8:1:2::/64`.
+    pub fn source(&self) -> String {
+        match self.prefix {
+            Some(p) => format!("{}/{p}", self.ip),
+            None => self.ip.to_string(),
+        }
+    }
+
+    /// One address it attacked from: for a network, the first one seen.
+    pub fn address(&self) -> IpAddr {
+        self.seen.unwrap_or(self.ip)
     }
 }
 
@@ -171,7 +192,7 @@ fn render_with(a: &Announcement, shown: usize) -> String {
     let mut text = format!(
         "{} brute force from {}: {}.",
         services_label(&a.services),
-        a.ip,
+        a.source(),
         tries_and_time(a.tries, a.first, a.last),
     );
     if a.servers > 1 {
@@ -216,7 +237,7 @@ pub fn render_packed(group: &[&Announcement]) -> Option<String> {
         .map(|a| {
             format!(
                 "{} ({} tries, {})",
-                a.ip,
+                a.source(),
                 a.tries,
                 services_label(&a.services)
             )
@@ -250,7 +271,26 @@ mod tests {
             first: 1_795_000_000,
             last: 1_795_000_200,
             servers: 1,
+            prefix: None,
+            seen: None,
         }
+    }
+
+    #[test]
+    fn a_network_is_named_with_its_prefix() {
+        let mut a = sample();
+        a.ip = "2001:db8:1:2::".parse().unwrap();
+        a.prefix = Some(64);
+        a.seen = Some("2001:db8:1:2::77".parse().unwrap());
+        assert!(
+            render(&a).starts_with("SSH brute force from 2001:db8:1:2::/64: 12 tries"),
+            "{}",
+            render(&a)
+        );
+        let t = render_packed(&[&a, &sample()]).unwrap();
+        assert!(t.contains("2001:db8:1:2::/64 (12 tries, SSH)"), "{t}");
+        assert_eq!(a.address().to_string(), "2001:db8:1:2::77");
+        assert_eq!(sample().address(), sample().ip);
     }
 
     #[test]

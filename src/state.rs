@@ -16,7 +16,7 @@ use crate::source::LogPos;
 use crate::table::Table;
 
 /// Bumped whenever an older binary could not read what a newer one writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// `'a` is the text of the state file it was loaded from (see `Table`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -373,6 +373,8 @@ mod tests {
             .record(&crate::parse::parse(CONN.as_bytes()).unwrap(), 300);
         save(&path, &s).unwrap();
         let saved = fs::read_to_string(&path).unwrap();
+        // Format 2 is format 3 without networks: read as it is, saved as 3.
+        assert!(saved.starts_with(r#"{"version":3,"#), "{saved}");
         assert!(
             saved.contains(&format!(
                 r#"{{"198.51.100.7":{idle},"203.0.113.5":[2,1,100,300,["admin"],["web01"]]}}"#

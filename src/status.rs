@@ -307,6 +307,8 @@ mod tests {
                 first: 100,
                 last: 200,
                 servers: 1,
+                prefix: None,
+                seen: None,
             },
             sink: sink.into(),
             batch: Some(7),

@@ -46,6 +46,56 @@ const CONN_SWEEP_AT: usize = 50_000;
 /// is a fleet of 2,000 servers at once, or a hostile log.
 const MAX_OPEN_CONNS: usize = 200_000;
 
+/// IPv6 attackers are counted per network of this many bits by default: a
+/// /64 is what one host or home is given, and a bot can take any address in
+/// it for each connection (sshguard's IPV6_SUBNET does the same).
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+/// Attackers kept by default: a central collector's month is about a million.
+pub const DEFAULT_MAX_ATTACKERS: usize = 2_000_000;
+
+/// How addresses are counted and how many attackers are kept (the run's options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// IPv6 addresses are counted per network of this prefix length; 128 counts each alone.
+    pub ipv6_prefix: u8,
+    /// Most attackers kept; past it the least recently seen are forgotten.
+    pub max_attackers: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
+            max_attackers: DEFAULT_MAX_ATTACKERS,
+        }
+    }
+}
+
+impl Rules {
+    /// The prefix length `ip` is counted under: its network's for IPv6
+    /// (IPv4-mapped addresses are IPv4), the whole address otherwise.
+    pub fn prefix_of(&self, ip: &IpAddr) -> u8 {
+        match ip {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => self.ipv6_prefix.min(128),
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        }
+    }
+
+    /// The address an attack from `ip` is counted under: its network's
+    /// first address, and the prefix length when that is not `ip` alone.
+    pub fn group(&self, ip: IpAddr) -> (IpAddr, Option<u8>) {
+        match (ip, self.prefix_of(&ip)) {
+            (IpAddr::V6(v6), p) if p < 128 => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(p)).unwrap_or(0);
+                (IpAddr::V6((u128::from(v6) & mask).into()), Some(p))
+            }
+            _ => (ip, None),
+        }
+    }
+}
+
 /// Services as bits: compact in the state file, and cheap to merge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -107,6 +157,10 @@ pub struct Attacker {
     /// Lines naming some other user once `users` was full.
     #[serde(rename = "um", default)]
     pub users_more: u32,
+    /// For a network counted as one attacker (its address is the network's
+    /// first): the prefix length, and the first address seen in it.
+    #[serde(rename = "n", default)]
+    pub net: Option<(u8, IpAddr)>,
     /// The last overflow name seen, so the lines of one guess count once in `users_more`.
     #[serde(skip)]
     last_other: u64,
@@ -208,6 +262,7 @@ pub struct Table<'a> {
     links: Links,
     /// Newest event time merged: the log's own clock, which closes connections.
     latest: Secs,
+    rules: Rules,
 }
 
 /// Equal when they hold the same attackers, whether read in full or not.
@@ -238,6 +293,16 @@ impl Table<'_> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// Sets the rules for what is merged from now on: attackers counted
+    /// under other rules before stay as they are.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
     }
 
     /// Moves a stored attacker into `attackers`, read in full; false if there is none.
@@ -277,16 +342,19 @@ impl Table<'_> {
 
     /// Merges one failed-login event that happened at `t`.
     pub fn record(&mut self, ev: &Event, t: Secs) {
-        let Some(ip) = self.address_of(ev, t) else {
+        let Some(addr) = self.address_of(ev, t) else {
             return;
         };
         self.latest = self.latest.max(t);
+        // Counted under its network (IPv6); connections keep the address itself.
+        let (ip, net) = self.rules.group(addr);
         if !self.stored.is_empty() && !self.attackers.contains_key(&ip) {
             self.take_stored(&ip);
         }
         let a = self.attackers.entry(ip).or_insert_with(|| Attacker {
             first: t,
             last: t,
+            net: net.map(|p| (p, addr)),
             ..Attacker::default()
         });
         a.first = a.first.min(t);
@@ -311,7 +379,7 @@ impl Table<'_> {
                 let key = ConnKey {
                     host: ev.host.map(fnv1a).unwrap_or(0),
                     pid: ev.pid.unwrap_or(0),
-                    ip,
+                    ip: addr,
                 };
                 let c = match self.conns.entry(key) {
                     Entry::Occupied(c) => c.into_mut(),
@@ -363,10 +431,10 @@ impl Table<'_> {
                 }
                 if ev.pid.is_some() {
                     self.links.bound(self.latest - CONN_IDLE);
-                    for w in self.links.saw((key.host, key.pid), ip, t) {
+                    for w in self.links.saw((key.host, key.pid), addr, t) {
                         let named = Event {
                             kind: w.kind,
-                            ip: Some(ip),
+                            ip: Some(addr),
                             user: w.user.as_deref(),
                             count: w.count,
                             ..ev.clone()
@@ -448,6 +516,65 @@ impl Table<'_> {
         before - self.len()
     }
 
+    /// Forgets the least recently seen attackers while there are more than
+    /// `Rules::max_attackers`, unless `keep` says otherwise; how many.
+    pub fn bound(&mut self, keep: impl Fn(&IpAddr) -> bool) -> usize {
+        let max = self.rules.max_attackers;
+        let excess = self.len().saturating_sub(max);
+        if excess == 0 {
+            return 0;
+        }
+        // Least recent first, ties by address: the `excess`th of these and
+        // all before it go.
+        let mut order: Vec<(Secs, (bool, u128))> = self
+            .standings_with_last()
+            .filter(|(ip, _)| !keep(ip))
+            .map(|(ip, last)| (last, ip_order(&ip)))
+            .collect();
+        let last_to_go = match order.len() {
+            0 => return 0,
+            n if n <= excess => *order.iter().max().expect("not empty"),
+            _ => *order.select_nth_unstable(excess - 1).1,
+        };
+        let goes = |ip: &IpAddr, last: Secs| (last, ip_order(ip)) <= last_to_go && !keep(ip);
+        let before = self.len();
+        self.attackers.retain(|ip, a| !goes(ip, a.last));
+        self.stored.retain(|ip, last| !goes(ip, last));
+        before - self.len()
+    }
+
+    /// Every attacker's address and last seen, without reading the untouched ones in full.
+    fn standings_with_last(&self) -> impl Iterator<Item = (IpAddr, Secs)> + '_ {
+        let touched = self.attackers.iter().map(|(ip, a)| (*ip, a.last));
+        touched.chain(self.stored.lasts())
+    }
+
+    /// Hands `f` every attacker, most tries first (ties by address, as
+    /// `ranked`), reading the untouched ones in full one at a time: a
+    /// listing of a million attackers holds the state's text and 16 bytes
+    /// per attacker, not every attacker read in full at once.
+    pub fn try_for_each_ranked<E>(
+        &self,
+        mut f: impl FnMut(IpAddr, &Attacker) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut touched: Vec<_> = self
+            .attackers
+            .iter()
+            .map(|(ip, a)| ((Reverse(a.tries()), ip_order(ip)), ip, a))
+            .collect();
+        touched.sort_unstable_by_key(|&(key, _, _)| key);
+        let mut touched = touched.into_iter().peekable();
+        for (tries, i) in self.stored.ranked() {
+            let (ip, a) = self.stored.read(i);
+            let key = (Reverse(tries), ip_order(&ip));
+            while let Some((_, ip, a)) = touched.next_if(|(k, _, _)| *k < key) {
+                f(*ip, a)?;
+            }
+            f(ip, &a)?;
+        }
+        touched.try_for_each(|(_, ip, a)| f(*ip, a))
+    }
+
     /// Attackers, most tries first (ties by address, so output is stable).
     pub fn ranked(&mut self) -> Vec<(&IpAddr, &Attacker)> {
         // Sorted on keys held by value: comparing through the references
@@ -501,14 +628,18 @@ mod tests {
         "Nov 26 00:00:08 web01 sshd[3504]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5 ",
     ];
 
+    /// `CONN`, a second apart from 100 on.
+    fn conn_lines() -> Vec<(&'static str, Secs)> {
+        CONN.iter()
+            .enumerate()
+            .map(|(i, l)| (*l, 100 + i as Secs))
+            .collect()
+    }
+
     #[test]
     fn one_connection_counts_guesses_not_lines() {
         let mut t = Table::default();
-        let lines: Vec<_> = CONN
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (*l, 100 + i as Secs))
-            .collect();
+        let lines = conn_lines();
         feed(&mut t, &lines);
         let a = &t.attackers[&ip("203.0.113.5")];
         assert_eq!(a.tries(), 3, "7 lines, 8 events, 3 guesses");
@@ -520,11 +651,7 @@ mod tests {
     #[test]
     fn a_connection_split_across_runs_counts_once() {
         let mut t = Table::default();
-        let lines: Vec<_> = CONN
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (*l, 100 + i as Secs))
-            .collect();
+        let lines = conn_lines();
         feed(&mut t, &lines[..3]);
         // The state is saved and loaded between the two halves.
         let json = serde_json::to_string(&t).unwrap();
@@ -545,11 +672,7 @@ mod tests {
     #[test]
     fn connections_close_by_the_logs_clock_not_the_wall_clock() {
         let mut t = Table::default();
-        let lines: Vec<_> = CONN
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (*l, 100 + i as Secs))
-            .collect();
+        let lines = conn_lines();
         feed(&mut t, &lines[..3]);
         // A run that read nothing more, however late: the guess stays open.
         t.close_conns();
@@ -609,6 +732,78 @@ mod tests {
         let mut open: Vec<u32> = t.conns.keys().map(|k| k.pid).collect();
         open.sort();
         assert_eq!(open, [1, 200_003, 200_004]);
+    }
+
+    #[test]
+    fn ipv6_counts_per_network_and_names_an_address_seen() {
+        let mut t = Table::default();
+        let from = |a: &str, pid: u32| {
+            CONN[2]
+                .replace("203.0.113.5", a)
+                .replace("[3504]", &format!("[{pid}]"))
+        };
+        let rotating: Vec<String> = (1..=4)
+            .map(|i| from(&format!("2001:db8:1:2:{i}::{i}"), i))
+            .collect();
+        for line in &rotating {
+            feed(&mut t, &[(line, 10)]);
+        }
+        feed(&mut t, &[(&from("2001:db8:1:3::1", 9), 10)]);
+        feed(&mut t, &[(&from("::ffff:198.51.100.9", 9), 10)]);
+        let a = &t.attackers[&ip("2001:db8:1:2::")];
+        assert_eq!(a.tries(), 4, "one /64, one attacker");
+        assert_eq!(a.net, Some((64, ip("2001:db8:1:2:1::1"))));
+        assert_eq!(t.attackers[&ip("2001:db8:1:3::")].tries(), 1);
+        let mapped = t
+            .attackers
+            .iter()
+            .find(|(k, _)| k.to_canonical() == ip("198.51.100.9"));
+        assert_eq!(
+            mapped.map(|(_, a)| a.net),
+            Some(None),
+            "IPv4-mapped is IPv4"
+        );
+        assert_eq!(t.len(), 3);
+
+        // Per address, when asked; and a /48.
+        for (prefix, key, n) in [(128, "2001:db8:1:2:3::3", 5), (48, "2001:db8:1::", 1)] {
+            let mut t = Table::default();
+            t.set_rules(Rules {
+                ipv6_prefix: prefix,
+                ..Rules::default()
+            });
+            for line in &rotating {
+                feed(&mut t, &[(line, 10)]);
+            }
+            feed(&mut t, &[(&from("2001:db8:1:3::1", 9), 10)]);
+            assert_eq!(t.len(), n, "/{prefix}");
+            assert!(t.attackers.contains_key(&ip(key)), "/{prefix}");
+        }
+    }
+
+    #[test]
+    fn the_table_forgets_the_least_recent_past_its_bound() {
+        let mut t = Table::default();
+        for (i, last) in [50, 10, 40, 10, 30].iter().enumerate() {
+            let line = CONN[2].replace("203.0.113.5", &format!("203.0.113.{i}"));
+            feed(&mut t, &[(&line, *last)]);
+        }
+        // Saved and loaded: most are stored, not read in full.
+        let json = serde_json::to_string(&t).unwrap();
+        let mut t: Table = serde_json::from_str(&json).unwrap();
+        t.set_rules(Rules {
+            max_attackers: 3,
+            ..Rules::default()
+        });
+        feed(
+            &mut t,
+            &[(&CONN[2].replace("203.0.113.5", "203.0.113.2"), 60)],
+        );
+        assert_eq!(t.bound(|ip| *ip == self::ip("203.0.113.1")), 2);
+        let mut left: Vec<String> = t.all().keys().map(|ip| ip.to_string()).collect();
+        left.sort();
+        assert_eq!(left, ["203.0.113.0", "203.0.113.1", "203.0.113.2"]);
+        assert_eq!(t.bound(|_| false), 0);
     }
 
     #[test]

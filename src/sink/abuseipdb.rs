@@ -192,12 +192,13 @@ impl Sink for AbuseIpDbSink {
         let headers = [("Key", self.key.as_str()), ("Accept", "application/json")];
         let mut refused = None;
         for a in &post.subjects {
-            if !reportable(a.ip) {
+            // A network is reported by one address seen in it: AbuseIPDB takes no prefixes.
+            if !reportable(a.address()) {
                 self.done.push(a.ip);
                 continue;
             }
             let form = vec![
-                ("ip", a.ip.to_string()),
+                ("ip", a.address().to_string()),
                 ("categories", categories(&a.services)),
                 ("comment", comment(a)),
                 ("timestamp", format_rfc3339(a.last)),

@@ -14,6 +14,8 @@ pub fn attacker(services: &[&str]) -> Announcement {
         first: 1_795_683_600,
         last: 1_795_683_720,
         servers: 1,
+        prefix: None,
+        seen: None,
     }
 }
 
@@ -38,5 +40,7 @@ pub fn subject(ip: &str, tries: u64) -> Announcement {
         first: 0,
         last: 60,
         servers: 1,
+        prefix: None,
+        seen: None,
     }
 }

@@ -20,6 +20,12 @@ pub struct AttackerJson<'a> {
     pub services: &'a [String],
     pub first: String,
     pub last: String,
+    /// For an IPv6 network counted as one (`ip` is its first address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<u8>,
+    /// The first address seen in that network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<IpAddr>,
 }
 
 impl<'a> AttackerJson<'a> {
@@ -32,6 +38,8 @@ impl<'a> AttackerJson<'a> {
             services: &a.services,
             first: crate::clock::format_rfc3339(a.first),
             last: crate::clock::format_rfc3339(a.last),
+            prefix: a.prefix,
+            seen: a.seen,
         }
     }
 }

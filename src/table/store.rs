@@ -5,6 +5,7 @@
 //! objects are read in full and written back as arrays. The counting rules
 //! are `table`'s: nothing here decides what a try is.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::mpsc;
@@ -12,7 +13,7 @@ use std::sync::mpsc;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{Attacker, Conn, ConnKey, Services, Standing, Table, ip_order};
+use super::{Attacker, Conn, ConnKey, Rules, Services, Standing, Table, ip_order};
 use crate::clock::Secs;
 
 /// `[ssh, s, f, l, u, h, ftf, ftp, a, um]`: the fields in declaration order,
@@ -27,6 +28,7 @@ impl Serialize for Attacker {
             self.ftp_pam != 0,
             self.announced.is_some(),
             self.users_more != 0,
+            self.net.is_some(),
         ];
         let tail = set.iter().rposition(|&x| x).map_or(0, |i| i + 1);
         let mut t = s.serialize_tuple(6 + tail)?;
@@ -47,6 +49,9 @@ impl Serialize for Attacker {
         }
         if tail > 3 {
             t.serialize_element(&self.users_more)?;
+        }
+        if tail > 4 {
+            t.serialize_element(&self.net)?;
         }
         t.end()
     }
@@ -75,6 +80,8 @@ struct Head {
     a: Option<Secs>,
     #[serde(default)]
     um: u32,
+    #[serde(default)]
+    n: Option<(u8, IpAddr)>,
 }
 
 impl Head {
@@ -114,6 +121,7 @@ fn scan_head(json: &[u8]) -> Option<Head> {
         ftp: 0,
         a: None,
         um: 0,
+        n: None,
     };
     if c.byte(b',').is_some() {
         head.ftf = c.uint()?;
@@ -357,6 +365,35 @@ impl<'a> Store<'a> {
             })
     }
 
+    /// The rows still held, most tries first, then in address order (the
+    /// rows' own): (tries, row).
+    pub(super) fn ranked(&self) -> impl Iterator<Item = (u64, usize)> + use<> {
+        let mut v: Vec<(u64, u32)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.json.is_some())
+            .map(|(i, s)| (s.tries, i as u32))
+            .collect();
+        v.sort_unstable_by_key(|&(tries, i)| (Reverse(tries), i));
+        v.into_iter().map(|(t, i)| (t, i as usize))
+    }
+
+    /// Row `i`, read in full (a row `ranked` gave).
+    pub(super) fn read(&self, i: usize) -> (IpAddr, Attacker) {
+        let s = &self.rows[i];
+        let json = s.json.expect("a row still held");
+        (s.ip, s.attacker(json))
+    }
+
+    /// Each attacker's address and last seen.
+    pub(super) fn lasts(&self) -> impl Iterator<Item = (IpAddr, Secs)> + '_ {
+        self.rows
+            .iter()
+            .filter(|s| s.json.is_some())
+            .map(|s| (s.ip, s.last))
+    }
+
     /// Keeps the attackers for which `keep(address, last seen)` holds.
     pub(super) fn retain(&mut self, keep: impl Fn(&IpAddr, Secs) -> bool) {
         self.rows
@@ -448,6 +485,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
             children: Default::default(),
             expiry: expiry.into(),
             latest,
+            // Not saved: the run's options set them.
+            rules: Rules::default(),
             links: Default::default(),
         })
     }
@@ -723,6 +762,59 @@ mod tests {
     }
 
     #[test]
+    fn each_ranked_reads_stored_and_touched_in_the_order_of_ranked() {
+        let mut t = Table::default();
+        // Ties on tries, across stored and touched, IPv4 and IPv6.
+        for (i, (addr, n)) in [
+            ("203.0.113.5", 2),
+            ("198.51.100.2", 3),
+            ("2001:db8::", 2),
+            ("10.0.0.1", 1),
+            ("192.0.2.9", 2),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let line = format!(
+                "Nov 26 00:00:01 web01 sshd[{i}]: message repeated {n} times: [ Failed password for root from {addr} port 22 ssh2]"
+            );
+            feed(&mut t, &[(&line, 1)]);
+        }
+        let mut t = reloaded(&t, &mut String::new());
+        // Two touched since: one ties with stored ones, one goes first.
+        let more = CONN[2].replace("203.0.113.5", "198.51.100.7");
+        feed(&mut t, &[(&more, 5), (&more.replace("[3504]", "[1]"), 6)]);
+        feed(&mut t, &[(&CONN[2].replace("[3504]", "[9]"), 7)]);
+        feed(&mut t, &[(&CONN[2].replace("[3504]", "[10]"), 8)]);
+        assert!(t.attackers.len() == 2 && t.stored.len() == 4);
+        let mut each = Vec::new();
+        t.try_for_each_ranked(|ip, a| {
+            each.push((ip, a.clone()));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(t.stored.len(), 4, "nothing taken out of the store");
+        let ranked: Vec<_> = t
+            .ranked()
+            .into_iter()
+            .map(|(ip, a)| (*ip, a.clone()))
+            .collect();
+        assert_eq!(each, ranked);
+        assert_eq!(each[0].0, ip("203.0.113.5"));
+        // An error stops it.
+        let mut n = 0;
+        let t = reloaded(&t, &mut String::new());
+        assert_eq!(
+            t.try_for_each_ranked(|_, _| {
+                n += 1;
+                if n == 2 { Err("stop") } else { Ok(()) }
+            }),
+            Err("stop")
+        );
+        assert_eq!(n, 2);
+    }
+
+    #[test]
     fn all_and_ranked_read_every_stored_attacker() {
         let mut t = Table::default();
         let other = CONN[2].replace("203.0.113.5", "198.51.100.2");
@@ -753,6 +845,7 @@ mod tests {
             users_more: 4,
             users: vec!["r\"o\\ot".into(), "é".into(), "]".into()],
             hosts: vec!["web01".into()],
+            net: None,
             last_other: 0,
         };
         let json = serde_json::to_string(&a).unwrap();
@@ -779,6 +872,9 @@ mod tests {
             ("[-1,1,2,3,[],[]]", false),
             ("[1.0,1,2,3,[],[]]", false),
             ("[1,1,2,3,[],[],0,0,null,0,5]", false),
+            ("[1,1,2,3,[],[],0,0,null,0,[64,\"2001:db8::1\"]]", true),
+            ("[1,1,2,3,[],[],0,0,null,0,[64,\"2001:db8::1\"],1]", false),
+            ("[1,1,2,3,[],[],0,0,null,0,[64,\"host\"]]", false),
             ("[1,1,2,3,[],[],0,0,\"x\"]", false),
         ] {
             assert_eq!(scan_head(json.as_bytes()), None, "{json}");

@@ -370,8 +370,10 @@ fn show_filters_by_time_tries_and_address() {
             .collect()
     };
     assert_eq!(ips(&[]).len(), 3);
-    assert_eq!(ips(&["--min-tries", "4"]), ["203.0.113.31", "2001:db8::5"]);
-    assert_eq!(ips(&["--since", "1h"]), ["2001:db8::5"], "now is 12:00");
+    // IPv6 is counted per /64.
+    assert_eq!(ips(&["--min-tries", "4"]), ["203.0.113.31", "2001:db8::"]);
+    assert_eq!(ips(&["--since", "1h"]), ["2001:db8::"], "now is 12:00");
+    assert_eq!(ips(&["2001:db8::5"]), ["2001:db8::"], "the address's /64");
     assert_eq!(ips(&["203.0.113.30"]), ["203.0.113.30"]);
     assert_eq!(ips(&["::ffff:203.0.113.30"]), ["203.0.113.30"]);
     assert_eq!(

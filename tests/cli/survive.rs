@@ -111,7 +111,8 @@ impl Rng {
 
 /// The `i`th address of 2001:db8::/32, as the state file writes it.
 fn doc_v6(i: usize) -> String {
-    std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16).to_string()
+    // The first of a /64 of its own: IPv6 is counted per /64, under that address.
+    std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, i as u16, 0, 0, 0, 0).to_string()
 }
 
 /// Every attacker's tries in a state file's table.
@@ -411,7 +412,8 @@ fn a_state_that_cannot_be_saved_fails_loudly_and_keeps_the_old_one() {
     env.write("vsftpd.log", "");
     let mut log = String::new();
     for i in 0..200 {
-        log.push_str(&guesses(&format!("2001:db8::{i:x}"), 1, 1000 + i));
+        // Each in a /64 of its own: IPv6 is counted per /64.
+        log.push_str(&guesses(&format!("2001:db8:0:{i:x}::1"), 1, 1000 + i));
     }
     log.push_str(&guesses("203.0.113.71", 3, 100));
     env.write("auth.log", &log);
