@@ -281,6 +281,8 @@ pub struct Standing {
     pub ip: IpAddr,
     pub tries: u64,
     pub announced: bool,
+    /// The last try, for attackers read in full (those this run touched).
+    pub last: Option<Secs>,
 }
 
 impl Table<'_> {
@@ -333,6 +335,7 @@ impl Table<'_> {
             ip: *ip,
             tries: a.tries(),
             announced: a.announced.is_some(),
+            last: Some(a.last),
         });
         touched.chain(self.stored.standings())
     }

@@ -853,8 +853,22 @@ fn a_sink_named_but_not_configured_is_an_error_naming_what_is_missing() {
     }
     assert_eq!(api.requests().len(), 0);
 
-    // A dry run needs no section, and shows what would be posted.
+    // A dry run checks the sections too: it does everything but the sending.
     write_options(&env, "", &[]);
+    let err = the_error(&sink_run(&env, &["mastodon"], &["--dry-run"]).fails());
+    assert!(
+        err.contains("--sink mastodon needs a [mastodon] section"),
+        "{err}"
+    );
+    // Configured, it shows what would be posted, and asks nothing.
+    write_options(
+        &env,
+        "",
+        &[
+            section("mastodon", api.url()),
+            section("abuseipdb", api.url()),
+        ],
+    );
     let out = sink_run(&env, &["mastodon", "abuseipdb"], &["--dry-run"]).ok();
     let shown = out.stdout();
     assert_eq!(shown.lines().count(), 2, "{shown}");
@@ -863,6 +877,7 @@ fn a_sink_named_but_not_configured_is_an_error_naming_what_is_missing() {
         "{shown}"
     );
     assert!(!env.path("state.json").exists());
+    assert_eq!(api.requests().len(), 0, "a dry run sends nothing");
 }
 
 #[test]

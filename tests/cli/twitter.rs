@@ -609,7 +609,11 @@ fn x_daily_budget_packs_then_waits_a_day() {
     assert_eq!(env.outbox(), Vec::<Value>::new());
 
     // Two more become due within the day: the budget is spent, they wait.
-    env.append("auth.log", &attackers(&ips(8..=9)));
+    // (Their tries are dated that day: older ones would not be announced.)
+    env.append(
+        "auth.log",
+        &attackers(&ips(8..=9)).replace("Nov 26 ", "Nov 27 "),
+    );
     env.now = "2026-11-27T11:59:59Z".into();
     let spent = FakeX::start(vec![]);
     env.x_run(spent.url(), &["--max-posts-per-day", "3"]).ok();
@@ -702,11 +706,15 @@ fn x_dry_run_shows_exactly_what_a_real_run_posts() {
     let before = env.state_bytes();
     env.append("auth.log", &attackers(&ips(1..=7)));
 
-    // No credentials at all: a dry run needs none, and asks X nothing.
+    // No credentials: a dry run checks everything but the sending, so it fails.
     let mut dry = env.x_cmd(x.url(), &["--dry-run", "--max-posts-per-day", "3"]);
     for (var, _) in KEYS.env() {
         dry.env_remove(var);
     }
+    let err = Out(dry.output().unwrap()).one_error_line();
+    assert!(err.contains("TWITTER_CONSUMER_KEY is not set"), "{err}");
+    // With them, it asks X nothing.
+    let mut dry = env.x_cmd(x.url(), &["--dry-run", "--max-posts-per-day", "3"]);
     let out = checked(Out(dry.output().unwrap())).ok();
     assert_eq!(out.stderr(), "");
     let shown: Vec<String> = out.stdout().lines().map(str::to_string).collect();
