@@ -88,6 +88,11 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
         })?;
         let note = format!("missing:{key}");
         let Some(read) = read else {
+            // logrotate renamed it and the daemon has not made the new one
+            // yet (`nocreate`): nothing is lost, the next run reads on.
+            if saved.is_some_and(|pos| source::rotated_away(path, pos)) {
+                continue;
+            }
             if c.explicit_logs.contains(path) {
                 // Named on purpose: a typo must not pass as a quiet host. Nothing is saved.
                 bail!("log file {key} does not exist (named by a flag or in the --config file)");

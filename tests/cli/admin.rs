@@ -564,6 +564,26 @@ fn a_missing_log_named_explicitly_is_an_error_and_saves_nothing() {
 }
 
 #[test]
+fn an_explicit_log_renamed_by_logrotate_and_not_yet_created_is_mid_rotation() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.6", 2, 100));
+    env.run(&[]).ok();
+    // logrotate with `nocreate`: renamed, and the daemon still writes to
+    // the renamed file until it is signalled to open a new one.
+    fs::rename(env.path("auth.log"), env.path("auth.log.1")).unwrap();
+    env.append("auth.log.1", &guesses("203.0.113.6", 2, 200));
+    assert!(
+        !env.path("auth.log").exists(),
+        "the rotation came between runs"
+    );
+    let out = env.run(&[]).ok();
+    assert_eq!(out.stderr(), "", "routine, so silent");
+    env.write("auth.log", &guesses("203.0.113.6", 3, 300));
+    env.run(&[]).ok();
+    assert_eq!(env.tries("203.0.113.6"), 7, "nothing lost, nothing twice");
+}
+
+#[test]
 fn a_missing_default_vsftpd_log_is_normal_and_silent() {
     if std::path::Path::new(tweet_attacks::config::DEFAULT_VSFTPD_LOG).exists() {
         eprintln!("skipped: this host has a /var/log/vsftpd.log");
