@@ -29,5 +29,21 @@ for want in \
   fi
 done
 dpkg-deb -I "$deb" postinst | grep -q "/var/lib/tweet-attacks" || { echo "deb: postinst does not create /var/lib/tweet-attacks" >&2; status=1; }
+dpkg-deb -I "$deb" postrm | grep -q "rm -rf /var/lib/tweet-attacks" || { echo "deb: postrm does not purge /var/lib/tweet-attacks" >&2; status=1; }
+# The man page covers every subcommand.
+for sub in run replay parse show status outbox "outbox retry" "outbox drop" verify-credentials export completions man; do
+  name=$(printf '%s' "tweet-attacks $sub" | sed 's/-/\\-/g')
+  grep -qxF ".SS \"$name\"" target/assets/tweet-attacks.1 || { echo "deb: man page lacks $sub" >&2; status=1; }
+done
+# lintian, with nothing to report: no error, no warning.
+if ! command -v lintian >/dev/null 2>&1; then
+  apt-get install -y -qq lintian >/dev/null
+fi
+if lintian --fail-on error,warning --tag-display-limit 0 "$deb"; then
+  echo "deb: lintian clean"
+else
+  echo "deb: lintian found problems (above)" >&2
+  status=1
+fi
 [ "$status" = 0 ] && echo "deb: contents ok"
 exit "$status"

@@ -1,7 +1,7 @@
 //! One invocation, start to finish: the pipeline source → parse → table →
 //! decide → publish → state, and the read-only subcommands.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::IpAddr;
@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cli::SinkName;
 use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
-use crate::config::{ExportConfig, SinkSpec};
+use crate::config::{ExportConfig, ShowConfig, SinkSpec};
 use crate::decide::decide;
 use crate::deliver;
 use crate::ingest::{ingest_all, ingest_counting};
@@ -36,22 +36,35 @@ pub fn run(config: Config) -> Result<()> {
         Command::Run(c) => run_pipeline(&c, now),
         Command::Replay(c) => replay(&c, now),
         Command::Parse { inputs, missed } => parse_inputs(&inputs, missed, now),
-        Command::Show { state, json } => show(&state, json, now),
+        Command::Show(c) => show(&c, now),
+        Command::Status(c) => crate::status::status(&c, now),
+        Command::Unconfigured { state, missing } => idle_unconfigured(&state, &missing, now),
         Command::Outbox(o) => crate::queue::run(&o, now),
         Command::VerifyCredentials(v) => crate::verify::run(&v, now),
         Command::Export(e) => export(&e, now),
         Command::Completions(shell) => {
-            let mut cmd = <crate::cli::Args as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "tweet-attacks", &mut io::stdout());
-            Ok(())
-        }
-        Command::Man => {
-            let cmd = <crate::cli::Args as clap::CommandFactory>::command();
             let mut out = io::stdout().lock();
-            clap_mangen::Man::new(cmd).render(&mut out)?;
+            out.write_all(crate::completions::script(shell).as_bytes())?;
             out.flush()?;
             Ok(())
         }
+        Command::Man => {
+            let mut out = io::stdout().lock();
+            out.write_all(crate::manual::page().as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// A whole file in which not one line was recognised is probably not an
+/// sshd or vsftpd log at all (or one this tool cannot read yet): say so.
+fn warn_unrecognised(what: &str, stats: &ReadStats, recognised: u64) {
+    if recognised == 0 && stats.lines > 0 {
+        warn(format_args!(
+            "{what}: none of its {} line(s) is a failed login from sshd or vsftpd; is it their log?",
+            stats.lines
+        ));
     }
 }
 
@@ -73,10 +86,29 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
         let read = ingest_all(&mut st.table, &mut clock, now, |on_line| {
             source::read_log(path, saved, on_line)
         })?;
+        let note = format!("missing:{key}");
         let Some(read) = read else {
-            warn(format_args!("{key} does not exist; skipped"));
+            // logrotate renamed it and the daemon has not made the new one
+            // yet (`nocreate`): nothing is lost, the next run reads on.
+            if saved.is_some_and(|pos| source::rotated_away(path, pos)) {
+                continue;
+            }
+            if c.explicit_logs.contains(path) {
+                // Named on purpose: a typo must not pass as a quiet host. Nothing is saved.
+                bail!("log file {key} does not exist (named by a flag or in the --config file)");
+            }
+            // Many hosts have no vsftpd: its default log missing is normal.
+            if key != crate::config::DEFAULT_VSFTPD_LOG {
+                crate::notice::once(
+                    &mut st.notes,
+                    &note,
+                    now,
+                    format_args!("{key} does not exist; nothing is read from it until it does"),
+                );
+            }
             continue;
         };
+        crate::notice::ended(&mut st.notes, &note);
         match &read.resume {
             Resume::Truncated => warn(format_args!("{key} was truncated; read from the start")),
             Resume::Replaced(lost) => warn(format_args!(
@@ -177,15 +209,75 @@ fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
     Ok(())
 }
 
+/// The default state folder is made (root only) when missing, as the package
+/// and systemd's StateDirectory would; a folder named by `--state` must exist,
+/// so that a typo does not start a second, empty history somewhere else.
+fn prepare_state_folder(path: &Path) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if path == Path::new(crate::config::DEFAULT_STATE) {
+        use std::os::unix::fs::DirBuilderExt;
+        return std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create state folder {}", dir.display()));
+    }
+    bail!(
+        "state folder {} does not exist (create it with `install -d -m 700 {}`, or give another --state)",
+        dir.display(),
+        dir.display()
+    )
+}
+
+/// `run --if-configured` before any sink is configured: says once what is
+/// missing (remembered in the state), then stays idle and silent.
+fn idle_unconfigured(path: &Path, missing: &str, now: Secs) -> Result<()> {
+    prepare_state_folder(path)?;
+    let _lock = state::lock(path, std::time::Duration::from_secs(10))?;
+    let mut text = String::new();
+    let mut st = state::load(path, &mut text)?;
+    if crate::notice::once(
+        &mut st.notes,
+        UNCONFIGURED,
+        now,
+        format_args!("not configured yet, so idle until it is: {missing}"),
+    ) {
+        state::save(path, &st)?;
+    }
+    Ok(())
+}
+
+/// The note `idle_unconfigured` leaves; a configured run removes it.
+pub const UNCONFIGURED: &str = "unconfigured";
+
 fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let record = |st: &mut State, posted: u64, error: Option<String>| {
+        st.last_run = Some(state::RunRecord {
+            started: now,
+            ended: now + started.elapsed().as_secs() as Secs,
+            posted,
+            error,
+        });
+    };
     // A dry run writes nothing, so it need not wait for a cron run in progress.
     let _lock = match c.dry_run {
         true => None,
-        false => Some(state::lock(&c.state, c.lock_wait)?),
+        false => {
+            prepare_state_folder(&c.state)?;
+            Some(state::lock(&c.state, c.lock_wait)?)
+        }
     };
     let mut text = String::new();
     let mut st = state::load(&c.state, &mut text)?;
     st.table.set_rules(c.rules);
+    crate::notice::ended(&mut st.notes, UNCONFIGURED);
     read_logs(c, &mut st, now)?;
     st.table.close_conns();
     queue_due(&mut st, c, now);
@@ -212,6 +304,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     }
     // Saved before posting: offsets and tries are never counted twice, and
     // the outbox survives whatever happens while posting.
+    record(&mut st, 0, None);
     state::save(&c.state, &st)?;
     let mut report = Report::default();
     let mut failures = Vec::new();
@@ -223,9 +316,12 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         attempted = true;
         let mut sink = make_sink(spec, c, now)?;
         // One sink failing must not keep the others from posting.
-        let mut on_delivered = |post: &Post| match c.json {
-            true => report.post(post).map_err(anyhow::Error::from),
-            false => Ok(()),
+        let mut on_delivered = |post: &Post| {
+            report.posted += 1;
+            match c.json {
+                true => report.post(post).map_err(anyhow::Error::from),
+                false => Ok(()),
+            }
         };
         let published = deliver::publish_sink(
             &mut st,
@@ -240,6 +336,8 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         }
     }
     if attempted {
+        let error = failures.first().map(|e| format!("{e:#}"));
+        record(&mut st, report.posted, error);
         state::save(&c.state, &st)?;
     }
     // The process ends next: freeing a table of 100,000 attackers one by one,
@@ -260,6 +358,8 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
 #[derive(Default)]
 struct Report {
     printed: HashSet<IpAddr>,
+    /// Posts accepted in this run, by any sink.
+    posted: u64,
 }
 
 impl Report {
@@ -280,16 +380,31 @@ impl Report {
     }
 }
 
-fn export(e: &ExportConfig, now: Secs) -> Result<()> {
-    if !e.state.exists() {
-        bail!(
+/// Loads a state that must exist (for the read-only views). Missing is "has
+/// `run` run yet?"; any other failure (permission denied, …) is said as it is.
+pub fn load_existing<'a>(path: &Path, text: &'a mut String) -> Result<State<'a>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => bail!(
             "no state file at {} (has `tweet-attacks run` run yet?)",
-            e.state.display()
-        );
+            path.display()
+        ),
+        _ => state::load(path, text),
     }
+}
+
+fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let mut text = String::new();
-    let mut st = state::load(&e.state, &mut text)?;
-    let text = crate::export::export(&mut st.table, e.format, e.since, now);
+    let mut st = load_existing(&e.state, &mut text)?;
+    let options = crate::export::Options {
+        format: e.format,
+        since: e.since,
+        policy: &e.policy,
+        min_tries: e.min_tries,
+        privacy: &e.privacy,
+        author: &e.author,
+        feed_url: e.feed_url.as_deref(),
+    };
+    let text = crate::export::export(&mut st.table, &options, now);
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
         Some(path) => state::write_atomically(path, 0o644, None, |w| w.write_all(text.as_bytes()))
@@ -337,14 +452,19 @@ fn open_input(input: &Input) -> Result<Box<dyn BufRead + Send>> {
         Some(bar) => Box::new(bar.wrap_read(raw)),
         None => raw,
     };
-    let gz = matches!(input, Input::File(p) if p.extension().is_some_and(|e| e == "gz"));
-    Ok(if gz {
+    // gzip is known by its magic bytes, not its name: `zcat`-less pipes
+    // (`cat auth.log.2.gz | tweet-attacks replay`) and renamed files too.
+    let mut raw = BufReader::with_capacity(1 << 20, raw);
+    let head = raw
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", input_name(input)))?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::read::MultiGzDecoder::new(raw),
         ))
     } else {
-        Box::new(BufReader::with_capacity(1 << 20, raw))
+        Box::new(raw)
     })
 }
 
@@ -372,6 +492,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         });
         let stats = stats.with_context(|| format!("cannot read {name}"))?;
         warn_read(&name, &stats);
+        warn_unrecognised(&name, &stats, recognised);
         summary.lines += stats.lines;
         summary.recognised += recognised;
     }
@@ -427,6 +548,7 @@ fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
         let name = input_name(input);
         let file = (inputs.len() > 1).then_some(name.as_str());
         let mut n = 0u64;
+        let mut recognised = 0u64;
         let stats = source::for_each_line(open_input(input)?, true, |line| {
             n += 1;
             let ev = match examine(line) {
@@ -444,6 +566,7 @@ fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
                 Seen::Other => return,
             };
             summary.recognised += 1;
+            recognised += 1;
             forms.add(ev.event_name());
             let t = clock.decode(&ev.stamp);
             table.record(&ev, t.unwrap_or(now));
@@ -475,6 +598,7 @@ fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
             return Err(e).context("cannot write to stdout");
         }
         warn_read(&name, &stats);
+        warn_unrecognised(&name, &stats, recognised);
         summary.lines += stats.lines;
     }
     out.flush().context("cannot write to stdout")?;
@@ -494,17 +618,15 @@ struct ShowLine<'a> {
     first: String,
     last: String,
     announced: Option<String>,
+    /// The parked posts that name this attacker (as `outbox --json` lists them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    parked: Vec<&'a crate::queue::ParkedPost>,
 }
 
-fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
-    if !path.exists() {
-        bail!(
-            "no state file at {} (has `tweet-attacks run` run yet?)",
-            path.display()
-        );
-    }
+fn show(c: &ShowConfig, now: Secs) -> Result<()> {
+    let json = c.json;
     let mut text = String::new();
-    let st = state::load(path, &mut text)?;
+    let st = load_existing(&c.state, &mut text)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         writeln!(
@@ -513,9 +635,32 @@ fn show(path: &Path, json: bool, now: Secs) -> Result<()> {
             "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
         )?;
     }
+    let parked = crate::queue::parked_posts(&st);
+    let mut parked_by_ip: HashMap<IpAddr, Vec<&crate::queue::ParkedPost>> = HashMap::new();
+    for p in &parked {
+        for ip in &p.ips {
+            parked_by_ip.entry(*ip).or_default().push(p);
+        }
+    }
     // One attacker read in full at a time: a million would not fit in memory at once.
     st.table.try_for_each_ranked(|ip, a| -> Result<()> {
+        let wanted = a.last >= c.since
+            && a.tries() >= c.min_tries
+            && c.ip.is_none_or(|want| {
+                // One address finds its own entry, or the network counted as one.
+                let want = want.to_canonical();
+                want == ip
+                    || a.net.is_some_and(|(prefix, _)| {
+                        format!("{ip}/{prefix}")
+                            .parse::<crate::decide::Net>()
+                            .is_ok_and(|n| n.contains(&want))
+                    })
+            });
+        if !wanted {
+            return Ok(());
+        }
         let line = ShowLine {
+            parked: parked_by_ip.remove(&ip).unwrap_or_default(),
             ip,
             tries: a.tries(),
             users: &a.users,

@@ -27,6 +27,8 @@ pub enum Command {
     Parse(ParseArgs),
     /// Print the attacker table, most tries first.
     Show(ShowArgs),
+    /// One screen on the job itself: the last run, each log's position, the outbox, the budget.
+    Status(StatusArgs),
     /// List what waits for each sink and the posts parked after a refusal;
     /// `outbox retry ID…` or `outbox drop ID…` (or `all`) puts them back or forgets them.
     Outbox(OutboxArgs),
@@ -38,7 +40,6 @@ pub enum Command {
     /// Print a shell completion script, e.g. `tweet-attacks completions bash`.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff), e.g. `tweet-attacks man | man -l -`.
-    #[command(hide = true)]
     Man,
 }
 
@@ -93,7 +94,7 @@ pub struct RunArgs {
     pub since: Option<String>,
 
     /// An attacker is announced once its tries exceed this [default: 5]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
     pub threshold: Option<u64>,
 
     /// Where to publish (repeatable) [default: twitter]
@@ -133,11 +134,11 @@ pub struct RunArgs {
     pub twitter_api_url: Option<String>,
 
     /// Posts to X in any 24 hours; more attackers are packed into fewer posts [default: 17]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count_usize)]
     pub max_posts_per_day: Option<usize>,
 
     /// Posts to X in one run [default: no limit but the daily one]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count_usize)]
     pub max_posts_per_run: Option<usize>,
 
     /// Local accounts, whose names are never published [default: /etc/passwd]
@@ -148,6 +149,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub show_local_users: bool,
 
+    /// For cron: when no sink is configured yet (credentials or section
+    /// missing), say once what is missing and exit 0 without reading anything.
+    #[arg(long)]
+    pub if_configured: bool,
+
     /// Seconds to wait for another run's lock before giving up with status 75.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, hide = true)]
     pub lock_wait: f64,
@@ -156,7 +162,7 @@ pub struct RunArgs {
 #[derive(Debug, ClapArgs)]
 pub struct ReplayArgs {
     /// An attacker is due once its tries exceed this.
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    #[arg(long, value_name = "N", default_value_t = 5, allow_negative_numbers = true, value_parser = count)]
     pub threshold: u64,
 
     /// Start from this state's table and outbox instead of an empty one (read only).
@@ -209,6 +215,33 @@ pub struct ShowArgs {
     pub state: PathBuf,
 
     /// Print one JSON object per attacker.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only attackers seen within this long, e.g. 1h or 7d.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+
+    /// Only attackers with at least this many tries.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
+    pub min_tries: Option<u64>,
+
+    /// Only this address.
+    #[arg(value_name = "IP")]
+    pub ip: Option<std::net::IpAddr>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct StatusArgs {
+    /// Options file (TOML), as given to `run`: its state, logs and budget are shown.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// State file to read [default: /var/lib/tweet-attacks/state.json]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Print one JSON object instead.
     #[arg(long)]
     pub json: bool,
 }
@@ -277,6 +310,38 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// Blocklist: only attackers with at least this many tries [default:
+    /// the threshold's, more than 5 tries]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
+    pub min_tries: Option<u64>,
+
+    /// Options file (TOML), as given to `run`: its threshold, ignore, passwd
+    /// and show-local-users apply here too.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Never list this address or network (repeatable); loopback and this
+    /// host's own addresses are never listed.
+    #[arg(long, value_name = "IP_OR_CIDR")]
+    pub ignore: Vec<String>,
+
+    /// Local accounts, whose names are never exported [default: /etc/passwd]
+    #[arg(long, value_name = "FILE")]
+    pub passwd: Option<PathBuf>,
+
+    /// Export user names even when they are local accounts, as `run
+    /// --show-local-users` posts them. Names shaped like passwords never are.
+    #[arg(long)]
+    pub show_local_users: bool,
+
+    /// Atom: the feed's author [default: tweet-attacks on HOSTNAME]
+    #[arg(long, value_name = "NAME")]
+    pub author: Option<String>,
+
+    /// Atom: the URL the feed is served at (its rel="self" link).
+    #[arg(long, value_name = "URL")]
+    pub feed_url: Option<String>,
+
     /// State file to read.
     #[arg(
         long,
@@ -284,4 +349,15 @@ pub struct ExportArgs {
         default_value = "/var/lib/tweet-attacks/state.json"
     )]
     pub state: PathBuf,
+}
+
+/// A count given on the command line: a whole number, 0 or more. Negative
+/// numbers reach this (rather than clap's "use -- -1" tip) to be refused plainly.
+fn count(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .map_err(|_| format!("{s:?} is not a whole number of 0 or more"))
+}
+
+fn count_usize(s: &str) -> Result<usize, String> {
+    count(s).and_then(|n| usize::try_from(n).map_err(|e| e.to_string()))
 }

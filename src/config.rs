@@ -24,6 +24,9 @@ use crate::sink::{Budget, SinkSettings};
 
 pub const DEFAULT_STATE: &str = "/var/lib/tweet-attacks/state.json";
 pub const DEFAULT_API: &str = "https://api.x.com";
+pub const DEFAULT_VSFTPD_LOG: &str = "/var/log/vsftpd.log";
+pub const DEFAULT_THRESHOLD: u64 = 5;
+pub const DEFAULT_POSTS_PER_DAY: usize = 17;
 
 /// The credentials' environment variables, in `Credentials` field order.
 pub const CREDENTIAL_VARS: [&str; 4] = [
@@ -44,9 +47,18 @@ pub struct Config {
 pub enum Command {
     Run(Box<RunConfig>),
     Replay(ReplayConfig),
-    Parse { inputs: Vec<Input>, missed: bool },
-    Show { state: PathBuf, json: bool },
+    Parse {
+        inputs: Vec<Input>,
+        missed: bool,
+    },
+    Show(ShowConfig),
+    Status(StatusConfig),
     Outbox(crate::queue::OutboxConfig),
+    /// `run --if-configured` with no sink configured: `missing` says what is missing.
+    Unconfigured {
+        state: PathBuf,
+        missing: String,
+    },
     VerifyCredentials(Box<crate::verify::VerifyConfig>),
     Export(ExportConfig),
     Completions(clap_complete::Shell),
@@ -60,6 +72,33 @@ pub struct ExportConfig {
     /// Oldest time included.
     pub since: Secs,
     pub out: Option<PathBuf>,
+    /// The blocklist's: loopback, own and ignored addresses left out, and fewer tries than this.
+    pub policy: Policy,
+    pub min_tries: u64,
+    /// The posts' rules for user names.
+    pub privacy: Privacy,
+    pub author: String,
+    pub feed_url: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ShowConfig {
+    pub state: PathBuf,
+    pub json: bool,
+    /// Oldest last try shown.
+    pub since: Secs,
+    pub min_tries: u64,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+#[derive(Debug)]
+pub struct StatusConfig {
+    pub state: PathBuf,
+    pub json: bool,
+    /// The logs `run` would read with the same options.
+    pub logs: Vec<PathBuf>,
+    /// Each sink `run` would post to, with its budget.
+    pub sinks: Vec<SinkSpec>,
 }
 
 /// A log to read whole: a file, or standard input.
@@ -87,6 +126,8 @@ pub struct RunConfig {
     pub state: PathBuf,
     /// Log files, read from their saved offsets.
     pub logs: Vec<PathBuf>,
+    /// Those of `logs` named by flag or options file: missing is an error, not normal.
+    pub explicit_logs: Vec<PathBuf>,
     /// sshd from journald instead of a file.
     pub journal: Option<JournalSource>,
     /// The journal was chosen because the log file is missing: say so, once.
@@ -345,6 +386,7 @@ fn policy(threshold: u64, ignore: &[String]) -> Result<Policy> {
     Ok(Policy {
         threshold,
         ignore: nets,
+        active_since: None,
     })
 }
 
@@ -371,6 +413,42 @@ fn default_auth_log() -> PathBuf {
         .unwrap_or_else(|| "/var/log/auth.log".into())
 }
 
+/// The sinks chosen on the command line, else in the options file, else X.
+fn sink_names(flags: Vec<SinkName>, file: &FileConfig) -> Vec<SinkName> {
+    let mut names = if flags.is_empty() {
+        file.sink.clone()
+    } else {
+        flags
+    };
+    if names.is_empty() {
+        names.push(SinkName::Twitter);
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn sink_specs(names: &[SinkName], per_day: Option<usize>, per_run: Option<usize>) -> Vec<SinkSpec> {
+    let per_day = per_day.unwrap_or(DEFAULT_POSTS_PER_DAY);
+    names
+        .iter()
+        .map(|&name| SinkSpec {
+            name,
+            budget: match name {
+                SinkName::Stdout
+                | SinkName::Mastodon
+                | SinkName::Bluesky
+                | SinkName::Abuseipdb
+                | SinkName::Webhook => Budget::UNLIMITED,
+                SinkName::Twitter => Budget {
+                    per_day: Some(per_day),
+                    per_run,
+                },
+            },
+        })
+        .collect()
+}
+
 fn find_on_path(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -395,7 +473,13 @@ fn inputs(paths: Vec<PathBuf>) -> Vec<Input> {
         .collect()
 }
 
-fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
+/// What `run` does: the pipeline, or (`--if-configured`) nothing yet.
+enum RunOrIdle {
+    Run(Box<RunConfig>),
+    Unconfigured { state: PathBuf, missing: String },
+}
+
+fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     let file = FileConfig::maybe_load(r.config.as_deref())?;
     let retention = r
         .retention
@@ -417,51 +501,39 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
     if !(0.0..=3600.0).contains(&r.lock_wait) {
         bail!("bad --lock-wait: {} (0 to 3600 seconds)", r.lock_wait);
     }
-    let mut names = if r.sinks.is_empty() {
-        file.sink.clone()
-    } else {
-        r.sinks
-    };
-    if names.is_empty() {
-        names.push(SinkName::Twitter);
-    }
-    names.sort();
-    names.dedup();
-    let per_day = r.max_posts_per_day.or(file.max_posts_per_day).unwrap_or(17);
-    let per_run = r.max_posts_per_run.or(file.max_posts_per_run);
-    let sinks = names
-        .iter()
-        .map(|&name| SinkSpec {
-            name,
-            budget: match name {
-                SinkName::Stdout
-                | SinkName::Mastodon
-                | SinkName::Bluesky
-                | SinkName::Abuseipdb
-                | SinkName::Webhook => Budget::UNLIMITED,
-                SinkName::Twitter => Budget {
-                    per_day: Some(per_day),
-                    per_run,
-                },
-            },
-        })
-        .collect();
+    let names = sink_names(r.sinks, &file);
+    let sinks = sink_specs(
+        &names,
+        r.max_posts_per_day.or(file.max_posts_per_day),
+        r.max_posts_per_run.or(file.max_posts_per_run),
+    );
     let api_url = twitter_api_url(r.twitter_api_url, &file)?;
-    // Credentials are needed only to post for real: a dry run works without them.
-    let x = if names.contains(&SinkName::Twitter) && !r.dry_run {
-        Some(XConfig {
-            api_url,
-            credentials: credentials(&file)?,
-        })
-    } else {
-        None
-    };
-    // Like the X credentials, the sections are needed only to post for real.
+    // A dry run checks them too: it does everything but the sending.
     let sink_settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
     check_sink_urls(&sink_settings)?;
-    if !r.dry_run {
+    let configured = || -> Result<Option<XConfig>> {
         sink_settings.check(&names)?;
-    }
+        Ok(match names.contains(&SinkName::Twitter) {
+            true => Some(XConfig {
+                api_url,
+                credentials: credentials(&file)?,
+            }),
+            false => None,
+        })
+    };
+    let x = match configured() {
+        Ok(x) => x,
+        Err(e) if r.if_configured => {
+            return Ok(RunOrIdle::Unconfigured {
+                state: r
+                    .state
+                    .or(file.state)
+                    .unwrap_or_else(|| DEFAULT_STATE.into()),
+                missing: format!("{e:#}"),
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let mut ignore = file.ignore.clone();
     ignore.extend(r.ignore);
     let passwd = r
@@ -484,15 +556,14 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         _ => None,
     };
     let mut logs = Vec::new();
+    let mut explicit_logs: Vec<PathBuf> = explicit_auth_log.into_iter().collect();
     if journal.is_none() {
         logs.push(auth_log);
     }
-    logs.push(
-        r.vsftpd_log
-            .or(file.vsftpd_log)
-            .unwrap_or_else(|| "/var/log/vsftpd.log".into()),
-    );
-    Ok(RunConfig {
+    let vsftpd_log = r.vsftpd_log.or(file.vsftpd_log);
+    explicit_logs.extend(vsftpd_log.clone());
+    logs.push(vsftpd_log.unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()));
+    Ok(RunOrIdle::Run(Box::new(RunConfig {
         // Resolved once: lock, temp files and rename all go beside the real file.
         state: crate::safe_fs::resolve_link(
             &r.state
@@ -502,12 +573,17 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         journal_auto: auto && journal.is_some(),
         journal,
         logs,
+        explicit_logs,
         policy: {
-            let mut p = policy(r.threshold.or(file.threshold).unwrap_or(5), &ignore)?;
+            let mut p = policy(
+                r.threshold.or(file.threshold).unwrap_or(DEFAULT_THRESHOLD),
+                &ignore,
+            )?;
             // A run reads this host's logs, so its own addresses are never attackers.
             // (A replay may read another host's logs: it keeps only loopback.)
             p.ignore
                 .extend(crate::host::own_addresses().into_iter().map(Net::from));
+            p.active_since = Some(now - crate::decide::ACTIVE_WINDOW);
             p
         },
         privacy: privacy(
@@ -522,6 +598,71 @@ fn run_config(r: cli::RunArgs) -> Result<RunConfig> {
         retention,
         rules,
         lock_wait: Duration::from_secs_f64(r.lock_wait),
+    })))
+}
+
+/// `--since DURATION` as the oldest time it lets in (all time without it).
+fn since(now: Secs, d: Option<&str>) -> Result<Secs> {
+    Ok(match d {
+        Some(d) => now - clock::parse_duration(d).context("bad --since")?,
+        None => Secs::MIN,
+    })
+}
+
+fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
+    let file = FileConfig::maybe_load(e.config.as_deref())?;
+    let threshold = file.threshold.unwrap_or(DEFAULT_THRESHOLD);
+    let mut ignore = file.ignore.clone();
+    ignore.extend(e.ignore);
+    let mut policy = policy(threshold, &ignore)?;
+    // The blocklist feeds this host's firewall: never lock it out of itself.
+    policy
+        .ignore
+        .extend(crate::host::own_addresses().into_iter().map(Net::from));
+    let passwd = e
+        .passwd
+        .or(file.passwd.clone())
+        .unwrap_or_else(|| "/etc/passwd".into());
+    Ok(ExportConfig {
+        state: e.state,
+        format: e.format,
+        since: since(now, e.since.as_deref())?,
+        out: e.out,
+        policy,
+        min_tries: e.min_tries.unwrap_or(threshold + 1),
+        privacy: privacy(
+            &passwd,
+            e.show_local_users || file.show_local_users.unwrap_or(false),
+        )?,
+        author: e
+            .author
+            .unwrap_or_else(|| format!("tweet-attacks on {}", crate::host::name())),
+        feed_url: e.feed_url,
+    })
+}
+
+fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
+    let file = FileConfig::maybe_load(s.config.as_deref())?;
+    let names = sink_names(Vec::new(), &file);
+    // With the options file, the logs it names (or the defaults) are shown
+    // even before a run read them; without it, only the logs the state has.
+    let mut logs = Vec::new();
+    if s.config.is_some() {
+        logs.push(file.auth_log.clone().unwrap_or_else(default_auth_log));
+        logs.push(
+            file.vsftpd_log
+                .clone()
+                .unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()),
+        );
+    }
+    Ok(StatusConfig {
+        state: s
+            .state
+            .or(file.state.clone())
+            .unwrap_or_else(|| DEFAULT_STATE.into()),
+        json: s.json,
+        logs,
+        sinks: sink_specs(&names, file.max_posts_per_day, file.max_posts_per_run),
     })
 }
 
@@ -533,7 +674,12 @@ impl Config {
             None => wall_clock,
         };
         let command = match args.command {
-            cli::Command::Run(r) => Command::Run(Box::new(run_config(*r)?)),
+            cli::Command::Run(r) => match run_config(*r, now)? {
+                RunOrIdle::Run(c) => Command::Run(c),
+                RunOrIdle::Unconfigured { state, missing } => {
+                    Command::Unconfigured { state, missing }
+                }
+            },
             cli::Command::Replay(r) => Command::Replay(ReplayConfig {
                 state: r.state,
                 policy: policy(r.threshold, &r.ignore)?,
@@ -549,10 +695,14 @@ impl Config {
                 inputs: inputs(p.inputs),
                 missed: p.missed,
             },
-            cli::Command::Show(s) => Command::Show {
+            cli::Command::Show(s) => Command::Show(ShowConfig {
                 state: s.state,
                 json: s.json,
-            },
+                since: since(now, s.since.as_deref())?,
+                min_tries: s.min_tries.unwrap_or(0),
+                ip: s.ip,
+            }),
+            cli::Command::Status(s) => Command::Status(status_config(s)?),
             cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
@@ -567,15 +717,7 @@ impl Config {
                     v.sinks, x, settings,
                 )?))
             }
-            cli::Command::Export(e) => Command::Export(ExportConfig {
-                state: e.state,
-                format: e.format,
-                since: match &e.since {
-                    Some(d) => now - clock::parse_duration(d).context("bad --since")?,
-                    None => Secs::MIN,
-                },
-                out: e.out,
-            }),
+            cli::Command::Export(e) => Command::Export(export_config(e, now)?),
             cli::Command::Completions { shell } => Command::Completions(shell),
             cli::Command::Man => Command::Man,
         };

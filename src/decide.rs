@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
 
+use crate::clock::Secs;
 use crate::table::Table;
 
 /// An address or network given to `--ignore`, e.g. `192.0.2.7` or `2001:db8::/32`.
@@ -82,11 +83,28 @@ pub struct Policy {
     /// Due once tries exceed this.
     pub threshold: u64,
     pub ignore: Vec<Net>,
+    /// Announce only attackers whose last try is at or after this. `run`
+    /// sets it to a day before now, so that a first run over a week of
+    /// logs announces today's attackers and not the whole history; the
+    /// older ones stay in the table and are announced if they come back.
+    pub active_since: Option<Secs>,
 }
+
+/// How recent an attacker's last try must be for `run` to announce it.
+pub const ACTIVE_WINDOW: Secs = 24 * 3600;
 
 impl Policy {
     pub fn ignores(&self, ip: &IpAddr) -> bool {
         self.ignore.iter().any(|n| n.contains(ip))
+    }
+
+    /// An attacker whose last try is `last` (None: not touched by this
+    /// run's lines, so not active now) may be announced.
+    fn active(&self, last: Option<Secs>) -> bool {
+        match self.active_since {
+            None => true,
+            Some(since) => last.is_some_and(|l| l >= since),
+        }
     }
 
     /// Whether the network of `prefix` bits at `ip` (an attacker counted as
@@ -112,6 +130,7 @@ pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) 
         .filter(|s| {
             s.tries > policy.threshold
                 && !s.announced
+                && policy.active(s.last)
                 && !policy.ignores_network(&s.ip, rules.prefix_of(&s.ip))
                 && !queued(&s.ip)
         })
@@ -167,6 +186,7 @@ mod tests {
         let p = Policy {
             threshold: 5,
             ignore: default_ignores(),
+            active_since: None,
         };
         let due = decide(&t, &p, |_| false);
         let due: Vec<String> = due.iter().map(|i| i.to_string()).collect();
@@ -175,6 +195,24 @@ mod tests {
             ["203.0.113.3", "203.0.113.2"],
             "the 6th try makes it due"
         );
+    }
+
+    #[test]
+    fn with_a_window_only_recent_attackers_are_due() {
+        let mut t = table_with(&[("203.0.113.1", 9), ("203.0.113.2", 9)]);
+        t.get_mut(&"203.0.113.2".parse().unwrap()).unwrap().last = 100_000;
+        let mut p = Policy {
+            threshold: 5,
+            ignore: default_ignores(),
+            active_since: Some(100_000 - ACTIVE_WINDOW),
+        };
+        assert_eq!(
+            decide(&t, &p, |_| false),
+            vec!["203.0.113.2".parse::<IpAddr>().unwrap()],
+            "the attacker last seen more than a day before is not due"
+        );
+        p.active_since = None;
+        assert_eq!(decide(&t, &p, |_| false).len(), 2);
     }
 
     #[test]
@@ -194,6 +232,7 @@ mod tests {
         let p = Policy {
             threshold: 5,
             ignore,
+            active_since: None,
         };
         let due = decide(&t, &p, |ip| ip.to_string() == "203.0.113.2");
         assert_eq!(
@@ -216,6 +255,7 @@ mod tests {
         let p = Policy {
             threshold: 5,
             ignore,
+            active_since: None,
         };
         let due = decide(&t, &p, |_| false);
         assert_eq!(due, ["2001:db8:1:3::".parse::<IpAddr>().unwrap()]);

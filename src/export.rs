@@ -1,5 +1,10 @@
 //! The attacker table as files other admins and tools can use: a blocklist,
 //! CSV, JSON and an Atom feed of announcements. Pure: text in, text out.
+//!
+//! Exports are public too (the README serves the feed from /var/www), so
+//! they follow the posts' rules: user names go through `Privacy`, and the
+//! blocklist, which feeds a firewall, never holds loopback, this host's own
+//! or ignored addresses.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -7,6 +12,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::clock::{Secs, format_rfc3339};
+use crate::decide::Policy;
+use crate::render::{Announcement, Privacy, render};
 use crate::table::{Attacker, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,37 +28,68 @@ pub enum Format {
     Atom,
 }
 
+/// What to export, and by which rules.
+pub struct Options<'a> {
+    pub format: Format,
+    /// Oldest last try (for Atom: announcement) included.
+    pub since: Secs,
+    /// Its ignore list (loopback, own, `--ignore`) is left out of the blocklist.
+    pub policy: &'a Policy,
+    /// Fewest tries for the blocklist.
+    pub min_tries: u64,
+    pub privacy: &'a Privacy,
+    /// Atom: the feed's author, and the URL it is served at.
+    pub author: &'a str,
+    pub feed_url: Option<&'a str>,
+}
+
+/// One exported attacker: its numbers, and only the user names the posts may show.
+struct Row<'t> {
+    ip: &'t IpAddr,
+    a: &'t Attacker,
+    public: Announcement,
+}
+
 /// Attackers last seen at or after `since` (announced at or after it, for
-/// Atom), most tries first.
-fn selected<'t>(
-    table: &'t mut Table<'_>,
-    format: Format,
-    since: Secs,
-) -> Vec<(&'t IpAddr, &'t Attacker)> {
+/// Atom; and for the blocklist, with enough tries and not ignored), most tries first.
+fn selected<'t>(table: &'t mut Table<'_>, o: &Options) -> Vec<Row<'t>> {
     table
         .ranked()
         .into_iter()
-        .filter(|(_, a)| match format {
-            Format::Atom => a.announced.is_some_and(|t| t >= since),
-            _ => a.last >= since,
+        .filter(|(ip, a)| match o.format {
+            Format::Atom => a.announced.is_some_and(|t| t >= o.since),
+            Format::Blocklist => {
+                a.last >= o.since
+                    && a.tries() >= o.min_tries
+                    && !match a.net {
+                        Some((prefix, _)) => o.policy.ignores_network(ip, prefix),
+                        None => o.policy.ignores(ip),
+                    }
+            }
+            Format::Csv | Format::Json => a.last >= o.since,
+        })
+        .map(|(ip, a)| Row {
+            ip,
+            a,
+            public: Announcement::of(*ip, a, o.privacy),
         })
         .collect()
 }
 
-pub fn export(table: &mut Table, format: Format, since: Secs, now: Secs) -> String {
-    let rows = selected(table, format, since);
-    match format {
+pub fn export(table: &mut Table, o: &Options, now: Secs) -> String {
+    let rows = selected(table, o);
+    match o.format {
         Format::Blocklist => rows
             .iter()
-            .map(|(ip, a)| match a.net {
+            .map(|r| match r.a.net {
                 // A network counted as one attacker is blocked as one.
-                Some((prefix, _)) => format!("{ip}/{prefix}\n"),
-                None => format!("{ip}\n"),
+                Some((prefix, _)) => format!("{}/{prefix}\n", r.ip),
+                None => format!("{}\n", r.ip),
             })
             .collect(),
         Format::Csv => csv(&rows),
         Format::Json => json(&rows),
-        Format::Atom => atom(&rows, now),
+        Format::Atom => atom(&rows, o, now),
     }
 }
 
@@ -70,42 +108,46 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv(rows: &[(&IpAddr, &Attacker)]) -> String {
-    let mut out = String::from("ip,tries,services,first,last,announced,users\n");
-    for (ip, a) in rows {
+fn csv(rows: &[Row]) -> String {
+    let mut out = String::from("ip,tries,services,first,last,announced,users,users_more\n");
+    for Row { ip, a, public } in rows {
         let _ = writeln!(
             out,
-            "{ip},{},{},{},{},{},{}",
+            "{ip},{},{},{},{},{},{},{}",
             a.tries(),
             a.services.names().join(" "),
             format_rfc3339(a.first),
             format_rfc3339(a.last),
             a.announced.map(format_rfc3339).unwrap_or_default(),
-            csv_field(&a.users.join(" "))
+            csv_field(&public.users.join(" ")),
+            public.users_more
         );
     }
     out
 }
 
 #[derive(Serialize)]
-struct Row<'a> {
+struct JsonRow<'a> {
     ip: &'a IpAddr,
     tries: u64,
     services: Vec<&'static str>,
+    /// Only names the posts may show; `users_more` counts the others.
     users: &'a [String],
+    users_more: u32,
     first: String,
     last: String,
     announced: Option<String>,
 }
 
-fn json(rows: &[(&IpAddr, &Attacker)]) -> String {
-    let rows: Vec<Row> = rows
+fn json(rows: &[Row]) -> String {
+    let rows: Vec<JsonRow> = rows
         .iter()
-        .map(|(ip, a)| Row {
+        .map(|Row { ip, a, public }| JsonRow {
             ip,
             tries: a.tries(),
             services: a.services.names(),
-            users: &a.users,
+            users: &public.users,
+            users_more: public.users_more,
             first: format_rfc3339(a.first),
             last: format_rfc3339(a.last),
             announced: a.announced.map(format_rfc3339),
@@ -133,10 +175,13 @@ fn xml_escape(s: &str) -> String {
     out
 }
 
-fn atom(rows: &[(&IpAddr, &Attacker)], now: Secs) -> String {
+/// An Atom 1.0 feed (RFC 4287): the feed has the author that every entry
+/// lacks, and each entry carries the post's text as its content (an entry
+/// without content needs an alternate link, and there is no page to link).
+fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
     let updated = rows
         .iter()
-        .filter_map(|(_, a)| a.announced)
+        .filter_map(|r| r.a.announced)
         .max()
         .unwrap_or(now);
     let mut out = format!(
@@ -145,34 +190,46 @@ fn atom(rows: &[(&IpAddr, &Attacker)], now: Secs) -> String {
          <title>Brute-force attackers</title>\n\
          <id>urn:tweet-attacks:feed</id>\n\
          <updated>{}</updated>\n\
+         <author><name>{}</name></author>\n\
          <generator>tweet-attacks</generator>\n",
-        format_rfc3339(updated)
+        format_rfc3339(updated),
+        xml_escape(o.author),
     );
+    if let Some(url) = o.feed_url {
+        let _ = writeln!(
+            out,
+            "<link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>",
+            xml_escape(url)
+        );
+    }
     // Newest announcement first, as feed readers expect.
-    let mut rows = rows.to_vec();
-    rows.sort_by_key(|(ip, a)| (std::cmp::Reverse(a.announced), **ip));
-    for (ip, a) in rows {
+    let mut rows: Vec<&Row> = rows.iter().collect();
+    rows.sort_by_key(|r| (std::cmp::Reverse(r.a.announced), *r.ip));
+    for Row { ip, a, public } in rows {
         let announced = a.announced.unwrap_or(now);
         let services = a.services.names().join(", ");
+        let users = match (public.users.is_empty(), public.users_more) {
+            (true, 0) => "-".to_string(),
+            (true, n) => format!("{n} withheld"),
+            (false, 0) => public.users.join(", "),
+            (false, n) => format!("{} and {n} more", public.users.join(", ")),
+        };
         let summary = format!(
-            "{ip}: {} tries against {services} between {} and {}. Users tried: {}.",
+            "{ip}: {} tries against {services} between {} and {}. Users tried: {users}.",
             a.tries(),
             format_rfc3339(a.first),
             format_rfc3339(a.last),
-            if a.users.is_empty() {
-                "-".to_string()
-            } else {
-                a.users.join(", ")
-            }
         );
         let _ = write!(
             out,
             "<entry>\n<title>{}</title>\n<id>urn:tweet-attacks:{}:{announced}</id>\n\
-             <updated>{}</updated>\n<summary>{}</summary>\n</entry>\n",
+             <updated>{}</updated>\n<summary>{}</summary>\n\
+             <content type=\"text\">{}</content>\n</entry>\n",
             xml_escape(&format!("Brute-force attacker {ip}")),
             xml_escape(&ip.to_string()),
             format_rfc3339(announced),
-            xml_escape(&summary)
+            xml_escape(&summary),
+            xml_escape(&render(public)),
         );
     }
     out.push_str("</feed>\n");
@@ -182,6 +239,7 @@ fn atom(rows: &[(&IpAddr, &Attacker)], now: Secs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decide::default_ignores;
     use crate::parse::parse;
 
     fn table() -> Table<'static> {
@@ -194,6 +252,8 @@ mod tests {
             ("203.0.113.1", 9, "=cmd|' /C calc'!A0", 1000),
             ("203.0.113.2", 3, "<script>", 50),
             ("2001:db8::1", 6, "root", 2000),
+            ("127.0.0.1", 40, "admin", 2000),
+            ("198.51.100.9", 12, "Tr0ub4dor&3x1", 2000),
         ] {
             let line = format!(
                 "Nov 26 00:00:01 web01 sshd[1]: message repeated {n} times: [ Failed password for invalid user {user} from {ip} port 22 ssh2]"
@@ -209,48 +269,97 @@ mod tests {
         t
     }
 
+    fn policy() -> Policy {
+        let mut ignore = default_ignores();
+        ignore.push("198.51.100.0/24".parse().unwrap());
+        Policy {
+            threshold: 5,
+            ignore,
+            active_since: None,
+        }
+    }
+
+    /// Exports `table()` with the posts' default rules: `root` is a local account.
+    fn export_with(format: Format, since: Secs, min_tries: u64, show_local: bool) -> String {
+        let privacy = Privacy {
+            local_accounts: ["root".to_string()].into(),
+            show_local,
+        };
+        let o = Options {
+            format,
+            since,
+            policy: &policy(),
+            min_tries,
+            privacy: &privacy,
+            author: "tweet-attacks on web01",
+            feed_url: Some("https://example.org/attackers.atom"),
+        };
+        export(&mut table(), &o, 5000)
+    }
+
     #[test]
-    fn blocklist_is_one_address_per_line_since() {
+    fn blocklist_leaves_out_loopback_ignored_and_few_tries() {
         assert_eq!(
-            export(&mut table(), Format::Blocklist, 0, 0),
+            export_with(Format::Blocklist, 0, 0, false),
             "203.0.113.1\n2001:db8::1\n203.0.113.2\n"
         );
         assert_eq!(
-            export(&mut table(), Format::Blocklist, 900, 0),
+            export_with(Format::Blocklist, 0, 6, false),
+            "203.0.113.1\n2001:db8::1\n",
+            "--min-tries 6"
+        );
+        assert_eq!(
+            export_with(Format::Blocklist, 900, 0, false),
             "203.0.113.1\n2001:db8::1\n"
         );
     }
 
     #[test]
-    fn csv_quotes_and_defangs_formulas() {
-        let out = export(&mut table(), Format::Csv, 0, 0);
+    fn csv_withholds_what_posts_withhold_and_defangs_formulas() {
+        let out = export_with(Format::Csv, 0, 0, false);
         let mut lines = out.lines();
         assert_eq!(
             lines.next(),
-            Some("ip,tries,services,first,last,announced,users")
+            Some("ip,tries,services,first,last,announced,users,users_more")
         );
+        assert!(!out.contains("calc") && !out.contains("Tr0ub4dor"), "{out}");
+        assert!(!out.contains("root"), "a local account: {out}");
         let first = lines.next().unwrap();
-        assert!(first.starts_with("203.0.113.1,9,sshd,"), "{first}");
-        assert!(first.ends_with(",'=cmd|' /C calc'!A0"), "{first}");
-        assert_eq!(out.lines().count(), 4);
+        assert!(first.starts_with("127.0.0.1,40,sshd,"), "{first}");
+        assert!(first.ends_with(",admin,0"), "{first}");
+        assert!(out.contains("\n2001:db8::1,6,sshd,"), "{out}");
+        assert!(out.contains(",,1\n"), "the withheld name is counted: {out}");
+        assert_eq!(out.lines().count(), 6);
+        let shown = export_with(Format::Csv, 0, 0, true);
+        assert!(shown.contains(",root,0\n"), "opted in: {shown}");
+        assert!(!shown.contains("Tr0ub4dor"), "{shown}");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
     }
 
     #[test]
-    fn json_is_an_array_of_the_table() {
+    fn json_is_an_array_of_the_table_without_withheld_names() {
         let v: serde_json::Value =
-            serde_json::from_str(&export(&mut table(), Format::Json, 0, 0)).unwrap();
-        assert_eq!(v.as_array().unwrap().len(), 3);
-        assert_eq!(v[0]["ip"], "203.0.113.1");
-        assert_eq!(v[0]["tries"], 9);
-        assert_eq!(v[2]["announced"], serde_json::Value::Null);
+            serde_json::from_str(&export_with(Format::Json, 0, 0, false)).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 5);
+        assert_eq!(v[0]["ip"], "127.0.0.1");
+        assert_eq!(v[1]["ip"], "198.51.100.9");
+        assert_eq!(v[1]["users"], serde_json::json!([]));
+        assert_eq!(v[1]["users_more"], 1);
+        assert_eq!(v[2]["tries"], 9);
+        assert_eq!(v[4]["announced"], serde_json::Value::Null);
     }
 
     #[test]
-    fn atom_has_one_escaped_entry_per_announced_attacker() {
-        let out = export(&mut table(), Format::Atom, 0, 5000);
+    fn atom_has_author_link_and_one_escaped_entry_per_announced_attacker() {
+        let out = export_with(Format::Atom, 0, 0, false);
         assert_eq!(out.matches("<entry>").count(), 2);
-        assert!(!out.contains("<script>"));
+        assert!(out.contains("<author><name>tweet-attacks on web01</name></author>"));
+        assert!(out.contains(
+            "<link rel=\"self\" type=\"application/atom+xml\" href=\"https://example.org/attackers.atom\"/>"
+        ));
+        assert_eq!(out.matches("<content type=\"text\">").count(), 2);
+        assert!(!out.contains("<script>") && !out.contains("root"), "{out}");
         let newest = out.find("2001:db8::1").unwrap();
         assert!(newest < out.find("203.0.113.1").unwrap(), "newest first");
         assert!(
@@ -258,7 +367,7 @@ mod tests {
             "{out}"
         );
         assert_eq!(
-            export(&mut table(), Format::Atom, 2050, 5000)
+            export_with(Format::Atom, 2050, 0, false)
                 .matches("<entry>")
                 .count(),
             1

@@ -1,4 +1,4 @@
-//! The host's own addresses, so that the machine is never announced as its
+//! The host's own addresses (and its name), so that the machine is never announced as its
 //! own attacker (a local script, a monitoring probe, a NATed hairpin).
 //!
 //! Read from Linux's `/proc` without new crates or subprocesses: IPv4 from
@@ -17,6 +17,16 @@ const IF_INET6: &str = "/proc/net/if_inet6";
 /// Never fails: a file that cannot be read contributes nothing.
 pub fn own_addresses() -> Vec<IpAddr> {
     own_addresses_from(Path::new(FIB_TRIE), Path::new(IF_INET6))
+}
+
+/// This host's name (the kernel's, as `hostname` prints it), or "localhost".
+pub fn name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// `own_addresses`, reading the two tables from the given paths.

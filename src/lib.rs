@@ -25,10 +25,13 @@ pub mod table;
 pub mod text;
 pub mod verify;
 
+pub mod completions;
 pub mod export;
 pub mod fault;
 pub mod hash;
+pub mod manual;
 pub mod notice;
 pub mod safe_fs;
+pub mod status;
 
 pub mod app;

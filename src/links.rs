@@ -41,9 +41,27 @@ pub struct Links {
     /// The last connection `saw` was told of: lines of one connection come
     /// in runs, and a run costs one map update.
     last: Option<(Link, IpAddr)>,
+    /// Off until the first line without an address: most logs have none, and
+    /// then no line pays for remembering its connection.
+    on: bool,
 }
 
 impl Links {
+    /// Whether lines with an address must be told to `saw`.
+    pub fn on(&self) -> bool {
+        self.on
+    }
+
+    /// From now on, remembers connections; `open` are those open already.
+    pub fn turn_on(&mut self, open: impl Iterator<Item = (Link, IpAddr, Secs)>) {
+        if !self.on {
+            self.on = true;
+            for (link, ip, t) in open {
+                self.seen.insert(link, (ip, t));
+            }
+        }
+    }
+
     /// A line of `link` named `ip` at `t`. Returns the lines that waited for it.
     pub fn saw(&mut self, link: Link, ip: IpAddr, t: Secs) -> Vec<Waiting> {
         if self.last != Some((link, ip)) {
@@ -109,6 +127,14 @@ impl Links {
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty() && self.waiting.is_empty()
     }
+
+    #[cfg(test)]
+    fn turned_on() -> Links {
+        Links {
+            on: true,
+            ..Links::default()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -127,7 +153,7 @@ mod tests {
     #[test]
     fn an_address_is_named_before_or_after() {
         let ip: IpAddr = "203.0.113.5".parse().unwrap();
-        let mut l = Links::default();
+        let mut l = Links::turned_on();
         assert_eq!(l.address((1, 10), 100, 300), None);
         assert!(l.saw((1, 10), ip, 100).is_empty());
         assert_eq!(l.address((1, 10), 150, 300), Some(ip));
@@ -177,7 +203,7 @@ mod tests {
 
     #[test]
     fn waiting_lines_expire_and_are_bounded() {
-        let mut l = Links::default();
+        let mut l = Links::turned_on();
         for i in 0..100 {
             l.wait((1, 1), line(i));
         }

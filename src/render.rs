@@ -171,15 +171,29 @@ fn day_minute(t: Secs) -> String {
     format!("{} {}", &s[..10], &s[11..16])
 }
 
+/// "12 tries in 3 min (2026-11-18 11:06 to 11:10 UTC)": the end keeps its
+/// date when it falls on another day, and tries within one second are "at"
+/// a time rather than "in 0 s".
+pub fn tries_and_time(tries: u64, first: Secs, last: Secs) -> String {
+    let s = if tries == 1 { "try" } else { "tries" };
+    let (from, to) = (day_minute(first), day_minute(last));
+    if last <= first {
+        return format!("{tries} {s} at {from} UTC");
+    }
+    let to = if from[..10] == to[..10] {
+        &to[11..]
+    } else {
+        &to[..]
+    };
+    format!("{tries} {s} in {} ({from} to {to} UTC)", span(last - first))
+}
+
 fn render_with(a: &Announcement, shown: usize) -> String {
     let mut text = format!(
-        "{} brute force from {}: {} tries in {} ({} to {} UTC).",
+        "{} brute force from {}: {}.",
         services_label(&a.services),
         a.source(),
-        a.tries,
-        span(a.last - a.first),
-        day_minute(a.first),
-        &day_minute(a.last)[11..],
+        tries_and_time(a.tries, a.first, a.last),
     );
     if a.servers > 1 {
         text.push_str(&format!(" Hit {} of our servers.", a.servers));
@@ -325,6 +339,29 @@ mod tests {
             t.ends_with("Users tried: u0, u1, u2, u3, u4 and 9 more."),
             "{t}"
         );
+    }
+
+    #[test]
+    fn the_range_keeps_the_end_date_and_one_second_is_not_0_s() {
+        let mut a = sample();
+        // 2026-11-26 00:00 to 2026-12-01 18:50
+        a.first = 1_795_651_200;
+        a.last = a.first + 5 * 86_400 + 18 * 3600 + 50 * 60;
+        a.tries = 37_843;
+        assert!(
+            render(&a)
+                .contains(": 37843 tries in 5 days (2026-11-26 00:00 to 2026-12-01 18:50 UTC)."),
+            "{}",
+            render(&a)
+        );
+        a.last = a.first;
+        assert!(
+            render(&a).contains(": 37843 tries at 2026-11-26 00:00 UTC."),
+            "{}",
+            render(&a)
+        );
+        a.tries = 1;
+        assert!(render(&a).contains(": 1 try at "), "{}", render(&a));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Secs;
 use crate::sink::{Pending, SinkBook};
 use crate::source::LogPos;
 use crate::table::Table;
@@ -44,6 +45,22 @@ pub struct State<'a> {
     /// Lasting conditions already said on stderr (see `notice::once`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: crate::notice::Notes,
+    /// The last `run` that saved this state, for `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<RunRecord>,
+}
+
+/// When a run started and ended, and how it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub started: Secs,
+    pub ended: Secs,
+    /// Posts accepted by the sinks in that run.
+    #[serde(default)]
+    pub posted: u64,
+    /// Its error line, when it failed after reading the logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Default for State<'_> {
@@ -58,6 +75,7 @@ impl Default for State<'_> {
             next_batch: 0,
             sinks: BTreeMap::new(),
             notes: BTreeMap::new(),
+            last_run: None,
         }
     }
 }

@@ -282,6 +282,8 @@ pub struct Standing {
     pub ip: IpAddr,
     pub tries: u64,
     pub announced: bool,
+    /// The last try, for attackers read in full (those this run touched).
+    pub last: Option<Secs>,
 }
 
 impl Table<'_> {
@@ -334,15 +336,26 @@ impl Table<'_> {
             ip: *ip,
             tries: a.tries(),
             announced: a.announced.is_some(),
+            last: Some(a.last),
         });
         touched.chain(self.stored.standings())
     }
 
     /// Merges one failed-login event that happened at `t`.
     pub fn record(&mut self, ev: &Event, t: Secs) {
-        let Some(addr) = self.address_of(ev, t) else {
+        let Some(addr) = ev.ip.or_else(|| self.connection_address(ev, t)) else {
             return;
         };
+        self.record_at(ev, addr, t);
+        if self.links.on() && ev.service == Service::Sshd && ev.pid.is_some() {
+            self.tell_links(ev, addr, t);
+        }
+    }
+
+    /// `record`, with the event's address known. Inlined: it is the hot loop
+    /// of every read, and a call here costs the map lookups their inlining.
+    #[inline(always)]
+    fn record_at(&mut self, ev: &Event, addr: IpAddr, t: Secs) {
         self.latest = self.latest.max(t);
         // Counted under its network (IPv6); connections keep the address itself.
         let (ip, net) = self.rules.group(addr);
@@ -427,36 +440,36 @@ impl Table<'_> {
                 if self.conns.len() > CONN_SWEEP_AT {
                     self.close_conns_before(self.latest - CONN_IDLE, MAX_OPEN_CONNS);
                 }
-                if ev.pid.is_some() {
-                    self.links.bound(self.latest - CONN_IDLE);
-                    for w in self.links.saw((key.host, key.pid), addr, t) {
-                        let named = Event {
-                            kind: w.kind,
-                            ip: Some(addr),
-                            user: w.user.as_deref(),
-                            count: w.count,
-                            ..ev.clone()
-                        };
-                        self.record(&named, w.t);
-                    }
-                }
             }
         }
     }
 
-    /// The event's address, or for an sshd line that names none, its
-    /// connection's (see `links`); `None` while that is not known yet.
-    fn address_of(&mut self, ev: &Event, t: Secs) -> Option<IpAddr> {
-        if let Some(ip) = ev.ip {
-            return Some(ip);
+    /// Remembers the connection's address, and records the lines that waited for it.
+    #[inline(never)]
+    fn tell_links(&mut self, ev: &Event, ip: IpAddr, t: Secs) {
+        self.links.bound(self.latest - CONN_IDLE);
+        let link = (ev.host.map(fnv1a).unwrap_or(0), ev.pid.unwrap_or(0));
+        for w in self.links.saw(link, ip, t) {
+            let named = Event {
+                kind: w.kind,
+                ip: Some(ip),
+                user: w.user.as_deref(),
+                count: w.count,
+                ..ev.clone()
+            };
+            self.record_at(&named, ip, w.t);
         }
+    }
+
+    /// For an sshd line that names no address, its connection's (see
+    /// `links`); `None` while that is not known yet.
+    #[cold]
+    #[inline(never)]
+    fn connection_address(&mut self, ev: &Event, t: Secs) -> Option<IpAddr> {
         let link = (ev.host.map(fnv1a).unwrap_or(0), ev.pid?);
-        if self.links.is_empty() {
-            // Connections a loaded state left open.
-            for (k, c) in &self.conns {
-                self.links.saw((k.host, k.pid), k.ip, c.t);
-            }
-        }
+        // The connections open now, read earlier or left open by a saved state.
+        let open = self.conns.iter().map(|(k, c)| ((k.host, k.pid), k.ip, c.t));
+        self.links.turn_on(open);
         let ip = self.links.address(link, t, CONN_IDLE);
         if ip.is_none() {
             self.links.wait(

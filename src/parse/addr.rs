@@ -186,8 +186,12 @@ pub(super) fn is_addr_byte(b: u8) -> bool {
 /// `[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?` → the address; the zone is dropped
 /// (a link-local neighbour is named by its address alone).
 pub(super) fn ip_with_zone(text: &[u8]) -> Option<IpAddr> {
-    let ip = match memchr::memchr(b'%', text) {
-        None => text,
+    // Nearly every address has no zone: `ip_from` takes only address bytes.
+    if let Some(ip) = ip_from(text) {
+        return Some(ip);
+    }
+    let ip = match text.iter().position(|&b| b == b'%') {
+        None => return None,
         Some(i) => {
             let zone = &text[i + 1..];
             let zone_ok = !zone.is_empty()

@@ -216,9 +216,12 @@ pub const MAX_USER: usize = sshd::SSHD_MAX_USER;
 /// port N ssh2`). Such a line counts without a name, and with the address of
 /// its connection's other lines. pam_unix and vsftpd print names whole; the
 /// first 100 bytes are kept, so that nothing downstream copies a huge name.
+#[inline]
 fn plausible(service: Service, mut body: Body<'_>) -> Body<'_> {
     if body.kind == Kind::Failed
         && let Some(u) = body.user
+        && u.len() >= 30
+        && u.contains(&b'-')
     {
         // A certificate's part in the name: which address is sshd's is not
         // known (see `sshd::certificates_in`), nor the name.

@@ -39,8 +39,17 @@ const HARMLESS_SSHD: &[&[u8]] = &[
 ];
 
 /// Known sshd prefixes that still count: a failure the matchers missed must
-/// show, even if its message starts like a harmless one.
+/// show, even if its message starts like a harmless close.
 const FAILURE_WORDS: &[&[u8]] = &[b"invalid user", b"authenticating user", b"Too many"];
+
+/// The harmless prefixes that a failure's words can follow (`Connection
+/// closed by invalid user …` is a failure line): the others are harmless
+/// whatever follows (`Postponed keyboard-interactive for invalid user …`).
+const CLOSES: &[&[u8]] = &[
+    b"Connection closed by ",
+    b"Connection reset by ",
+    b"Disconnected from ",
+];
 
 pub(super) fn harmless(prog: &[u8], msg: &[u8]) -> bool {
     if prog == b"vsftpd" {
@@ -56,12 +65,19 @@ pub(super) fn harmless(prog: &[u8], msg: &[u8]) -> bool {
             b"] FAIL CHMOD:",
         ];
         let has = |w: &[u8]| memchr::memmem::find(msg, w).is_some();
-        return msg.starts_with(b"CONNECT: ") || has(b"] OK ") || FILE_OPS.iter().any(|w| has(w));
+        // With log_ftp_protocol=YES, every command and reply: `FTP command:`.
+        return msg.starts_with(b"CONNECT: ")
+            || has(b"FTP command: ")
+            || has(b"FTP response: ")
+            || has(b"] OK ")
+            || FILE_OPS.iter().any(|w| has(w));
     }
+    let close = CLOSES.iter().any(|p| msg.starts_with(p));
     HARMLESS_SSHD.iter().any(|p| msg.starts_with(p))
-        && !FAILURE_WORDS
-            .iter()
-            .any(|w| memchr::memmem::find(msg, w).is_some())
+        && !(close
+            && FAILURE_WORDS
+                .iter()
+                .any(|w| memchr::memmem::find(msg, w).is_some()))
 }
 
 /// Whether any word of `msg` is an address (a host name is not one).
@@ -121,6 +137,18 @@ mod tests {
             (
                 "vsftpd",
                 r#"[alice] FAIL UPLOAD: Client "192.0.2.9", "/x", 0.00Kbyte/sec"#,
+            ),
+            (
+                "vsftpd",
+                r#"FTP command: Client "::ffff:192.0.2.9", "USER www""#,
+            ),
+            (
+                "vsftpd",
+                r#"[www] FTP response: Client "::ffff:192.0.2.9", "530 Login incorrect.""#,
+            ),
+            (
+                "sshd",
+                "Postponed keyboard-interactive for invalid user admin from 198.51.100.12 port 53330 ssh2 [preauth]",
             ),
         ] {
             assert!(harmless(prog.as_bytes(), msg.as_bytes()), "{msg}");

@@ -100,6 +100,10 @@ type Found<'a> = (Addr<'a>, Option<&'a [u8]>);
 /// cuts it before sshd's own end.
 fn failed_head(msg: &[u8]) -> Option<(&[u8], &[u8])> {
     let rest = msg.strip_prefix(b"Failed ")?;
+    if let Some(r) = rest.strip_prefix(b"password for ") {
+        // Most of them.
+        return Some((&rest[..8], r));
+    }
     let (method, rest) = split_run(rest, |b| {
         b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'_' | b'/' | b'+' | b'-')
     });

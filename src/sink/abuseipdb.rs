@@ -9,7 +9,7 @@ use super::http::{Api, Payload, base_url};
 use super::settings::{Secret, SinkSettings, secret_or_var, section};
 use super::{Outcome, Post, Sink};
 use crate::clock::{Secs, format_rfc3339};
-use crate::render::{Announcement, span};
+use crate::render::Announcement;
 
 pub const ABUSEIPDB_DEFAULT_API: &str = "https://api.abuseipdb.com";
 
@@ -65,11 +65,6 @@ pub fn categories(services: &[String]) -> String {
     ids.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
 }
 
-fn minute(t: Secs) -> String {
-    // "2026-11-26T10:15:01Z" → "2026-11-26 10:15"
-    format_rfc3339(t)[..16].replace('T', " ")
-}
-
 /// The report's comment: services, tries and time span only. Never a user
 /// name, host name or anything else from the log lines.
 pub fn comment(a: &Announcement) -> String {
@@ -82,17 +77,12 @@ pub fn comment(a: &Announcement) -> String {
             _ => "login",
         })
         .collect();
-    let (first, last) = (minute(a.first), minute(a.last));
-    // The end's date only when it differs from the start's.
-    let last = match first[..10] == last[..10] {
-        true => &last[11..],
-        false => &last[..],
-    };
+    // The posts' own wording: the end's date only when it differs from the
+    // start's, and tries within one second "at" a time, not "in 0 s".
     format!(
-        "{} brute force: {} tries in {} ({first} to {last} UTC). Reported by tweet-attacks.",
+        "{} brute force: {}. Reported by tweet-attacks.",
         services.join("+"),
-        a.tries,
-        span(a.last - a.first),
+        crate::render::tries_and_time(a.tries, a.first, a.last),
     )
 }
 
@@ -326,5 +316,11 @@ mod tests {
             "SSH+FTP brute force: 9 tries in 2 min (2026-11-26 09:00 to 09:02 UTC). Reported by tweet-attacks."
         );
         assert!(!c.contains("admin") && !c.contains("oracle"), "{c}");
+        let mut one_second = attacker(&["sshd"]);
+        one_second.last = one_second.first;
+        assert_eq!(
+            comment(&one_second),
+            "SSH brute force: 9 tries at 2026-11-26 09:00 UTC. Reported by tweet-attacks."
+        );
     }
 }

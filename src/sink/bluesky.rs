@@ -147,7 +147,8 @@ impl Sink for BlueskySink {
     fn publish(&mut self, post: &Post) -> Outcome {
         let len = post.text.chars().count();
         if len > BLUESKY_LIMIT {
-            return Outcome::Failed(self.api.error(format_args!(
+            // Refused on every run: park it, and let the queue go on.
+            return Outcome::Refused(self.api.error(format_args!(
                 "the post has {len} characters, more than Bluesky's limit of {BLUESKY_LIMIT}"
             )));
         }
@@ -201,6 +202,25 @@ mod tests {
         s.len() == 13
             && s.bytes().all(|b| TID_ALPHABET.contains(&b))
             && b"234567abcdefghij".contains(&s.as_bytes()[0])
+    }
+
+    #[test]
+    fn a_post_over_the_limit_is_parked_without_a_request() {
+        // Nothing listens on port 9: a login attempt would end as Failed.
+        let c: BlueskyConfig = toml::from_str(
+            "handle = \"a.b\"\napp-password = \"pw\"\nservice = \"http://127.0.0.1:9\"\n",
+        )
+        .unwrap();
+        let s = SinkSettings {
+            bluesky: Some(c),
+            ..Default::default()
+        };
+        let mut sink = BlueskySink::from_settings(&s, 0).unwrap();
+        let outcome = sink.publish(&post(1, &"x".repeat(BLUESKY_LIMIT + 1)));
+        assert!(
+            matches!(&outcome, Outcome::Refused(e) if format!("{e:#}").contains("more than Bluesky's limit")),
+            "{outcome:?}"
+        );
     }
 
     #[test]

@@ -258,6 +258,7 @@ impl Api {
         Outcome::RateLimited(Limit {
             reset: a.reset,
             what: format!("{}'s rate limit", self.service),
+            hold: None,
         })
     }
 }

@@ -118,7 +118,10 @@ impl Sink for MastodonSink {
         let limit = self.limit();
         let len = post.text.chars().count();
         if len > limit {
-            return Outcome::Failed(self.api.error(format_args!(
+            // The instance will refuse it on every run: park it (`outbox
+            // retry` once max-characters or the instance allows it), and let
+            // the rest of the queue go on.
+            return Outcome::Refused(self.api.error(format_args!(
                 "the post has {len} characters, more than the Mastodon instance's limit of {limit}"
             )));
         }

@@ -19,7 +19,16 @@ pub struct Limit {
     pub reset: Option<Secs>,
     /// What is used up, for the notice: "X's 24-hour post limit for the account (17 posts)".
     pub what: String,
+    /// With no reset: wait this long anyway (seconds), for a limit known
+    /// not to lift by the next run (X's spend cap). `None`: the next run tries.
+    pub hold: Option<Secs>,
 }
+
+/// How long X's usage cap is waited for when no 24-hour reset comes with
+/// it: the cap lifts when the account's owner raises it (or its billing
+/// period ends), which an hourly try notices soon enough, at a quarter of
+/// the refused requests of trying every cron run.
+pub const USAGE_CAP_HOLD: Secs = 3600;
 
 /// How long a sink waits for a limit to lift.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +56,12 @@ pub fn block(limit: &Limit, now: Secs) -> Block {
             until: Some(reset),
             implausible: None,
         },
-        _ => Block {
+        Some(_) => Block {
             until: None,
+            implausible: None,
+        },
+        None => Block {
+            until: limit.hold.map(|h| now + h.min(MAX_BLOCK)),
             implausible: None,
         },
     }
@@ -101,6 +114,7 @@ mod tests {
         Limit {
             reset,
             what: "X's 15-minute limit".into(),
+            hold: None,
         }
     }
 
@@ -136,6 +150,18 @@ mod tests {
         assert_eq!(bounded(56_000_000_000_000, now), now + MAX_BLOCK);
         assert_eq!(bounded(now + 60, now), now + 60);
         const { assert!(MAX_BLOCK > 24 * 3600 && MAX_BLOCK <= 26 * 3600) };
+        // No reset, but a limit that does not lift by the next run: held;
+        // a reset past is still the next run's to try.
+        let held = Limit {
+            hold: Some(3600),
+            ..limit(None)
+        };
+        assert_eq!(block(&held, now).until, Some(now + 3600));
+        let past = Limit {
+            reset: Some(now - 1),
+            ..held
+        };
+        assert_eq!(block(&past, now).until, None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use oauth1_request as oauth;
 use serde::Deserialize;
 
 use super::http::{CONNECT_TIMEOUT, GLOBAL_TIMEOUT, MAX_REPLY_BYTES, agent, permanent, sanitize};
+use super::ratelimit::USAGE_CAP_HOLD;
 use super::{Limit, Outcome, Post, Sink};
 
 const WRITE_PERMISSION_HINT: &str = "the app lacks write permission (set it to \"Read and write\" \
@@ -108,6 +109,7 @@ impl Windows {
             used.push(("X's 15-minute limit".to_string(), self.window.reset));
         }
         (!used.is_empty()).then(|| Limit {
+            hold: None,
             reset: used.iter().filter_map(|(_, r)| *r).max(),
             what: used
                 .into_iter()
@@ -140,7 +142,7 @@ impl Windows {
         if capped {
             used.push((
                 "X's usage cap (the spend cap set for the account; raise it in the \
-                 developer console)"
+                 developer console; without a reset from X, tried again hourly)"
                     .to_string(),
                 None,
             ));
@@ -153,6 +155,8 @@ impl Windows {
         Limit {
             reset,
             what: what.join(" and "),
+            // The cap does not lift by the next cron run: try hourly, not every run.
+            hold: capped.then_some(USAGE_CAP_HOLD),
         }
     }
 }
@@ -731,6 +735,7 @@ mod tests {
             panic!("{outcome:?}")
         };
         assert_eq!(limit.reset, None);
+        assert_eq!(limit.hold, Some(3600));
         assert!(limit.what.starts_with("X's usage cap"), "{}", limit.what);
     }
 

@@ -361,6 +361,7 @@ impl<'a> Store<'a> {
                 ip: s.ip,
                 tries: s.tries,
                 announced: s.announced,
+                last: None,
             })
     }
 
@@ -687,12 +688,14 @@ mod tests {
                 Standing {
                     ip: ip("198.51.100.2"),
                     tries: 1,
-                    announced: true
+                    announced: true,
+                    last: None,
                 },
                 Standing {
                     ip: ip("203.0.113.5"),
                     tries: 2,
-                    announced: false
+                    announced: false,
+                    last: None,
                 },
             ]
         );

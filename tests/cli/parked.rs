@@ -110,6 +110,23 @@ fn a_refused_post_is_parked_the_queue_goes_on_and_retry_sends_it_again() {
     assert_eq!(json["sinks"][0]["sink"], "mastodon");
     assert_eq!(json["sinks"][0]["parked"], 1);
     assert_eq!(json["sinks"][0]["waiting"], 0);
+    // `show --json`: the attacker's line names its parked post.
+    let rows = Out(env
+        .cmd(&["show", "--state", "state.json", "--json"])
+        .output()
+        .unwrap())
+    .ok()
+    .json_lines();
+    let row = |ip: &str| rows.iter().find(|r| r["ip"] == ip).unwrap().clone();
+    assert_eq!(row(IP)["parked"][0]["id"].to_string(), id, "{rows:?}");
+    assert_eq!(row(IP)["parked"][0]["sink"], "mastodon");
+    assert!(
+        row(IP)["parked"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("(422)")
+    );
+    assert!(row(OTHER).get("parked").is_none(), "{rows:?}");
     let shown = Out(env
         .cmd(&["show", "--state", "state.json"])
         .output()

@@ -53,9 +53,11 @@ fn counted(capture: &str, auth: Option<&str>, ftp: bool) -> HashMap<String, u64>
         now: "2026-12-02T00:00:00Z".to_string(),
         ..Env::new()
     };
-    if let Some(auth) = auth {
-        env.write("auth.log", &fixture(capture, auth));
-    }
+    // Both logs are named explicitly, so both must exist.
+    env.write(
+        "auth.log",
+        &auth.map(|a| fixture(capture, a)).unwrap_or_default(),
+    );
     if ftp {
         env.write("vsftpd.log", &fixture(capture, "vsftpd.log"));
     }

@@ -301,8 +301,25 @@ fn mastodon_refuses_a_post_over_the_instance_limit_without_sending_it() {
         err.contains("more than the Mastodon instance's limit of 100"),
         "{err}"
     );
+    assert!(err.contains("mastodon: parked 1 post(s)"), "{err}");
     assert_eq!(small.requests().len(), 1, "only the lookup, no post");
     assert_eq!(queued(&env), [q("mastodon", IP)]);
+    // Parked, not stuck at the head of the queue: later runs are quiet and
+    // send nothing, until `outbox retry` puts it back.
+    let outbox = &env.state()["outbox"];
+    assert!(
+        outbox[0]["parked"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("limit of 100")),
+        "{outbox}"
+    );
+    assert_eq!(sink_run(&env, &["mastodon"], &[]).ok().stderr(), "");
+    assert_eq!(small.requests().len(), 1, "nothing more sent");
+    Out(env
+        .cmd(&["outbox", "--state", "state.json", "retry", "all"])
+        .output()
+        .unwrap())
+    .ok();
 
     // A configured limit is used as it is: no lookup. Visibility defaults to public.
     let big = FakeX::start_plain(vec![status_created()]);
@@ -836,8 +853,22 @@ fn a_sink_named_but_not_configured_is_an_error_naming_what_is_missing() {
     }
     assert_eq!(api.requests().len(), 0);
 
-    // A dry run needs no section, and shows what would be posted.
+    // A dry run checks the sections too: it does everything but the sending.
     write_options(&env, "", &[]);
+    let err = the_error(&sink_run(&env, &["mastodon"], &["--dry-run"]).fails());
+    assert!(
+        err.contains("--sink mastodon needs a [mastodon] section"),
+        "{err}"
+    );
+    // Configured, it shows what would be posted, and asks nothing.
+    write_options(
+        &env,
+        "",
+        &[
+            section("mastodon", api.url()),
+            section("abuseipdb", api.url()),
+        ],
+    );
     let out = sink_run(&env, &["mastodon", "abuseipdb"], &["--dry-run"]).ok();
     let shown = out.stdout();
     assert_eq!(shown.lines().count(), 2, "{shown}");
@@ -846,6 +877,7 @@ fn a_sink_named_but_not_configured_is_an_error_naming_what_is_missing() {
         "{shown}"
     );
     assert!(!env.path("state.json").exists());
+    assert_eq!(api.requests().len(), 0, "a dry run sends nothing");
 }
 
 #[test]

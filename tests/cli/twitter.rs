@@ -386,6 +386,16 @@ fn x_24_hour_cap_is_said_once_and_waited_out_in_silence() {
         env.state()["sinks"]["twitter"]["blocked_by"],
         "X's 24-hour post limit for the account (17 posts)"
     );
+    // `show` and `outbox` tell when it lifts.
+    for sub in [&["show"][..], &["outbox"], &["outbox", "--json"]] {
+        let mut args = sub.to_vec();
+        args.extend(["--state", "state.json"]);
+        let listing = Out(env.cmd(&args).output().unwrap()).ok().stdout();
+        assert!(
+            listing.contains("2026-11-27T08:00:00Z") && listing.contains("24-hour post limit"),
+            "{sub:?}: {listing}"
+        );
+    }
     // Every 15 minutes for the 20 hours: no request, no word, status 0.
     let quiet = FakeX::start(vec![]);
     for run in 1..80 {
@@ -435,7 +445,7 @@ fn x_201_saying_the_24_hour_cap_is_used_up_stops_before_a_refused_post() {
 }
 
 #[test]
-fn x_usage_capped_is_said_once_and_retried_each_run() {
+fn x_usage_capped_is_said_once_and_retried_hourly() {
     let mut env = Env::with_log(&guesses(IP, 6, 100));
     let x = FakeX::start(vec![Reply::usage_capped(), Reply::usage_capped()]);
     let note = env.x_run(x.url(), &[]).one_notice_line();
@@ -443,11 +453,23 @@ fn x_usage_capped_is_said_once_and_retried_each_run() {
         note.contains("twitter: X's usage cap (the spend cap"),
         "{note}"
     );
-    env.now = time(NOW_SECS + 900);
+    assert!(
+        note.contains("posting resumes at 2026-11-26T13:00:00Z"),
+        "{note}"
+    );
+    // The next cron runs wait, in silence, without asking X again.
+    for later in [900, 2700] {
+        env.now = time(NOW_SECS + later);
+        let out = env.x_run(x.url(), &[]).ok();
+        assert_eq!(out.stderr(), "", "said once");
+        assert_eq!(x.texts().len(), 1, "{later} s on: not asked again");
+    }
+    // An hour on, asked again: still capped, still silent.
+    env.now = time(NOW_SECS + 3600);
     let out = env.x_run(x.url(), &[]).ok();
     assert_eq!(out.stderr(), "", "said once");
     assert_eq!(x.texts().len(), 2);
-    env.now = time(NOW_SECS + 1800);
+    env.now = time(NOW_SECS + 7200);
     let up = FakeX::start(vec![Reply::created("3")]);
     env.x_run(up.url(), &[]).ok();
     assert_eq!(env.outbox(), Vec::<Value>::new());
@@ -587,7 +609,11 @@ fn x_daily_budget_packs_then_waits_a_day() {
     assert_eq!(env.outbox(), Vec::<Value>::new());
 
     // Two more become due within the day: the budget is spent, they wait.
-    env.append("auth.log", &attackers(&ips(8..=9)));
+    // (Their tries are dated that day: older ones would not be announced.)
+    env.append(
+        "auth.log",
+        &attackers(&ips(8..=9)).replace("Nov 26 ", "Nov 27 "),
+    );
     env.now = "2026-11-27T11:59:59Z".into();
     let spent = FakeX::start(vec![]);
     env.x_run(spent.url(), &["--max-posts-per-day", "3"]).ok();
@@ -680,11 +706,15 @@ fn x_dry_run_shows_exactly_what_a_real_run_posts() {
     let before = env.state_bytes();
     env.append("auth.log", &attackers(&ips(1..=7)));
 
-    // No credentials at all: a dry run needs none, and asks X nothing.
+    // No credentials: a dry run checks everything but the sending, so it fails.
     let mut dry = env.x_cmd(x.url(), &["--dry-run", "--max-posts-per-day", "3"]);
     for (var, _) in KEYS.env() {
         dry.env_remove(var);
     }
+    let err = Out(dry.output().unwrap()).one_error_line();
+    assert!(err.contains("TWITTER_CONSUMER_KEY is not set"), "{err}");
+    // With them, it asks X nothing.
+    let mut dry = env.x_cmd(x.url(), &["--dry-run", "--max-posts-per-day", "3"]);
     let out = checked(Out(dry.output().unwrap())).ok();
     assert_eq!(out.stderr(), "");
     let shown: Vec<String> = out.stdout().lines().map(str::to_string).collect();

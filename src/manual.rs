@@ -1,0 +1,251 @@
+//! The man page, tweet-attacks(1): every subcommand and its options, taken
+//! from the same clap definitions as `--help`, plus the sections a man page
+//! has and `--help` does not (files, environment, exit status, cron).
+
+use std::fmt::Write as _;
+
+use clap::CommandFactory;
+
+use crate::cli::Args;
+
+/// Escapes text for roff: backslashes, dashes (so they stay ASCII `-` and
+/// can be searched), and a leading `.` or `'`, which would start a request.
+fn roff(s: &str) -> String {
+    let s = s.replace('\\', "\\e").replace('-', "\\-");
+    // Beyond ASCII, groff needs the character's name (`…` is `\[u2026]`).
+    let s: String = s
+        .chars()
+        .map(|c| match c.is_ascii() {
+            true => c.to_string(),
+            false => format!("\\[u{:04X}]", c as u32),
+        })
+        .collect();
+    if s.starts_with(['.', '\'']) {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+/// One paragraph per blank-line-separated block of a help text.
+fn paragraphs(out: &mut String, text: &str) {
+    for (i, para) in text.split("\n\n").enumerate() {
+        if i > 0 {
+            out.push_str(".PP\n");
+        }
+        let joined: Vec<&str> = para.lines().map(str::trim).collect();
+        let _ = writeln!(out, "{}", roff(&joined.join(" ")));
+    }
+}
+
+fn options(out: &mut String, cmd: &clap::Command) {
+    for arg in cmd.get_arguments() {
+        if arg.is_hide_set() || matches!(arg.get_id().as_str(), "help" | "version") {
+            continue;
+        }
+        let value = arg
+            .get_value_names()
+            .map(|v| {
+                v.iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|_| arg.get_action().takes_values());
+        let name = match (arg.get_long(), arg.is_positional()) {
+            (Some(long), _) => format!("\\fB\\-\\-{}\\fR", roff(long)),
+            (None, _) => format!("\\fI{}\\fR", roff(&value.clone().unwrap_or_default())),
+        };
+        let value = match (arg.get_long(), value) {
+            (Some(_), Some(v)) => format!(" \\fI{}\\fR", roff(&v)),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, ".TP\n{name}{value}");
+        let help = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        paragraphs(out, &help);
+        let values: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        if !values.is_empty() && arg.get_long() != Some("shell") {
+            let _ = writeln!(out, "One of: {}.", roff(&values.join(", ")));
+        }
+    }
+}
+
+/// One command's section, then its own subcommands' (`outbox retry`, …).
+fn command(out: &mut String, parent: &str, cmd: &clap::Command) {
+    let name = format!("{parent} {}", cmd.get_name());
+    let _ = writeln!(out, ".SS \"{}\"", roff(&name));
+    paragraphs(
+        out,
+        &cmd.get_long_about()
+            .or(cmd.get_about())
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    );
+    options(out, cmd);
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        command(out, &name, sub);
+    }
+}
+
+const FILES: &str = r#".SH FILES
+.TP
+\fI/etc/tweet\-attacks.toml\fR
+The options file given to \fBrun \-\-config\fR: any \fBrun\fR option by its
+long name, the four \fBtwitter\-*\fR credentials and the [mastodon],
+[bluesky], [abuseipdb] and [webhook] sections. It must be mode 0600 when
+it holds secrets.
+.TP
+\fI/var/lib/tweet\-attacks/state.json\fR
+The state: each log's read position, the attacker table, the outbox, the
+sinks' budgets and the conditions already said. Saved atomically under
+\fIstate.json.lock\fR; \fIstate.json.tmp\fR holds the previous state.
+\fBdpkg \-\-purge\fR removes the folder.
+.TP
+\fI/var/log/auth.log\fR, \fI/var/log/secure\fR, \fI/var/log/vsftpd.log\fR
+The logs read by default. A missing default log is normal (many hosts
+have no vsftpd); a log named by a flag or in the options file must exist.
+.TP
+\fI/etc/cron.d/tweet\-attacks\fR, \fItweet\-attacks.timer\fR
+Run \fBrun\fR every 15 minutes. Only one of them runs: the cron line does
+nothing while the timer is enabled.
+"#;
+
+const ENVIRONMENT: &str = r#".SH ENVIRONMENT
+.TP
+\fBTWITTER_CONSUMER_KEY\fR, \fBTWITTER_CONSUMER_SECRET\fR, \fBTWITTER_ACCESS_TOKEN\fR, \fBTWITTER_ACCESS_TOKEN_SECRET\fR
+The X credentials; they win over the options file. Secrets never go on
+the command line.
+.TP
+\fBMASTODON_TOKEN\fR, \fBBLUESKY_APP_PASSWORD\fR, \fBABUSEIPDB_KEY\fR, \fBWEBHOOK_URL\fR
+The other sinks' secrets, instead of \fBtoken\fR in [mastodon],
+\fBapp\-password\fR in [bluesky], \fBkey\fR in [abuseipdb] and \fBurl\fR in
+[webhook]; they win over the options file.
+.TP
+\fBTZ\fR
+The time zone of classic syslog time stamps.
+"#;
+
+const EXIT_STATUS: &str = r#".SH EXIT STATUS
+.TP
+\fB0\fR
+Success, including \fBrun \-\-if\-configured\fR while nothing is configured.
+.TP
+\fB1\fR
+Any error, said in one line on standard error that names the file or sink
+at fault.
+.TP
+\fB2\fR
+A usage error: an unknown option or a bad value, with clap's lines.
+.TP
+\fB75\fR
+Another run holds the state's lock (EX_TEMPFAIL); the next tick tries again.
+"#;
+
+const EXAMPLES: &str = r#".SH EXAMPLES
+.nf
+tweet\-attacks replay /var/log/auth.log.2.gz /var/log/auth.log.1 /var/log/auth.log
+tweet\-attacks run \-\-config /etc/tweet\-attacks.toml \-\-dry\-run
+tweet\-attacks status
+tweet\-attacks show \-\-since 1h \-\-min\-tries 20
+tweet\-attacks export \-\-format blocklist \-\-out /etc/nftables.d/attackers.txt
+tweet\-attacks man | man \-l \-
+.fi
+"#;
+
+/// The whole page, in roff (man(7)).
+pub fn page() -> String {
+    let mut cmd = Args::command();
+    cmd.build();
+    let version = cmd.get_version().unwrap_or("").to_string();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        ".TH TWEET\\-ATTACKS 1 \"\" \"tweet\\-attacks {}\" \"User Commands\"",
+        roff(&version)
+    );
+    out.push_str(".SH NAME\ntweet\\-attacks \\- announce SSH and FTP brute\\-force attackers found in the sshd and vsftpd logs\n");
+    out.push_str(".SH SYNOPSIS\n");
+    let subs: Vec<&clap::Command> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .collect();
+    for sub in &subs {
+        let _ = writeln!(
+            out,
+            ".B tweet\\-attacks {}\n.RI [ options ]\n.br",
+            roff(sub.get_name())
+        );
+    }
+    out.push_str(".SH DESCRIPTION\n");
+    paragraphs(
+        &mut out,
+        &cmd.get_long_about()
+            .or(cmd.get_about())
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    );
+    out.push_str(
+        ".PP\nMade for cron: each \\fBrun\\fR reads the logs from where the last one stopped, \
+         counts the guesses per address, and announces each attacker once, when its tries \
+         exceed the threshold and its last try is less than a day old, on X, Mastodon, \
+         Bluesky, AbuseIPDB or a webhook. Announcements wait in an outbox in the state until \
+         each sink has taken them. A healthy run writes nothing on standard error.\n",
+    );
+    out.push_str(".SH COMMANDS\n");
+    for sub in &subs {
+        command(&mut out, "tweet-attacks", sub);
+    }
+    out.push_str(FILES);
+    out.push_str(ENVIRONMENT);
+    out.push_str(EXIT_STATUS);
+    out.push_str(EXAMPLES);
+    out.push_str(".SH SEE ALSO\n.BR cron (8),\n.BR systemd.timer (5),\n.BR logrotate (8),\n.BR sshd (8),\n.BR vsftpd (8)\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_subcommand_and_visible_option_is_in_the_page() {
+        let page = page();
+        let mut cmd = Args::command();
+        cmd.build();
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = roff(sub.get_name());
+            assert!(
+                page.contains(&format!(".SS \"tweet\\-attacks {name}\"")),
+                "{name}"
+            );
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                if let Some(long) = arg.get_long().filter(|l| *l != "help") {
+                    assert!(page.contains(&format!("\\-\\-{}", roff(long))), "--{long}");
+                }
+            }
+        }
+        assert!(!page.contains("\\-\\-lock\\-wait") && !page.contains("\\-\\-now"));
+        for section in ["NAME", "SYNOPSIS", "FILES", "EXIT STATUS", "SEE ALSO"] {
+            assert!(page.contains(&format!(".SH {section}")), "{section}");
+        }
+    }
+
+    #[test]
+    fn roff_escapes_requests_and_backslashes() {
+        assert_eq!(roff(".x"), "\\&.x");
+        assert_eq!(roff("a\\b-c"), "a\\eb\\-c");
+        assert_eq!(roff("ID…"), "ID\\[u2026]");
+    }
+}

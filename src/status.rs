@@ -1,0 +1,380 @@
+//! `status`: the one screen on the job itself, read from the state file
+//! without taking its lock: the last run, each log's position, the outbox
+//! per sink with its budget and block, and the conditions said once.
+//!
+//! Built as a `Status` value first (also printed as JSON), so that new
+//! bookkeeping in the state is one more field here and one more line in
+//! `print`. Parked posts and blocks come from `queue`, which `outbox` and
+//! `show` use too; the rotated file still watched from `LogPos`.
+
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::app::{UNCONFIGURED, load_existing};
+use crate::clock::{Secs, format_rfc3339};
+use crate::config::{SinkSpec, StatusConfig};
+use crate::source::LogPos;
+use crate::state::{RunRecord, State};
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub state: String,
+    pub version: u32,
+    pub last_run: Option<LastRun>,
+    pub attackers: usize,
+    pub logs: Vec<LogStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal_cursor: Option<String>,
+    pub sinks: Vec<SinkStatus>,
+    /// Posts set aside after a sink refused them for good (`outbox retry|drop`).
+    pub parked: Vec<crate::queue::ParkedPost>,
+    /// Lasting conditions said once on stderr, with when.
+    pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastRun {
+    pub started: String,
+    pub ended: String,
+    pub seconds: Secs,
+    pub posted: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LogStatus {
+    pub path: String,
+    /// Where the next run starts, if a run has read it.
+    pub offset: Option<u64>,
+    /// Its size now, if it exists.
+    pub size: Option<u64>,
+    /// `same file`, `rotated`, `truncated`, `missing`, `never read`.
+    pub file: &'static str,
+    /// The previous generation still read for late writes, and from where.
+    pub watching: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SinkStatus {
+    pub sink: String,
+    /// Announcements waiting for this sink, and set aside in parked posts.
+    pub waiting: usize,
+    pub parked: usize,
+    pub oldest_queued: Option<String>,
+    /// Rate-limited: nothing is sent before this, for this limit.
+    pub blocked_until: Option<String>,
+    pub blocked_by: Option<String>,
+    /// Posts accepted in the last 24 hours, and the daily limit (None: none).
+    pub posted_24h: usize,
+    pub per_day: Option<usize>,
+    /// Posts the next run may make (None: no limit).
+    pub left_today: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Note {
+    pub key: String,
+    pub since: String,
+}
+
+/// What the saved position says about the file at `path` now.
+fn log_status(path: &str, pos: Option<&LogPos>) -> LogStatus {
+    let meta = std::fs::metadata(path).ok();
+    let file = match (&meta, pos) {
+        (None, _) => "missing",
+        (Some(_), None) => "never read",
+        (Some(m), Some(p)) if m.ino() != p.inode || m.dev() != p.dev => {
+            "rotated (the next run reads the old file's tail first)"
+        }
+        (Some(m), Some(p)) if m.len() < p.offset => "truncated (the next run reads it anew)",
+        (Some(_), Some(_)) => "same file",
+    };
+    LogStatus {
+        path: path.to_string(),
+        offset: pos.map(|p| p.offset),
+        size: meta.map(|m| m.len()),
+        file,
+        watching: pos
+            .and_then(|p| p.prev.as_ref())
+            .map(|prev| format!("{} from byte {}", prev.path, prev.offset)),
+    }
+}
+
+fn sink_status(st: &State, name: &str, spec: Option<&SinkSpec>, now: Secs) -> SinkStatus {
+    let waiting: Vec<_> = st
+        .outbox
+        .iter()
+        .filter(|p| p.sink == name && p.parked.is_none())
+        .collect();
+    let parked = st
+        .outbox
+        .iter()
+        .filter(|p| p.sink == name && p.parked.is_some())
+        .count();
+    let book = st.sinks.get(name).cloned().unwrap_or_default();
+    let posted_24h = book.recent.iter().filter(|t| **t > now - 86_400).count();
+    let blocked = book.blocked_until.filter(|t| *t > now);
+    let budget = spec.map(|s| s.budget);
+    let left = budget.and_then(|b| (b.per_day.is_some() || b.per_run.is_some()).then_some(b));
+    SinkStatus {
+        sink: name.to_string(),
+        waiting: waiting.len(),
+        parked,
+        oldest_queued: waiting.iter().map(|p| p.queued).min().map(format_rfc3339),
+        blocked_until: blocked.map(format_rfc3339),
+        blocked_by: blocked.and(book.blocked_by.clone()),
+        posted_24h,
+        per_day: budget.and_then(|b| b.per_day),
+        left_today: match blocked {
+            Some(_) => Some(0),
+            None => left.map(|b| b.left(&book, now)),
+        },
+    }
+}
+
+pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
+    let mut paths: Vec<String> = st.logs.keys().cloned().collect();
+    for p in &c.logs {
+        let p = p.display().to_string();
+        if !paths.contains(&p) {
+            paths.push(p);
+        }
+    }
+    let mut sinks: Vec<String> = c
+        .sinks
+        .iter()
+        .map(|s| crate::sink::name_of(s.name).to_string())
+        .collect();
+    for name in st.outbox.iter().map(|p| &p.sink).chain(st.sinks.keys()) {
+        if !sinks.contains(name) {
+            sinks.push(name.clone());
+        }
+    }
+    Status {
+        state: c.state.display().to_string(),
+        version: st.version,
+        last_run: st.last_run.as_ref().map(|r: &RunRecord| LastRun {
+            started: format_rfc3339(r.started),
+            ended: format_rfc3339(r.ended),
+            seconds: r.ended - r.started,
+            posted: r.posted,
+            error: r.error.clone(),
+        }),
+        attackers: st.table.len(),
+        logs: paths
+            .iter()
+            .map(|p| log_status(p, st.logs.get(p)))
+            .collect(),
+        journal_cursor: st.journal_cursor.clone(),
+        sinks: sinks
+            .iter()
+            .map(|name| {
+                let spec = c
+                    .sinks
+                    .iter()
+                    .find(|s| crate::sink::name_of(s.name) == name);
+                sink_status(st, name, spec, now)
+            })
+            .collect(),
+        parked: crate::queue::parked_posts(st),
+        notes: st
+            .notes
+            .iter()
+            .map(|(key, t)| Note {
+                key: key.clone(),
+                since: format_rfc3339(*t),
+            })
+            .collect(),
+    }
+}
+
+fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "state      {} (format {})", s.state, s.version)?;
+    match &s.last_run {
+        None => writeln!(out, "last run   none recorded")?,
+        Some(r) => writeln!(
+            out,
+            "last run   {}, ended {} ({} s), {} post(s), {}",
+            r.started,
+            r.ended,
+            r.seconds,
+            r.posted,
+            r.error.as_deref().unwrap_or("ok")
+        )?,
+    }
+    writeln!(out, "attackers  {}", s.attackers)?;
+    writeln!(out, "logs")?;
+    for l in &s.logs {
+        let at = match (l.offset, l.size) {
+            (Some(o), Some(n)) => format!("at {o} of {n} bytes"),
+            (Some(o), None) => format!("at {o}"),
+            (None, Some(n)) => format!("{n} bytes"),
+            (None, None) => String::new(),
+        };
+        writeln!(out, "  {:<32} {at:<24} {}", l.path, l.file)?;
+        if let Some(w) = &l.watching {
+            writeln!(out, "  {:<32} also watching {w} for late writes", "")?;
+        }
+    }
+    if let Some(c) = &s.journal_cursor {
+        writeln!(out, "  {:<32} cursor {c}", "journal")?;
+    }
+    writeln!(out, "outbox")?;
+    for k in &s.sinks {
+        let mut line = format!("  {:<10} {} waiting", k.sink, k.waiting);
+        if k.parked > 0 {
+            line.push_str(&format!(", {} parked", k.parked));
+        }
+        if let Some(t) = &k.oldest_queued {
+            line.push_str(&format!(" (oldest queued {t})"));
+        }
+        if let Some(d) = k.per_day {
+            line.push_str(&format!(", {} of {d} posted in 24 h", k.posted_24h));
+        }
+        match (&k.blocked_until, k.left_today) {
+            (Some(t), _) => {
+                line.push_str(&format!(", blocked until {t}"));
+                if let Some(by) = &k.blocked_by {
+                    line.push_str(&format!(" ({by})"));
+                }
+            }
+            (None, Some(n)) => line.push_str(&format!(", {n} left now")),
+            (None, None) => {}
+        }
+        writeln!(out, "{line}")?;
+    }
+    if !s.parked.is_empty() {
+        writeln!(out, "parked (tweet-attacks outbox retry|drop ID)")?;
+        for p in &s.parked {
+            let ips: Vec<String> = p.ips.iter().map(|ip| ip.to_string()).collect();
+            writeln!(
+                out,
+                "  {:<6} {:<10} {} since {}: {}",
+                p.id,
+                p.sink,
+                ips.join(","),
+                p.parked_at,
+                p.reason
+            )?;
+        }
+    }
+    if !s.notes.is_empty() {
+        writeln!(out, "said once")?;
+        for n in &s.notes {
+            let what = match n.key.as_str() {
+                UNCONFIGURED => "not configured: run idles (see `run` without --if-configured)",
+                k => k,
+            };
+            writeln!(out, "  {what} (since {})", n.since)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
+    let mut text = String::new();
+    let st = load_existing(&c.state, &mut text)?;
+    let s = build(c, &st, now);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if c.json {
+        serde_json::to_writer_pretty(&mut out, &s)?;
+        writeln!(out)?;
+    } else {
+        print(&s, &mut out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::SinkName;
+    use crate::render::Announcement;
+    use crate::sink::{Budget, Parked, Pending, SinkBook};
+
+    fn pending(ip: &str, sink: &str, parked: Option<Parked>) -> Pending {
+        Pending {
+            subject: Announcement {
+                ip: ip.parse().unwrap(),
+                tries: 9,
+                users: vec![],
+                users_more: 0,
+                services: vec!["sshd".into()],
+                first: 100,
+                last: 200,
+                servers: 1,
+                prefix: None,
+                seen: None,
+            },
+            sink: sink.into(),
+            batch: Some(7),
+            queued: 300,
+            created: None,
+            parked,
+        }
+    }
+
+    #[test]
+    fn sinks_show_waiting_parked_blocks_and_the_budget() {
+        let now = 100_000;
+        let mut st = State::default();
+        st.outbox.push(pending("203.0.113.1", "twitter", None));
+        st.outbox.push(pending(
+            "203.0.113.2",
+            "mastodon",
+            Some(Parked {
+                reason: "422 Validation failed".into(),
+                at: 400,
+            }),
+        ));
+        st.sinks.insert(
+            "twitter".into(),
+            SinkBook {
+                recent: vec![now - 100, now - 90_000],
+                blocked_until: Some(now + 3600),
+                blocked_by: Some("x-user-limit-24hour".into()),
+            },
+        );
+        let c = StatusConfig {
+            state: "state.json".into(),
+            json: false,
+            logs: vec![],
+            sinks: vec![SinkSpec {
+                name: SinkName::Twitter,
+                budget: Budget {
+                    per_day: Some(17),
+                    per_run: None,
+                },
+            }],
+        };
+        let s = build(&c, &st, now);
+        let x = &s.sinks[0];
+        assert_eq!((x.sink.as_str(), x.waiting, x.parked), ("twitter", 1, 0));
+        assert_eq!(
+            (x.posted_24h, x.per_day, x.left_today),
+            (1, Some(17), Some(0))
+        );
+        assert_eq!(x.blocked_by.as_deref(), Some("x-user-limit-24hour"));
+        let m = s.sinks.iter().find(|k| k.sink == "mastodon").unwrap();
+        assert_eq!((m.waiting, m.parked), (0, 1));
+        assert_eq!(s.parked.len(), 1);
+        let mut text = Vec::new();
+        print(&s, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("twitter    1 waiting (oldest queued 1970-01-01T00:05:00Z), 1 of 17 posted in 24 h, blocked until 1970-01-02T04:46:40Z (x-user-limit-24hour)"),
+            "{text}"
+        );
+        assert!(text.contains("mastodon   0 waiting, 1 parked"), "{text}");
+        assert!(
+            text.contains(
+                "7      mastodon   203.0.113.2 since 1970-01-01T00:06:40Z: 422 Validation failed"
+            ),
+            "{text}"
+        );
+    }
+}
