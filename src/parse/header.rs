@@ -141,6 +141,12 @@ fn is_facility_priority(w: &[u8]) -> bool {
     const PRIORITIES: [&[u8]; 9] = [
         b"emerg", b"alert", b"crit", b"err", b"warn", b"warning", b"notice", b"info", b"debug",
     ];
+    // 8 to 16 bytes (`auth.err` to `authpriv.warning`), starting as a
+    // facility does: a host name or another program's tag, on every line,
+    // fails here without a scan.
+    if !(8..=16).contains(&w.len()) || !matches!(w[0], b'a' | b's' | b'd' | b'u' | b'l') {
+        return false;
+    }
     let Some(dot) = find_byte(w, b'.') else {
         return false;
     };
@@ -159,7 +165,10 @@ fn host_tag_msg<'a>(stamp: Stamp<'a>, rest: &'a [u8]) -> Option<Header<'a>> {
         // No host: `sshd[1]: …`.
         (None, rest)
     } else {
-        let (second, after) = split_word(after)?;
+        // A `facility.priority` token is at most 16 bytes: the space is
+        // looked for no further, not across another program's message.
+        let i = find_byte(&after[..after.len().min(17)], b' ')?;
+        let (second, after) = (&after[..i], &after[i + 1..]);
         if !is_facility_priority(second) {
             return None;
         }
