@@ -167,10 +167,14 @@ impl Event<'_> {
 }
 
 fn parse_u32(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || b.len() > 9 || !b.iter().all(u8::is_ascii_digit) {
+    if b.is_empty() || b.len() > 9 {
         return None;
     }
-    Some(b.iter().fold(0, |n, &c| n * 10 + (c - b'0') as u32))
+    // One pass: every line's pid comes through here.
+    b.iter().try_fold(0, |n, &c| {
+        let d = c.wrapping_sub(b'0');
+        (d <= 9).then_some(n * 10 + d as u32)
+    })
 }
 
 /// Byte-oriented (`(?-u)`): a user name that is not UTF-8 still matches `.*`.
