@@ -121,6 +121,11 @@ fn ours(tag: &[u8]) -> bool {
     tag.starts_with(b"sshd") || tag.starts_with(b"vsftpd")
 }
 
+/// The first letters of the facilities in `is_facility_priority`.
+fn facility_start(b: u8) -> bool {
+    matches!(b, b'a' | b's' | b'd' | b'u' | b'l')
+}
+
 /// `auth.info`, `authpriv.notice`, `local7.err`: a syslog facility and
 /// priority, as busybox's syslogd and AIX write them before the tag.
 fn is_facility_priority(w: &[u8]) -> bool {
@@ -144,7 +149,7 @@ fn is_facility_priority(w: &[u8]) -> bool {
     // 8 to 16 bytes (`auth.err` to `authpriv.warning`), starting as a
     // facility does: a host name or another program's tag, on every line,
     // fails here without a scan.
-    if !(8..=16).contains(&w.len()) || !matches!(w[0], b'a' | b's' | b'd' | b'u' | b'l') {
+    if !(8..=16).contains(&w.len()) || !facility_start(w[0]) {
         return false;
     }
     let Some(dot) = find_byte(w, b'.') else {
@@ -167,6 +172,10 @@ fn host_tag_msg<'a>(stamp: Stamp<'a>, rest: &'a [u8]) -> Option<Header<'a>> {
     } else {
         // A `facility.priority` token is at most 16 bytes: the space is
         // looked for no further, not across another program's message.
+        if !facility_start(*after.first()?) {
+            // `CRON[1]: …`, `kernel: …` and the like: no scan for a token.
+            return None;
+        }
         let i = find_byte(&after[..after.len().min(17)], b' ')?;
         let (second, after) = (&after[..i], &after[i + 1..]);
         if !is_facility_priority(second) {
