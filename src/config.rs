@@ -302,15 +302,9 @@ fn without_quoted(msg: &str, value: &str) -> String {
 /// Checks an API base URL without ever quoting it: it may carry a password
 /// (`http://user:PASS@host`), or be a secret pasted on the wrong line.
 fn check_base_url(what: &str, value: &str) -> Result<()> {
-    let api = value.trim().trim_end_matches('/');
-    let host = api
-        .strip_prefix("https://")
-        .or_else(|| api.strip_prefix("http://"));
-    match host {
-        Some(h) if !h.is_empty() && !h.starts_with('/') && !h.contains(['?', '#', '@', ' ']) => {
-            Ok(())
-        }
-        _ => bail!(
+    match crate::sink::http::valid_base_url(value) {
+        Some(_) => Ok(()),
+        None => bail!(
             "{what} must be http(s)://host[:port], with no user name or password (the value is not shown: it may hold a secret)"
         ),
     }

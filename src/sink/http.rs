@@ -57,18 +57,23 @@ pub(crate) fn sanitize(text: &str) -> String {
     }
 }
 
-/// An API base URL: http(s)://host[:port][/prefix], without a trailing slash.
-pub(super) fn base_url(section: &str, key: &str, value: &str) -> Result<String> {
+/// `value` as an API base URL, http(s)://host[:port][/prefix] without a
+/// trailing slash; `None` if it is not one, or carries a user name or password.
+pub fn valid_base_url(value: &str) -> Option<&str> {
     let api = value.trim().trim_end_matches('/');
     let host = api
         .strip_prefix("https://")
-        .or_else(|| api.strip_prefix("http://"));
-    match host {
-        Some(h) if !h.is_empty() && !h.starts_with('/') && !h.contains(['?', '#', '@', ' ']) => {
-            Ok(api.to_owned())
-        }
+        .or_else(|| api.strip_prefix("http://"))?;
+    (!host.is_empty() && !host.starts_with('/') && !host.contains(['?', '#', '@', ' ']))
+        .then_some(api)
+}
+
+/// An API base URL from the options file's `[section] key`.
+pub(super) fn base_url(section: &str, key: &str, value: &str) -> Result<String> {
+    match valid_base_url(value) {
+        Some(api) => Ok(api.to_owned()),
         // Never quoted: a misplaced secret, or user:password@, must not be shown.
-        _ => bail!("[{section}] {key} must be http(s)://host[:port] (the value is not shown)"),
+        None => bail!("[{section}] {key} must be http(s)://host[:port] (the value is not shown)"),
     }
 }
 
