@@ -77,6 +77,24 @@ impl Env {
         self.cmd(&args)
     }
 
+    /// `run` to the stdout sink on auth.log and vsftpd.log, with the state at `state`.
+    fn run_with_state(&self, state: &str) -> Out {
+        Out(self
+            .cmd(&[
+                "run",
+                "--state",
+                state,
+                "--auth-log",
+                "auth.log",
+                "--vsftpd-log",
+                "vsftpd.log",
+                "--sink",
+                "stdout",
+            ])
+            .output()
+            .unwrap())
+    }
+
     /// `run` to the stdout sink.
     fn run_args(&self, extra: &[&str]) -> Command {
         let mut args = vec!["--sink", "stdout"];

@@ -198,17 +198,7 @@ fn a_healthy_run_is_silent_and_a_lasting_condition_is_said_once() {
 fn a_state_folder_that_does_not_exist_is_an_error_not_created() {
     let env = Env::new();
     env.write("auth.log", &guesses("203.0.113.5", 2, 100));
-    let out = output(env.cmd(&[
-        "run",
-        "--sink",
-        "stdout",
-        "--state",
-        "nowhere/state.json",
-        "--auth-log",
-        "auth.log",
-        "--vsftpd-log",
-        "vsftpd.log",
-    ]));
+    let out = env.run_with_state("nowhere/state.json");
     let err = out.one_error_line();
     assert!(
         err.contains("state folder nowhere does not exist") && err.contains("install -d -m 700"),

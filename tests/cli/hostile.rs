@@ -131,21 +131,7 @@ fn a_state_folder_others_can_write_is_refused() {
         env.write("auth.log", &guesses("203.0.113.82", 9, 100));
         fs::create_dir(env.path("shared")).unwrap();
         fs::set_permissions(env.path("shared"), fs::Permissions::from_mode(mode)).unwrap();
-        let out = Out(env
-            .cmd(&[
-                "run",
-                "--state",
-                "shared/state.json",
-                "--auth-log",
-                "auth.log",
-                "--vsftpd-log",
-                "vsftpd.log",
-                "--sink",
-                "stdout",
-            ])
-            .output()
-            .unwrap())
-        .fails();
+        let out = env.run_with_state("shared/state.json").fails();
         let err = out.one_error_line();
         assert!(
             err.contains("shared") && err.contains("writable by group or others"),

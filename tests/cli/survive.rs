@@ -379,21 +379,7 @@ fn a_state_that_cannot_be_saved_fails_loudly_and_keeps_the_old_one() {
     env.write("vsftpd.log", "");
     env.write("auth.log", &guesses("203.0.113.70", 9, 100));
     env.write("blocker", "a file, not a folder");
-    let out = Out(env
-        .cmd(&[
-            "run",
-            "--state",
-            "blocker/state.json",
-            "--auth-log",
-            "auth.log",
-            "--vsftpd-log",
-            "vsftpd.log",
-            "--sink",
-            "stdout",
-        ])
-        .output()
-        .unwrap())
-    .fails();
+    let out = env.run_with_state("blocker/state.json").fails();
     assert_eq!(out.code(), Some(1));
     assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
     assert!(out.stderr().contains("blocker"), "{}", out.stderr());
