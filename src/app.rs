@@ -240,15 +240,14 @@ fn prepare_state_folder(path: &Path) -> Result<()> {
 fn idle_unconfigured(path: &Path, missing: &str, now: Secs) -> Result<()> {
     prepare_state_folder(path)?;
     let _lock = state::lock(path, std::time::Duration::from_secs(10))?;
-    let mut text = String::new();
-    let mut st = state::load(path, &mut text)?;
+    let mut st = state::load(path)?;
     if crate::notice::once(
         &mut st.notes,
         UNCONFIGURED,
         now,
         format_args!("not configured yet, so idle until it is: {missing}"),
     ) {
-        state::save(path, &st)?;
+        state::save(path, &mut st)?;
     }
     Ok(())
 }
@@ -274,17 +273,15 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
             Some(state::lock(&c.state, c.lock_wait)?)
         }
     };
-    let mut text = String::new();
-    let mut st = state::load(&c.state, &mut text)?;
+    let mut st = state::load(&c.state)?;
     st.table.set_rules(c.rules);
     crate::notice::ended(&mut st.notes, UNCONFIGURED);
     read_logs(c, &mut st, now)?;
     st.table.close_conns();
     queue_due(&mut st, c, now);
-    let outbox = &st.outbox;
-    let queued = |ip: &IpAddr| outbox.iter().any(|p| p.subject.ip == *ip);
-    st.table.forget_idle(now - c.retention, queued);
-    match st.table.bound(queued) {
+    let queued: Vec<IpAddr> = st.outbox.iter().map(|p| p.subject.ip).collect();
+    st.table.forget_idle(now - c.retention, &queued);
+    match st.table.bound(&queued) {
         0 => crate::notice::ended(&mut st.notes, "table-full"),
         n => {
             crate::notice::once(
@@ -305,7 +302,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     // Saved before posting: offsets and tries are never counted twice, and
     // the outbox survives whatever happens while posting.
     record(&mut st, 0, None);
-    state::save(&c.state, &st)?;
+    state::save(&c.state, &mut st)?;
     let mut report = Report::default();
     let mut failures = Vec::new();
     let mut attempted = false;
@@ -338,12 +335,10 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     if attempted {
         let error = failures.first().map(|e| format!("{e:#}"));
         record(&mut st, report.posted, error);
-        state::save(&c.state, &st)?;
+        state::save(&c.state, &mut st)?;
     }
-    // The process ends next: freeing a table of 100,000 attackers one by one,
-    // and the state's text, would only add time to every cron run.
+    // The process ends next: freeing what the run read one by one would only add time.
     std::mem::forget(st);
-    std::mem::forget(text);
     match failures.len() {
         0 => Ok(()),
         1 => Err(failures.remove(0)),
@@ -382,19 +377,18 @@ impl Report {
 
 /// Loads a state that must exist (for the read-only views). Missing is "has
 /// `run` run yet?"; any other failure (permission denied, …) is said as it is.
-pub fn load_existing<'a>(path: &Path, text: &'a mut String) -> Result<State<'a>> {
+pub fn load_existing(path: &Path) -> Result<State> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => bail!(
             "no state file at {} (has `tweet-attacks run` run yet?)",
             path.display()
         ),
-        _ => state::load(path, text),
+        _ => state::load(path),
     }
 }
 
 fn export(e: &ExportConfig, now: Secs) -> Result<()> {
-    let mut text = String::new();
-    let mut st = load_existing(&e.state, &mut text)?;
+    let st = load_existing(&e.state)?;
     let options = crate::export::Options {
         format: e.format,
         since: e.since,
@@ -404,16 +398,20 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
         author: &e.author,
         feed_url: e.feed_url.as_deref(),
     };
-    let text = crate::export::export(&mut st.table, &options, now);
+    let st = &st;
+    let corrupt = || state::check(&e.state, st).map_err(|e| io::Error::other(format!("{e:#}")));
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
-        Some(path) => state::write_atomically(path, 0o644, None, |w| w.write_all(text.as_bytes()))
-            .with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => state::write_atomically(path, 0o644, None, |w| {
+            crate::export::export(&st.table, &options, now, w)?;
+            corrupt()
+        })
+        .with_context(|| format!("cannot write {}", path.display())),
         None => {
-            let mut out = io::stdout().lock();
-            out.write_all(text.as_bytes())?;
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            crate::export::export(&st.table, &options, now, &mut out)?;
             out.flush()?;
-            Ok(())
+            state::check(&e.state, st)
         }
     }
 }
@@ -476,9 +474,8 @@ fn input_name(input: &Input) -> String {
 }
 
 fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
-    let mut text = String::new();
     let mut st = match &c.state {
-        Some(p) => state::load(p, &mut text)?,
+        Some(p) => state::load(p)?,
         None => State::default(),
     };
     st.table.set_rules(c.rules);
@@ -516,6 +513,9 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         print_post(&mut out, &post, c.json)?;
     }
     out.flush()?;
+    if let Some(path) = &c.state {
+        state::check(path, &st)?;
+    }
     crate::notice::say(&summary);
     Ok(())
 }
@@ -625,8 +625,7 @@ struct ShowLine<'a> {
 
 fn show(c: &ShowConfig, now: Secs) -> Result<()> {
     let json = c.json;
-    let mut text = String::new();
-    let st = load_existing(&c.state, &mut text)?;
+    let st = load_existing(&c.state)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         writeln!(
@@ -699,5 +698,5 @@ fn show(c: &ShowConfig, now: Secs) -> Result<()> {
         out.write_all(&summary)?;
     }
     out.flush()?;
-    Ok(())
+    state::check(&c.state, &st)
 }

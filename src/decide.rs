@@ -125,17 +125,22 @@ impl Policy {
 pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) -> Vec<IpAddr> {
     // Filter before sorting: a table of 100,000 attackers has only a few due.
     let rules = table.rules();
-    let mut due: Vec<(u64, IpAddr)> = table
-        .standings()
-        .filter(|s| {
-            s.tries > policy.threshold
-                && !s.announced
-                && policy.active(s.last)
-                && !policy.ignores_network(&s.ip, rules.prefix_of(&s.ip))
-                && !queued(&s.ip)
-        })
-        .map(|s| (s.tries, s.ip))
-        .collect();
+    let mut due: Vec<(u64, IpAddr)> = Vec::new();
+    let consider = |s: crate::table::Standing| {
+        if s.tries > policy.threshold
+            && !s.announced
+            && policy.active(s.last)
+            && !policy.ignores_network(&s.ip, rules.prefix_of(&s.ip))
+            && !queued(&s.ip)
+        {
+            due.push((s.tries, s.ip));
+        }
+    };
+    // Only those touched now can be active: the stored ones need not be read.
+    match policy.active_since {
+        Some(_) => table.touched_standings().for_each(consider),
+        None => table.for_each_standing(consider),
+    }
     due.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     due.into_iter().map(|(_, ip)| ip).collect()
 }
@@ -145,7 +150,7 @@ mod tests {
     use super::*;
     use crate::parse::parse;
 
-    fn table_with(tries: &[(&str, u32)]) -> Table<'static> {
+    fn table_with(tries: &[(&str, u32)]) -> Table {
         let mut t = Table::default();
         for (addr, n) in tries {
             let line = format!(

@@ -1,5 +1,5 @@
 //! The attacker table as files other admins and tools can use: a blocklist,
-//! CSV, JSON and an Atom feed of announcements. Pure: text in, text out.
+//! CSV, JSON and an Atom feed of announcements, written as the table is read.
 //!
 //! Exports are public too (the README serves the feed from /var/www), so
 //! they follow the posts' rules: user names go through `Privacy`, and the
@@ -7,6 +7,7 @@
 //! or ignored addresses.
 
 use std::fmt::Write as _;
+use std::io;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -51,46 +52,94 @@ struct Row<'t> {
 }
 
 /// Attackers last seen at or after `since` (announced at or after it, for
-/// Atom; and for the blocklist, with enough tries and not ignored), most tries first.
-fn selected<'t>(table: &'t mut Table<'_>, o: &Options) -> Vec<Row<'t>> {
-    table
-        .ranked()
-        .into_iter()
-        .filter(|(ip, a)| match o.format {
-            Format::Atom => a.announced.is_some_and(|t| t >= o.since),
-            Format::Blocklist => {
-                a.last >= o.since
-                    && a.tries() >= o.min_tries
-                    && !match a.net {
-                        Some((prefix, _)) => o.policy.ignores_network(ip, prefix),
-                        None => o.policy.ignores(ip),
-                    }
-            }
-            Format::Csv | Format::Json => a.last >= o.since,
-        })
-        .map(|(ip, a)| Row {
-            ip,
-            a,
-            public: Announcement::of(*ip, a, o.privacy),
-        })
-        .collect()
+/// Atom; and for the blocklist, with enough tries and not ignored).
+fn wanted(ip: &IpAddr, a: &Attacker, o: &Options) -> bool {
+    match o.format {
+        Format::Atom => a.announced.is_some_and(|t| t >= o.since),
+        Format::Blocklist => {
+            a.last >= o.since
+                && a.tries() >= o.min_tries
+                && !match a.net {
+                    Some((prefix, _)) => o.policy.ignores_network(ip, prefix),
+                    None => o.policy.ignores(ip),
+                }
+        }
+        Format::Csv | Format::Json => a.last >= o.since,
+    }
 }
 
-pub fn export(table: &mut Table, o: &Options, now: Secs) -> String {
-    let rows = selected(table, o);
-    match o.format {
-        Format::Blocklist => rows
+/// Writes the export to `out`, most tries first, one attacker at a time (the
+/// Atom feed holds its entries, the announced attackers, to sort them).
+pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -> io::Result<()> {
+    if o.format == Format::Atom {
+        let mut announced = Vec::new();
+        table.try_for_each_ranked(|ip, a| {
+            if wanted(&ip, a, o) {
+                announced.push((ip, a.clone()));
+            }
+            Ok::<_, io::Error>(())
+        })?;
+        let rows: Vec<Row> = announced
             .iter()
-            .map(|r| match r.a.net {
-                // A network counted as one attacker is blocked as one.
-                Some((prefix, _)) => format!("{}/{prefix}\n", r.ip),
-                None => format!("{}\n", r.ip),
+            .map(|(ip, a)| Row {
+                ip,
+                a,
+                public: Announcement::of(*ip, a, o.privacy),
             })
-            .collect(),
-        Format::Csv => csv(&rows),
-        Format::Json => json(&rows),
-        Format::Atom => atom(&rows, o, now),
+            .collect();
+        return out.write_all(atom(&rows, o, now).as_bytes());
     }
+    match o.format {
+        Format::Csv => out.write_all(CSV_HEADER.as_bytes())?,
+        Format::Json => out.write_all(b"[")?,
+        _ => {}
+    }
+    let mut n = 0u64;
+    table.try_for_each_ranked(|ip, a| -> io::Result<()> {
+        if !wanted(&ip, a, o) {
+            return Ok(());
+        }
+        let row = Row {
+            ip: &ip,
+            a,
+            public: Announcement::of(ip, a, o.privacy),
+        };
+        match o.format {
+            // A network counted as one attacker is blocked as one.
+            Format::Blocklist => match a.net {
+                Some((prefix, _)) => writeln!(out, "{ip}/{prefix}")?,
+                None => writeln!(out, "{ip}")?,
+            },
+            Format::Csv => out.write_all(csv_row(&row).as_bytes())?,
+            Format::Json => {
+                out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
+                // Pretty, and indented as an element of the array.
+                let text = serde_json::to_string_pretty(&json_row(&row))?;
+                for (i, line) in text.lines().enumerate() {
+                    if i > 0 {
+                        out.write_all(b"\n")?;
+                    }
+                    out.write_all(b"  ")?;
+                    out.write_all(line.as_bytes())?;
+                }
+            }
+            Format::Atom => unreachable!("written above"),
+        }
+        n += 1;
+        Ok(())
+    })?;
+    if o.format == Format::Json {
+        out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
+    }
+    Ok(())
+}
+
+/// `export` into a string, for tests.
+#[cfg(test)]
+fn export_text(table: &Table, o: &Options, now: Secs) -> String {
+    let mut out = Vec::new();
+    export(table, o, now, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
 }
 
 /// A CSV field: quoted when needed, and with a leading `'` where a
@@ -108,22 +157,19 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv(rows: &[Row]) -> String {
-    let mut out = String::from("ip,tries,services,first,last,announced,users,users_more\n");
-    for Row { ip, a, public } in rows {
-        let _ = writeln!(
-            out,
-            "{ip},{},{},{},{},{},{},{}",
-            a.tries(),
-            a.services.names().join(" "),
-            format_rfc3339(a.first),
-            format_rfc3339(a.last),
-            a.announced.map(format_rfc3339).unwrap_or_default(),
-            csv_field(&public.users.join(" ")),
-            public.users_more
-        );
-    }
-    out
+const CSV_HEADER: &str = "ip,tries,services,first,last,announced,users,users_more\n";
+
+fn csv_row(Row { ip, a, public }: &Row) -> String {
+    format!(
+        "{ip},{},{},{},{},{},{},{}\n",
+        a.tries(),
+        a.services.names().join(" "),
+        format_rfc3339(a.first),
+        format_rfc3339(a.last),
+        a.announced.map(format_rfc3339).unwrap_or_default(),
+        csv_field(&public.users.join(" ")),
+        public.users_more
+    )
 }
 
 #[derive(Serialize)]
@@ -139,23 +185,17 @@ struct JsonRow<'a> {
     announced: Option<String>,
 }
 
-fn json(rows: &[Row]) -> String {
-    let rows: Vec<JsonRow> = rows
-        .iter()
-        .map(|Row { ip, a, public }| JsonRow {
-            ip,
-            tries: a.tries(),
-            services: a.services.names(),
-            users: &public.users,
-            users_more: public.users_more,
-            first: format_rfc3339(a.first),
-            last: format_rfc3339(a.last),
-            announced: a.announced.map(format_rfc3339),
-        })
-        .collect();
-    let mut out = serde_json::to_string_pretty(&rows).expect("plain data serializes");
-    out.push('\n');
-    out
+fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
+    JsonRow {
+        ip,
+        tries: a.tries(),
+        services: a.services.names(),
+        users: &public.users,
+        users_more: public.users_more,
+        first: format_rfc3339(a.first),
+        last: format_rfc3339(a.last),
+        announced: a.announced.map(format_rfc3339),
+    }
 }
 
 fn xml_escape(s: &str) -> String {
@@ -242,7 +282,7 @@ mod tests {
     use crate::decide::default_ignores;
     use crate::parse::parse;
 
-    fn table() -> Table<'static> {
+    fn table() -> Table {
         let mut t = Table::default();
         t.set_rules(crate::table::Rules {
             ipv6_prefix: 128,
@@ -294,7 +334,7 @@ mod tests {
             author: "tweet-attacks on web01",
             feed_url: Some("https://example.org/attackers.atom"),
         };
-        export(&mut table(), &o, 5000)
+        export_text(&table(), &o, 5000)
     }
 
     #[test]

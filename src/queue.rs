@@ -209,8 +209,7 @@ pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
         );
     }
     let Some((change, which)) = &c.change else {
-        let mut text = String::new();
-        let st = state::load(&c.state, &mut text)?;
+        let st = state::load(&c.state)?;
         let mut out = io::BufWriter::new(io::stdout().lock());
         if c.json {
             let listing = Listing {
@@ -231,8 +230,7 @@ pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
 fn change_parked(path: &Path, change: Change, which: &Which, now: Secs) -> Result<()> {
     // A run in progress holds the lock; wait for it as a second run would.
     let _lock = state::lock(path, Duration::from_secs(10))?;
-    let mut text = String::new();
-    let mut st = state::load(path, &mut text)?;
+    let mut st = state::load(path)?;
     let chosen = |p: &crate::sink::Pending| {
         p.parked.is_some()
             && match which {
@@ -273,5 +271,5 @@ fn change_parked(path: &Path, change: Change, which: &Which, now: Secs) -> Resul
             }
         }
     }
-    state::save(path, &st)
+    state::save(path, &mut st)
 }

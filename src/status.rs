@@ -275,8 +275,7 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
 }
 
 pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
-    let mut text = String::new();
-    let st = load_existing(&c.state, &mut text)?;
+    let st = load_existing(&c.state)?;
     let s = build(c, &st, now);
     let mut out = io::BufWriter::new(io::stdout().lock());
     if c.json {
@@ -286,7 +285,7 @@ pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
         print(&s, &mut out)?;
     }
     out.flush()?;
-    Ok(())
+    crate::state::check(&c.state, &st)
 }
 
 #[cfg(test)]

@@ -22,7 +22,9 @@ impl Summary {
     /// The attackers and tries of `table`, after reading.
     pub fn count_table(&mut self, table: &Table) {
         self.attackers = table.len();
-        self.tries = table.standings().map(|s| s.tries).sum();
+        let mut tries = 0;
+        table.for_each_standing(|s| tries += s.tries);
+        self.tries = tries;
     }
 }
 

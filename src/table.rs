@@ -11,9 +11,10 @@
 //! its own log (FAIL LOGIN) and through PAM to auth.log, so its tries are
 //! max(FAIL LOGIN lines, pam_unix failures) per address.
 //!
-//! A table loaded from the state file keeps each attacker as its JSON text
-//! until something touches it: a cron run changes a handful of 100,000.
-//! How that text is written, read and found is `store`'s business.
+//! A table loaded from the state file holds in memory only the attackers a
+//! run touched since its last save; the others stay in the file, read one
+//! block at a time when an address comes up. How they are written, found
+//! and forgotten is `store`'s business.
 
 use std::cmp::Reverse;
 use std::collections::VecDeque;
@@ -242,14 +243,15 @@ pub struct Conn {
     pub t: Secs,
 }
 
-/// Every attacker, plus the open sshd connections. `'a` is the text of the
-/// state file it was loaded from, which holds the untouched attackers.
+/// Every attacker, plus the open sshd connections.
 #[derive(Debug, Clone, Default)]
-pub struct Table<'a> {
-    /// Attackers added or touched since the state was loaded.
+pub struct Table {
+    /// Attackers added or touched since the state was last saved.
     attackers: Map<IpAddr, Attacker>,
-    /// The others, as loaded, none also in `attackers`.
-    stored: store::Store<'a>,
+    /// The others, in the state file; those of `attackers` there too are superseded.
+    stored: store::Store,
+    /// Of `attackers`, those read from `stored`, with the bytes their old record takes.
+    taken: Map<IpAddr, u64>,
     conns: Map<ConnKey, Conn>,
     /// Possible PAM children of those connections (see `children`).
     children: children::Children,
@@ -266,15 +268,15 @@ pub struct Table<'a> {
     rules: Rules,
 }
 
-/// Equal when they hold the same attackers, whether read in full or not.
-impl PartialEq for Table<'_> {
-    fn eq(&self, other: &Table<'_>) -> bool {
-        let (mut a, mut b) = (self.clone(), other.clone());
-        (&a.conns, a.latest) == (&b.conns, b.latest) && a.all() == b.all()
+/// Equal when they hold the same attackers, in memory or in the file.
+impl PartialEq for Table {
+    fn eq(&self, other: &Table) -> bool {
+        (&self.conns, self.latest) == (&other.conns, other.latest)
+            && self.snapshot() == other.snapshot()
     }
 }
 
-impl Eq for Table<'_> {}
+impl Eq for Table {}
 
 /// One attacker's standing, enough to decide whether it is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,14 +288,48 @@ pub struct Standing {
     pub last: Option<Secs>,
 }
 
-impl Table<'_> {
-    /// How many attackers it holds.
+impl Table {
+    /// How many attackers it holds: the stored ones are counted by reading them all.
     pub fn len(&self) -> usize {
-        self.attackers.len() + self.stored.len()
+        let mut n = self.attackers.len();
+        self.stored
+            .scan(|ip| self.attackers.contains_key(ip), |_, _, _, _| n += 1);
+        n
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// At least `len`, without reading the stored attackers: those idle
+    /// past the retention count until the file is next compacted.
+    fn len_upper(&self) -> usize {
+        let fresh = self.attackers.len() - self.taken.len();
+        self.stored.count_upper() as usize + fresh
+    }
+
+    /// Every attacker, in memory or stored, read in full: for tests and comparisons.
+    fn snapshot(&self) -> std::collections::BTreeMap<IpAddr, Attacker> {
+        let mut all: std::collections::BTreeMap<_, _> = self
+            .attackers
+            .iter()
+            .map(|(ip, a)| (*ip, a.clone()))
+            .collect();
+        self.stored.scan(
+            |ip| self.attackers.contains_key(ip),
+            |ip, _, loc, _| {
+                if let Some((_, a)) = self.stored.read_record(loc) {
+                    all.insert(ip, a);
+                }
+            },
+        );
+        all
+    }
+
+    /// The first stored attacker that could not be read: the state file is
+    /// corrupt, and must not be saved over.
+    pub fn fault(&self) -> Option<String> {
+        self.stored.fault()
     }
 
     pub fn rules(&self) -> Rules {
@@ -306,12 +342,13 @@ impl Table<'_> {
         self.rules = rules;
     }
 
-    /// Moves a stored attacker into `attackers`, read in full; false if there is none.
+    /// Reads a stored attacker into `attackers`; false if there is none.
     fn take_stored(&mut self, ip: &IpAddr) -> bool {
-        let Some(a) = self.stored.take(ip) else {
+        let Some((a, bytes)) = self.stored.find(ip) else {
             return false;
         };
         self.attackers.insert(*ip, a);
+        self.taken.insert(*ip, bytes);
         true
     }
 
@@ -323,22 +360,47 @@ impl Table<'_> {
         self.attackers.get_mut(ip)
     }
 
-    /// Every attacker, each read in full: for the commands that list them all.
+    /// Every attacker, each read into memory: for tests and small tables.
     pub fn all(&mut self) -> &Map<IpAddr, Attacker> {
-        self.attackers.reserve(self.stored.len());
-        self.attackers.extend(self.stored.take_all());
+        let mut more = Vec::new();
+        self.stored.scan(
+            |ip| self.attackers.contains_key(ip),
+            |ip, _, loc, _| more.push((ip, loc)),
+        );
+        for (ip, loc) in more {
+            if let Some((_, a)) = self.stored.read_record(loc) {
+                self.taken.insert(ip, 0);
+                self.attackers.insert(ip, a);
+            }
+        }
         &self.attackers
     }
 
-    /// Every attacker's standing, without reading the untouched ones in full.
-    pub fn standings(&self) -> impl Iterator<Item = Standing> + '_ {
-        let touched = self.attackers.iter().map(|(ip, a)| Standing {
+    /// The standings of the attackers this run touched (the others were
+    /// last seen in an earlier run).
+    pub fn touched_standings(&self) -> impl Iterator<Item = Standing> + '_ {
+        self.attackers.iter().map(|(ip, a)| Standing {
             ip: *ip,
             tries: a.tries(),
             announced: a.announced.is_some(),
             last: Some(a.last),
-        });
-        touched.chain(self.stored.standings())
+        })
+    }
+
+    /// Hands `f` every attacker's standing, reading the stored ones' heads.
+    pub fn for_each_standing(&self, mut f: impl FnMut(Standing)) {
+        self.touched_standings().for_each(&mut f);
+        self.stored.scan(
+            |ip| self.attackers.contains_key(ip),
+            |ip, head, _, _| {
+                f(Standing {
+                    ip,
+                    tries: head.tries(),
+                    announced: head.announced(),
+                    last: None,
+                })
+            },
+        );
     }
 
     /// Merges one failed-login event that happened at `t`.
@@ -519,51 +581,52 @@ impl Table<'_> {
         self.conns.len()
     }
 
-    /// Drops attackers idle since before `cutoff`, unless `keep` says otherwise.
-    pub fn forget_idle(&mut self, cutoff: Secs, keep: impl Fn(&IpAddr) -> bool) -> usize {
-        let before = self.len();
-        self.attackers.retain(|ip, a| a.last >= cutoff || keep(ip));
-        self.stored.retain(|ip, last| last >= cutoff || keep(ip));
-        before - self.len()
+    /// Drops attackers idle since before `cutoff`, except those in `keep`.
+    pub fn forget_idle(&mut self, cutoff: Secs, keep: &[IpAddr]) {
+        self.attackers
+            .retain(|ip, a| a.last >= cutoff || keep.contains(ip));
+        self.stored.forget_before(cutoff, keep);
     }
 
     /// Forgets the least recently seen attackers while there are more than
-    /// `Rules::max_attackers`, unless `keep` says otherwise; how many.
-    pub fn bound(&mut self, keep: impl Fn(&IpAddr) -> bool) -> usize {
+    /// `Rules::max_attackers`, except those in `keep`; how many.
+    pub fn bound(&mut self, keep: &[IpAddr]) -> usize {
         let max = self.rules.max_attackers;
-        let excess = self.len().saturating_sub(max);
-        if excess == 0 {
+        if self.len_upper() <= max {
             return 0;
         }
         // Least recent first, ties by address: the `excess`th of these and
         // all before it go.
         let mut order: Vec<(Secs, (bool, u128))> = self
-            .standings_with_last()
-            .filter(|(ip, _)| !keep(ip))
-            .map(|(ip, last)| (last, ip_order(&ip)))
+            .attackers
+            .iter()
+            .map(|(ip, a)| (a.last, ip_order(ip)))
             .collect();
+        self.stored.scan(
+            |ip| self.attackers.contains_key(ip),
+            |ip, head, _, _| order.push((head.last(), ip_order(&ip))),
+        );
+        let total = order.len();
+        let kept: Vec<_> = keep.iter().map(ip_order).collect();
+        order.retain(|(_, key)| !kept.contains(key));
+        let excess = total.saturating_sub(max);
         let last_to_go = match order.len() {
+            _ if excess == 0 => return 0,
             0 => return 0,
             n if n <= excess => *order.iter().max().expect("not empty"),
             _ => *order.select_nth_unstable(excess - 1).1,
         };
-        let goes = |ip: &IpAddr, last: Secs| (last, ip_order(ip)) <= last_to_go && !keep(ip);
-        let before = self.len();
+        let goes =
+            |ip: &IpAddr, last: Secs| (last, ip_order(ip)) <= last_to_go && !keep.contains(ip);
         self.attackers.retain(|ip, a| !goes(ip, a.last));
-        self.stored.retain(|ip, last| !goes(ip, last));
-        before - self.len()
-    }
-
-    /// Every attacker's address and last seen, without reading the untouched ones in full.
-    fn standings_with_last(&self) -> impl Iterator<Item = (IpAddr, Secs)> + '_ {
-        let touched = self.attackers.iter().map(|(ip, a)| (*ip, a.last));
-        touched.chain(self.stored.lasts())
+        self.stored.cut(last_to_go, keep);
+        excess.min(order.len())
     }
 
     /// Hands `f` every attacker, most tries first (ties by address, as
-    /// `ranked`), reading the untouched ones in full one at a time: a
-    /// listing of a million attackers holds the state's text and 16 bytes
-    /// per attacker, not every attacker read in full at once.
+    /// `ranked`), reading the stored ones one at a time: a listing of a
+    /// million attackers holds 28 bytes per attacker, not every attacker
+    /// read in full at once.
     pub fn try_for_each_ranked<E>(
         &self,
         mut f: impl FnMut(IpAddr, &Attacker) -> Result<(), E>,
@@ -571,19 +634,56 @@ impl Table<'_> {
         let mut touched: Vec<_> = self
             .attackers
             .iter()
-            .map(|(ip, a)| ((Reverse(a.tries()), ip_order(ip)), ip, a))
+            .map(|(ip, a)| (ip_order(ip), ip, a))
             .collect();
         touched.sort_unstable_by_key(|&(key, _, _)| key);
-        let mut touched = touched.into_iter().peekable();
-        for (tries, i) in self.stored.ranked() {
-            let (ip, a) = self.stored.read(i);
-            let key = (Reverse(tries), ip_order(&ip));
-            while let Some((_, ip, a)) = touched.next_if(|(k, _, _)| *k < key) {
-                f(*ip, a)?;
-            }
-            f(ip, &a)?;
+        // Numbered in address order, stored and touched together: sorting
+        // by (tries, number) is then sorting by (tries, address).
+        const TOUCHED: u64 = 1 << 63;
+        let mut order: Vec<(Reverse<u64>, u32)> = Vec::new();
+        let mut places: Vec<(u64, u32)> = Vec::new();
+        let mut next = 0;
+        let add = |order: &mut Vec<_>, places: &mut Vec<_>, tries, place| {
+            order.push((Reverse(tries), order.len() as u32));
+            places.push(place);
+        };
+        self.stored.scan(
+            |ip| self.attackers.contains_key(ip),
+            |ip, head, loc, _| {
+                let key = ip_order(&ip);
+                while let Some(&(k, _, a)) = touched.get(next).filter(|t| t.0 < key) {
+                    let _ = k;
+                    add(
+                        &mut order,
+                        &mut places,
+                        a.tries(),
+                        (TOUCHED | next as u64, 0),
+                    );
+                    next += 1;
+                }
+                add(&mut order, &mut places, head.tries(), (loc.at, loc.len));
+            },
+        );
+        while let Some(&(_, _, a)) = touched.get(next) {
+            add(
+                &mut order,
+                &mut places,
+                a.tries(),
+                (TOUCHED | next as u64, 0),
+            );
+            next += 1;
         }
-        touched.try_for_each(|(_, ip, a)| f(*ip, a))
+        order.sort_unstable();
+        for (_, n) in order {
+            let (at, len) = places[n as usize];
+            if at & TOUCHED != 0 {
+                let (_, ip, a) = touched[(at & !TOUCHED) as usize];
+                f(*ip, a)?;
+            } else if let Some((ip, a)) = self.stored.read_record(store::Loc { at, len }) {
+                f(ip, &a)?;
+            }
+        }
+        Ok(())
     }
 
     /// Attackers, most tries first (ties by address, so output is stable).
@@ -611,7 +711,13 @@ fn ip_order(ip: &IpAddr) -> (bool, u128) {
 }
 
 mod children;
+mod head;
 mod store;
+
+pub use store::{
+    ChunkWritten, Opened, PREFIX, Placed, Plan, Staged, open as open_stored, write_head,
+    write_trailer,
+};
 
 #[cfg(test)]
 mod tests {
@@ -665,8 +771,7 @@ mod tests {
         let lines = conn_lines();
         feed(&mut t, &lines[..3]);
         // The state is saved and loaded between the two halves.
-        let json = serde_json::to_string(&t).unwrap();
-        let mut t: Table = serde_json::from_str(&json).unwrap();
+        let mut t = store::tests::reloaded(&t);
         feed(&mut t, &lines[3..]);
         assert_eq!(t.attackers[&ip("203.0.113.5")].tries(), 3);
     }
@@ -800,8 +905,7 @@ mod tests {
             feed(&mut t, &[(&line, *last)]);
         }
         // Saved and loaded: most are stored, not read in full.
-        let json = serde_json::to_string(&t).unwrap();
-        let mut t: Table = serde_json::from_str(&json).unwrap();
+        let mut t = store::tests::reloaded(&t);
         t.set_rules(Rules {
             max_attackers: 3,
             ..Rules::default()
@@ -810,11 +914,14 @@ mod tests {
             &mut t,
             &[(&CONN[2].replace("203.0.113.5", "203.0.113.2"), 60)],
         );
-        assert_eq!(t.bound(|ip| *ip == self::ip("203.0.113.1")), 2);
+        assert_eq!(t.bound(&[self::ip("203.0.113.1")]), 2);
         let mut left: Vec<String> = t.all().keys().map(|ip| ip.to_string()).collect();
         left.sort();
         assert_eq!(left, ["203.0.113.0", "203.0.113.1", "203.0.113.2"]);
-        assert_eq!(t.bound(|_| false), 0);
+        // And so after a save, which compacts them away.
+        let mut t = store::tests::reloaded(&t);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.bound(&[]), 0);
     }
 
     #[test]
@@ -879,10 +986,18 @@ mod tests {
             &mut t,
             &[(CONN[0].replace("203.0.113.5", "203.0.113.6").as_str(), 1000)],
         );
-        assert_eq!(t.forget_idle(500, |_| false), 1);
+        t.forget_idle(500, &[]);
+        assert_eq!(t.len(), 1);
         assert!(t.attackers.contains_key(&ip("203.0.113.6")));
         feed(&mut t, &[(CONN[0], 10)]);
-        assert_eq!(t.forget_idle(500, |ip| ip.to_string() == "203.0.113.5"), 0);
+        t.forget_idle(500, &[ip("203.0.113.5")]);
+        assert_eq!(t.len(), 2);
+        // Stored, they are forgotten as they would be in memory.
+        let mut t = store::tests::reloaded(&t);
+        t.forget_idle(500, &[]);
+        assert_eq!(t.len(), 1);
+        assert!(t.get_mut(&ip("203.0.113.5")).is_none());
+        assert!(t.get_mut(&ip("203.0.113.6")).is_some());
     }
 
     #[test]
@@ -918,16 +1033,12 @@ mod tests {
             .map(|(ip, a)| (*ip, a.clone()))
             .collect();
         assert_eq!(ranked, want);
-        // Saved as a BTreeMap by address would be, byte for byte.
-        let sorted: std::collections::BTreeMap<_, _> = t.attackers.iter().collect();
-        let json = serde_json::to_string(&t).unwrap();
-        let want = format!(
-            "{{\"attackers\":{},",
-            serde_json::to_string(&sorted).unwrap()
-        );
-        assert!(json.starts_with(&want), "{json}");
-        // And the keys come back as the same addresses.
-        let back: Table = serde_json::from_str(&json).unwrap();
+        // Saved in the order of a BTreeMap by address, and read back so.
+        let back = store::tests::reloaded(&t);
+        let sorted: Vec<IpAddr> = t.snapshot().into_keys().collect();
+        let mut saved = Vec::new();
+        back.stored.scan(|_| false, |ip, _, _, _| saved.push(ip));
+        assert_eq!(saved, sorted);
         assert_eq!(back, t);
     }
 

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -107,7 +107,7 @@ impl Env {
     }
 
     fn state(&self) -> Value {
-        serde_json::from_slice(&fs::read(self.path("state.json")).unwrap()).unwrap()
+        state_of(&self.path("state.json"))
     }
 
     fn tries(&self, ip: &str) -> u64 {
@@ -118,6 +118,47 @@ impl Env {
     fn field(&self, ip: &str, name: &str) -> Value {
         field(&self.state()["table"]["attackers"][ip], name).clone()
     }
+}
+
+/// A state file as one object (format 4 read the way any JSON reader can):
+/// its last head, with `table.attackers` the newest record of each address
+/// across the chunks. Attackers forgotten since the last compaction are
+/// still there; `show` and `export` leave them out.
+fn state_of(path: &Path) -> Value {
+    committed_state(&fs::read(path).unwrap())
+}
+
+/// `state_of` for a state file's bytes. A save cut short (killed between
+/// syncing its parts and writing its trailer) leaves parts after the last
+/// whole trailer: they are cut off first, as loading does.
+fn committed_state(bytes: &[u8]) -> Value {
+    const TRAILER_LEN: usize = 75;
+    let mut bytes = bytes.to_vec();
+    if bytes.starts_with(b"{\"version\":4,") && !bytes.ends_with(b"}\n]}\n") {
+        let at = bytes
+            .windows(7)
+            .rposition(|w| w == b"{\"at\":\"")
+            .expect("a whole trailer");
+        bytes.truncate(at + TRAILER_LEN);
+        bytes.extend_from_slice(b"\n]}\n");
+    }
+    let file: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("not a state ({e}), {} bytes", bytes.len()));
+    let Some(parts) = file["parts"].as_array() else {
+        return file;
+    };
+    let mut attackers = serde_json::Map::new();
+    let mut head = Value::Null;
+    for part in parts {
+        if let Some(a) = part["attackers"].as_object() {
+            attackers.extend(a.clone());
+        }
+        if part.get("head").is_some() {
+            head = part["head"].clone();
+        }
+    }
+    head["table"]["attackers"] = Value::Object(attackers);
+    head
 }
 
 /// An attacker in the state file (format 2) is an array of these fields,

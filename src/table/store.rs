@@ -1,253 +1,941 @@
-//! How the table is kept in the state file (format 2): each attacker a JSON
-//! array, read lazily. Untouched attackers stay as their text (`Stored`),
-//! with only the head a run needs read by a one-pass scanner; a sparse
-//! index finds them; loading checks every one on a second thread; format 1
-//! objects are read in full and written back as arrays. The counting rules
-//! are `table`'s: nothing here decides what a try is.
+//! Where the attackers live between runs (state format 4): in the state
+//! file itself, as chunks that are written once and then only read.
+//!
+//! The file is one JSON document that only grows between compactions:
+//!
+//! ```text
+//! {"version":4,"parts":[
+//! {"attackers":{"192.0.2.7":[…],"198.51.100.2":[…],…}},   a chunk, sorted by address
+//! {"index":"…","bloom":"…"},                              its block index and Bloom filter
+//! {"head":{…the rest of the state…}},
+//! {"at":"…","len":"…","sum":"…"}                          the trailer: where the head is
+//! ]}
+//! ```
+//!
+//! A run reads the trailer, the head and the indexes, then only the blocks
+//! (32 attackers) that hold an address it meets. Its save appends a chunk
+//! of the attackers it changed, a new head and a new trailer where the old
+//! `]}` was, and a record there supersedes the same address in an older
+//! chunk. So a run costs what it read and changed, not the table's size.
+//!
+//! All or nothing: the new parts are written and synced before the trailer
+//! that names them, and the trailer is synced before the run goes on. A
+//! save cut short leaves the old trailer in place with parts after it that
+//! no trailer names; loading finds the last whole trailer (`recover`).
+//!
+//! Checked on the way: the head by its trailer's sum, each index by the sum
+//! its chunk's entry in the head keeps, each block by the sum in its index
+//! entry, when it is read (not at load, which would read the whole file). A
+//! block that fails is a corrupt state: the run's save refuses to write.
+//!
+//! Forgetting is lazy: an attacker idle since `Meta::before` is treated as
+//! absent wherever it is read, and left out when the file is compacted, a
+//! full rewrite (temp file and rename) when dead records pass a quarter of
+//! the file, the chunks pass `MAX_CHUNKS`, a day's worth expired, or the
+//! table is over `--max-attackers`.
 
-use crate::hash::Map;
-use std::cmp::Reverse;
+use std::fs::File;
+use std::io::{self, Write};
 use std::net::IpAddr;
-use std::sync::mpsc;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
-use super::{Attacker, Conn, ConnKey, Rules, Services, Standing, Table, ip_order};
+use super::head::{Head, read_head};
+use super::{Attacker, Conn, ConnKey, Rules, Table, ip_order};
 use crate::clock::Secs;
+use crate::hash::Map;
+use crate::source::fnv1a;
 
-/// `[ssh, s, f, l, u, h, ftf, ftp, a, um]`: the fields in declaration order,
-/// which is also the order the derived `Deserialize` reads an array in; it
-/// fills in the defaults of a shorter one. Most attackers only tried sshd
-/// and are not announced yet, so most arrays end after `h`.
-impl Serialize for Attacker {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let set = [
-            self.ftp_fail != 0,
-            self.ftp_pam != 0,
-            self.announced.is_some(),
-            self.users_more != 0,
-            self.net.is_some(),
-        ];
-        let tail = set.iter().rposition(|&x| x).map_or(0, |i| i + 1);
-        let mut t = s.serialize_tuple(6 + tail)?;
-        t.serialize_element(&self.ssh_tries)?;
-        t.serialize_element(&self.services)?;
-        t.serialize_element(&self.first)?;
-        t.serialize_element(&self.last)?;
-        t.serialize_element(&self.users)?;
-        t.serialize_element(&self.hosts)?;
-        if tail > 0 {
-            t.serialize_element(&self.ftp_fail)?;
-        }
-        if tail > 1 {
-            t.serialize_element(&self.ftp_pam)?;
-        }
-        if tail > 2 {
-            t.serialize_element(&self.announced)?;
-        }
-        if tail > 3 {
-            t.serialize_element(&self.users_more)?;
-        }
-        if tail > 4 {
-            t.serialize_element(&self.net)?;
-        }
-        t.end()
+/// A table key in address order (see `ip_order`).
+pub(super) type Key = (bool, u128);
+
+/// Records per block: a lookup reads one block, about 2 KB.
+const BLOCK: usize = 32;
+
+/// Bloom filter bits per record (five probes: about 2% false positives).
+const BLOOM_BITS: usize = 8;
+const BLOOM_PROBES: u64 = 5;
+
+/// More chunks than this and the file is compacted: each costs a lookup a probe.
+const MAX_CHUNKS: usize = 48;
+
+/// Dead bytes below this never make a save compact: a small file may be mostly dead.
+const MIN_DEAD: u64 = 1 << 20;
+
+/// The file's first bytes in format 4, and its last.
+pub const PREFIX: &[u8] = b"{\"version\":4,\"parts\":[\n";
+const SUFFIX: &[u8] = b"\n]}\n";
+
+/// What the head keeps of the store, saved with the rest of the state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    #[serde(default)]
+    chunks: Vec<ChunkMeta>,
+    /// Attackers held, counting those already idle past `before`: at least the true count.
+    #[serde(default)]
+    count: u64,
+    /// Bytes of superseded records and of old heads and trailers.
+    #[serde(default)]
+    dead: u64,
+    /// Attackers last seen before this are forgotten (unless `kept`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    before: Option<Secs>,
+    /// Idle attackers kept anyway: those waiting in the outbox.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    kept: Vec<IpAddr>,
+    /// `before` when the file was last compacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    compacted: Option<Secs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ChunkMeta {
+    /// The first record's offset in the file, and the records' length.
+    at: u64,
+    len: u64,
+    /// Where its index part is, and that part's FNV-1a.
+    index_at: u64,
+    index_len: u64,
+    index_sum: String,
+    /// Records in it, and the newest last try among them.
+    n: u64,
+    last: Secs,
+}
+
+/// A chunk as loaded: its blocks' keys, places and sums, and its filter.
+#[derive(Debug, Clone)]
+struct Chunk {
+    meta: ChunkMeta,
+    blocks: Vec<BlockRef>,
+    bloom: Bloom,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BlockRef {
+    /// Its first record's key.
+    key: Key,
+    at: u64,
+    len: u32,
+    sum: u64,
+}
+
+/// Where a record's array is in the file.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Loc {
+    pub at: u64,
+    pub len: u32,
+}
+
+/// The stored attackers of a state file, and the rules that forget them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Store {
+    file: Option<Arc<File>>,
+    /// The file's device and inode, and the offset just past its trailer.
+    id: (u64, u64),
+    end: u64,
+    chunks: Vec<Chunk>,
+    meta: Meta,
+    /// Forgets, besides `before`, every attacker at or under this (last
+    /// seen, key): `--max-attackers`. Never saved: the next save compacts.
+    cut: Option<(Secs, Key)>,
+    cut_kept: Vec<IpAddr>,
+    /// The format 1–3 file it was migrated from, or a cut: the next save rewrites the file.
+    rewrite: bool,
+    /// The first block that could not be read: the state is corrupt.
+    fault: OnceLock<String>,
+}
+
+/// A record in a block: its address, key and array, as offsets into the block.
+struct Rec {
+    key: Key,
+    ip: IpAddr,
+    /// Where `"address":` starts.
+    start: usize,
+    val: std::ops::Range<usize>,
+}
+
+impl Store {
+    /// Nothing stored.
+    pub(super) fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
     }
-}
 
-/// An attacker's array read by the same rules as `Attacker`, without
-/// allocating: names are checked to be strings and skipped. Loading checks
-/// every stored attacker this way (or by `scan_head`), so one that loads
-/// can always be read in full later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-struct Head {
-    #[serde(default)]
-    ssh: u64,
-    s: Services,
-    f: Secs,
-    l: Secs,
-    #[serde(default)]
-    u: Names,
-    #[serde(default)]
-    h: Names,
-    #[serde(default)]
-    ftf: u64,
-    #[serde(default)]
-    ftp: u64,
-    #[serde(default)]
-    a: Option<Secs>,
-    #[serde(default)]
-    um: u32,
-    #[serde(default)]
-    n: Option<(u8, IpAddr)>,
-}
-
-impl Head {
-    fn tries(&self) -> u64 {
-        Attacker::tries_of(self.ssh, self.ftf, self.ftp)
+    /// At least the number of attackers stored, and at most that plus those
+    /// idle past `before` and not yet compacted away.
+    pub(super) fn count_upper(&self) -> u64 {
+        self.meta.count
     }
-}
 
-/// Reads the `Head` of an array written the way serde_json writes one (no
-/// spaces, plain integers) in a single pass over its bytes; `None` for
-/// anything else, which `Head`'s serde reading then accepts or refuses. It
-/// accepts nothing serde would refuse: the text was checked to be JSON, so
-/// a string is whatever lies between two unescaped quotes.
-fn scan_head(json: &[u8]) -> Option<Head> {
-    let mut c = Cursor { b: json, i: 0 };
-    c.byte(b'[')?;
-    let ssh = c.uint()?;
-    c.byte(b',')?;
-    let s = Services(u8::try_from(c.uint()?).ok()?);
-    c.byte(b',')?;
-    let f = c.int()?;
-    c.byte(b',')?;
-    let l = c.int()?;
-    c.byte(b',')?;
-    c.strings()?;
-    c.byte(b',')?;
-    c.strings()?;
-    // The optional tail, each element only after the one before it.
-    let mut head = Head {
-        ssh,
-        s,
-        f,
-        l,
-        u: Names,
-        h: Names,
-        ftf: 0,
-        ftp: 0,
-        a: None,
-        um: 0,
-        n: None,
-    };
-    if c.byte(b',').is_some() {
-        head.ftf = c.uint()?;
-        if c.byte(b',').is_some() {
-            head.ftp = c.uint()?;
-            if c.byte(b',').is_some() {
-                head.a = match c.b[c.i..].starts_with(b"null") {
-                    true => {
-                        c.i += 4;
-                        None
-                    }
-                    false => Some(c.int()?),
+    /// Whether an attacker whose newest record says `last` is forgotten.
+    fn forgotten(&self, ip: &IpAddr, key: Key, last: Secs) -> bool {
+        let idle = self.meta.before.is_some_and(|b| last < b) && !self.meta.kept.contains(ip);
+        let cut = self.cut.is_some_and(|cut| (last, key) <= cut) && !self.cut_kept.contains(ip);
+        idle || cut
+    }
+
+    /// Forgets attackers last seen before `cutoff`, except `keep`.
+    pub(super) fn forget_before(&mut self, cutoff: Secs, keep: &[IpAddr]) {
+        self.meta.before = Some(self.meta.before.map_or(cutoff, |b| b.max(cutoff)));
+        self.meta.kept = keep.to_vec();
+        self.meta.kept.sort_unstable_by_key(ip_order);
+        self.meta.kept.dedup();
+    }
+
+    /// Also forgets every attacker at or under `cut` (last seen, key), except the kept.
+    pub(super) fn cut(&mut self, cut: (Secs, Key), keep: &[IpAddr]) {
+        self.cut = Some(self.cut.map_or(cut, |c| c.max(cut)));
+        self.cut_kept = keep.to_vec();
+        self.rewrite = true;
+    }
+
+    /// Records the first read failure; reads that fail see nothing.
+    fn failed(&self, what: String) {
+        let _ = self.fault.set(what);
+    }
+
+    /// The first read failure, if any: a corrupt (or changed) state file.
+    pub(super) fn fault(&self) -> Option<String> {
+        self.fault.get().cloned()
+    }
+
+    /// One block's records, read and checked.
+    fn read_block(&self, b: &BlockRef, buf: &mut Vec<u8>, recs: &mut Vec<Rec>) -> bool {
+        let Some(file) = &self.file else { return false };
+        buf.resize(b.len as usize, 0);
+        if let Err(e) = file.read_exact_at(buf, b.at) {
+            self.failed(format!("cannot read the block at byte {}: {e}", b.at));
+            return false;
+        }
+        if fnv1a(buf) != b.sum {
+            self.failed(format!("the block at byte {} fails its checksum", b.at));
+            return false;
+        }
+        recs.clear();
+        if parse_records(buf, recs).is_none() {
+            self.failed(format!(
+                "the block at byte {} is not a list of attackers",
+                b.at
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// The newest record of `ip`, if it is held and not forgotten: the
+    /// attacker, and how many bytes its record takes (dead once it is written anew).
+    pub(super) fn find(&self, ip: &IpAddr) -> Option<(Attacker, u64)> {
+        let key = ip_order(ip);
+        let kept = self.meta.kept.contains(ip);
+        let (mut buf, mut recs) = (Vec::new(), Vec::new());
+        for chunk in self.chunks.iter().rev() {
+            let idle = self.meta.before.is_some_and(|b| chunk.meta.last < b);
+            if (idle && !kept) || !chunk.bloom.may_hold(key) {
+                continue;
+            }
+            let i = chunk.blocks.partition_point(|b| b.key <= key);
+            let Some(block) = i.checked_sub(1).map(|i| &chunk.blocks[i]) else {
+                continue;
+            };
+            if !self.read_block(block, &mut buf, &mut recs) {
+                return None;
+            }
+            let Some(r) = recs.iter().find(|r| r.key == key) else {
+                continue;
+            };
+            let json = &buf[r.val.clone()];
+            let Ok(a) = serde_json::from_slice::<Attacker>(json) else {
+                self.failed(format!("attacker {ip} at byte {} is unreadable", block.at));
+                return None;
+            };
+            if self.forgotten(ip, key, a.last) {
+                return None;
+            }
+            return Some((a, (r.val.end - r.val.start) as u64 + 24));
+        }
+        None
+    }
+
+    /// Hands `f` every attacker held and not forgotten, in address order,
+    /// with its head and place; `skip` says which are held in memory
+    /// instead. One block per chunk is in memory at a time.
+    pub(super) fn scan(
+        &self,
+        skip: impl Fn(&IpAddr) -> bool,
+        mut f: impl FnMut(IpAddr, &Head, Loc, &[u8]),
+    ) {
+        struct Cur<'s> {
+            chunk: &'s Chunk,
+            block: usize,
+            buf: Vec<u8>,
+            recs: Vec<Rec>,
+            i: usize,
+        }
+        let mut curs: Vec<Cur> = Vec::with_capacity(self.chunks.len());
+        for chunk in &self.chunks {
+            curs.push(Cur {
+                chunk,
+                block: 0,
+                buf: Vec::new(),
+                recs: Vec::new(),
+                i: 0,
+            });
+        }
+        // Each cursor at its next record, reading blocks as they run out.
+        let advance = |c: &mut Cur| -> bool {
+            while c.i >= c.recs.len() {
+                let Some(b) = c.chunk.blocks.get(c.block) else {
+                    return false;
                 };
-                if c.byte(b',').is_some() {
-                    head.um = u32::try_from(c.uint()?).ok()?;
+                c.block += 1;
+                c.i = 0;
+                if !self.read_block(b, &mut c.buf, &mut c.recs) {
+                    c.block = c.chunk.blocks.len();
+                    c.recs.clear();
+                    return false;
                 }
             }
+            true
+        };
+        let mut live: Vec<usize> = Vec::new();
+        for (n, c) in curs.iter_mut().enumerate() {
+            if advance(c) {
+                live.push(n);
+            }
+        }
+        while !live.is_empty() {
+            // The smallest key; of equal ones, the newest chunk's.
+            let &newest = live
+                .iter()
+                .min_by_key(|&&n| (curs[n].recs[curs[n].i].key, std::cmp::Reverse(n)))
+                .expect("not empty");
+            let c = &curs[newest];
+            let r = &c.recs[c.i];
+            let (key, ip) = (r.key, r.ip);
+            let json = &c.buf[r.val.clone()];
+            let at = c.chunk.blocks[c.block - 1].at + r.start as u64;
+            if !skip(&ip) {
+                match read_head(json) {
+                    Some(head) if !self.forgotten(&ip, key, head.last()) => {
+                        let loc = Loc {
+                            at,
+                            len: (r.val.end - r.start) as u32,
+                        };
+                        f(ip, &head, loc, json);
+                    }
+                    Some(_) => {}
+                    None => self.failed(format!("attacker {ip} at byte {at} is unreadable")),
+                }
+            }
+            live.retain(|&n| {
+                let c = &mut curs[n];
+                if c.recs[c.i].key == key {
+                    c.i += 1;
+                    return advance(c);
+                }
+                true
+            });
         }
     }
-    c.byte(b']')?;
-    (c.i == json.len()).then_some(head)
-}
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl Cursor<'_> {
-    fn byte(&mut self, want: u8) -> Option<()> {
-        (self.b.get(self.i) == Some(&want)).then(|| self.i += 1)
+    /// The attacker whose record is at `loc` (from `scan`).
+    pub(super) fn read_record(&self, loc: Loc) -> Option<(IpAddr, Attacker)> {
+        let file = self.file.as_ref()?;
+        let mut buf = vec![0; loc.len as usize];
+        if let Err(e) = file.read_exact_at(&mut buf, loc.at) {
+            self.failed(format!("cannot read the attacker at byte {}: {e}", loc.at));
+            return None;
+        }
+        let mut recs = Vec::with_capacity(1);
+        let read = parse_records(&buf, &mut recs)
+            .and_then(|()| recs.first())
+            .and_then(|r| Some((r.ip, serde_json::from_slice(&buf[r.val.clone()]).ok()?)));
+        if read.is_none() {
+            self.failed(format!("the attacker at byte {} is unreadable", loc.at));
+        }
+        read
     }
 
-    /// Up to 19 digits, which always fit; a longer number is left to serde.
-    fn uint(&mut self) -> Option<u64> {
-        let start = self.i;
-        let mut v: u64 = 0;
-        while let Some(d) = self
-            .b
-            .get(self.i)
-            .map(|b| b.wrapping_sub(b'0'))
-            .filter(|d| *d <= 9)
+    /// Whether the next save must rewrite the whole file rather than append to it.
+    fn wants_rewrite(&self, file_len: u64) -> bool {
+        let expired_a_day = match (self.meta.before, self.meta.compacted) {
+            (Some(b), Some(c)) => b - c > 24 * 3600,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        self.rewrite
+            || self.file.is_none()
+            || self.chunks.len() >= MAX_CHUNKS
+            || (self.meta.dead > MIN_DEAD && self.meta.dead * 4 > file_len)
+            || (expired_a_day && self.meta.count > 0)
+    }
+}
+
+/// Parses a block: `"address":[…],"address":[…]…`.
+fn parse_records(b: &[u8], out: &mut Vec<Rec>) -> Option<()> {
+    let mut i = 0;
+    while i < b.len() {
+        if !out.is_empty() {
+            (b[i] == b',').then_some(())?;
+            i += 1;
+        }
+        (b.get(i) == Some(&b'"')).then_some(())?;
+        let end = i + 1 + b[i + 1..].iter().position(|&c| c == b'"')?;
+        let ip = crate::parse::parse_ip(&b[i + 1..end])?;
+        (b.get(end + 1) == Some(&b':')).then_some(())?;
+        let start = end + 2;
+        let stop = skip_array(b, start)?;
+        out.push(Rec {
+            key: ip_order(&ip),
+            ip,
+            start: i,
+            val: start..stop,
+        });
+        i = stop;
+    }
+    Some(())
+}
+
+/// The end of the JSON array that starts at `i`.
+fn skip_array(b: &[u8], mut i: usize) -> Option<usize> {
+    (b.get(i) == Some(&b'[')).then_some(())?;
+    let mut depth = 0usize;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b'"' => {
+                i += 1;
+                loop {
+                    match b.get(i)? {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A Bloom filter over keys: most addresses a run meets are new, and it
+/// spares each a block read per chunk.
+#[derive(Debug, Clone, Default)]
+struct Bloom {
+    bits: Vec<u64>,
+}
+
+impl Bloom {
+    fn with_capacity(n: usize) -> Bloom {
+        Bloom {
+            bits: vec![0; (n * BLOOM_BITS).div_ceil(64).max(1)],
+        }
+    }
+
+    fn probes(&self, key: Key) -> impl Iterator<Item = (usize, u64)> + use<> {
+        let m = self.bits.len() as u64 * 64;
+        let x = (key.1 as u64) ^ ((key.1 >> 64) as u64).rotate_left(29) ^ u64::from(key.0);
+        let h1 = mix(x);
+        let h2 = mix(h1 ^ 0x9e37_79b9_7f4a_7c15) | 1;
+        (0..BLOOM_PROBES).map(move |i| {
+            let bit = h1.wrapping_add(i.wrapping_mul(h2)) % m;
+            ((bit / 64) as usize, 1u64 << (bit % 64))
+        })
+    }
+
+    fn insert(&mut self, key: Key) {
+        for (w, b) in self.probes(key) {
+            self.bits[w] |= b;
+        }
+    }
+
+    fn may_hold(&self, key: Key) -> bool {
+        !self.bits.is_empty() && self.probes(key).all(|(w, b)| self.bits[w] & b != 0)
+    }
+}
+
+/// splitmix64's finalizer: fixed, since the filter is saved.
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn hex(bytes: &[u8], out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 15) as usize]);
+    }
+}
+
+fn unhex(text: &[u8]) -> Option<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    text.len().is_multiple_of(2).then_some(())?;
+    text.chunks_exact(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
+/// Bytes of one index entry: v6 flag, key, offset from the chunk, sum.
+const ENTRY: usize = 1 + 16 + 4 + 8;
+
+/// A writer that knows its offset in the file.
+pub struct Placed<W> {
+    w: W,
+    pub at: u64,
+}
+
+impl<W: Write> Write for Placed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.w.write(buf)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+impl<W: Write> Placed<W> {
+    pub fn new(w: W, at: u64) -> Self {
+        Placed { w, at }
+    }
+}
+
+/// One attacker to write: the array as stored, or one held in memory.
+pub(super) enum Val<'v> {
+    Raw(Vec<u8>, Secs),
+    Mem(&'v Attacker),
+}
+
+/// Writes a chunk part and its index part (`,\n` between them, none
+/// before), records in address order; returns the chunk as loaded.
+pub(super) fn write_chunk<'v, W: Write>(
+    w: &mut Placed<W>,
+    records: impl Iterator<Item = (IpAddr, Val<'v>)>,
+    expected: usize,
+) -> io::Result<ChunkWritten> {
+    w.write_all(b"{\"attackers\":{")?;
+    let at = w.at;
+    let mut bloom = Bloom::with_capacity(expected.max(1));
+    let mut blocks: Vec<BlockRef> = Vec::new();
+    let (mut n, mut newest) = (0u64, Secs::MIN);
+    let mut block = Vec::with_capacity(4096);
+    let flush = |w: &mut Placed<W>, block: &mut Vec<u8>, blocks: &mut Vec<BlockRef>| {
+        if let Some(b) = blocks.last_mut() {
+            b.at = w.at;
+            b.len = block.len() as u32;
+            b.sum = fnv1a(block);
+        }
+        let r = w.write_all(block);
+        block.clear();
+        r
+    };
+    for (ip, val) in records {
+        let key = ip_order(&ip);
+        if (n as usize).is_multiple_of(BLOCK) {
+            if n > 0 {
+                flush(w, &mut block, &mut blocks)?;
+                w.write_all(b",")?;
+            }
+            blocks.push(BlockRef {
+                key,
+                at: 0,
+                len: 0,
+                sum: 0,
+            });
+        } else {
+            block.push(b',');
+        }
+        block.push(b'"');
+        write!(block, "{ip}")?;
+        block.extend_from_slice(b"\":");
+        match val {
+            Val::Raw(json, last) => {
+                block.extend_from_slice(&json);
+                newest = newest.max(last);
+            }
+            Val::Mem(a) => {
+                serde_json::to_writer(&mut block, a)?;
+                newest = newest.max(a.last);
+            }
+        }
+        bloom.insert(key);
+        n += 1;
+    }
+    flush(w, &mut block, &mut blocks)?;
+    let len = w.at - at;
+    w.write_all(b"}},\n")?;
+    let index_at = w.at;
+    let mut part = Vec::with_capacity(blocks.len() * ENTRY * 2 + bloom.bits.len() * 16 + 32);
+    part.extend_from_slice(b"{\"index\":\"");
+    let mut entry = [0u8; ENTRY];
+    for b in &blocks {
+        entry[0] = u8::from(b.key.0);
+        entry[1..17].copy_from_slice(&b.key.1.to_be_bytes());
+        entry[17..21].copy_from_slice(&((b.at - at) as u32).to_le_bytes());
+        entry[21..].copy_from_slice(&b.sum.to_le_bytes());
+        hex(&entry, &mut part);
+    }
+    part.extend_from_slice(b"\",\"bloom\":\"");
+    for word in &bloom.bits {
+        hex(&word.to_le_bytes(), &mut part);
+    }
+    part.extend_from_slice(b"\"}");
+    w.write_all(&part)?;
+    let meta = ChunkMeta {
+        at,
+        len,
+        index_at,
+        index_len: part.len() as u64,
+        index_sum: format!("{:016x}", fnv1a(&part)),
+        n,
+        last: newest,
+    };
+    Ok(ChunkWritten(Chunk {
+        meta,
+        blocks,
+        bloom,
+    }))
+}
+
+/// A chunk just written, to add to the store once its save is committed.
+pub struct ChunkWritten(Chunk);
+
+/// Reads a chunk's index part and checks it against the head's sum.
+fn load_chunk(file: &File, meta: ChunkMeta) -> Result<Chunk, String> {
+    let mut part = vec![0; meta.index_len as usize];
+    file.read_exact_at(&mut part, meta.index_at)
+        .map_err(|e| format!("cannot read the index at byte {}: {e}", meta.index_at))?;
+    if format!("{:016x}", fnv1a(&part)) != meta.index_sum {
+        return Err(format!(
+            "the index at byte {} fails its checksum",
+            meta.index_at
+        ));
+    }
+    #[derive(Deserialize)]
+    struct Part<'a> {
+        index: &'a str,
+        bloom: &'a str,
+    }
+    let bad = || format!("the index at byte {} is unreadable", meta.index_at);
+    let p: Part = serde_json::from_slice(&part).map_err(|_| bad())?;
+    let entries = unhex(p.index.as_bytes()).ok_or_else(bad)?;
+    let words = unhex(p.bloom.as_bytes()).ok_or_else(bad)?;
+    if entries.len() % ENTRY != 0 || words.len() % 8 != 0 {
+        return Err(bad());
+    }
+    let mut blocks: Vec<BlockRef> = entries
+        .chunks_exact(ENTRY)
+        .map(|e| BlockRef {
+            key: (
+                e[0] != 0,
+                u128::from_be_bytes(e[1..17].try_into().expect("16")),
+            ),
+            at: meta.at + u64::from(u32::from_le_bytes(e[17..21].try_into().expect("4"))),
+            len: 0,
+            sum: u64::from_le_bytes(e[21..].try_into().expect("8")),
+        })
+        .collect();
+    // Each block ends where the next begins, less the comma; the last at the records' end.
+    let ends: Vec<u64> = blocks
+        .iter()
+        .skip(1)
+        .map(|b| b.at.saturating_sub(1))
+        .chain([meta.at + meta.len])
+        .collect();
+    for (b, end) in blocks.iter_mut().zip(ends) {
+        if end < b.at || end - b.at > u64::from(u32::MAX) || end > meta.at + meta.len {
+            return Err(bad());
+        }
+        b.len = (end - b.at) as u32;
+    }
+    if !blocks.is_sorted_by(|a, b| a.key < b.key) {
+        return Err(bad());
+    }
+    let bloom = Bloom {
+        bits: words
+            .chunks_exact(8)
+            .map(|w| u64::from_le_bytes(w.try_into().expect("8")))
+            .collect(),
+    };
+    Ok(Chunk {
+        meta,
+        blocks,
+        bloom,
+    })
+}
+
+/// The trailer: where the head part is, its length and its FNV-1a, in
+/// fixed-width hex so that its length is known from the end of the file.
+fn trailer(at: u64, len: u64, sum: u64) -> String {
+    format!("{{\"at\":\"{at:016x}\",\"len\":\"{len:016x}\",\"sum\":\"{sum:016x}\"}}")
+}
+
+const TRAILER_LEN: usize = 75;
+const TRAILER_START: &[u8] = b"{\"at\":\"";
+
+/// Reads a trailer that starts at `b[0]`: the head's offset and length if it is one.
+fn read_trailer(b: &[u8]) -> Option<(u64, u64, u64)> {
+    let t = b.get(..TRAILER_LEN)?;
+    let num = |r: std::ops::Range<usize>| {
+        let s = std::str::from_utf8(t.get(r)?).ok()?;
+        u64::from_str_radix(s, 16).ok()
+    };
+    let (at, len, sum) = (num(7..23)?, num(32..48)?, num(57..73)?);
+    (trailer(at, len, sum).as_bytes() == t).then_some((at, len, sum))
+}
+
+/// A format 4 file, opened: its head's text, and the store it names.
+pub struct Opened {
+    pub head: Vec<u8>,
+    /// A save cut short was found after the last whole trailer.
+    pub torn: bool,
+    file: Arc<File>,
+    id: (u64, u64),
+    end: u64,
+}
+
+/// Finds the head of a format 4 file: from the trailer at its end, or,
+/// after a save cut short, from the last whole trailer before it.
+pub fn open(file: File) -> Result<Opened, String> {
+    use std::os::unix::fs::MetadataExt;
+    let md = file.metadata().map_err(|e| e.to_string())?;
+    let size = md.len();
+    let head_at = |trailer_at: u64| -> Option<(Vec<u8>, u64)> {
+        let mut t = vec![0; TRAILER_LEN];
+        file.read_exact_at(&mut t, trailer_at).ok()?;
+        let (at, len, sum) = read_trailer(&t)?;
+        if at.checked_add(len)? > trailer_at {
+            return None;
+        }
+        let mut head = vec![0; len as usize];
+        file.read_exact_at(&mut head, at).ok()?;
+        (fnv1a(&head) == sum).then_some((head, trailer_at + TRAILER_LEN as u64))
+    };
+    let whole = SUFFIX.len() + TRAILER_LEN;
+    let mut tail = vec![0; SUFFIX.len()];
+    let ends_whole = size >= whole as u64
+        && file
+            .read_exact_at(&mut tail, size - SUFFIX.len() as u64)
+            .is_ok()
+        && tail == SUFFIX;
+    let found = ends_whole
+        .then(|| head_at(size - whole as u64))
+        .flatten()
+        .map(|(h, end)| (h, end, false))
+        .or_else(|| recover(&file, size, head_at).map(|(h, end)| (h, end, true)));
+    let Some((head, end, torn)) = found else {
+        return Err("no whole trailer found".into());
+    };
+    let head = head
+        .strip_prefix(b"{\"head\":")
+        .and_then(|h| h.strip_suffix(b"}"))
+        .ok_or("its head is not a head")?
+        .to_vec();
+    Ok(Opened {
+        head,
+        torn,
+        file: Arc::new(file),
+        id: (md.dev(), md.ino()),
+        end,
+    })
+}
+
+/// The last whole trailer, searching back from the end: what a save cut
+/// short left behind it has no trailer, or one whose head does not check.
+fn recover(
+    file: &File,
+    size: u64,
+    head_at: impl Fn(u64) -> Option<(Vec<u8>, u64)>,
+) -> Option<(Vec<u8>, u64)> {
+    const WINDOW: u64 = 1 << 20;
+    let mut hi = size;
+    while hi > 0 {
+        let lo = hi.saturating_sub(WINDOW);
+        let mut buf = vec![0; (hi - lo) as usize];
+        file.read_exact_at(&mut buf, lo).ok()?;
+        let mut i = buf.len();
+        while let Some(p) = buf[..i]
+            .windows(TRAILER_START.len())
+            .rposition(|w| w == TRAILER_START)
         {
-            // Cannot overflow within 19 digits; more are refused below.
-            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
-            self.i += 1;
+            if let Some(found) = head_at(lo + p as u64) {
+                return Some(found);
+            }
+            i = p;
         }
-        (1..=19).contains(&(self.i - start)).then_some(v)
-    }
-
-    fn int(&mut self) -> Option<i64> {
-        match self.byte(b'-') {
-            Some(()) => 0i64.checked_sub_unsigned(self.uint()?),
-            None => i64::try_from(self.uint()?).ok(),
+        // Windows overlap by a trailer, so one across their edge is seen.
+        hi = if lo == 0 { 0 } else { lo + TRAILER_LEN as u64 };
+        if lo == 0 {
+            break;
         }
     }
+    None
+}
 
-    /// `[]` or `["…","…"]`.
-    fn strings(&mut self) -> Option<()> {
-        self.byte(b'[')?;
-        if self.byte(b']').is_some() {
-            return Some(());
-        }
-        loop {
-            self.byte(b'"')?;
-            loop {
-                let rest = &self.b[self.i..];
-                let n = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-                self.i += n + 1;
-                match rest.get(n..n + 2) {
-                    Some([b'"', _]) | None => break,
-                    // `\u` may be a lone surrogate, which a String refuses: serde decides.
-                    Some([_, b'u']) => return None,
-                    Some(_) => self.i += 1,
-                }
+impl Store {
+    /// The store of an opened file, with the meta its head holds.
+    pub(super) fn attach(&mut self, opened: &Opened) -> Result<(), String> {
+        let mut chunks = Vec::with_capacity(self.meta.chunks.len());
+        for meta in &self.meta.chunks {
+            if meta.index_at + meta.index_len > opened.end {
+                return Err(format!(
+                    "the index at byte {} is past the end",
+                    meta.index_at
+                ));
             }
-            match self.b.get(self.i) {
-                Some(b']') => {
-                    self.i += 1;
-                    return Some(());
-                }
-                Some(b',') => self.i += 1,
-                _ => return None,
-            }
+            chunks.push(load_chunk(&opened.file, meta.clone())?);
         }
+        self.chunks = chunks;
+        self.file = Some(opened.file.clone());
+        self.id = opened.id;
+        self.end = opened.end;
+        Ok(())
+    }
+
+    /// Marks the table loaded from format 1–3 as one to write in full.
+    pub(super) fn migrated(&mut self) {
+        self.rewrite = true;
     }
 }
 
-/// A list of strings, checked and dropped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Names;
+/// How a save goes: appended to the file, or the file rewritten.
+pub enum Plan {
+    Append(File),
+    Rewrite,
+}
 
-impl<'de> Deserialize<'de> for Names {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Names;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a sequence")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Names, A::Error> {
-                while a.next_element::<Str>()?.is_some() {}
-                Ok(Names)
-            }
+impl Store {
+    /// Appends when the file at `path` is still the one loaded, ours alone,
+    /// and not due for compaction.
+    pub(super) fn plan(&self, path: &std::path::Path) -> Plan {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let Some(loaded) = &self.file else {
+            return Plan::Rewrite;
+        };
+        let Ok(len) = loaded.metadata().map(|m| m.len()) else {
+            return Plan::Rewrite;
+        };
+        if self.wants_rewrite(len) {
+            return Plan::Rewrite;
         }
-        d.deserialize_seq(V)
+        let Ok(f) = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+        else {
+            return Plan::Rewrite;
+        };
+        match f.metadata() {
+            Ok(m)
+                if (m.dev(), m.ino()) == self.id
+                    && m.is_file()
+                    && m.nlink() == 1
+                    && m.uid() == crate::safe_fs::euid() =>
+            {
+                Plan::Append(f)
+            }
+            _ => Plan::Rewrite,
+        }
+    }
+
+    /// The meta to save after adding `chunk` by an append: `fresh` new
+    /// attackers in it, `dead` bytes superseded by it.
+    pub(super) fn meta_after_append(&self, chunk: &ChunkWritten, fresh: u64, dead: u64) -> Meta {
+        let mut meta = self.meta.clone();
+        meta.chunks.push(chunk.0.meta.clone());
+        meta.count += fresh;
+        // The old head and trailer, too.
+        meta.dead += dead + 256;
+        meta
+    }
+
+    /// The meta after a rewrite into `chunk`, which holds all `n` attackers.
+    pub(super) fn meta_after_rewrite(&self, chunk: &ChunkWritten) -> Meta {
+        Meta {
+            chunks: vec![chunk.0.meta.clone()],
+            count: chunk.0.meta.n,
+            dead: 0,
+            before: self.meta.before,
+            kept: self.meta.kept.clone(),
+            compacted: self.meta.before,
+        }
+    }
+
+    /// After a save that committed `meta` (with `chunk`) to the file now at `path`.
+    pub(super) fn committed(
+        &mut self,
+        meta: Meta,
+        chunk: Option<ChunkWritten>,
+        rewrote: bool,
+        file: Option<Arc<File>>,
+        end: u64,
+    ) {
+        use std::os::unix::fs::MetadataExt;
+        let Some(file) = file.or_else(|| self.file.clone()) else {
+            return;
+        };
+        if rewrote {
+            self.chunks.clear();
+            self.cut = None;
+            self.rewrite = false;
+        }
+        self.chunks.extend(chunk.map(|c| c.0));
+        self.meta = meta;
+        if let Ok(m) = file.metadata() {
+            self.id = (m.dev(), m.ino());
+        }
+        self.file = Some(file);
+        self.end = end;
+    }
+
+    /// Where an append starts: just past the trailer.
+    pub(super) fn end(&self) -> u64 {
+        self.end
+    }
+
+    pub(super) fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    pub(super) fn set_meta(&mut self, meta: Meta) {
+        self.meta = meta;
     }
 }
 
-/// A string, checked and dropped: borrowed or escaped, nothing is copied.
-struct Str;
+/// Writes the head part, a `,\n`, the trailer and the suffix: what makes a
+/// save whole. Returns the end of the trailer.
+pub fn write_head<W: Write>(w: &mut Placed<W>, head: &[u8]) -> io::Result<u64> {
+    w.write_all(b",\n")?;
+    let at = w.at;
+    w.write_all(head)?;
+    w.write_all(b",\n")?;
+    Ok(at)
+}
 
-impl<'de> Deserialize<'de> for Str {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Str;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Str, E> {
-                Ok(Str)
-            }
-        }
-        d.deserialize_str(V)
-    }
+pub fn write_trailer<W: Write>(w: &mut Placed<W>, head_at: u64, head: &[u8]) -> io::Result<u64> {
+    w.write_all(trailer(head_at, head.len() as u64, fnv1a(head)).as_bytes())?;
+    let end = w.at;
+    w.write_all(SUFFIX)?;
+    Ok(end)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -258,166 +946,12 @@ struct ConnRecord {
     conn: Conn,
 }
 
-/// An attacker as the state file had it, kept as its JSON text until a run
-/// touches it: a cron run reads a few KB of log, and re-reading and
-/// re-writing 100,000 idle attackers in full would be nearly all its work.
-///
-/// Small on purpose: every byte of it is paid 100,000 times in fresh memory.
-#[derive(Debug, Clone, Copy)]
-struct Stored<'a> {
-    ip: IpAddr,
-    /// The address as the state file spells it, written back as it is.
-    key: &'a str,
-    /// Its text in the state file; `None` once it was taken into `Table::attackers`.
-    json: Option<&'a RawValue>,
-    tries: u64,
-    last: Secs,
-    announced: bool,
-}
-
-impl Stored<'_> {
-    /// The attacker, read in full.
-    fn attacker(&self, json: &RawValue) -> Attacker {
-        serde_json::from_str(json.get()).unwrap_or_else(|_| {
-            // Unreachable: loading checked the text against the same grammar.
-            debug_assert!(false, "stored attacker {} unreadable", self.ip);
-            Attacker {
-                ssh_tries: self.tries,
-                first: self.last,
-                last: self.last,
-                announced: self.announced.then_some(self.last),
-                ..Attacker::default()
-            }
-        })
-    }
-}
-
-/// The attackers loaded and not yet touched, sorted by `ip_order`.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Store<'a> {
-    rows: Vec<Stored<'a>>,
-    /// The `ip_order` of every `STRIDE`th row: a search through it stays in
-    /// the cache, then one through a block of `rows` touches a few lines
-    /// instead of a cache miss per step over 7 MB.
-    index: Vec<(bool, u128)>,
-}
-
-impl<'a> Store<'a> {
-    fn new(rows: Vec<Stored<'a>>) -> Self {
-        let mut store = Store {
-            rows,
-            index: Vec::new(),
-        };
-        store.reindex();
-        store
-    }
-
-    /// How many attackers it still holds.
-    pub(super) fn len(&self) -> usize {
-        self.rows.iter().filter(|s| s.json.is_some()).count()
-    }
-
-    /// Nothing was loaded, or everything was taken out by `take_all`.
-    pub(super) fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Rebuilds `index` after `rows` changed.
-    fn reindex(&mut self) {
-        self.index = self
-            .rows
-            .iter()
-            .step_by(STRIDE)
-            .map(|s| ip_order(&s.ip))
-            .collect();
-    }
-
-    /// Takes one attacker out, read in full.
-    pub(super) fn take(&mut self, ip: &IpAddr) -> Option<Attacker> {
-        let key = ip_order(ip);
-        let block = self.index.partition_point(|k| *k <= key).saturating_sub(1) * STRIDE;
-        let end = (block + STRIDE).min(self.rows.len());
-        let rows = self.rows.get_mut(block..end)?;
-        let i = rows.binary_search_by_key(&key, |s| ip_order(&s.ip)).ok()?;
-        let s = &mut rows[i];
-        let json = s.json.take()?;
-        Some(s.attacker(json))
-    }
-
-    /// Takes every attacker out, each read in full.
-    pub(super) fn take_all(&mut self) -> impl Iterator<Item = (IpAddr, Attacker)> + use<'a> {
-        self.index.clear();
-        std::mem::take(&mut self.rows)
-            .into_iter()
-            .filter_map(|s| s.json.map(|json| (s.ip, s.attacker(json))))
-    }
-
-    /// Each attacker's standing, from its head.
-    pub(super) fn standings(&self) -> impl Iterator<Item = Standing> + '_ {
-        self.rows
-            .iter()
-            .filter(|s| s.json.is_some())
-            .map(|s| Standing {
-                ip: s.ip,
-                tries: s.tries,
-                announced: s.announced,
-                last: None,
-            })
-    }
-
-    /// The rows still held, most tries first, then in address order (the
-    /// rows' own): (tries, row).
-    pub(super) fn ranked(&self) -> impl Iterator<Item = (u64, usize)> + use<> {
-        let mut v: Vec<(u64, u32)> = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.json.is_some())
-            .map(|(i, s)| (s.tries, i as u32))
-            .collect();
-        v.sort_unstable_by_key(|&(tries, i)| (Reverse(tries), i));
-        v.into_iter().map(|(t, i)| (t, i as usize))
-    }
-
-    /// Row `i`, read in full (a row `ranked` gave).
-    pub(super) fn read(&self, i: usize) -> (IpAddr, Attacker) {
-        let s = &self.rows[i];
-        let json = s.json.expect("a row still held");
-        (s.ip, s.attacker(json))
-    }
-
-    /// Each attacker's address and last seen.
-    pub(super) fn lasts(&self) -> impl Iterator<Item = (IpAddr, Secs)> + '_ {
-        self.rows
-            .iter()
-            .filter(|s| s.json.is_some())
-            .map(|s| (s.ip, s.last))
-    }
-
-    /// Keeps the attackers for which `keep(address, last seen)` holds.
-    pub(super) fn retain(&mut self, keep: impl Fn(&IpAddr, Secs) -> bool) {
-        self.rows
-            .retain(|s| s.json.is_some() && keep(&s.ip, s.last));
-        self.reindex();
-    }
-}
-
-impl Serialize for Table<'_> {
+/// The table as the head holds it: the open connections and the store's
+/// meta. Its attackers are in the chunks, written by `Table::write_changes`
+/// or `Table::write_everything` before the head.
+impl Serialize for Table {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        // Sorted by address, so that the same table always writes the same
-        // bytes: the stored ones are in that order already, the touched ones
-        // are sorted (on keys held by value) and merged in.
-        let mut touched: Vec<_> = self
-            .attackers
-            .iter()
-            .map(|(ip, a)| (ip_order(ip), ip, a))
-            .collect();
-        touched.sort_unstable_by_key(|&(key, _, _)| key);
-        let attackers = Merged {
-            touched: &touched,
-            stored: &self.stored.rows,
-        };
         let mut conns: Vec<ConnRecord> = self
             .conns
             .iter()
@@ -425,62 +959,43 @@ impl Serialize for Table<'_> {
             .collect();
         conns.sort_by_key(|r| r.key);
         let mut st = s.serialize_struct("Table", 2)?;
-        st.serialize_field("attackers", &attackers)?;
         st.serialize_field("conns", &conns)?;
+        st.serialize_field("store", &self.stored.meta)?;
         st.end()
     }
 }
 
-/// All attackers in address order, written as one JSON object (as a
-/// `BTreeMap` would be); the untouched ones as the very text they were read from.
-struct Merged<'t, 'a> {
-    touched: &'t [((bool, u128), &'t IpAddr, &'t Attacker)],
-    stored: &'t [Stored<'a>],
-}
-
-impl Serialize for Merged<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.touched.len() + self.stored.len()))?;
-        let mut touched = self.touched.iter().peekable();
-        for st in self.stored {
-            let Some(json) = &st.json else { continue };
-            let key = ip_order(&st.ip);
-            while let Some((_, ip, a)) = touched.next_if(|(k, _, _)| *k < key) {
-                m.serialize_entry(ip, a)?;
-            }
-            m.serialize_entry(st.key, json)?;
-        }
-        for (_, ip, a) in touched {
-            m.serialize_entry(ip, a)?;
-        }
-        m.end()
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
+/// A head's table (format 4), or a whole table of format 1 to 3, whose
+/// attackers are read into memory and written out in full by the next save.
+impl<'de> Deserialize<'de> for Table {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        struct Raw<'a> {
-            #[serde(default, borrow, deserialize_with = "attackers_map")]
-            attackers: Attackers<'a>,
+        struct Raw {
+            #[serde(default)]
+            attackers: Option<Map<IpAddr, Attacker>>,
             #[serde(default)]
             conns: Vec<ConnRecord>,
+            #[serde(default)]
+            store: Meta,
         }
         let raw = Raw::deserialize(d)?;
-        let (attackers, stored) = raw.attackers;
-        let latest = attackers
-            .values()
-            .map(|a| a.last)
-            .chain(stored.iter().map(|s| s.last))
-            .max()
-            .unwrap_or(0);
+        let mut stored = Store {
+            meta: raw.store,
+            ..Store::default()
+        };
+        let attackers = raw.attackers.unwrap_or_default();
+        if !attackers.is_empty() {
+            stored.migrated();
+        }
+        let latest = attackers.values().map(|a| a.last).max().unwrap_or(0);
         // Saved by key: queued again oldest first.
         let mut expiry: Vec<_> = raw.conns.iter().map(|r| (r.conn.t, r.key)).collect();
         expiry.sort_unstable();
+        let latest = latest.max(raw.conns.iter().map(|r| r.conn.t).max().unwrap_or(0));
         Ok(Table {
             attackers,
-            stored: Store::new(stored),
+            stored,
+            taken: Map::default(),
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
             children: Default::default(),
             expiry: expiry.into(),
@@ -492,183 +1007,161 @@ impl<'de: 'a, 'a> Deserialize<'de> for Table<'a> {
     }
 }
 
-/// Stored attackers per entry of `Store::index`.
-const STRIDE: usize = 32;
+/// What a save stages while it writes: the store's meta before it.
+pub struct Staged(Meta);
 
-/// Stored attackers handed to the reading thread at a time.
-const BATCH: usize = 4096;
-
-/// The attackers of a state file: those read in full, and the stored ones.
-type Attackers<'a> = (Map<IpAddr, Attacker>, Vec<Stored<'a>>);
-
-/// A state file's address, as `IpAddr::from_str` reads it, with its error's words.
-fn read_ip(key: &str) -> Result<IpAddr, String> {
-    crate::parse::parse_ip(key.as_bytes())
-        .ok_or_else(|| format!("invalid IP address syntax: {key:?}"))
-}
-
-/// Reads what a run needs of an attacker it may not touch.
-fn read_stored<'a>(key: &'a str, json: &'a RawValue) -> Result<Stored<'a>, String> {
-    let ip = read_ip(key)?;
-    let head = match scan_head(json.get().as_bytes()) {
-        Some(head) => head,
-        None => {
-            serde_json::from_str::<Head>(json.get()).map_err(|e| format!("attacker {ip}: {e}"))?
-        }
-    };
-    Ok(Stored {
-        ip,
-        key,
-        json: Some(json),
-        tries: head.tries(),
-        last: head.l,
-        announced: head.a.is_some(),
-    })
-}
-
-/// The attackers of a state file. An array (format 2) is kept as its text
-/// plus what `read_stored` reads of it; an object (format 1) is read in
-/// full, and written back as an array. Addresses are decoded by `parse::parse_ip` (exactly
-/// `IpAddr::from_str`, without its UTF-8 and generic parsing overhead).
-fn attackers_map<'de: 'a, 'a, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Attackers<'a>, D::Error> {
-    /// An address: its text when it can be borrowed (it has no escapes),
-    /// to be read later, else the address read now.
-    enum Key<'de> {
-        Text(&'de str),
-        Read(IpAddr),
+impl Table {
+    /// Opens the stored attackers of a format 4 file whose head this table was read from.
+    pub fn attach(&mut self, opened: &Opened) -> Result<(), String> {
+        self.stored.attach(opened)
     }
-    impl<'de> Deserialize<'de> for Key<'de> {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> serde::de::Visitor<'de> for V {
-                type Value = Key<'de>;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("IP address")
-                }
-                fn visit_borrowed_str<E: serde::de::Error>(
-                    self,
-                    s: &'de str,
-                ) -> Result<Key<'de>, E> {
-                    Ok(Key::Text(s))
-                }
-                fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Key<'de>, E> {
-                    read_ip(s).map(Key::Read).map_err(E::custom)
-                }
-            }
-            d.deserialize_str(V)
-        }
+
+    /// How the next save goes (see `Store::plan`).
+    pub fn plan_save(&self, path: &std::path::Path) -> Plan {
+        self.stored.plan(path)
     }
-    struct V<'a>(std::marker::PhantomData<&'a ()>);
-    impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-        type Value = Attackers<'a>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a map")
+
+    /// Writes the attackers changed since the last save as a chunk, or
+    /// nothing when there are none.
+    pub fn write_changes<W: Write>(&self, w: &mut Placed<W>) -> io::Result<Option<ChunkWritten>> {
+        if self.attackers.is_empty() {
+            return Ok(None);
         }
-        fn visit_map<M: serde::de::MapAccess<'de>>(
-            self,
-            mut m: M,
-        ) -> Result<Self::Value, M::Error> {
-            use serde::de::Error;
-            let mut map = Map::default();
-            // serde_json finds where each attacker's text ends while a second
-            // thread reads the addresses and heads, a batch at a time: the two
-            // halves of loading a large table cost about the same.
-            let (batches, received) = mpsc::sync_channel::<Vec<(&str, &RawValue)>>(4);
-            let (scanned, stored) = std::thread::scope(|scope| {
-                let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
-                    let mut stored = Vec::new();
-                    for batch in received {
-                        for (key, json) in batch {
-                            stored.push(read_stored(key, json)?);
+        let mut touched: Vec<_> = self.attackers.iter().collect();
+        touched.sort_unstable_by_key(|(ip, _)| ip_order(ip));
+        w.write_all(b",\n")?;
+        let n = touched.len();
+        write_chunk(w, touched.into_iter().map(|(ip, a)| (*ip, Val::Mem(a))), n).map(Some)
+    }
+
+    /// Writes every attacker, stored and in memory, as one chunk.
+    pub fn write_everything<W: Write>(&self, w: &mut Placed<W>) -> io::Result<ChunkWritten> {
+        let mut touched: Vec<_> = self.attackers.iter().collect();
+        touched.sort_unstable_by_key(|(ip, _)| ip_order(ip));
+        // The stored ones come through `scan` in address order: the two are merged.
+        let expected = self.stored.count_upper() as usize + touched.len();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(IpAddr, Vec<u8>, Secs)>>(4);
+        std::thread::scope(|scope| {
+            let store = &self.stored;
+            let attackers = &self.attackers;
+            let reader = scope.spawn(move || {
+                let mut batch = Vec::with_capacity(1024);
+                store.scan(
+                    |ip| attackers.contains_key(ip),
+                    |ip, head, _, json| {
+                        batch.push((ip, json.to_vec(), head.last()));
+                        if batch.len() == 1024 {
+                            let _ = tx.send(std::mem::take(&mut batch));
                         }
-                    }
-                    Ok::<_, String>(stored)
-                });
-                let reader = match reader {
-                    Ok(reader) => reader,
-                    Err(e) => return (Ok(()), Err(format!("cannot start a thread: {e}"))),
-                };
-                let mut batch = Vec::with_capacity(BATCH);
-                let mut scan = || -> Result<(), M::Error> {
-                    while let Some(key) = m.next_key()? {
-                        let json: &'de RawValue = m.next_value()?;
-                        match key {
-                            Key::Text(key) if json.get().starts_with('[') => {
-                                batch.push((key, json));
-                                if batch.len() == BATCH {
-                                    let full =
-                                        std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                                    if batches.send(full).is_err() {
-                                        break; // The reader stopped at a bad attacker.
-                                    }
-                                }
-                            }
-                            _ => {
-                                let ip = match key {
-                                    Key::Text(key) => read_ip(key).map_err(M::Error::custom)?,
-                                    Key::Read(ip) => ip,
-                                };
-                                let a = serde_json::from_str(json.get())
-                                    .map_err(|e| M::Error::custom(format!("attacker {ip}: {e}")))?;
-                                map.insert(ip, a);
-                            }
-                        }
-                    }
-                    Ok(())
-                };
-                let scanned = scan();
-                let _ = batches.send(batch);
-                drop(batches);
-                let stored = reader
-                    .join()
-                    .unwrap_or_else(|_| Err("reading the state failed".into()));
-                (scanned, stored)
+                    },
+                );
+                let _ = tx.send(batch);
             });
-            scanned?;
-            let mut stored = stored.map_err(M::Error::custom)?;
-            // Written in address order; anything else was edited by hand. A
-            // repeated address: the last one wins, as in `HashMap::deserialize`.
-            if !stored.is_sorted_by(|a, b| ip_order(&a.ip) < ip_order(&b.ip)) {
-                stored.reverse();
-                stored.sort_by_key(|s| ip_order(&s.ip));
-                stored.dedup_by_key(|s| s.ip);
-            }
-            if !map.is_empty() {
-                stored.retain(|s| !map.contains_key(&s.ip));
-            }
-            Ok((map, stored))
-        }
+            let stored = rx.into_iter().flatten();
+            let mut stored = stored.peekable();
+            let mut touched = touched.into_iter().peekable();
+            let mut records = std::iter::from_fn(|| {
+                let take_touched = match (stored.peek(), touched.peek()) {
+                    (None, None) => return None,
+                    (Some(_), None) => false,
+                    (None, Some(_)) => true,
+                    (Some((s, _, _)), Some((t, _))) => ip_order(t) < ip_order(s),
+                };
+                Some(if take_touched {
+                    let (ip, a) = touched.next().expect("peeked");
+                    (*ip, Val::Mem(a))
+                } else {
+                    let (ip, json, last) = stored.next().expect("peeked");
+                    (ip, Val::Raw(json, last))
+                })
+            });
+            let out = w
+                .write_all(PREFIX)
+                .and_then(|()| write_chunk(w, &mut records, expected));
+            // Drained, so that the reading thread is never left blocked on a full channel.
+            records.for_each(drop);
+            reader.join().expect("the reading thread does not panic");
+            out
+        })
     }
-    d.deserialize_map(V(std::marker::PhantomData))
+
+    /// Puts the meta that includes `chunk` in place for the head to be
+    /// written; `rewrite` says it holds every attacker.
+    pub fn stage(&mut self, chunk: Option<&ChunkWritten>, rewrite: bool) -> Staged {
+        let meta = match (chunk, rewrite) {
+            (Some(c), true) => self.stored.meta_after_rewrite(c),
+            (Some(c), false) => {
+                let fresh = (self.attackers.len() - self.taken.len()) as u64;
+                let dead = self.taken.values().sum();
+                self.stored.meta_after_append(c, fresh, dead)
+            }
+            (None, _) => {
+                let mut m = self.stored.meta().clone();
+                m.dead += 256;
+                m
+            }
+        };
+        Staged(std::mem::replace(self.stored_meta_mut(), meta))
+    }
+
+    /// Puts the meta back after a save that failed.
+    pub fn unstage(&mut self, staged: Staged) {
+        self.stored.set_meta(staged.0);
+    }
+
+    fn stored_meta_mut(&mut self) -> &mut Meta {
+        &mut self.stored.meta
+    }
+
+    /// After a save is committed: the attackers are in the file now at
+    /// `file`, whose trailer ends at `end`.
+    pub fn committed(
+        &mut self,
+        chunk: Option<ChunkWritten>,
+        rewrite: bool,
+        file: Option<Arc<File>>,
+        end: u64,
+    ) {
+        let meta = self.stored.meta().clone();
+        self.stored.committed(meta, chunk, rewrite, file, end);
+        self.attackers.clear();
+        self.taken.clear();
+    }
+
+    /// Where an append starts.
+    pub fn append_at(&self) -> u64 {
+        self.stored.end()
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::{CONN, feed, ip};
+    use super::super::{Standing, Table};
     use super::*;
 
-    #[test]
-    fn state_addresses_read_as_ip_addr_reads_them() {
-        let one = |key: &str| {
-            let json = format!(r#"{{"attackers":{{"{key}":{{"s":1,"f":0,"l":0}}}}}}"#);
-            serde_json::from_str::<Table>(&json).map(|t| *t.attackers.keys().next().unwrap())
-        };
-        for key in ["1.2.3.4", "::ffff:1.2.3.4", "2001:db8::1", "::"] {
-            assert_eq!(one(key).unwrap(), key.parse::<IpAddr>().unwrap(), "{key}");
-        }
-        for key in ["01.2.3.4", "1.2.3", "host.example", "1::2::3", ""] {
-            let err = one(key).unwrap_err().to_string();
-            assert!(err.contains("invalid IP address syntax"), "{key}: {err}");
-        }
-    }
-
-    /// A table saved and loaded again: every attacker stored, none read in full.
-    fn reloaded(t: &Table, json: &mut String) -> Table<'static> {
-        *json = serde_json::to_string(t).unwrap();
-        let json: &'static str = Box::leak(json.clone().into_boxed_str());
-        serde_json::from_str(json).unwrap()
+    /// A table written to a file as a save rewrites it, and opened again:
+    /// every attacker stored, none in memory.
+    pub(in crate::table) fn reloaded(t: &Table) -> Table {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        let mut f = File::create(&path).unwrap();
+        let mut t = t.clone();
+        let mut w = Placed::new(&mut f, 0);
+        let chunk = t.write_everything(&mut w).unwrap();
+        t.stage(Some(&chunk), true);
+        let mut head = b"{\"head\":".to_vec();
+        serde_json::to_writer(&mut head, &t).unwrap();
+        head.push(b'}');
+        let at = write_head(&mut w, &head).unwrap();
+        write_trailer(&mut w, at, &head).unwrap();
+        let _ = w;
+        let opened = open(File::open(&path).unwrap()).unwrap();
+        assert!(!opened.torn);
+        let mut back: Table = serde_json::from_slice(&opened.head).unwrap();
+        back.attach(&opened).unwrap();
+        back.rules = t.rules;
+        back
     }
 
     #[test]
@@ -677,10 +1170,11 @@ mod tests {
         let other = CONN[2].replace("203.0.113.5", "198.51.100.2");
         feed(&mut t, &[(CONN[2], 100), (CONN[3], 101), (&other, 50)]);
         t.get_mut(&ip("198.51.100.2")).unwrap().announced = Some(60);
-        let mut t = reloaded(&t, &mut String::new());
-        assert!(t.attackers.is_empty() && t.stored.len() == 2);
+        let mut t = reloaded(&t);
+        assert!(t.attackers.is_empty());
         assert_eq!(t.len(), 2);
-        let mut standings: Vec<_> = t.standings().collect();
+        let mut standings = Vec::new();
+        t.for_each_standing(|s| standings.push(s));
         standings.sort_by_key(|s| s.tries);
         assert_eq!(
             standings,
@@ -704,61 +1198,78 @@ mod tests {
         assert_eq!(t.attackers.len(), 1);
         assert_eq!(t.attackers[&ip("203.0.113.5")].tries(), 3);
         assert_eq!(t.attackers[&ip("203.0.113.5")].users, ["admin"]);
-        assert_eq!(t.len(), 2, "taken, not copied");
+        assert_eq!(t.len(), 2, "read, not copied");
         // Forgetting reaches the stored one.
-        assert_eq!(t.forget_idle(80, |_| false), 1);
+        t.forget_idle(80, &[]);
         assert_eq!(t.len(), 1);
         assert!(t.get_mut(&ip("198.51.100.2")).is_none());
         // And what is written back reads as the same table.
-        let again = reloaded(&t, &mut String::new());
+        let again = reloaded(&t);
         assert_eq!(again, t);
+        assert_eq!(again.len(), 1);
+    }
+
+    /// `n` attackers 10.0.0.0 + i, each with i tries; `bad` ones with a name that is no string.
+    fn many(n: u32) -> Table {
+        let mut t = Table::default();
+        for i in 0..n {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            t.attackers.insert(
+                ip,
+                Attacker {
+                    ssh_tries: u64::from(i),
+                    first: 1,
+                    last: i64::from(i),
+                    users: vec!["root".into()],
+                    ..Attacker::default()
+                },
+            );
+        }
+        t
     }
 
     #[test]
-    fn a_large_table_is_read_whole_and_its_first_bad_attacker_named() {
-        let entry = |i: u32, bad: bool| {
-            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
-            let names = if bad { r#"["root",5]"# } else { r#"["root"]"# };
-            format!(r#""{ip}":[{i},1,1,{i},{names},[]]"#)
-        };
-        let table = |bad: &[u32]| {
-            // Not a whole number of batches: the last one is short.
-            let entries: Vec<String> = (0..3 * BATCH as u32 + 5)
-                .map(|i| entry(i, bad.contains(&i)))
-                .collect();
-            format!(r#"{{"attackers":{{{}}}}}"#, entries.join(","))
-        };
-        let json = table(&[]);
-        let mut t: Table = serde_json::from_str(&json).unwrap();
-        assert_eq!(t.len(), 3 * BATCH + 5);
-        let tries: u64 = t.standings().map(|s| s.tries).sum();
-        assert_eq!(tries, (0..3 * BATCH as u64 + 5).sum::<u64>());
-        // Each is found, at the edges of the index's blocks too; and after
-        // forgetting the first half.
+    fn a_large_table_is_found_at_every_block_edge() {
+        let n = 3 * BLOCK as u32 * 40 + 5;
+        let mut t = reloaded(&many(n));
+        assert_eq!(t.len(), n as usize);
+        let mut tries = 0;
+        t.for_each_standing(|s| tries += s.tries);
+        assert_eq!(tries, (0..u64::from(n)).sum::<u64>());
         let ip = |i: u32| IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-        let last = 3 * BATCH as u32 + 4;
-        for i in [0, 1, 31, 32, 33, 63, 64, 4095, last - 1, last] {
-            assert_eq!(t.get_mut(&ip(i)).map(|a| a.tries()), Some(i as u64), "{i}");
+        let last = n - 1;
+        for i in [0, 1, 31, 32, 33, 63, 64, 1000, last - 1, last] {
+            assert_eq!(
+                t.get_mut(&ip(i)).map(|a| a.tries()),
+                Some(u64::from(i)),
+                "{i}"
+            );
         }
         assert!(t.get_mut(&ip(last + 1)).is_none());
         assert!(t.get_mut(&"9.255.255.255".parse().unwrap()).is_none());
-        t.forget_idle(6000, |_| false);
-        for i in [6000, 6031, 6032, 6033, 8191, last] {
-            assert_eq!(t.get_mut(&ip(i)).map(|a| a.tries()), Some(i as u64), "{i}");
-        }
-        assert!(t.get_mut(&ip(5999)).is_none());
+        assert!(t.fault().is_none());
+    }
 
-        let json = table(&[BATCH as u32 + 7, 2 * BATCH as u32 + 1]);
-        let err = serde_json::from_str::<Table>(&json)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("attacker 10.0.16.7:"), "{err}");
-        // Broken JSON after many good attackers: serde_json's own error.
-        let json = table(&[]);
-        let err = serde_json::from_str::<Table>(&json[..json.len() - 40])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("EOF"), "{err}");
+    #[test]
+    fn a_block_that_fails_its_sum_is_a_fault_not_an_absent_attacker() {
+        let t = reloaded(&many(200));
+        // Flip one byte of one block in the file under the loaded table.
+        let file = t.stored.file.clone().unwrap();
+        let b = t.stored.chunks[0].blocks[2];
+        let mut byte = [0u8];
+        file.read_exact_at(&mut byte, b.at + 5).unwrap();
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&*file));
+        let w = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        w.write_all_at(&[byte[0] ^ 1], b.at + 5).unwrap();
+        let mut t = t;
+        assert!(
+            t.get_mut(&"10.0.0.1".parse().unwrap()).is_some(),
+            "another block"
+        );
+        assert!(t.fault().is_none());
+        assert!(t.get_mut(&"10.0.0.70".parse().unwrap()).is_none());
+        let fault = t.fault().expect("a fault");
+        assert!(fault.contains("fails its checksum"), "{fault}");
     }
 
     #[test]
@@ -780,30 +1291,30 @@ mod tests {
             );
             feed(&mut t, &[(&line, 1)]);
         }
-        let mut t = reloaded(&t, &mut String::new());
+        let mut t = reloaded(&t);
         // Two touched since: one ties with stored ones, one goes first.
         let more = CONN[2].replace("203.0.113.5", "198.51.100.7");
         feed(&mut t, &[(&more, 5), (&more.replace("[3504]", "[1]"), 6)]);
         feed(&mut t, &[(&CONN[2].replace("[3504]", "[9]"), 7)]);
         feed(&mut t, &[(&CONN[2].replace("[3504]", "[10]"), 8)]);
-        assert!(t.attackers.len() == 2 && t.stored.len() == 4);
+        assert_eq!(t.attackers.len(), 2);
         let mut each = Vec::new();
         t.try_for_each_ranked(|ip, a| {
             each.push((ip, a.clone()));
             Ok::<_, ()>(())
         })
         .unwrap();
-        assert_eq!(t.stored.len(), 4, "nothing taken out of the store");
         let ranked: Vec<_> = t
+            .clone()
             .ranked()
             .into_iter()
             .map(|(ip, a)| (*ip, a.clone()))
             .collect();
         assert_eq!(each, ranked);
+        assert_eq!(each.len(), 6);
         assert_eq!(each[0].0, ip("203.0.113.5"));
         // An error stops it.
         let mut n = 0;
-        let t = reloaded(&t, &mut String::new());
         assert_eq!(
             t.try_for_each_ranked(|_, _| {
                 n += 1;
@@ -815,124 +1326,49 @@ mod tests {
     }
 
     #[test]
-    fn all_and_ranked_read_every_stored_attacker() {
-        let mut t = Table::default();
-        let other = CONN[2].replace("203.0.113.5", "198.51.100.2");
-        feed(&mut t, &[(CONN[2], 100), (&other, 50), (&other, 51)]);
-        let want = t.attackers.clone();
-        let mut t = reloaded(&t, &mut String::new());
-        let ranked: Vec<String> = t.ranked().iter().map(|(ip, _)| ip.to_string()).collect();
-        assert_eq!(ranked, ["198.51.100.2", "203.0.113.5"]);
-        assert_eq!(t.all(), &want);
-        assert!(t.stored.is_empty());
-    }
-
-    /// `Head` as serde reads it, for comparing with `scan_head`.
-    fn serde_head(json: &str) -> Option<Head> {
-        serde_json::from_str(json).ok()
+    fn the_trailer_has_a_fixed_length_and_reads_back() {
+        let t = trailer(1, u64::MAX, 0xabc);
+        assert_eq!(t.len(), TRAILER_LEN);
+        assert_eq!(read_trailer(t.as_bytes()), Some((1, u64::MAX, 0xabc)));
+        assert_eq!(read_trailer(&t.as_bytes()[1..]), None);
+        assert!(t.as_bytes().starts_with(TRAILER_START));
     }
 
     #[test]
-    fn scan_head_reads_what_serde_reads_or_leaves_it_to_serde() {
-        let a = Attacker {
-            ssh_tries: 7,
-            ftp_fail: 1,
-            ftp_pam: 2,
-            services: Services(3),
-            first: -5,
-            last: 1_795_922_429,
-            announced: Some(1_795_922_430),
-            users_more: 4,
-            users: vec!["r\"o\\ot".into(), "é".into(), "]".into()],
-            hosts: vec!["web01".into()],
-            net: None,
-            last_other: 0,
-        };
-        let json = serde_json::to_string(&a).unwrap();
-        let head = scan_head(json.as_bytes()).expect("serde_json's own form");
-        assert_eq!(Some(head), serde_head(&json));
-        assert_eq!(
-            (head.tries(), head.l, head.a),
-            (9, 1_795_922_429, Some(1_795_922_430))
-        );
-        // Forms serde reads but the scan leaves to it, and forms both refuse.
-        for (json, serde_ok) in [
-            ("[1, 1,2,3,[],[]]", true),
-            ("[1,1,2,3,[\"\\u00e9\"],[]]", true),
-            ("[1,1,2,3,[\"\\u001b\"],[]]", true),
-            ("[1,1,2,3,[\"\\ud800\"],[]]", false),
-            ("[99999999999999999999,1,2,3,[],[]]", false),
-            ("[18446744073709551615,1,2,3,[],[]]", true),
-            ("[1,1,9223372036854775808,3,[],[]]", false),
-            ("[1,256,2,3,[],[]]", false),
-            ("[1,1,2,3,[\"a\",1],[]]", false),
-            ("[1,1,2,3,[],[]", false),
-            ("[1,1,2,3]", true),
-            ("[1,1,2]", false),
-            ("[-1,1,2,3,[],[]]", false),
-            ("[1.0,1,2,3,[],[]]", false),
-            ("[1,1,2,3,[],[],0,0,null,0,5]", false),
-            ("[1,1,2,3,[],[],0,0,null,0,[64,\"2001:db8::1\"]]", true),
-            ("[1,1,2,3,[],[],0,0,null,0,[64,\"2001:db8::1\"],1]", false),
-            ("[1,1,2,3,[],[],0,0,null,0,[64,\"host\"]]", false),
-            ("[1,1,2,3,[],[],0,0,\"x\"]", false),
-        ] {
-            assert_eq!(scan_head(json.as_bytes()), None, "{json}");
-            assert_eq!(serde_head(json).is_some(), serde_ok, "{json}");
+    fn a_block_reads_back_its_records_whatever_their_names_hold() {
+        let text = br#""192.0.2.7":[1,1,5,6,["a\"],\"b","]"],[]],"2001:db8::":[2,1,5,7,[],["h"],0,0,null,0,[64,"2001:db8::1"]]"#;
+        let mut recs = Vec::new();
+        parse_records(text, &mut recs).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].ip.to_string(), "192.0.2.7");
+        assert_eq!(read_head(&text[recs[0].val.clone()]).unwrap().tries(), 1);
+        assert_eq!(recs[1].ip.to_string(), "2001:db8::");
+        let a: Attacker = serde_json::from_slice(&text[recs[1].val.clone()]).unwrap();
+        assert_eq!(a.last, 7);
+        for bad in [&b"\"192.0.2.7\":[1"[..], b"\"x\":[1,1,1,1]", b"[1]"] {
+            assert!(parse_records(bad, &mut Vec::new()).is_none());
         }
     }
 
-    proptest::proptest! {
-        /// Whatever the scan reads from JSON, serde reads the same from it.
-        #[test]
-        fn scan_head_never_disagrees_with_serde(
-            ssh in proptest::prelude::any::<u64>(),
-            ftp in 0u64..3,
-            s in 0u16..300,
-            times in proptest::prelude::any::<(i64, i64, Option<i64>)>(),
-            um in 0u64..(1 << 33),
-            names in proptest::collection::vec(".{0,6}", 0..4),
-            tail in 0usize..=4,
-            cut in 0usize..200,
-            byte in proptest::prelude::any::<u8>(),
-        ) {
-            let (f, l, a) = times;
-            let elements = [
-                ssh.to_string(),
-                s.to_string(),
-                f.to_string(),
-                l.to_string(),
-                serde_json::to_string(&names).unwrap(),
-                serde_json::to_string(&names[..names.len() / 2]).unwrap(),
-                "0".to_string(),
-                ftp.to_string(),
-                a.map_or("null".to_string(), |a| a.to_string()),
-                um.to_string(),
-            ];
-            let head = format!("[{}]", elements[..6 + tail].join(","));
-            // What serde_json writes for an attacker, the scan reads (a count
-            // of 20 digits and names with `\u` escapes it leaves to serde).
-            let unicode_escape = |c: char| (c as u32) < 0x20 && !"\n\t\r\u{8}\u{c}".contains(c);
-            let plain = !names.iter().any(|n| n.chars().any(unicode_escape));
-            if s <= 255 && um <= u64::from(u32::MAX) && ssh < 10u64.pow(19) && plain {
-                proptest::prop_assert!(scan_head(head.as_bytes()).is_some(), "{}", head);
-            }
-            let mut mutated = head.clone().into_bytes();
-            if cut < mutated.len() {
-                mutated[cut] = byte;
-            }
-            for text in [head.into_bytes(), mutated] {
-                let Ok(text) = String::from_utf8(text) else { continue };
-                // Loading hands the scan only text serde_json found to be JSON.
-                if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err() {
-                    continue;
-                }
-                if let Some(head) = scan_head(text.as_bytes()) {
-                    proptest::prop_assert_eq!(Some(head), serde_head(&text), "{}", text);
-                    let full = serde_json::from_str::<Attacker>(&text);
-                    proptest::prop_assert!(full.is_ok(), "{}", text);
-                }
-            }
+    #[test]
+    fn the_bloom_filter_holds_what_was_put_in_and_little_else() {
+        let mut b = Bloom::with_capacity(10_000);
+        for i in 0..10_000u128 {
+            b.insert((false, i * 7919));
         }
+        assert!((0..10_000u128).all(|i| b.may_hold((false, i * 7919))));
+        let false_hits = (0..10_000u128)
+            .filter(|i| b.may_hold((true, i * 7919)))
+            .count();
+        assert!(false_hits < 500, "{false_hits} of 10,000");
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let mut out = Vec::new();
+        hex(&[0, 1, 0xab, 0xff], &mut out);
+        assert_eq!(out, b"0001abff");
+        assert_eq!(unhex(&out).unwrap(), [0, 1, 0xab, 0xff]);
+        assert!(unhex(b"0g").is_none() && unhex(b"0").is_none());
     }
 }
