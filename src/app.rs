@@ -402,7 +402,7 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let corrupt = || state::check(&e.state, st).map_err(|e| io::Error::other(format!("{e:#}")));
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
-        Some(path) => state::write_atomically(path, 0o644, None, |w| {
+        Some(path) => state::write_atomically(path, 0o644, |w| {
             crate::export::export(&st.table, &options, now, w)?;
             corrupt()
         })

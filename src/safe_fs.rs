@@ -55,19 +55,6 @@ pub fn check_private_folder(dir: &Path, what: &str) -> Result<()> {
 /// (a FIFO at the name cannot stall the run).
 const NO_SURPRISES: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
-/// Opens an existing file at `path` for writing over it, only if it is a
-/// regular file of ours with no other name: never a link someone planted.
-/// `None` when there is nothing fit to reuse.
-pub fn open_reusable(path: &Path) -> Option<File> {
-    let f = OpenOptions::new()
-        .write(true)
-        .custom_flags(NO_SURPRISES)
-        .open(path)
-        .ok()?;
-    let meta = f.metadata().ok()?;
-    (meta.is_file() && meta.uid() == euid() && meta.nlink() == 1).then_some(f)
-}
-
 /// Opens (creating if need be) the lock file at `path`, never through a
 /// symlink, and refuses anything but a regular file owned by root or us.
 pub fn open_lock(path: &Path) -> Result<File> {

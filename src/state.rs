@@ -187,85 +187,32 @@ fn parent_of(path: &Path) -> &Path {
 /// The temp file has an unpredictable name and is created with `O_EXCL`
 /// (the tempfile crate), so nothing planted at a name we would open is ever
 /// written through.
-///
-/// With `keep_tmp` (a suffix), the replaced file is kept under `path` +
-/// suffix instead of being deleted, and the next call writes over its
-/// blocks: a 10 MB state is then never freed and allocated again, which on a
-/// filesystem mounted with `discard` costs 15 ms per save. That name is
-/// predictable, so it is reused only when it opens without following a link
-/// and is a regular file of ours with no other name (`safe_fs::open_reusable`);
-/// the caller must also keep others from writing the folder
-/// (`safe_fs::check_private_folder`). Otherwise a fresh temp file is used.
 pub fn write_atomically(
     path: &Path,
     mode: u32,
-    keep_tmp: Option<&str>,
     // A concrete writer, not `dyn Write`: serde_json makes ten small writes
     // per attacker, each a virtual call through `dyn`.
     fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let kept = keep_tmp.map(|suffix| sibling(path, suffix));
-    let (mut f, temp) = match kept.as_deref().and_then(crate::safe_fs::open_reusable) {
-        Some(f) => (f, Temp::Kept(kept.clone().expect("a kept name"))),
-        None => {
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            let (f, temp) = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(".tmp")
-                .permissions(fs::Permissions::from_mode(mode))
-                .tempfile_in(parent_of(path))?
-                .into_parts();
-            (f, Temp::Fresh(temp))
-        }
-    };
-    let write = |f: &mut File| -> io::Result<()> {
-        let mut w = io::BufWriter::with_capacity(1 << 20, &mut *f);
-        fill(&mut w)?;
-        w.flush()?;
-        drop(w);
-        let len = f.stream_position()?;
-        f.set_len(len)?;
-        // On the handle: the umask and whatever mode a kept file had do not count.
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.sync_all()?;
-        crate::fault::point("save:synced");
-        Ok(())
-    };
-    if let Err(e) = write(&mut f) {
-        if let Temp::Kept(p) = &temp {
-            let _ = fs::remove_file(p);
-        }
-        return Err(e);
-    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let (mut f, temp) = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(parent_of(path))?
+        .into_parts();
+    let mut w = io::BufWriter::with_capacity(1 << 20, &mut f);
+    fill(&mut w)?;
+    w.flush()?;
+    drop(w);
+    // On the handle: the umask does not count.
+    f.set_permissions(fs::Permissions::from_mode(mode))?;
+    f.sync_all()?;
+    crate::fault::point("save:synced");
     drop(f);
-    // The old file keeps a second name across the rename, so that the
-    // rename does not free it; then it takes the kept temp name.
-    let old = sibling(path, ".old");
-    let keep_old = kept.is_some() && {
-        let _ = fs::remove_file(&old);
-        fs::hard_link(path, &old).is_ok()
-    };
-    match temp {
-        Temp::Kept(p) => fs::rename(&p, path).inspect_err(|_| {
-            let _ = fs::remove_file(&p);
-        })?,
-        Temp::Fresh(t) => t.persist(path).map_err(|e| e.error)?,
-    }
+    temp.persist(path).map_err(|e| e.error)?;
     crate::fault::point("save:renamed");
-    if let (true, Some(kept)) = (keep_old, &kept) {
-        // The new file is in place: failing here only costs the next
-        // save a fresh temp file (and `old` is removed then).
-        let _ = fs::rename(&old, kept);
-    }
     File::open(parent_of(path))?.sync_all()
-}
-
-/// The file a save writes before renaming it into place.
-enum Temp {
-    /// The previous state's file, under its kept name.
-    Kept(PathBuf),
-    /// A new file, deleted if the save fails.
-    Fresh(tempfile::TempPath),
 }
 
 /// Saves the state; only the lock holder writes. Usually appends the
@@ -344,7 +291,7 @@ fn append(state: &mut State, mut file: File) -> io::Result<()> {
 fn rewrite(path: &Path, state: &mut State) -> io::Result<()> {
     let mut done = None;
     let mut staged = None;
-    let result = write_atomically(path, 0o600, Some(".tmp"), |w| {
+    let result = write_atomically(path, 0o600, |w| {
         let mut w = Placed::new(w, 0);
         let chunk = state.table.write_everything(&mut w)?;
         staged = Some(state.table.stage(Some(&chunk), true));
@@ -354,6 +301,8 @@ fn rewrite(path: &Path, state: &mut State) -> io::Result<()> {
         done = Some((chunk, end));
         Ok(())
     });
+    // Format 3 kept the previous state under this name between runs.
+    let _ = fs::remove_file(sibling(path, ".tmp"));
     let reopened = result.and_then(|()| {
         use std::os::unix::fs::OpenOptionsExt;
         fs::OpenOptions::new()
