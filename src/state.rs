@@ -463,6 +463,74 @@ mod tests {
     }
 
     #[test]
+    fn the_file_is_compacted_after_many_chunks_and_a_day_of_forgetting() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let inode = || fs::metadata(&path).unwrap().ino();
+        let parts = || attackers_parts(&path);
+        let mut s = State::default();
+        record(&mut s, CONN, 100);
+        save(&path, &mut s).unwrap();
+        let first = inode();
+        // One chunk per save that changed an attacker, until there are too many.
+        let mut rewrote_at = None;
+        for n in 0..60u32 {
+            let mut s = load(&path).unwrap();
+            let line = CONN.replace("203.0.113.5", &format!("198.51.{}.{}", n / 200, n % 200));
+            record(&mut s, &line, 200 + Secs::from(n));
+            save(&path, &mut s).unwrap();
+            if inode() != first && rewrote_at.is_none() {
+                rewrote_at = Some((n, parts()));
+            }
+        }
+        let (n, chunks) = rewrote_at.expect("compacted");
+        assert_eq!(
+            (n, chunks),
+            (47, 1),
+            "the save after the 48th chunk compacts"
+        );
+        assert_eq!(load(&path).unwrap().table.len(), 61);
+        // The first forgetting compacts (nothing is idle yet)...
+        let mut s = load(&path).unwrap();
+        s.table.forget_idle(50, &[]);
+        save(&path, &mut s).unwrap();
+        // ...then an idle attacker is forgotten at once, and dropped from the file a day later.
+        let mut s = load(&path).unwrap();
+        s.table.forget_idle(150, &[]);
+        save(&path, &mut s).unwrap();
+        assert_eq!(
+            load(&path).unwrap().table.len(),
+            60,
+            "203.0.113.5 is forgotten"
+        );
+        assert!(
+            attackers_in(&path).contains_key("203.0.113.5"),
+            "but still in the file"
+        );
+        let before = inode();
+        let mut s = load(&path).unwrap();
+        s.table.forget_idle(150 + 2 * 86_400, &[]);
+        save(&path, &mut s).unwrap();
+        assert_ne!(inode(), before, "compacted");
+        assert!(
+            attackers_in(&path).is_empty(),
+            "all idle for a day: gone from the file"
+        );
+    }
+
+    /// How many attacker chunks a format 4 file holds.
+    fn attackers_parts(path: &Path) -> usize {
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+        v["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p.get("attackers").is_some())
+            .count()
+    }
+
+    #[test]
     fn a_save_cut_short_leaves_the_one_before_it_readable_and_the_next_save_mends_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");

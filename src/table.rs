@@ -596,31 +596,46 @@ impl Table {
             return 0;
         }
         // Least recent first, ties by address: the `excess`th of these and
-        // all before it go.
-        let mut order: Vec<(Secs, (bool, u128))> = self
-            .attackers
-            .iter()
-            .map(|(ip, a)| (a.last, ip_order(ip)))
-            .collect();
-        self.stored.scan(
-            |ip| self.attackers.contains_key(ip),
-            |ip, head, _, _| order.push((head.last(), ip_order(&ip))),
-        );
-        let total = order.len();
+        // all before it go. Found from the times alone (8 bytes an attacker),
+        // then from the addresses of those tied at the last time that goes.
         let kept: Vec<_> = keep.iter().map(ip_order).collect();
-        order.retain(|(_, key)| !kept.contains(key));
-        let excess = total.saturating_sub(max);
-        let last_to_go = match order.len() {
-            _ if excess == 0 => return 0,
-            0 => return 0,
-            n if n <= excess => *order.iter().max().expect("not empty"),
-            _ => *order.select_nth_unstable(excess - 1).1,
+        let each = |f: &mut dyn FnMut(Secs, (bool, u128))| {
+            for (ip, a) in &self.attackers {
+                f(a.last, ip_order(ip));
+            }
+            self.stored.scan(
+                |ip| self.attackers.contains_key(ip),
+                |ip, head, _, _| f(head.last(), ip_order(&ip)),
+            );
         };
+        let mut total = 0usize;
+        let mut lasts: Vec<Secs> = Vec::new();
+        each(&mut |last, key| {
+            total += 1;
+            if !kept.contains(&key) {
+                lasts.push(last);
+            }
+        });
+        let excess = total.saturating_sub(max);
+        if excess == 0 || lasts.is_empty() {
+            return 0;
+        }
+        let going = excess.min(lasts.len());
+        let t = *lasts.select_nth_unstable(going - 1).1;
+        let before_t = lasts.iter().filter(|&&l| l < t).count();
+        drop(lasts);
+        let mut ties: Vec<(bool, u128)> = Vec::new();
+        each(&mut |last, key| {
+            if last == t && !kept.contains(&key) {
+                ties.push(key);
+            }
+        });
+        let last_to_go = (t, *ties.select_nth_unstable(going - before_t - 1).1);
         let goes =
             |ip: &IpAddr, last: Secs| (last, ip_order(ip)) <= last_to_go && !keep.contains(ip);
         self.attackers.retain(|ip, a| !goes(ip, a.last));
         self.stored.cut(last_to_go, keep);
-        excess.min(order.len())
+        going
     }
 
     /// Hands `f` every attacker, most tries first (ties by address, as
@@ -922,6 +937,39 @@ mod tests {
         let mut t = store::tests::reloaded(&t);
         assert_eq!(t.len(), 3);
         assert_eq!(t.bound(&[]), 0);
+    }
+
+    #[test]
+    fn the_bound_breaks_ties_at_the_cut_by_address_stored_or_not() {
+        let mut t = Table::default();
+        let lasts = [
+            (9, 10),
+            (3, 10),
+            (5, 10),
+            (7, 20),
+            (1, 20),
+            (8, 30),
+            (2, 20),
+        ];
+        for (i, last) in lasts {
+            let line = CONN[2].replace("203.0.113.5", &format!("203.0.113.{i}"));
+            feed(&mut t, &[(&line, last)]);
+        }
+        let mut t = store::tests::reloaded(&t);
+        // One touched since, and one kept.
+        feed(
+            &mut t,
+            &[(&CONN[2].replace("203.0.113.5", "203.0.113.2"), 20)],
+        );
+        t.set_rules(Rules {
+            max_attackers: 3,
+            ..Rules::default()
+        });
+        assert_eq!(t.bound(&[ip("203.0.113.3")]), 4);
+        let mut left: Vec<String> = t.all().keys().map(|ip| ip.to_string()).collect();
+        left.sort();
+        // Gone: .5 and .9 (10), then .1 and .2 of the three at 20.
+        assert_eq!(left, ["203.0.113.3", "203.0.113.7", "203.0.113.8"]);
     }
 
     #[test]
