@@ -304,8 +304,16 @@ impl Table {
     /// At least `len`, without reading the stored attackers: those idle
     /// past the retention count until the file is next compacted.
     fn len_upper(&self) -> usize {
-        let fresh = self.attackers.len() - self.taken.len();
-        self.stored.count_upper() as usize + fresh
+        self.stored.count_upper() as usize + self.fresh()
+    }
+
+    /// Attackers in memory that the store does not hold.
+    fn fresh(&self) -> usize {
+        // Not a difference of lengths: some of `taken` may have been forgotten since.
+        self.attackers
+            .keys()
+            .filter(|ip| !self.taken.contains_key(ip))
+            .count()
     }
 
     /// Every attacker, in memory or stored, read in full: for tests and comparisons.
@@ -657,37 +665,26 @@ impl Table {
         const TOUCHED: u64 = 1 << 63;
         let mut order: Vec<(Reverse<u64>, u32)> = Vec::new();
         let mut places: Vec<(u64, u32)> = Vec::new();
+        // The touched ones below `key` (all that are left, for `None`), in turn.
         let mut next = 0;
-        let add = |order: &mut Vec<_>, places: &mut Vec<_>, tries, place| {
-            order.push((Reverse(tries), order.len() as u32));
-            places.push(place);
+        let mut touched_below = |order: &mut Vec<_>, places: &mut Vec<_>, key: Option<Key>| {
+            while let Some(&(k, _, a)) = touched.get(next)
+                && key.is_none_or(|key| k < key)
+            {
+                order.push((Reverse(a.tries()), order.len() as u32));
+                places.push((TOUCHED | next as u64, 0));
+                next += 1;
+            }
         };
         self.stored.scan(
             |ip| self.attackers.contains_key(ip),
             |ip, head, loc, _| {
-                let key = ip_order(&ip);
-                while let Some(&(k, _, a)) = touched.get(next).filter(|t| t.0 < key) {
-                    let _ = k;
-                    add(
-                        &mut order,
-                        &mut places,
-                        a.tries(),
-                        (TOUCHED | next as u64, 0),
-                    );
-                    next += 1;
-                }
-                add(&mut order, &mut places, head.tries(), (loc.at, loc.len));
+                touched_below(&mut order, &mut places, Some(ip_order(&ip)));
+                order.push((Reverse(head.tries()), order.len() as u32));
+                places.push((loc.at, loc.len));
             },
         );
-        while let Some(&(_, _, a)) = touched.get(next) {
-            add(
-                &mut order,
-                &mut places,
-                a.tries(),
-                (TOUCHED | next as u64, 0),
-            );
-            next += 1;
-        }
+        touched_below(&mut order, &mut places, None);
         order.sort_unstable();
         for (_, n) in order {
             let (at, len) = places[n as usize];
@@ -728,6 +725,8 @@ fn ip_order(ip: &IpAddr) -> (bool, u128) {
 mod children;
 mod head;
 mod store;
+
+use store::Key;
 
 pub use store::{
     ChunkWritten, Opened, PREFIX, Placed, Plan, Staged, open as open_stored, write_head,

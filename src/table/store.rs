@@ -1109,7 +1109,7 @@ impl Table {
         let meta = match (chunk, rewrite) {
             (Some(c), true) => self.stored.meta_after_rewrite(c),
             (Some(c), false) => {
-                let fresh = (self.attackers.len() - self.taken.len()) as u64;
+                let fresh = self.fresh() as u64;
                 let dead = self.taken.values().sum();
                 self.stored.meta_after_append(c, fresh, dead)
             }
@@ -1244,6 +1244,19 @@ pub(super) mod tests {
             );
         }
         t
+    }
+
+    #[test]
+    fn an_attacker_read_then_forgotten_is_counted_once() {
+        let mut t = reloaded(&many(100));
+        t.get_mut(&"10.0.0.5".parse().unwrap()).unwrap();
+        t.forget_idle(50, &[]);
+        assert_eq!(t.fresh(), 0);
+        assert_eq!(t.len_upper(), 100, "an upper bound until compacted");
+        assert_eq!(t.len(), 50);
+        let chunk = t.write_changes(&mut Placed::new(Vec::new(), 0)).unwrap();
+        assert!(chunk.is_none(), "nothing left in memory to write");
+        t.stage(None, false);
     }
 
     #[test]
