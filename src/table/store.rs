@@ -1259,6 +1259,30 @@ pub(super) mod tests {
         t.stage(None, false);
     }
 
+    proptest::proptest! {
+        /// Whatever names attackers choose, a stored table reads back as it was written.
+        #[test]
+        fn any_names_round_trip_through_the_blocks(
+            names in proptest::collection::vec(proptest::prelude::any::<String>(), 1..80),
+        ) {
+            let mut t = Table::default();
+            for (i, name) in names.iter().enumerate() {
+                let ip = IpAddr::V4(std::net::Ipv4Addr::from(0xc000_0200 + i as u32 * 3));
+                t.attackers.insert(ip, Attacker {
+                    ssh_tries: 1,
+                    first: 1,
+                    last: 2,
+                    users: vec![name.clone(), format!("{name}\"],")],
+                    hosts: vec![name.clone()],
+                    ..Attacker::default()
+                });
+            }
+            let back = reloaded(&t);
+            proptest::prop_assert!(back.fault().is_none());
+            proptest::prop_assert_eq!(back.snapshot(), t.snapshot());
+        }
+    }
+
     #[test]
     fn a_large_table_is_found_at_every_block_edge() {
         let n = 3 * BLOCK as u32 * 40 + 5;
