@@ -46,7 +46,7 @@ pub fn ingest_counting<T: Send>(
                 let Some((ev, ip)) = parse_pending(line) else {
                     return;
                 };
-                batch.push(&ev, ip, clock.decode(&ev.stamp).unwrap_or(now));
+                batch.push(&ev, ip);
                 if batch.full() {
                     // The merging side only stops when this side is done.
                     let _ = batches.send(std::mem::take(&mut batch));
@@ -56,7 +56,7 @@ pub fn ingest_counting<T: Send>(
             out
         });
         for batch in received {
-            recognised += batch.merge_into(table);
+            recognised += batch.merge_into(table, clock, now);
         }
         let out = reader
             .join()
@@ -94,11 +94,20 @@ struct Parsed {
     method: Option<Range<usize>>,
     pid: Option<u32>,
     count: u32,
-    t: Secs,
+    /// Decoded on the merging thread, in the order read (the clock infers
+    /// the year of a syslog stamp from the stamps before it).
+    stamp: (StampKind, Range<usize>),
+}
+
+#[derive(Clone, Copy)]
+enum StampKind {
+    Syslog,
+    Rfc3339,
+    Vsftpd,
 }
 
 impl Batch {
-    fn push(&mut self, ev: &Event, ip: Pending, t: Secs) {
+    fn push(&mut self, ev: &Event, ip: Pending) {
         let mut keep = |b: &[u8]| {
             let start = self.bytes.len();
             self.bytes.extend_from_slice(b);
@@ -107,6 +116,11 @@ impl Batch {
         let user = ev.user.map(&mut keep);
         let host = ev.host.map(&mut keep);
         let method = ev.method.map(&mut keep);
+        let stamp = match ev.stamp {
+            Stamp::Syslog(b) => (StampKind::Syslog, keep(b)),
+            Stamp::Rfc3339(b) => (StampKind::Rfc3339, keep(b)),
+            Stamp::Vsftpd(b) => (StampKind::Vsftpd, keep(b)),
+        };
         let ip = match ip {
             Pending::Known(ip) => Ip::Known(ip),
             Pending::Text { text, keep: k } => Ip::Text {
@@ -123,7 +137,7 @@ impl Batch {
             method,
             pid: ev.pid,
             count: ev.count,
-            t,
+            stamp,
         });
     }
 
@@ -133,7 +147,7 @@ impl Batch {
 
     /// Records the events whose address decodes (the others are no events,
     /// as `parse` says); returns how many.
-    fn merge_into(&self, table: &mut Table) -> u64 {
+    fn merge_into(&self, table: &mut Table, clock: &mut LocalClock, now: Secs) -> u64 {
         let bytes = |r: &Option<Range<usize>>| r.clone().map(|r| &self.bytes[r]);
         let mut recorded = 0;
         for p in &self.events {
@@ -148,6 +162,14 @@ impl Batch {
                     ip
                 }
             };
+            let (kind, b) = &p.stamp;
+            let b = &self.bytes[b.clone()];
+            let stamp = match kind {
+                StampKind::Syslog => Stamp::Syslog(b),
+                StampKind::Rfc3339 => Stamp::Rfc3339(b),
+                StampKind::Vsftpd => Stamp::Vsftpd(b),
+            };
+            let t = clock.decode(&stamp).unwrap_or(now);
             crate::fault::point("read:event");
             recorded += 1;
             let ev = Event {
@@ -156,13 +178,12 @@ impl Batch {
                 method: bytes(&p.method),
                 ip,
                 user: bytes(&p.user),
-                // Decoded already, into `t`.
-                stamp: Stamp::Syslog(b""),
+                stamp,
                 host: bytes(&p.host),
                 pid: p.pid,
                 count: p.count,
             };
-            table.record(&ev, p.t);
+            table.record(&ev, t);
         }
         recorded
     }
@@ -212,7 +233,7 @@ mod tests {
         let mut batch = Batch::default();
         let mut pushed = 0;
         while !batch.full() {
-            batch.push(&ev, ip, 0);
+            batch.push(&ev, ip);
             pushed += 1;
         }
         let user = ev.user.map_or(0, <[u8]>::len);
