@@ -39,24 +39,31 @@ pub fn ingest_counting<T: Send>(
 ) -> (T, u64) {
     let mut recognised = 0;
     let (batches, received) = mpsc::sync_channel::<Batch>(4);
+    // Merged batches go back to be filled again, their buffers grown already.
+    let (spare, spares) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            let mut batch = Batch::default();
+            let mut batch = Batch::new();
             let out = read(&mut |line| {
                 let Some((ev, ip)) = parse_pending(line) else {
                     return;
                 };
                 batch.push(&ev, ip);
                 if batch.full() {
+                    let next = spares.try_recv().unwrap_or_else(|_| Batch::new());
                     // The merging side only stops when this side is done.
-                    let _ = batches.send(std::mem::take(&mut batch));
+                    let _ = batches.send(std::mem::replace(&mut batch, next));
                 }
             });
             let _ = batches.send(batch);
             out
         });
-        for batch in received {
+        for mut batch in received {
             recognised += batch.merge_into(table, clock, now);
+            batch.events.clear();
+            batch.bytes.clear();
+            // Gone once the reading side is done.
+            let _ = spare.send(batch);
         }
         let out = reader
             .join()
@@ -66,7 +73,7 @@ pub fn ingest_counting<T: Send>(
 }
 
 /// Parsed events that no longer borrow their lines: the bytes they name
-/// (user and host) are copied into `bytes`.
+/// (user, host, method, stamp and address text) are copied into `bytes`.
 #[derive(Default)]
 struct Batch {
     events: Vec<Parsed>,
@@ -107,6 +114,14 @@ enum StampKind {
 }
 
 impl Batch {
+    /// Room for a full batch: no buffer grows while it is filled.
+    fn new() -> Batch {
+        Batch {
+            events: Vec::with_capacity(BATCH),
+            bytes: Vec::with_capacity(BATCH_BYTES),
+        }
+    }
+
     fn push(&mut self, ev: &Event, ip: Pending) {
         let mut keep = |b: &[u8]| {
             let start = self.bytes.len();
