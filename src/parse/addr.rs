@@ -179,9 +179,23 @@ pub(super) fn is_ip_byte(b: u8) -> bool {
 }
 
 /// A byte of an address as sshd prints it, with an IPv6 zone: `fe80::1%eth0`.
+#[inline]
 pub(super) fn is_addr_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'_' | b'-')
+    // One load per byte: the matchers scan every address with it.
+    ADDR_BYTES[b as usize]
 }
+
+/// `is_addr_byte`, by byte.
+static ADDR_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b':' | b'.' | b'%' | b'_' | b'-');
+        b += 1;
+    }
+    t
+};
 
 /// `[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?` → the address; the zone is dropped
 /// (a link-local neighbour is named by its address alone).
@@ -214,6 +228,14 @@ pub(super) fn ip_with_zone(text: &[u8]) -> Option<IpAddr> {
 mod tests {
     use super::*;
     use crate::parse::Rng;
+
+    #[test]
+    fn addr_bytes_by_table() {
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'_' | b'-');
+            assert_eq!(is_addr_byte(b), want, "{b}");
+        }
+    }
 
     #[test]
     fn ipv6_by_hand_equals_the_standard_library() {
