@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::sync::mpsc;
 
 use crate::clock::{LocalClock, Secs};
-use crate::parse::{Event, Kind, Service, Stamp, parse};
+use crate::parse::{Event, Kind, Pending, Service, Stamp, parse_pending};
 use crate::table::Table;
 
 /// Events handed from the reading thread to the merging one at a time.
@@ -39,24 +39,31 @@ pub fn ingest_counting<T: Send>(
 ) -> (T, u64) {
     let mut recognised = 0;
     let (batches, received) = mpsc::sync_channel::<Batch>(4);
+    // Merged batches go back to be filled again, their buffers grown already.
+    let (spare, spares) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            let mut batch = Batch::default();
+            let mut batch = Batch::new();
             let out = read(&mut |line| {
-                let Some(ev) = parse(line) else { return };
-                batch.push(&ev, clock.decode(&ev.stamp).unwrap_or(now));
-                crate::fault::point("read:event");
+                let Some((ev, ip)) = parse_pending(line) else {
+                    return;
+                };
+                batch.push(&ev, ip);
                 if batch.full() {
+                    let next = spares.try_recv().unwrap_or_else(|_| Batch::new());
                     // The merging side only stops when this side is done.
-                    let _ = batches.send(std::mem::take(&mut batch));
+                    let _ = batches.send(std::mem::replace(&mut batch, next));
                 }
             });
             let _ = batches.send(batch);
             out
         });
-        for batch in received {
-            recognised += batch.events.len() as u64;
-            batch.merge_into(table);
+        for mut batch in received {
+            recognised += batch.merge_into(table, clock, now);
+            batch.events.clear();
+            batch.bytes.clear();
+            // Gone once the reading side is done.
+            let _ = spare.send(batch);
         }
         let out = reader
             .join()
@@ -66,29 +73,56 @@ pub fn ingest_counting<T: Send>(
 }
 
 /// Parsed events that no longer borrow their lines: the bytes they name
-/// (user and host) are copied into `bytes`.
+/// (user, host, method, stamp and address text) are copied into `bytes`.
 #[derive(Default)]
 struct Batch {
     events: Vec<Parsed>,
     bytes: Vec<u8>,
 }
 
+/// An event's address, as `Pending` but with its text copied.
+enum Ip {
+    Known(Option<std::net::IpAddr>),
+    /// Decoded on the merging thread: the reading one is the busier.
+    Text {
+        text: Range<usize>,
+        keep: bool,
+    },
+}
+
 /// What `Table::record` reads of an event, plus its time.
 struct Parsed {
     service: Service,
     kind: Kind,
-    ip: Option<std::net::IpAddr>,
+    ip: Ip,
     user: Option<Range<usize>>,
     host: Option<Range<usize>>,
     /// Kept: the table tells keyboard-interactive rounds by it.
     method: Option<Range<usize>>,
     pid: Option<u32>,
     count: u32,
-    t: Secs,
+    /// Decoded on the merging thread, in the order read (the clock infers
+    /// the year of a syslog stamp from the stamps before it).
+    stamp: (StampKind, Range<usize>),
+}
+
+#[derive(Clone, Copy)]
+enum StampKind {
+    Syslog,
+    Rfc3339,
+    Vsftpd,
 }
 
 impl Batch {
-    fn push(&mut self, ev: &Event, t: Secs) {
+    /// Room for a full batch: no buffer grows while it is filled.
+    fn new() -> Batch {
+        Batch {
+            events: Vec::with_capacity(BATCH),
+            bytes: Vec::with_capacity(BATCH_BYTES),
+        }
+    }
+
+    fn push(&mut self, ev: &Event, ip: Pending) {
         let mut keep = |b: &[u8]| {
             let start = self.bytes.len();
             self.bytes.extend_from_slice(b);
@@ -97,16 +131,28 @@ impl Batch {
         let user = ev.user.map(&mut keep);
         let host = ev.host.map(&mut keep);
         let method = ev.method.map(&mut keep);
+        let stamp = match ev.stamp {
+            Stamp::Syslog(b) => (StampKind::Syslog, keep(b)),
+            Stamp::Rfc3339(b) => (StampKind::Rfc3339, keep(b)),
+            Stamp::Vsftpd(b) => (StampKind::Vsftpd, keep(b)),
+        };
+        let ip = match ip {
+            Pending::Known(ip) => Ip::Known(ip),
+            Pending::Text { text, keep: k } => Ip::Text {
+                text: keep(text),
+                keep: k,
+            },
+        };
         self.events.push(Parsed {
             service: ev.service,
             kind: ev.kind,
-            ip: ev.ip,
+            ip,
             user,
             host,
             method,
             pid: ev.pid,
             count: ev.count,
-            t,
+            stamp,
         });
     }
 
@@ -114,29 +160,54 @@ impl Batch {
         self.events.len() >= BATCH || self.bytes.len() >= BATCH_BYTES
     }
 
-    fn merge_into(&self, table: &mut Table) {
+    /// Records the events whose address decodes (the others are no events,
+    /// as `parse` says); returns how many.
+    fn merge_into(&self, table: &mut Table, clock: &mut LocalClock, now: Secs) -> u64 {
         let bytes = |r: &Option<Range<usize>>| r.clone().map(|r| &self.bytes[r]);
+        let mut recorded = 0;
         for p in &self.events {
+            let ip = match &p.ip {
+                Ip::Known(ip) => *ip,
+                Ip::Text { text, keep } => {
+                    let text = &self.bytes[text.clone()];
+                    let pending = Pending::Text { text, keep: *keep };
+                    let Some(ip) = pending.resolve() else {
+                        continue;
+                    };
+                    ip
+                }
+            };
+            let (kind, b) = &p.stamp;
+            let b = &self.bytes[b.clone()];
+            let stamp = match kind {
+                StampKind::Syslog => Stamp::Syslog(b),
+                StampKind::Rfc3339 => Stamp::Rfc3339(b),
+                StampKind::Vsftpd => Stamp::Vsftpd(b),
+            };
+            let t = clock.decode(&stamp).unwrap_or(now);
+            crate::fault::point("read:event");
+            recorded += 1;
             let ev = Event {
                 service: p.service,
                 kind: p.kind,
                 method: bytes(&p.method),
-                ip: p.ip,
+                ip,
                 user: bytes(&p.user),
-                // Decoded already, into `t`.
-                stamp: Stamp::Syslog(b""),
+                stamp,
                 host: bytes(&p.host),
                 pid: p.pid,
                 count: p.count,
             };
-            table.record(&ev, p.t);
+            table.record(&ev, t);
         }
+        recorded
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::parse;
 
     /// Every form of attack line, from a few addresses, pids and servers,
     /// with noise between: enough lines to fill several batches.
@@ -148,6 +219,9 @@ mod tests {
             "Nov 26 00:{m:02}:{s:02} web0{h} sshd[{pid}]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.{a}  user=root",
             "Nov 26 00:{m:02}:{s:02} web0{h} vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=u{i} rhost=2001:db8::{a} ",
             "Nov 26 00:{m:02}:{s:02} web0{h} CRON[{pid}]: pam_unix(cron:session): session opened for user root",
+            // A name where the address should be (UseDNS): no event, though
+            // only the merging thread finds that out.
+            "Nov 26 00:{m:02}:{s:02} web0{h} sshd[{pid}]: Failed password for root from cafe{a}.example port 22 ssh2",
         ];
         (0..3 * BATCH + 77)
             .map(|i| {
@@ -169,12 +243,12 @@ mod tests {
         // Set by hand: the parser may keep less of a name than this.
         let name = "x".repeat(60 * 1024);
         let line = "Nov 26 00:00:01 web01 sshd[7]: Invalid user u from 203.0.113.9 port 22";
-        let mut ev = parse(line.as_bytes()).unwrap();
+        let (mut ev, ip) = parse_pending(line.as_bytes()).unwrap();
         ev.user = Some(name.as_bytes());
         let mut batch = Batch::default();
         let mut pushed = 0;
         while !batch.full() {
-            batch.push(&ev, 0);
+            batch.push(&ev, ip);
             pushed += 1;
         }
         let user = ev.user.map_or(0, <[u8]>::len);
@@ -195,29 +269,34 @@ mod tests {
         let lines = lines();
         let mut one = Table::default();
         let mut clock = LocalClock::new(now);
+        let mut events = 0;
         for line in &lines {
             if let Some(ev) = parse(line.as_bytes()) {
                 let t = clock.decode(&ev.stamp).unwrap_or(now);
                 one.record(&ev, t);
+                events += 1;
             }
         }
         let mut two = Table::default();
         let mut clock = LocalClock::new(now);
         let here = std::thread::current().id();
-        let (read, reader) = ingest_all(&mut two, &mut clock, now, |on_line| {
+        let ((read, reader), recognised) = ingest_counting(&mut two, &mut clock, now, |on_line| {
             for line in &lines {
                 on_line(line.as_bytes());
             }
             (lines.len(), std::thread::current().id())
         });
         assert_eq!(read, lines.len());
+        assert_eq!(recognised, events);
         assert_ne!(reader, here, "the source is read on a second thread");
         // 13 IPv4 addresses, and 13 IPv6 ones in one /64.
         assert!(one.len() == 14, "{} attackers", one.len());
         assert_eq!(two, one);
         let all = two.all();
         let a = &all[&"203.0.113.5".parse().unwrap()];
-        assert_eq!(a.hosts, ["web00", "web01"]);
+        let mut hosts = a.hosts.clone();
+        hosts.sort();
+        assert_eq!(hosts, ["web00", "web01"]);
         assert!(a.users.contains(&"root".to_string()), "{:?}", a.users);
         assert!(a.users_more > 0, "names beyond the ten kept are counted");
     }

@@ -48,6 +48,7 @@ pub fn for_each_line<R: BufRead>(
     let mut carry: Vec<u8> = Vec::new();
     let mut skipping = false;
     let mut pending: u64 = 0;
+    let newlines = Newlines::new();
     loop {
         let buf = match input.fill_buf() {
             Ok(b) => b,
@@ -58,7 +59,7 @@ pub fn for_each_line<R: BufRead>(
             break;
         }
         let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', buf) {
+        for nl in newlines.iter(buf) {
             let piece = &buf[start..nl];
             if skipping {
                 stats.too_long += 1;
@@ -108,6 +109,49 @@ pub fn for_each_line<R: BufRead>(
         }
     }
     Ok(stats)
+}
+
+/// Finds the newlines of a buffer. `memchr_iter` looks up the CPU's
+/// searcher and builds it again for every line; this one is built once.
+struct Newlines {
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
+}
+
+impl Newlines {
+    fn new() -> Newlines {
+        Newlines {
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
+        }
+    }
+
+    fn iter<'a>(&'a self, buf: &'a [u8]) -> NewlineIter<'a> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = &self.avx2 {
+            return NewlineIter::Avx2(one.iter(buf));
+        }
+        NewlineIter::Any(memchr::memchr_iter(b'\n', buf))
+    }
+}
+
+enum NewlineIter<'a> {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(memchr::arch::x86_64::avx2::memchr::OneIter<'a, 'a>),
+    Any(memchr::Memchr<'a>),
+}
+
+impl Iterator for NewlineIter<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            NewlineIter::Avx2(it) => it.next(),
+            NewlineIter::Any(it) => it.next(),
+        }
+    }
 }
 
 /// Where the last run stopped reading one log: a byte offset in one file,

@@ -55,18 +55,24 @@ fn ipv6_from(s: &[u8]) -> Option<std::net::Ipv6Addr> {
         Some((o, i))
     }
     // `read_number(16, Some(4), true)` as u16, from `i`.
+    // One pass: a run of more than four hex digits is none.
     fn hex(s: &[u8], i: usize) -> Option<(u16, usize)> {
-        let run = s[i.min(s.len())..]
-            .iter()
-            .take_while(|b| b.is_ascii_hexdigit())
-            .count();
-        if run == 0 || run > 4 {
-            return None;
+        let mut n = 0u16;
+        let mut run = 0;
+        while let Some(&c) = s.get(i + run) {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => break,
+            };
+            if run == 4 {
+                return None;
+            }
+            n = n * 16 + u16::from(d);
+            run += 1;
         }
-        let n = s[i..i + run].iter().fold(0u16, |n, &d| {
-            n * 16 + (d as char).to_digit(16).unwrap_or(0) as u16
-        });
-        Some((n, i + run))
+        (run > 0).then_some((n, i + run))
     }
     // `read_groups`: (groups read, ended in IPv4, end).
     fn groups(s: &[u8], mut i: usize, out: &mut [u16]) -> (usize, bool, usize) {
@@ -80,14 +86,19 @@ fn ipv6_from(s: &[u8]) -> Option<std::net::Ipv6Addr> {
             let Some(j) = sep else {
                 return (k, false, i);
             };
+            let group = hex(s, j);
+            // An IPv4 address starts with 1 to 3 digits and a dot, so only
+            // where the hex digits stop at a dot (the hex run is the digits).
+            let dotted = group.is_some_and(|(_, end)| s.get(end) == Some(&b'.'));
             if k + 1 < limit
+                && dotted
                 && let Some(([a, b, c, d], end)) = v4(s, j)
             {
                 out[k] = u16::from_be_bytes([a, b]);
                 out[k + 1] = u16::from_be_bytes([c, d]);
                 return (k + 2, true, end);
             }
-            match hex(s, j) {
+            match group {
                 Some((g, end)) => {
                     out[k] = g;
                     i = end;
@@ -179,9 +190,23 @@ pub(super) fn is_ip_byte(b: u8) -> bool {
 }
 
 /// A byte of an address as sshd prints it, with an IPv6 zone: `fe80::1%eth0`.
+#[inline]
 pub(super) fn is_addr_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'_' | b'-')
+    // One load per byte: the matchers scan every address with it.
+    ADDR_BYTES[b as usize]
 }
+
+/// `is_addr_byte`, by byte.
+static ADDR_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b':' | b'.' | b'%' | b'_' | b'-');
+        b += 1;
+    }
+    t
+};
 
 /// `[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]+)?` → the address; the zone is dropped
 /// (a link-local neighbour is named by its address alone).
@@ -214,6 +239,14 @@ pub(super) fn ip_with_zone(text: &[u8]) -> Option<IpAddr> {
 mod tests {
     use super::*;
     use crate::parse::Rng;
+
+    #[test]
+    fn addr_bytes_by_table() {
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'_' | b'-');
+            assert_eq!(is_addr_byte(b), want, "{b}");
+        }
+    }
 
     #[test]
     fn ipv6_by_hand_equals_the_standard_library() {

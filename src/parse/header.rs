@@ -101,10 +101,24 @@ fn classic(l: &[u8]) -> bool {
     l.len() > 16 && l[3] == b' ' && l[9] == b':' && l[15] == b' '
 }
 
-/// The first `x` in `b`. Header fields are a few bytes long, where a plain
-/// loop beats a call into `memchr`.
+/// The first `x` in `b`. Header fields are a few bytes long, where a call
+/// into `memchr` costs more than it saves: eight bytes at a time, in a word.
+#[inline]
 fn find_byte(b: &[u8], x: u8) -> Option<usize> {
-    b.iter().position(|&c| c == x)
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ (LO * u64::from(x));
+        // The lowest high bit set is the first zero byte of `w` exactly
+        // (a borrow only runs upward, past a byte that was zero).
+        let zero = w.wrapping_sub(LO) & !w & HI;
+        if zero != 0 {
+            return Some(i + (zero.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == x).map(|j| i + j)
 }
 
 fn split_word(b: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -515,6 +529,22 @@ mod tests {
             assert_eq!(s, Stamp::Vsftpd(stamp), "{line}");
             assert_eq!((host, prog, pid), (None, "vsftpd", Some("4165")));
             assert!(msg.starts_with("[admin]"));
+        }
+    }
+
+    #[test]
+    fn find_byte_finds_the_first() {
+        let mut rng = crate::parse::Rng(7);
+        for _ in 0..20_000 {
+            let len = rng.below(40);
+            let b: Vec<u8> = (0..len).map(|_| b"ab: [\x80\xff"[rng.below(7)]).collect();
+            for x in [b' ', b':', b'[', b'a', 0x80, 0xff, 0] {
+                assert_eq!(
+                    find_byte(&b, x),
+                    b.iter().position(|&c| c == x),
+                    "{b:?} {x}"
+                );
+            }
         }
     }
 

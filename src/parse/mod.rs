@@ -205,9 +205,44 @@ fn count_from(n: &[u8]) -> Option<u32> {
 struct Body<'a> {
     kind: Kind,
     method: Option<&'a [u8]>,
-    ip: Option<IpAddr>,
+    ip: Pending<'a>,
     user: Option<&'a [u8]>,
     count: u32,
+}
+
+/// A line's address, decoded or still as its text. Decoding is most of the
+/// cost of an attack line, so the reading thread leaves it to the merging
+/// one (see `ingest`): the line is an event only if the text decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pending<'a> {
+    /// Decided already: the address, or none (it comes from the connection).
+    Known(Option<IpAddr>),
+    /// The address as sshd wrote it (`ip_with_zone` decodes it). With `keep`
+    /// false the event does not take it (see `plausible`), but the text must
+    /// still be an address for the line to count.
+    Text { text: &'a [u8], keep: bool },
+}
+
+impl Pending<'_> {
+    /// `None` when the text is no address: then the line is no event.
+    #[inline]
+    pub(crate) fn resolve(self) -> Option<Option<IpAddr>> {
+        match self {
+            Pending::Known(ip) => Some(ip),
+            Pending::Text { text, keep } => {
+                let ip = addr::ip_with_zone(text)?;
+                Some(keep.then_some(ip))
+            }
+        }
+    }
+
+    /// The same address, which the event then does not take.
+    fn dropped(self) -> Self {
+        match self {
+            Pending::Known(_) => Pending::Known(None),
+            Pending::Text { text, .. } => Pending::Text { text, keep: false },
+        }
+    }
 }
 
 /// The most of a user name an event keeps: sshd prints no more (`%.100s`).
@@ -220,8 +255,9 @@ pub const MAX_USER: usize = sshd::SSHD_MAX_USER;
 /// port N ssh2`). Such a line counts without a name, and with the address of
 /// its connection's other lines. pam_unix and vsftpd print names whole; the
 /// first 100 bytes are kept, so that nothing downstream copies a huge name.
+/// `None` when the address is needed here and is none (the line is no event).
 #[inline]
-fn plausible(service: Service, mut body: Body<'_>) -> Body<'_> {
+fn plausible(service: Service, mut body: Body<'_>) -> Option<Body<'_>> {
     if body.kind == Kind::Failed
         && let Some(u) = body.user
         && u.len() >= 30
@@ -231,9 +267,12 @@ fn plausible(service: Service, mut body: Body<'_>) -> Body<'_> {
         // known (see `sshd::certificates_in`), nor the name.
         let mut inside = sshd::certificates_in(u).peekable();
         if inside.peek().is_some() {
+            // Rare: the address is decoded here, to be compared.
+            let ip = body.ip.resolve()?;
+            body.ip = Pending::Known(ip);
             body.user = None;
-            if inside.any(|ip| Some(ip) != body.ip) {
-                body.ip = None;
+            if inside.any(|other| Some(other) != ip) {
+                body.ip = Pending::Known(None);
             }
         }
     }
@@ -241,18 +280,27 @@ fn plausible(service: Service, mut body: Body<'_>) -> Body<'_> {
         || matches!(body.kind, Kind::PamAuthFailure | Kind::PamMoreFailures);
     body.user = match body.user {
         Some(u) if u.len() > MAX_USER && !whole => {
-            body.ip = None;
+            body.ip = body.ip.dropped();
             None
         }
         Some(u) if !u.is_empty() => Some(&u[..u.len().min(MAX_USER)]),
         _ => None,
     };
-    body
+    Some(body)
 }
 
 /// Parses one log line (without its newline). `None` for anything that is
 /// not a failed login from a remote address.
 pub fn parse(line: &[u8]) -> Option<Event<'_>> {
+    let (mut ev, ip) = parse_pending(line)?;
+    ev.ip = ip.resolve()?;
+    Some(ev)
+}
+
+/// `parse`, but the address is left to decode: the event's `ip` is `None`
+/// until `Pending::resolve` gives it, and the line is an event only if that
+/// does not fail.
+pub(crate) fn parse_pending(line: &[u8]) -> Option<(Event<'_>, Pending<'_>)> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     event(&header(line)?)
 }
@@ -275,7 +323,10 @@ pub fn examine(line: &[u8]) -> Seen<'_> {
     let Some(h) = header(line) else {
         return Seen::Other;
     };
-    if let Some(ev) = event(&h) {
+    if let Some((mut ev, ip)) = event(&h)
+        && let Some(ip) = ip.resolve()
+    {
+        ev.ip = ip;
         return Seen::Event(ev);
     }
     let ours = matches!(
@@ -288,25 +339,26 @@ pub fn examine(line: &[u8]) -> Seen<'_> {
     }
 }
 
-fn event<'a>(h: &Header<'a>) -> Option<Event<'a>> {
+fn event<'a>(h: &Header<'a>) -> Option<(Event<'a>, Pending<'a>)> {
     let (service, body) = match h.prog {
         b"sshd" | b"sshd-session" | b"sshd-auth" => (Service::Sshd, sshd_body(h.msg)?),
         b"sshd(pam_unix)" => (Service::Sshd, sshd::pam_unix_tag_body(h.msg)?),
         b"vsftpd" => (Service::Vsftpd, vsftpd_body(h.msg)?),
         _ => return None,
     };
-    let body = plausible(service, body);
-    Some(Event {
+    let body = plausible(service, body)?;
+    let ev = Event {
         service,
         kind: body.kind,
         method: body.method,
-        ip: body.ip,
+        ip: None,
         user: body.user,
         stamp: h.stamp,
         host: h.host,
         pid: h.pid.and_then(parse_u32),
         count: body.count,
-    })
+    };
+    Some((ev, body.ip))
 }
 
 /// xorshift64*: deterministic, no dependency.

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 
 use super::addr::{ip_with_zone, is_addr_byte};
-use super::{Body, Kind, count_from};
+use super::{Body, Kind, Pending, count_from};
 
 // sshd's messages are matched by hand, from their fixed end backwards, with
 // exactly the meaning of these patterns (`(?-u)`, so `.` is any byte but
@@ -442,10 +442,11 @@ fn body<'a>(
     (addr, user): Found<'a>,
     count: u32,
 ) -> Option<Body<'a>> {
+    // The text is decoded later, off the reading thread (`Pending::resolve`).
     let ip = match addr {
-        Addr::Text(t) => Some(ip_with_zone(t)?),
-        Addr::Ip(ip) => Some(ip),
-        Addr::Connection => None,
+        Addr::Text(text) => Pending::Text { text, keep: true },
+        Addr::Ip(ip) => Pending::Known(Some(ip)),
+        Addr::Connection => Pending::Known(None),
     };
     Some(Body {
         kind,
@@ -720,7 +721,7 @@ mod oracle {
     }
 
     fn sshd_body_hand(msg: &[u8]) -> Answer<'_> {
-        sshd_body(msg).map(|b| (b.kind, b.method, b.ip, b.user, b.count))
+        sshd_body(msg).and_then(|b| Some((b.kind, b.method, b.ip.resolve()?, b.user, b.count)))
     }
 
     /// Messages of every form, plain and with the traps an attacker can set.
@@ -920,7 +921,7 @@ mod oracle {
             "session opened for user root by (uid=0)",
         ] {
             let hand = pam_unix_tag_body(msg.as_bytes())
-                .map(|b| (b.kind, b.method, b.ip, b.user, b.count));
+                .and_then(|b| Some((b.kind, b.method, b.ip.resolve()?, b.user, b.count)));
             assert_eq!(hand, pam_unix_tag_regex(msg.as_bytes()), "{msg}");
         }
     }

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use super::{Body, Kind, REPEATED, count_of, ip_of, re, user_of};
+use super::{Body, Kind, Pending, REPEATED, count_of, ip_of, re, user_of};
 
 // vsftpd quotes the address last; an optional quoted reason may follow it.
 static FTP_FAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -65,7 +65,7 @@ fn vsftpd_pam(msg: &[u8]) -> Option<Body<'_>> {
     Some(Body {
         kind: Kind::PamAuthFailure,
         method: None,
-        ip: Some(ip),
+        ip: Pending::Known(Some(ip)),
         user,
         count: 1,
     })
@@ -91,7 +91,7 @@ pub(super) fn vsftpd_body(msg: &[u8]) -> Option<Body<'_>> {
     Some(Body {
         kind,
         method: None,
-        ip: Some(ip_of(&caps)?),
+        ip: Pending::Known(Some(ip_of(&caps)?)),
         user: user_of(&caps),
         count: 1,
     })
