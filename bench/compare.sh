@@ -134,7 +134,9 @@ restore="$(q truncate -s "$base" "$work/auth.log") && $(q cat "$work/new.log") >
 "${measure[@]}" --spec "$work/cron.spec" --runs "$runs" --json "$work/cron.json"
 python3 - "$work/state1.json" <<'EOF' >"$work/state.txt"
 import json, os, sys
-n = len(json.load(open(sys.argv[1]))["table"]["attackers"])
+st = json.load(open(sys.argv[1]))
+# Format 4: the newest record of each address across the chunks.
+n = len(set().union(*(p.get("attackers", {}) for p in st.get("parts", [st.get("table", {})]))))
 size = os.path.getsize(sys.argv[1])
 print(n, size)
 EOF
