@@ -109,8 +109,10 @@ it holds secrets.
 .TP
 \fI/var/lib/tweet\-attacks/state.json\fR
 The state: each log's read position, the attacker table, the outbox, the
-sinks' budgets and the conditions already said. Saved atomically under
-\fIstate.json.lock\fR; \fIstate.json.tmp\fR holds the previous state.
+sinks' budgets and the conditions already said, under the lock
+\fIstate.json.lock\fR. A save appends what changed and is whole or not at
+all; now and then the file is compacted, rewritten through a temp file.
+Do not edit it by hand: checksums refuse the edit.
 \fBdpkg \-\-purge\fR removes the folder.
 .TP
 \fI/var/log/auth.log\fR, \fI/var/log/secure\fR, \fI/var/log/vsftpd.log\fR

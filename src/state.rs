@@ -576,6 +576,29 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupt_last_head_is_refused_not_taken_for_a_save_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut s = State::default();
+        record(&mut s, CONN, 100);
+        save(&path, &mut s).unwrap();
+        let mut s = load(&path).unwrap();
+        s.next_batch = 7;
+        save(&path, &mut s).unwrap();
+        // A byte of the newest head changes; the older head and trailer are whole.
+        let text = fs::read_to_string(&path).unwrap();
+        let at = text.rfind("\"next_batch\":7").unwrap();
+        let bad = format!("{}8{}", &text[..at + 13], &text[at + 14..]);
+        fs::write(&path, &bad).unwrap();
+        let err = format!("{:#}", load(&path).unwrap_err());
+        assert!(
+            err.contains("is corrupt") && err.contains("fails its checksum"),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), bad, "left untouched");
+    }
+
+    #[test]
     fn a_corrupt_block_is_found_when_read_and_the_state_is_not_saved_over() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");

@@ -52,9 +52,8 @@ impl Serialize for Attacker {
 }
 
 /// An attacker's array read by the same rules as `Attacker`, without
-/// allocating: names are checked to be strings and skipped. Loading checks
-/// every stored attacker this way (or by `scan_head`), so one that loads
-/// can always be read in full later.
+/// allocating: names are checked to be strings and skipped. What a scan of
+/// the stored attackers reads of each (by `scan_head`, or this).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub(super) struct Head {
     #[serde(default)]

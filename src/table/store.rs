@@ -755,11 +755,24 @@ pub fn open(file: File) -> Result<Opened, String> {
             .read_exact_at(&mut tail, size - SUFFIX.len() as u64)
             .is_ok()
         && tail == SUFFIX;
-    let found = ends_whole
-        .then(|| head_at(size - whole as u64))
-        .flatten()
-        .map(|(h, end)| (h, end, false))
-        .or_else(|| recover(&file, size, head_at).map(|(h, end)| (h, end, true)));
+    // A whole last trailer whose head does not check is corruption, not a
+    // save cut short: the head was synced before the trailer was written.
+    // Going back to an older trailer then would let the next save write
+    // over the newer state.
+    let last_trailer = ends_whole.then(|| {
+        let mut t = vec![0; TRAILER_LEN];
+        let at = size - whole as u64;
+        file.read_exact_at(&mut t, at).ok()?;
+        read_trailer(&t).map(|_| at)
+    });
+    let found = match last_trailer.flatten() {
+        Some(at) => Some(
+            head_at(at)
+                .map(|(h, end)| (h, end, false))
+                .ok_or("its last trailer names a head that fails its checksum")?,
+        ),
+        None => recover(&file, size, head_at).map(|(h, end)| (h, end, true)),
+    };
     let Some((head, end, torn)) = found else {
         return Err("no whole trailer found".into());
     };
