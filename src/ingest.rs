@@ -1,7 +1,9 @@
 //! Lines into the table, on two threads: one reads and parses a source
-//! while the other merges the events, so a large log is read on both cores.
+//! while the other merges the events, and parses a share of the lines
+//! whenever it would otherwise wait, so a large log is read on both cores.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use crate::clock::{LocalClock, Secs};
@@ -17,6 +19,9 @@ const BATCH: usize = 2048;
 /// filled and the one being merged, at most about 6 × (256 + 64) KiB of
 /// names are in flight.
 const BATCH_BYTES: usize = 256 * 1024;
+
+/// Bytes of lines handed unparsed to an idle merging thread at a time.
+const SHARE_BYTES: usize = 64 * 1024;
 
 /// Runs `read`, which hands each line it reads to its callback, on a second
 /// thread that parses the lines, while this thread merges the events into
@@ -37,39 +42,183 @@ pub fn ingest_counting<T: Send>(
     now: Secs,
     read: impl FnOnce(&mut dyn FnMut(&[u8])) -> T + Send,
 ) -> (T, u64) {
+    let idle = AtomicBool::new(false);
+    ingest_sharing(table, clock, now, read, &idle, || {
+        idle.load(Ordering::Relaxed)
+    })
+}
+
+/// `ingest_counting`, handing lines unparsed to the merging thread whenever
+/// `share` says so. It says so when that thread is idle, waiting for a
+/// batch: on a log of mostly other programs' lines the reading thread is
+/// the busier, and the other core would otherwise wait on it. Whoever
+/// parses them, the lines are merged in the order read.
+fn ingest_sharing<T: Send>(
+    table: &mut Table,
+    clock: &mut LocalClock,
+    now: Secs,
+    read: impl FnOnce(&mut dyn FnMut(&[u8])) -> T + Send,
+    idle: &AtomicBool,
+    share: impl Fn() -> bool + Send,
+) -> (T, u64) {
     let mut recognised = 0;
-    let (batches, received) = mpsc::sync_channel::<Batch>(4);
-    // Merged batches go back to be filled again, their buffers grown already.
-    let (spare, spares) = mpsc::channel::<Batch>();
+    let (work, received) = mpsc::sync_channel::<Work>(4);
+    // Merged batches and parsed shares go back to be filled again, their
+    // buffers grown already.
+    let (spare_batch, spare_batches) = mpsc::channel::<Batch>();
+    let (spare_lines, spare_shares) = mpsc::channel::<Lines>();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            let mut batch = Batch::new();
-            let out = read(&mut |line| {
-                let Some((ev, ip)) = parse_pending(line) else {
-                    return;
-                };
-                batch.push(&ev, ip);
-                if batch.full() {
-                    let next = spares.try_recv().unwrap_or_else(|_| Batch::new());
-                    // The merging side only stops when this side is done.
-                    let _ = batches.send(std::mem::replace(&mut batch, next));
-                }
-            });
-            let _ = batches.send(batch);
+            let mut fill = Filler {
+                work,
+                spare_batches,
+                spare_shares,
+                batch: Batch::new(),
+                share: None,
+            };
+            let out = read(&mut |line| fill.line(line, &share));
+            fill.finish();
             out
         });
-        for mut batch in received {
-            recognised += batch.merge_into(table, clock, now);
-            batch.events.clear();
-            batch.bytes.clear();
-            // Gone once the reading side is done.
-            let _ = spare.send(batch);
+        let mut events = Batch::new();
+        loop {
+            let next = match received.try_recv() {
+                Ok(w) => Ok(w),
+                Err(mpsc::TryRecvError::Empty) => {
+                    idle.store(true, Ordering::Relaxed);
+                    let w = received.recv();
+                    idle.store(false, Ordering::Relaxed);
+                    w.map_err(|_| ())
+                }
+                Err(mpsc::TryRecvError::Disconnected) => Err(()),
+            };
+            // Gone once the reading side is done: the spares are then dropped.
+            match next {
+                Ok(Work::Events(mut batch)) => {
+                    recognised += batch.merge_into(table, clock, now);
+                    batch.clear();
+                    let _ = spare_batch.send(batch);
+                }
+                Ok(Work::Lines(mut lines)) => {
+                    for line in lines.iter() {
+                        if let Some((ev, ip)) = parse_pending(line) {
+                            events.push(&ev, ip);
+                        }
+                        if events.full() {
+                            recognised += events.merge_into(table, clock, now);
+                            events.clear();
+                        }
+                    }
+                    recognised += events.merge_into(table, clock, now);
+                    events.clear();
+                    lines.clear();
+                    let _ = spare_lines.send(lines);
+                }
+                Err(()) => break,
+            }
         }
         let out = reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (out, recognised)
     })
+}
+
+/// The reading thread's side: parses lines into a batch, or copies them
+/// into a share for the merging thread, and sends either when full.
+struct Filler {
+    work: mpsc::SyncSender<Work>,
+    spare_batches: mpsc::Receiver<Batch>,
+    spare_shares: mpsc::Receiver<Lines>,
+    batch: Batch,
+    /// The share being filled: lines go here until it is full.
+    share: Option<Lines>,
+}
+
+impl Filler {
+    fn line(&mut self, line: &[u8], share: &impl Fn() -> bool) {
+        if let Some(lines) = &mut self.share {
+            lines.push(line);
+            if lines.full() {
+                self.send_share();
+            }
+        } else if share() {
+            // What was parsed goes first: the order is kept.
+            if !self.batch.events.is_empty() {
+                self.send_batch();
+            }
+            let mut lines = self.spare_shares.try_recv().unwrap_or_default();
+            lines.push(line);
+            self.share = Some(lines);
+        } else if let Some((ev, ip)) = parse_pending(line) {
+            self.batch.push(&ev, ip);
+            if self.batch.full() {
+                self.send_batch();
+            }
+        }
+    }
+
+    fn send_batch(&mut self) {
+        let next = self
+            .spare_batches
+            .try_recv()
+            .unwrap_or_else(|_| Batch::new());
+        let full = std::mem::replace(&mut self.batch, next);
+        // The merging side only stops when this side is done.
+        let _ = self.work.send(Work::Events(full));
+    }
+
+    fn send_share(&mut self) {
+        if let Some(lines) = self.share.take() {
+            let _ = self.work.send(Work::Lines(lines));
+        }
+    }
+
+    fn finish(mut self) {
+        // Only one of the two holds anything.
+        self.send_share();
+        if !self.batch.events.is_empty() {
+            self.send_batch();
+        }
+    }
+}
+
+/// What the reading thread hands the merging one, in the order read.
+enum Work {
+    Events(Batch),
+    /// Lines for the merging thread to parse itself, copied.
+    Lines(Lines),
+}
+
+/// Lines copied end to end, with where each ends.
+#[derive(Default)]
+struct Lines {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Lines {
+    fn push(&mut self, line: &[u8]) {
+        self.bytes.extend_from_slice(line);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// A share is small: the merging thread, idle when it was handed one,
+    /// comes back for the next soon, and the reading one parses meanwhile.
+    /// Lines are at most `source::MAX_LINE`, so a share is bounded.
+    fn full(&self) -> bool {
+        self.bytes.len() >= SHARE_BYTES
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.bytes[a..b])
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
 }
 
 /// Parsed events that no longer borrow their lines: the bytes they name
@@ -158,6 +307,11 @@ impl Batch {
 
     fn full(&self) -> bool {
         self.events.len() >= BATCH || self.bytes.len() >= BATCH_BYTES
+    }
+
+    fn clear(&mut self) {
+        self.events.clear();
+        self.bytes.clear();
     }
 
     /// Records the events whose address decodes (the others are no events,
@@ -263,20 +417,75 @@ mod tests {
         );
     }
 
-    #[test]
-    fn two_threads_build_the_table_one_would() {
-        let now = 1_795_000_000;
-        let lines = lines();
+    /// The table `parse` and `record` build on one thread, and the number of events.
+    fn one_thread(lines: &[String], now: Secs) -> (Table, u64) {
         let mut one = Table::default();
         let mut clock = LocalClock::new(now);
         let mut events = 0;
-        for line in &lines {
+        for line in lines {
             if let Some(ev) = parse(line.as_bytes()) {
                 let t = clock.decode(&ev.stamp).unwrap_or(now);
                 one.record(&ev, t);
                 events += 1;
             }
         }
+        (one, events)
+    }
+
+    #[test]
+    fn lines_shared_with_the_merging_thread_are_merged_in_the_order_read() {
+        let now = 1_795_000_000;
+        // Shares of a few lines: shared and parsed lines alternate, each a
+        // share's worth of `SHARE_BYTES` apart at most.
+        let mut lines = lines();
+        lines.extend(lines.clone().into_iter().map(|l| {
+            let pad = "p".repeat(SHARE_BYTES / 40);
+            l.replacen(" u", &format!(" {pad}u"), 1)
+        }));
+        let (one, events) = one_thread(&lines, now);
+        for every in [1, 2, 7, 1000, usize::MAX] {
+            let asked = std::sync::atomic::AtomicUsize::new(0);
+            let shared = std::sync::atomic::AtomicUsize::new(0);
+            let share = || {
+                let n = asked.fetch_add(1, Ordering::Relaxed);
+                let yes = every != usize::MAX && n.is_multiple_of(every);
+                shared.fetch_add(usize::from(yes), Ordering::Relaxed);
+                yes
+            };
+            let mut two = Table::default();
+            let mut clock = LocalClock::new(now);
+            let idle = AtomicBool::new(false);
+            let (read, recognised) = ingest_sharing(
+                &mut two,
+                &mut clock,
+                now,
+                |on_line| {
+                    for line in &lines {
+                        on_line(line.as_bytes());
+                    }
+                    lines.len()
+                },
+                &idle,
+                share,
+            );
+            let shared = shared.into_inner();
+            // Every share is started by a yes; none with `usize::MAX`.
+            assert_eq!(
+                shared > 0,
+                every != usize::MAX,
+                "every {every}: {shared} shares"
+            );
+            assert_eq!(read, lines.len());
+            assert_eq!(recognised, events, "every {every}");
+            assert!(two == one, "every {every}: {shared} shares");
+        }
+    }
+
+    #[test]
+    fn two_threads_build_the_table_one_would() {
+        let now = 1_795_000_000;
+        let lines = lines();
+        let (one, events) = one_thread(&lines, now);
         let mut two = Table::default();
         let mut clock = LocalClock::new(now);
         let here = std::thread::current().id();

@@ -117,6 +117,11 @@ impl Announcement {
 /// Length as X counts it (twitter-text v3): NFC first, then 1 for Latin and
 /// general punctuation, 2 for everything else (CJK, emoji, …).
 pub fn weighted_len(text: &str) -> usize {
+    // ASCII is its own NFC, and all of it weighs 1: most posts, many times
+    // each while a post is fitted.
+    if text.is_ascii() {
+        return text.len();
+    }
     text.nfc()
         .map(|c| match c as u32 {
             0..=0x10FF | 0x2000..=0x200D | 0x2010..=0x201F | 0x2032..=0x2037 => 1,
