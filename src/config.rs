@@ -266,7 +266,9 @@ fn toml_error(e: &toml::de::Error, text: &str, path: &Path) -> anyhow::Error {
     let mut at = String::new();
     match e.span() {
         Some(span) if text.get(span.clone()).is_some() => {
-            at = format!(" at line {}", text[..span.start].lines().count().max(1));
+            // Newlines before the span, not `lines()`: a span that starts a
+            // line (an unknown key) has the newline before it in that text.
+            at = format!(" at line {}", text[..span.start].matches('\n').count() + 1);
             // A key (followed by `=`) is a name, not a value: it may be quoted.
             if !text[span.end..].trim_start().starts_with('=') {
                 msg = without_quoted(&msg, &text[span]);
@@ -716,5 +718,27 @@ impl Config {
             cli::Command::Man => Command::Man,
         };
         Ok(Config { now, command })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        let e = toml::from_str::<FileConfig>(text).unwrap_err();
+        format!("{:#}", toml_error(&e, text, Path::new("o.toml")))
+    }
+
+    #[test]
+    fn a_bad_options_file_is_reported_at_the_line_of_the_fault() {
+        // An unknown key: its span starts a line, after the newline before it.
+        let unknown = error_of("threshold = 5\nsince = \"1h\"\nthreshhold = 6\n");
+        assert!(unknown.contains("at line 3"), "{unknown}");
+        let first = error_of("bogus = 1\n");
+        assert!(first.contains("at line 1"), "{first}");
+        // A bad value: its span starts within the line.
+        let value = error_of("\n\nthreshold = \"five\"\n");
+        assert!(value.contains("at line 3"), "{value}");
     }
 }
