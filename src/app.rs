@@ -517,6 +517,8 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         state::check(path, &st)?;
     }
     crate::notice::say(&summary);
+    // As at the end of `run`: the process ends next.
+    std::mem::forget(st);
     Ok(())
 }
 

@@ -2,7 +2,6 @@
 //! file and the environment. Core code sees only these.
 
 use crate::table::{DEFAULT_IPV6_PREFIX, DEFAULT_MAX_ATTACKERS, Rules};
-use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -389,7 +388,7 @@ fn policy(threshold: u64, ignore: &[String]) -> Result<Policy> {
 fn privacy(passwd: &Path, show_local: bool) -> Result<Privacy> {
     let local = match std::fs::read_to_string(passwd) {
         Ok(text) => local_accounts(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
         Err(e) => {
             return Err(e).with_context(|| format!("cannot read {}", passwd.display()));
         }

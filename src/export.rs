@@ -322,7 +322,7 @@ mod tests {
     /// Exports `table()` with the posts' default rules: `root` is a local account.
     fn export_with(format: Format, since: Secs, min_tries: u64, show_local: bool) -> String {
         let privacy = Privacy {
-            local_accounts: ["root".to_string()].into(),
+            local_accounts: ["root".to_string()].into_iter().collect(),
             show_local,
         };
         let o = Options {

@@ -4,13 +4,16 @@
 //! from std's random source, so a hostile log cannot aim at one bucket
 //! without knowing the key.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::LazyLock;
 
 /// A `HashMap` with the fast keyed hasher.
 pub type Map<K, V> = HashMap<K, V, Keyed>;
+
+/// A `HashSet` with the fast keyed hasher.
+pub type Set<K> = HashSet<K, Keyed>;
 
 /// Drawn once per process: every map of a run shares it.
 static KEY: LazyLock<u64> = LazyLock::new(|| RandomState::new().hash_one(0x7765_6574_u64) | 1);

@@ -6,7 +6,6 @@
 //! someone else's login name are shown, and even those are defused so they
 //! cannot become a mention, hashtag, cashtag or link.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -24,8 +23,9 @@ const USERS_SHOWN: usize = 5;
 /// Which user names must not be published.
 #[derive(Debug, Clone, Default)]
 pub struct Privacy {
-    /// Accounts that exist on this host (from /etc/passwd).
-    pub local_accounts: HashSet<String>,
+    /// Accounts that exist on this host (from /etc/passwd): looked up for
+    /// every name of every post.
+    pub local_accounts: crate::hash::Set<String>,
     /// Publish local account names anyway.
     pub show_local: bool,
 }
@@ -253,7 +253,7 @@ pub fn render_packed(group: &[&Announcement]) -> Option<String> {
 }
 
 /// Reads `/etc/passwd`-style text into the set of local account names.
-pub fn local_accounts(passwd: &str) -> std::collections::HashSet<String> {
+pub fn local_accounts(passwd: &str) -> crate::hash::Set<String> {
     passwd
         .lines()
         .filter_map(|l| l.split(':').next())
@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn private_names_are_withheld() {
         let privacy = Privacy {
-            local_accounts: ["alice".to_string()].into(),
+            local_accounts: ["alice".to_string()].into_iter().collect(),
             show_local: false,
         };
         assert!(!privacy.publishable("alice"), "a local account");
