@@ -78,47 +78,84 @@ fn warn_read(what: &str, stats: &ReadStats) {
     }
 }
 
+/// A log that is not there: normal (no vsftpd), routine (logrotate's
+/// `nocreate` moment) or an error (named on purpose).
+fn missing_log(c: &RunConfig, st: &mut State, path: &Path, key: &str, now: Secs) -> Result<()> {
+    let note = format!("missing:{key}");
+    // logrotate renamed it and the daemon has not made the new one
+    // yet (`nocreate`): nothing is lost, the next run reads on.
+    if st
+        .logs
+        .get(key)
+        .is_some_and(|pos| source::rotated_away(path, pos))
+    {
+        return Ok(());
+    }
+    if c.explicit_logs.iter().any(|p| p == path) {
+        // Named on purpose: a typo must not pass as a quiet host. Nothing is saved.
+        bail!("log file {key} does not exist (named by a flag or in the --config file)");
+    }
+    // Many hosts have no vsftpd: its default log missing is normal.
+    if key != crate::config::DEFAULT_VSFTPD_LOG {
+        crate::notice::once(
+            &mut st.notes,
+            &note,
+            now,
+            format_args!("{key} does not exist; nothing is read from it until it does"),
+        );
+    }
+    Ok(())
+}
+
+/// Saves what a long read has gathered so far, with where it got to, so
+/// that its attackers leave memory: the first run over a collector's
+/// backlog would otherwise hold every attacker at once (760 MiB for 1.1
+/// million). Those due now are queued first: the lines still to read
+/// need not name them again. As the run's own save, all or nothing.
+fn save_stage(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
+    queue_due(st, c, now);
+    state::save(&c.state, st)?;
+    crate::fault::point("run:stage-saved");
+    Ok(())
+}
+
 fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
     let mut clock = LocalClock::new(now);
     for path in &c.logs {
         let key = path.display().to_string();
-        let saved = st.logs.get(&key);
-        let read = ingest_all(&mut st.table, &mut clock, now, |on_line| {
-            source::read_log(path, saved, on_line)
-        })?;
-        let note = format!("missing:{key}");
-        let Some(read) = read else {
-            // logrotate renamed it and the daemon has not made the new one
-            // yet (`nocreate`): nothing is lost, the next run reads on.
-            if saved.is_some_and(|pos| source::rotated_away(path, pos)) {
-                continue;
+        let mut stats = ReadStats::default();
+        for stage in 0.. {
+            let saved = st.logs.get(&key);
+            let read = ingest_all(&mut st.table, &mut clock, now, |on_line| {
+                source::read_log_upto(path, saved, c.stage_bytes, on_line)
+            })?;
+            let Some(read) = read else {
+                if stage > 0 {
+                    // Gone between two stages (renamed by logrotate): the
+                    // next run finds it wherever it went.
+                    break;
+                }
+                missing_log(c, st, path, &key, now)?;
+                break;
+            };
+            crate::notice::ended(&mut st.notes, &format!("missing:{key}"));
+            match &read.resume {
+                Resume::Truncated => warn(format_args!("{key} was truncated; read from the start")),
+                Resume::Replaced(lost) => warn(format_args!(
+                    "{key} was replaced: {lost}; read the new one from the start"
+                )),
+                // Rotation is routine: cron mails whatever is said, so it is not.
+                Resume::New | Resume::Continue | Resume::Rotated(_) => {}
             }
-            if c.explicit_logs.contains(path) {
-                // Named on purpose: a typo must not pass as a quiet host. Nothing is saved.
-                bail!("log file {key} does not exist (named by a flag or in the --config file)");
+            stats.lines += read.stats.lines;
+            stats.too_long += read.stats.too_long;
+            st.logs.insert(key.clone(), read.pos);
+            if !read.more {
+                break;
             }
-            // Many hosts have no vsftpd: its default log missing is normal.
-            if key != crate::config::DEFAULT_VSFTPD_LOG {
-                crate::notice::once(
-                    &mut st.notes,
-                    &note,
-                    now,
-                    format_args!("{key} does not exist; nothing is read from it until it does"),
-                );
-            }
-            continue;
-        };
-        crate::notice::ended(&mut st.notes, &note);
-        match &read.resume {
-            Resume::Truncated => warn(format_args!("{key} was truncated; read from the start")),
-            Resume::Replaced(lost) => warn(format_args!(
-                "{key} was replaced: {lost}; read the new one from the start"
-            )),
-            // Rotation is routine: cron mails whatever is said, so it is not.
-            Resume::New | Resume::Continue | Resume::Rotated(_) => {}
+            save_stage(c, st, now)?;
         }
-        warn_read(&key, &read.stats);
-        st.logs.insert(key, read.pos);
+        warn_read(&key, &stats);
     }
     if let Some(src) = &c.journal {
         if c.journal_auto && !st.journal_noted {

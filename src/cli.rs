@@ -157,6 +157,11 @@ pub struct RunArgs {
     /// Seconds to wait for another run's lock before giving up with status 75.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, hide = true)]
     pub lock_wait: f64,
+
+    /// Bytes of a log read before what they hold is saved, so that its
+    /// attackers leave memory (a first run over a large backlog).
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20, hide = true, env = "TWEET_ATTACKS_STAGE_BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stage_bytes: u64,
 }
 
 #[derive(Debug, ClapArgs)]

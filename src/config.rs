@@ -143,6 +143,9 @@ pub struct RunConfig {
     pub retention: Secs,
     pub rules: Rules,
     pub lock_wait: Duration,
+    /// How much of a log is read between saves; `None` (a dry run, which
+    /// saves nothing) reads each log whole.
+    pub stage_bytes: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -593,6 +596,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         retention,
         rules,
         lock_wait: Duration::from_secs_f64(r.lock_wait),
+        stage_bytes: (!r.dry_run).then_some(r.stage_bytes),
     })))
 }
 

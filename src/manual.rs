@@ -111,7 +111,8 @@ it holds secrets.
 The state: each log's read position, the attacker table, the outbox, the
 sinks' budgets and the conditions already said, under the lock
 \fIstate.json.lock\fR. A save appends what changed and is whole or not at
-all; now and then the file is compacted, rewritten through a temp file.
+all; a run that reads more than 32 MiB of a log saves after each 32 MiB;
+now and then the file is compacted, rewritten through a temp file.
 Do not edit it by hand: checksums refuse the edit.
 \fBdpkg \-\-purge\fR removes the folder.
 .TP

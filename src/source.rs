@@ -294,6 +294,8 @@ pub struct LogRead {
     pub stats: ReadStats,
     /// Every file read from, oldest first; the log's own path last.
     pub files: Vec<PathBuf>,
+    /// Whole lines are left in the log itself, past the `limit` of `read_log_upto`.
+    pub more: bool,
 }
 
 pub fn fnv1a(bytes: &[u8]) -> u64 {
@@ -664,6 +666,19 @@ pub fn rotated_away(path: &Path, saved: &LogPos) -> bool {
 pub fn read_log(
     path: &Path,
     saved: Option<&LogPos>,
+    on_line: impl FnMut(&[u8]),
+) -> Result<Option<LogRead>> {
+    read_log_upto(path, saved, None, on_line)
+}
+
+/// `read_log`, reading the log itself (not its rotated generations) no
+/// further than the last whole line within `limit` bytes of where it
+/// starts; `more` then says whether lines are left. At least one line is
+/// read, however long it is, so that a caller reading on always gets on.
+pub fn read_log_upto(
+    path: &Path,
+    saved: Option<&LogPos>,
+    limit: Option<u64>,
     mut on_line: impl FnMut(&[u8]),
 ) -> Result<Option<LogRead>> {
     let file = match File::open(path) {
@@ -805,7 +820,18 @@ pub fn read_log(
         (Some(lost), Resume::Continue | Resume::Rotated(_)) => Resume::Replaced(lost),
         (_, resume) => resume,
     };
-    let stats = read_from(&file, start, meta.len(), false, r.on_line).with_context(ctx)?;
+    let upto =
+        |reach: Option<u64>| reach.map_or(meta.len(), |n| meta.len().min(start.saturating_add(n)));
+    let mut reach = limit;
+    let mut until = upto(reach);
+    let mut stats = read_from(&file, start, until, false, r.on_line).with_context(ctx)?;
+    while stats.consumed == 0 && until < meta.len() {
+        // Not one whole line within reach, so none was passed on: reach further.
+        reach = reach.map(|n| n.saturating_mul(2));
+        until = upto(reach);
+        stats = read_from(&file, start, until, false, r.on_line).with_context(ctx)?;
+    }
+    let more = until < meta.len();
     r.files.push(path.to_path_buf());
     add(&mut r.stats, &stats);
     r.stats.partial = stats.partial;
@@ -824,6 +850,7 @@ pub fn read_log(
         resume,
         stats: r.stats,
         files: r.files,
+        more,
     }))
 }
 
@@ -918,6 +945,58 @@ mod tests {
             .unwrap();
         assert_eq!(seen, vec![b"three".to_vec()]);
         assert_eq!(r.resume, Resume::Continue);
+    }
+
+    #[test]
+    fn a_limited_read_stops_at_a_whole_line_and_the_next_goes_on_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        let long = "L".repeat(50);
+        let mut lines = vec![
+            "aaaa".to_string(),
+            "bbbb".into(),
+            "cccc".into(),
+            long.clone(),
+        ];
+        lines.extend((0..20).map(|i| format!("d{i:02}")));
+        let text = format!("{}\npart", lines.join("\n"));
+        std::fs::write(&path, &text).unwrap();
+        let mut seen: Vec<String> = Vec::new();
+        let mut saved: Option<LogPos> = None;
+        let mut reads = Vec::new();
+        loop {
+            let r = read_log_upto(&path, saved.as_ref(), Some(12), |l| {
+                seen.push(String::from_utf8_lossy(l).into_owned())
+            })
+            .unwrap()
+            .unwrap();
+            let from = saved.as_ref().map_or(0, |p| p.offset);
+            reads.push((r.pos.offset - from, r.more));
+            saved = Some(r.pos);
+            if !r.more {
+                break;
+            }
+        }
+        assert_eq!(seen, lines, "every whole line once, in order");
+        // 12 bytes hold two whole lines; the 51 bytes of the long one are
+        // reached by doubling (12, 24, 48, 96), with 11 short lines after it.
+        assert_eq!(reads[..3], [(10, true), (5, true), (95, true)]);
+        // Every read that leaves more got on, by at most the limit.
+        assert!(
+            reads[3..]
+                .iter()
+                .all(|&(n, more)| !more || (n > 0 && n <= 12)),
+            "{reads:?}"
+        );
+        assert_eq!(
+            reads.last(),
+            Some(&(0, false)),
+            "only the partial line was left"
+        );
+        let end = saved.as_ref().unwrap().offset;
+        assert_eq!(end, text.len() as u64 - 4, "the partial last line waits");
+        let r = read_log_upto(&path, saved.as_ref(), None, |_| panic!("nothing new")).unwrap();
+        assert_eq!(r.unwrap().pos.offset, end);
     }
 
     #[test]

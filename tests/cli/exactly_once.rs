@@ -21,7 +21,7 @@ pub(super) const OTHER: &str = "61.177.172.13";
 
 /// Runs `cmd` until it pauses at `point` (the `#N` form allowed), then
 /// SIGKILLs it. Returns once it is dead; panics if it never got there.
-fn kill_at(env: &Env, mut cmd: Command, point: &str) {
+pub(super) fn kill_at(env: &Env, mut cmd: Command, point: &str) {
     let file = env.path("paused");
     let _ = fs::remove_file(&file);
     cmd.env("TWEET_ATTACKS_PAUSE_AT", point)

@@ -148,3 +148,148 @@ fn abuseipdb_is_sent_one_address_seen_in_a_network_not_the_network() {
     assert_eq!(seen.len(), 1, "{seen:#?}");
     assert_eq!(seen[0].field("ip"), "2a02:c7f:1:2:1::1");
 }
+
+/// Connections like `CONN` (three guesses each) from 203.0.113.1 to `ips`,
+/// `rounds` from each, two open at a time with their lines alternating: a
+/// read cut anywhere cuts connections in the middle.
+fn interleaved(ips: usize, rounds: usize) -> String {
+    let mut out = String::new();
+    let mut pid = 5000;
+    for round in 0..rounds {
+        let all: Vec<usize> = (1..=ips).collect();
+        for pair in all.chunks(2) {
+            let conns: Vec<Vec<String>> = pair
+                .iter()
+                .map(|&i| {
+                    pid += 1;
+                    CONN.iter()
+                        .map(|l| {
+                            l.replace("203.0.113.5", &format!("203.0.113.{i}"))
+                                .replace("[3504]", &format!("[{pid}]"))
+                                .replace("00:00:0", &format!("{round:02}:{i:02}:0"))
+                        })
+                        .collect()
+                })
+                .collect();
+            for k in 0..CONN.len() {
+                for c in &conns {
+                    out += &c[k];
+                    out += "\n";
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The parts of the state file that hold attackers: one per save that had
+/// any, until a compaction rewrites them as one.
+fn attacker_chunks(env: &Env) -> usize {
+    let file: Value = serde_json::from_slice(&fs::read(env.path("state.json")).unwrap()).unwrap();
+    file["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p.get("attackers").is_some())
+        .count()
+}
+
+/// The addresses a `run --json` announced, sorted.
+fn announced(out: &Out) -> Vec<String> {
+    let mut ips: Vec<String> = out
+        .json_lines()
+        .iter()
+        .map(|v| v["ip"].as_str().unwrap().to_string())
+        .collect();
+    ips.sort();
+    ips
+}
+
+const STAGE: &str = "TWEET_ATTACKS_STAGE_BYTES";
+
+/// `run --json`, saving after each 700 bytes of log.
+fn staged_run(env: &Env) -> Out {
+    Out(env
+        .run_args(&["--json"])
+        .env(STAGE, "700")
+        .output()
+        .unwrap())
+    .ok()
+}
+
+#[test]
+fn a_long_read_is_saved_in_stages_and_counts_as_one_read_would() {
+    let log = interleaved(6, 3);
+    // A state compacted once already, so that the run appends each save
+    // (a first run's last save compacts, and the stages' chunks with it).
+    let first = guesses("198.51.100.1", 1, 100);
+    let whole = Env::new();
+    whole.write("auth.log", &first);
+    whole.run(&[]).ok();
+    whole.append("auth.log", &log);
+    let one = Out(whole.run_args(&["--json"]).output().unwrap()).ok();
+    let staged = Env::new();
+    staged.write("auth.log", &first);
+    staged.run(&[]).ok();
+    staged.append("auth.log", &log);
+    let out = staged_run(&staged);
+    // The stages happened: a save each, so a chunk each.
+    let stages = log.len() / 700;
+    let (a, b) = (attacker_chunks(&whole), attacker_chunks(&staged));
+    assert!(
+        b >= a + stages - 1,
+        "{b} chunks staged, {a} in one read, {stages} stages"
+    );
+    let ips: Vec<String> = (1..=6).map(|i| format!("203.0.113.{i}")).collect();
+    for ip in &ips {
+        assert_eq!(
+            whole.tries(ip),
+            9,
+            "{ip}: three connections of three guesses"
+        );
+        assert_eq!(staged.tries(ip), whole.tries(ip), "{ip}");
+    }
+    let at = |env: &Env| env.state()["logs"]["auth.log"]["offset"].clone();
+    assert_eq!(at(&staged), log.len() as u64 + first.len() as u64);
+    assert_eq!(at(&staged), at(&whole));
+    // Each announced once, in one run as in the other.
+    assert_eq!(announced(&one), ips);
+    assert_eq!(announced(&out), ips);
+    assert_eq!(out.stderr(), "", "stages are not worth a word");
+}
+
+#[test]
+fn a_run_killed_between_stages_goes_on_from_the_last_stage_saved() {
+    let log = interleaved(6, 3);
+    let env = Env::new();
+    env.write("auth.log", &log);
+    let mut cmd = env.run_args(&["--json"]);
+    cmd.env(STAGE, "700");
+    super::exactly_once::kill_at(&env, cmd, "run:stage-saved#3");
+    // Killed after its third save: what those stages read is saved, with
+    // where they got to, and nothing was announced yet.
+    let offset = env.state()["logs"]["auth.log"]["offset"].as_u64().unwrap();
+    assert!(offset >= 3 * 600 && offset < log.len() as u64, "{offset}");
+    let out = staged_run(&env);
+    let ips: Vec<String> = (1..=6).map(|i| format!("203.0.113.{i}")).collect();
+    for ip in &ips {
+        assert_eq!(env.tries(ip), 9, "{ip}: no line counted twice or lost");
+    }
+    assert_eq!(announced(&out), ips, "each once");
+    let again = Out(env.run_args(&["--json"]).output().unwrap()).ok();
+    assert_eq!(announced(&again), Vec::<String>::new());
+}
+
+#[test]
+fn a_dry_run_reads_a_long_log_whole_and_saves_nothing() {
+    let env = Env::new();
+    env.write("auth.log", &interleaved(6, 3));
+    let out = Out(env
+        .run_args(&["--json", "--dry-run"])
+        .env(STAGE, "700")
+        .output()
+        .unwrap())
+    .ok();
+    assert_eq!(announced(&out).len(), 6);
+    assert!(!env.path("state.json").exists());
+}
