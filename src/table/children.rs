@@ -25,6 +25,8 @@
 
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
+
 use super::{CONN_IDLE, ConnKey};
 use crate::clock::Secs;
 use crate::hash::Map;
@@ -41,9 +43,8 @@ struct Child {
     claimed: bool,
 }
 
-/// Possible PAM children, per (host, address). Not saved in the state: a
-/// round is a few seconds, and a run that ends inside one merely counts that
-/// guess twice, as before.
+/// Possible PAM children, per (host, address). Saved in the state's head,
+/// so that a round that a cron run's end cuts in two still counts once.
 #[derive(Debug, Clone, Default)]
 pub struct Children {
     by_addr: Map<(u64, IpAddr), Vec<Child>>,
@@ -51,7 +52,66 @@ pub struct Children {
     swept: Secs,
 }
 
+/// A possible child as the state's head keeps it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChildRecord {
+    /// FNV-1a of the syslog host, as in `ConnKey`.
+    h: u64,
+    ip: IpAddr,
+    pid: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    user: u64,
+    t: Secs,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    claimed: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl Children {
+    pub fn is_empty(&self) -> bool {
+        self.by_addr.is_empty()
+    }
+
+    /// Every possible child, by host and address, each address's oldest first
+    /// (the order `claim` takes them in).
+    pub fn records(&self) -> Vec<ChildRecord> {
+        let mut addrs: Vec<_> = self.by_addr.iter().collect();
+        addrs.sort_unstable_by_key(|(k, _)| **k);
+        addrs
+            .into_iter()
+            .flat_map(|(&(h, ip), v)| {
+                v.iter().map(move |c| ChildRecord {
+                    h,
+                    ip,
+                    pid: c.pid,
+                    user: c.user,
+                    t: c.t,
+                    claimed: c.claimed,
+                })
+            })
+            .collect()
+    }
+
+    /// The children `records` gave, in their order.
+    pub fn from_records(records: Vec<ChildRecord>) -> Children {
+        let mut out = Children::default();
+        for r in records {
+            let v = out.by_addr.entry((r.h, r.ip)).or_default();
+            if v.len() < MAX_PER_ADDR {
+                v.push(Child {
+                    pid: r.pid,
+                    user: r.user,
+                    t: r.t,
+                    claimed: r.claimed,
+                });
+            }
+        }
+        out
+    }
+
     /// `key`'s first line was a pam_unix failure naming `user`.
     pub fn born(&mut self, key: ConnKey, user: u64, t: Secs) {
         let v = self.by_addr.entry((key.host, key.ip)).or_default();
@@ -202,6 +262,39 @@ mod tests {
         assert_eq!(tries(SSHPASS, "198.51.100.11"), 1);
         let both: Vec<&str> = KBD_ROOT.iter().chain(KBD_INVALID).copied().collect();
         assert_eq!(tries(&both, "198.51.100.12"), 7);
+    }
+
+    /// `tries`, with the table saved and loaded again before line `cut`,
+    /// as a cron run ends and the next begins.
+    fn tries_split(lines: &[&str], addr: &str, cut: usize) -> u64 {
+        let timed: Vec<(&str, Secs)> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (*l, 100 + i as Secs))
+            .collect();
+        let mut t = Table::default();
+        feed(&mut t, &timed[..cut]);
+        let mut t = super::super::store::tests::reloaded(&t);
+        feed(&mut t, &timed[cut..]);
+        t.all()[&ip(addr)].tries()
+    }
+
+    #[test]
+    fn a_round_split_across_two_runs_is_still_one_guess() {
+        for cut in 0..=KBD_ROOT.len() {
+            assert_eq!(
+                tries_split(KBD_ROOT, "198.51.100.12", cut),
+                5,
+                "cut before line {cut}"
+            );
+        }
+        for cut in 0..=PASSWORD.len() {
+            assert_eq!(
+                tries_split(PASSWORD, "203.0.113.21", cut),
+                5,
+                "cut before line {cut}"
+            );
+        }
     }
 
     #[test]

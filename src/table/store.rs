@@ -42,6 +42,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
+use super::children::{ChildRecord, Children};
 use super::head::{Head, read_head};
 use super::{Attacker, Conn, ConnKey, Rules, Table, ip_order};
 use crate::clock::Secs;
@@ -989,8 +990,13 @@ impl Serialize for Table {
             .map(|(k, c)| ConnRecord { key: *k, conn: *c })
             .collect();
         conns.sort_by_key(|r| r.key);
-        let mut st = s.serialize_struct("Table", 2)?;
+        let mut st = s.serialize_struct("Table", 3)?;
         st.serialize_field("conns", &conns)?;
+        if self.children.is_empty() {
+            st.skip_field("children")?;
+        } else {
+            st.serialize_field("children", &self.children.records())?;
+        }
         st.serialize_field("store", &self.stored.meta)?;
         st.end()
     }
@@ -1006,6 +1012,8 @@ impl<'de> Deserialize<'de> for Table {
             attackers: Option<Map<IpAddr, Attacker>>,
             #[serde(default)]
             conns: Vec<ConnRecord>,
+            #[serde(default)]
+            children: Vec<ChildRecord>,
             #[serde(default)]
             store: Meta,
         }
@@ -1028,7 +1036,7 @@ impl<'de> Deserialize<'de> for Table {
             stored,
             taken: Map::default(),
             conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
-            children: Default::default(),
+            children: Children::from_records(raw.children),
             expiry: expiry.into(),
             latest,
             // Not saved: the run's options set them.
