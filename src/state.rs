@@ -7,6 +7,7 @@ use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -122,7 +123,9 @@ pub fn load(path: &Path) -> Result<State> {
             .attach(&opened)
             .map_err(|e| anyhow::anyhow!(e))
             .with_context(corrupt)?;
-        if opened.torn {
+        // A reader (`show`, a dry run) that finds another run holding the
+        // lock is looking at its save in progress, not at one cut short.
+        if opened.torn && !another_run_saving(path) {
             crate::notice::warn(format_args!(
                 "state file {}: its last save was cut short; read the one before it (those lines are read again)",
                 path.display()
@@ -349,6 +352,34 @@ pub struct StateLock {
     _file: File,
 }
 
+/// Whether this process holds a state's lock: a run that finds its own
+/// state cut short must say so, whoever else looks.
+static HOLDING: AtomicBool = AtomicBool::new(false);
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        HOLDING.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Whether another process holds `path`'s lock now, and so may be saving.
+/// The lock file is only looked at: opened to read, never created, never
+/// through a link, and never waited on (a FIFO in its place does not block).
+fn another_run_saving(path: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    if HOLDING.load(Ordering::Relaxed) {
+        return false;
+    }
+    let Ok(f) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(sibling(path, ".lock"))
+    else {
+        return false;
+    };
+    matches!(f.try_lock_shared(), Err(fs::TryLockError::WouldBlock))
+}
+
 /// Takes the state's lock (`STATE.lock`), waiting up to `wait` for a run in
 /// progress. The state's folder must be private (see `safe_fs`): the run
 /// writes, renames and reuses names in it.
@@ -362,7 +393,10 @@ pub fn lock(path: &Path, wait: Duration) -> Result<StateLock> {
     let deadline = Instant::now() + wait;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(StateLock { _file: file }),
+            Ok(()) => {
+                HOLDING.store(true, Ordering::Relaxed);
+                return Ok(StateLock { _file: file });
+            }
             Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50));
             }

@@ -21,7 +21,17 @@ pub(super) const OTHER: &str = "61.177.172.13";
 
 /// Runs `cmd` until it pauses at `point` (the `#N` form allowed), then
 /// SIGKILLs it. Returns once it is dead; panics if it never got there.
-pub(super) fn kill_at(env: &Env, mut cmd: Command, point: &str) {
+pub(super) fn kill_at(env: &Env, cmd: Command, point: &str) {
+    let mut child = paused_at(env, cmd, point);
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "killed, not ended: {status}");
+}
+
+/// Starts `cmd` and returns it, still running, once it has paused at
+/// `point`; panics if it never got there.
+pub(super) fn paused_at(env: &Env, mut cmd: Command, point: &str) -> std::process::Child {
     let file = env.path("paused");
     let _ = fs::remove_file(&file);
     cmd.env("TWEET_ATTACKS_PAUSE_AT", point)
@@ -46,10 +56,7 @@ pub(super) fn kill_at(env: &Env, mut cmd: Command, point: &str) {
         name,
         "paused where meant"
     );
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(9), "killed, not ended: {status}");
+    child
 }
 
 /// The outbox entries, as (sink, ip) pairs.

@@ -293,3 +293,37 @@ fn a_dry_run_reads_a_long_log_whole_and_saves_nothing() {
     assert_eq!(announced(&out).len(), 6);
     assert!(!env.path("state.json").exists());
 }
+
+#[test]
+fn a_reader_during_a_save_reads_the_last_whole_one_and_says_nothing() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.9", 3, 100));
+    env.run(&[]).ok();
+    env.append("auth.log", &guesses("203.0.113.9", 4, 200));
+    let mut run = super::exactly_once::paused_at(&env, env.run_args(&[]), "save:synced");
+    let show = || {
+        Out(env
+            .cmd(&["show", "--state", "state.json", "--json"])
+            .output()
+            .unwrap())
+        .ok()
+    };
+    // The run holds the lock, its new parts synced, the trailer naming them not yet written.
+    let during = show();
+    assert_eq!(during.json_lines()[0]["tries"], 3, "the last whole save");
+    assert_eq!(
+        during.stderr(),
+        "",
+        "a save in progress is not one cut short"
+    );
+    run.kill().unwrap();
+    run.wait().unwrap();
+    // Killed there, the save was cut short, and now that is worth a word.
+    let after = show();
+    assert_eq!(after.json_lines()[0]["tries"], 3);
+    assert!(
+        after.stderr().contains("its last save was cut short"),
+        "{}",
+        after.stderr()
+    );
+}
