@@ -470,3 +470,40 @@ fn logrotate_inode_number_reused_by_the_new_file() {
         "SKIPPED in part: this filesystem reused no inode number in 20 rounds (the counts were exact)"
     );
 }
+
+/// A long read saves as it goes (see tests/cli/scale.rs); one killed between
+/// two of its saves, then rotated and compressed by logrotate before the
+/// next run, which reads the rest of the old file out of its gzip.
+#[test]
+fn a_run_killed_between_its_stages_then_rotated_counts_every_guess_once() {
+    let Some(mut t) = Rotated::new("create\ncompress") else {
+        return;
+    };
+    t.log(40);
+    let len = fs::metadata(t.env.path("auth.log")).unwrap().len();
+    let mut cmd = t.env.run_args(&[]);
+    cmd.env("TWEET_ATTACKS_STAGE_BYTES", "700");
+    super::exactly_once::kill_at(&t.env, cmd, "run:stage-saved#2");
+    // Killed after its second save: part of the log is counted, the rest is not.
+    let offset = t.env.state()["logs"]["auth.log"]["offset"]
+        .as_u64()
+        .unwrap();
+    assert!(offset > 0 && offset < len, "{offset} of {len}");
+    let counted = t.env.tries(IP);
+    assert!(counted > 0 && counted < 40, "{counted}");
+    t.log(5);
+    let old_inode = t.inode("auth.log");
+    t.rotate();
+    assert!(t.exists("auth.log.1.gz") && !t.exists("auth.log.1"));
+    assert_ne!(t.inode("auth.log"), old_inode, "a new file at the path");
+    t.log(3);
+    let out = Out(t
+        .env
+        .run_args(&[])
+        .env("TWEET_ATTACKS_STAGE_BYTES", "700")
+        .output()
+        .unwrap())
+    .ok();
+    assert_eq!(t.env.tries(IP), t.written, "stderr: {}", out.stderr());
+    assert_eq!(out.stderr(), "");
+}
