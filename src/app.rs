@@ -592,11 +592,17 @@ fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
             n += 1;
             let ev = match examine(line) {
                 Seen::Event(ev) => ev,
-                Seen::Missed => {
-                    forms.missed += 1;
+                seen @ (Seen::Missed | Seen::Ambiguous) => {
+                    let ambiguous = seen == Seen::Ambiguous;
+                    match ambiguous {
+                        true => forms.ambiguous += 1,
+                        false => forms.missed += 1,
+                    }
                     if missed && write_err.is_none() {
+                        let mark: &[u8] = if ambiguous { b"ambiguous: " } else { b"" };
                         write_err = out
-                            .write_all(line)
+                            .write_all(mark)
+                            .and_then(|()| out.write_all(line))
                             .and_then(|()| out.write_all(b"\n"))
                             .err();
                     }

@@ -204,7 +204,8 @@ pub struct ParseArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Print, instead of the JSON lines, the lines of sshd, sshd-session and
-    /// vsftpd that name an address but were not understood.
+    /// vsftpd that name an address but were not understood, and, behind
+    /// `ambiguous: `, those that may be a failure but do not say whose.
     #[arg(long)]
     pub missed: bool,
 }

@@ -43,6 +43,8 @@ impl fmt::Display for Summary {
 pub struct Forms {
     pub by_form: BTreeMap<String, u64>,
     pub missed: u64,
+    /// Lines that may be a failure but do not say whose: counted for nobody.
+    pub ambiguous: u64,
 }
 
 impl Forms {
@@ -67,7 +69,10 @@ impl fmt::Display for Forms {
             "; {} line(s) of sshd or vsftpd with an address not understood",
             self.missed
         )?;
-        if self.missed > 0 {
+        if self.ambiguous > 0 {
+            write!(f, ", {} ambiguous, counted for nobody", self.ambiguous)?;
+        }
+        if self.missed + self.ambiguous > 0 {
             write!(f, " (`tweet-attacks parse --missed` lists them)")?;
         }
         Ok(())

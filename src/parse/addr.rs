@@ -3,9 +3,27 @@
 use std::net::IpAddr;
 
 /// Parses an address as sshd or vsftpd prints it. A hostname (UseDNS) is
-/// rejected, never resolved. `::ffff:a.b.c.d` becomes `a.b.c.d`.
+/// rejected, never resolved. An IPv4 client seen through IPv6 is the IPv4
+/// client (`client`).
 pub(super) fn ip_from(text: &[u8]) -> Option<IpAddr> {
-    parse_ip(text).map(|ip| ip.to_canonical())
+    parse_ip(text).map(client)
+}
+
+/// The client behind an address: `::ffff:a.b.c.d` (IPv4-mapped, a dual-stack
+/// socket), `64:ff9b::a.b.c.d` (NAT64 and SIIT's well-known prefix, RFC 6052)
+/// and `::a.b.c.d` (IPv4-compatible, RFC 4291's deprecated form) are the IPv4
+/// client `a.b.c.d`, so that every IPv4 attacker behind one translator is
+/// not counted as one IPv6 "attacker". `::` and `::1` stay as they are.
+pub(crate) fn client(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip else { return ip };
+    let s = v6.segments();
+    let v4 =
+        || std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0x64, 0xff9b, 0, 0, 0, 0, _, _] => IpAddr::V4(v4()),
+        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => IpAddr::V4(v4()),
+        _ => ip,
+    }
 }
 
 /// Exactly `IpAddr::from_str`, several times faster: no UTF-8 check, and
@@ -249,10 +267,33 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv4_client_seen_through_ipv6_is_the_ipv4_client() {
+        for (text, want) in [
+            ("::ffff:198.51.100.7", "198.51.100.7"),
+            ("::FFFF:c633:6407", "198.51.100.7"),
+            ("64:ff9b::198.51.100.7", "198.51.100.7"),
+            ("64:ff9b::c633:6407", "198.51.100.7"),
+            ("::198.51.100.7", "198.51.100.7"),
+            ("::2", "0.0.0.2"),
+            // Not an IPv4 client: unspecified, loopback, other prefixes.
+            ("::", "::"),
+            ("::1", "::1"),
+            ("64:ff9b:1::c633:6407", "64:ff9b:1::c633:6407"),
+            ("64:ff9b::1:c633:6407", "64:ff9b::1:c633:6407"),
+            ("::1:ffff:c633:6407", "::1:ffff:c633:6407"),
+            ("2001:db8::c633:6407", "2001:db8::c633:6407"),
+            ("198.51.100.7", "198.51.100.7"),
+        ] {
+            let want: IpAddr = want.parse().unwrap();
+            assert_eq!(ip_from(text.as_bytes()), Some(want), "{text}");
+        }
+    }
+
+    #[test]
     fn ipv6_by_hand_equals_the_standard_library() {
         let std_parse = |t: &[u8]| -> Option<IpAddr> {
             let ip: IpAddr = std::str::from_utf8(t).ok()?.parse().ok()?;
-            Some(ip.to_canonical())
+            Some(client(ip))
         };
         for t in [
             "::",

@@ -23,7 +23,6 @@ use std::sync::LazyLock;
 
 use regex::bytes::{Captures, Regex};
 
-use addr::ip_from;
 pub(crate) use addr::parse_ip;
 use header::{Header, header};
 use sshd::sshd_body;
@@ -185,10 +184,7 @@ fn re(pattern: &str) -> Regex {
 static REPEATED: LazyLock<Regex> =
     LazyLock::new(|| re(r"^message repeated (?P<n>\d+) times: \[ ?(?P<inner>.*)\]$"));
 
-fn ip_of(caps: &Captures) -> Option<IpAddr> {
-    ip_from(caps.name("ip")?.as_bytes())
-}
-
+#[cfg(test)]
 fn user_of<'a>(caps: &Captures<'a>) -> Option<&'a [u8]> {
     caps.name("user").map(|m| m.as_bytes())
 }
@@ -249,44 +245,34 @@ impl Pending<'_> {
 pub const MAX_USER: usize = sshd::SSHD_MAX_USER;
 
 /// What a line's user name and address can be believed to be. sshd prints
-/// at most 100 bytes of a name in its own messages, so a longer one there is
-/// not sshd's output: an attacker's text that reached the end of the line (a
-/// certificate's key ID cut by syslog's line limit can end in a fake `from A
-/// port N ssh2`). Such a line counts without a name, and with the address of
-/// its connection's other lines. pam_unix and vsftpd print names whole; the
-/// first 100 bytes are kept, so that nothing downstream copies a huge name.
-/// `None` when the address is needed here and is none (the line is no event).
+/// at most 100 bytes of a name in most of its messages, so a longer one there
+/// is not sshd's output: such a line counts without a name, and with the
+/// address of its connection's other lines. The matchers of `Failed` and of
+/// the lines that name a connection (`Connection closed by …`) hold their
+/// names to sshd's own limits themselves; pam_unix and vsftpd print names
+/// whole. The first 100 bytes are kept, so that nothing downstream copies a
+/// huge name.
 #[inline]
-fn plausible(service: Service, mut body: Body<'_>) -> Option<Body<'_>> {
-    if body.kind == Kind::Failed
-        && let Some(u) = body.user
-        && u.len() >= 30
-        && u.contains(&b'-')
-    {
-        // A certificate's part in the name: which address is sshd's is not
-        // known (see `sshd::certificates_in`), nor the name.
-        let mut inside = sshd::certificates_in(u).peekable();
-        if inside.peek().is_some() {
-            // Rare: the address is decoded here, to be compared.
-            let ip = body.ip.resolve()?;
-            body.ip = Pending::Known(ip);
-            body.user = None;
-            if inside.any(|other| Some(other) != ip) {
-                body.ip = Pending::Known(None);
-            }
-        }
-    }
+fn plausible(service: Service, mut body: Body<'_>) -> Body<'_> {
     let whole = matches!(service, Service::Vsftpd)
-        || matches!(body.kind, Kind::PamAuthFailure | Kind::PamMoreFailures);
+        || matches!(
+            body.kind,
+            Kind::PamAuthFailure
+                | Kind::PamMoreFailures
+                | Kind::Failed
+                | Kind::ConnectionClosed
+                | Kind::Disconnected
+                | Kind::Disconnecting
+        );
     body.user = match body.user {
-        Some(u) if u.len() > MAX_USER && !whole => {
+        Some(u) if u.len() > MAX_USER && !whole && sshd::raw_len(u) > MAX_USER => {
             body.ip = body.ip.dropped();
             None
         }
         Some(u) if !u.is_empty() => Some(&u[..u.len().min(MAX_USER)]),
         _ => None,
     };
-    Some(body)
+    body
 }
 
 /// Parses one log line (without its newline). `None` for anything that is
@@ -313,6 +299,11 @@ pub enum Seen<'a> {
     /// neither a failure nor one of their known harmless messages
     /// (`noise::harmless`): a form this tool may not know yet.
     Missed,
+    /// A line the daemon may have written in more than one way, one of them a
+    /// failure, that does not say whose it is (text the client chose imitates
+    /// a failure, or a failure carries another address in the client's
+    /// text): counted for nobody.
+    Ambiguous,
     /// Any other line.
     Other,
 }
@@ -333,6 +324,14 @@ pub fn examine(line: &[u8]) -> Seen<'_> {
         h.prog,
         b"sshd" | b"sshd-session" | b"sshd-auth" | b"sshd(pam_unix)" | b"vsftpd"
     );
+    let ambiguous = match h.prog {
+        b"sshd" | b"sshd-session" | b"sshd-auth" => sshd::ambiguous(h.msg),
+        b"vsftpd" => vsftpd::ambiguous(h.msg),
+        _ => false,
+    };
+    if ambiguous {
+        return Seen::Ambiguous;
+    }
     match ours && !noise::harmless(h.prog, h.msg) && noise::names_address(h.msg) {
         true => Seen::Missed,
         false => Seen::Other,
@@ -346,7 +345,7 @@ fn event<'a>(h: &Header<'a>) -> Option<(Event<'a>, Pending<'a>)> {
         b"vsftpd" => (Service::Vsftpd, vsftpd_body(h.msg)?),
         _ => return None,
     };
-    let body = plausible(service, body)?;
+    let body = plausible(service, body);
     let ev = Event {
         service,
         kind: body.kind,
@@ -760,14 +759,31 @@ mod tests {
         for line in [
             format!("{real}x from 10.10.1.2 port 55555 ssh2: RSA-CERT SHA256:c ID y (serial 1) CA RSA SHA256:bbb"),
             "Nov 26 00:00:03 web01 sshd[7]: Failed publickey for x from 10.10.1.2 port 5 ssh2: RSA-CERT SHA256:c ID y from 203.0.113.5 port 22 ssh2: RSA-CERT SHA256:aaa ID k (serial 1) CA RSA SHA256:bbb".to_string(),
-            // A key ID long enough for syslog to cut the line after a fake suffix.
-            format!("{real}{}x from 10.10.1.2 port 55555 ssh2", "A".repeat(900)),
-            format!("{real}{} from 10.10.1.2 port 55555 ssh2: RSA SHA256:zzz", "A".repeat(900)),
+            // A key ID cut after a fake suffix.
+            format!("{real}x from 10.10.1.2 port 55555 ssh2"),
+            format!("{real}x from 10.10.1.2 port 55555 ssh2: RSA SHA256:zzz"),
             // … or cut inside a fake fingerprint that takes up the padding.
             format!("{real}x from 10.10.1.2 port 55555 ssh2: RSA SHA256:{}", "A".repeat(900)),
         ] {
             let e = ev(&line);
             assert_eq!((e.kind, e.ip, e.user), (Kind::Failed, None, None), "{line}");
+        }
+        // sshd prints at most 100 bytes of a user name, so a fake that would
+        // need a longer one is no reading: a key ID long enough for syslog to
+        // cut the line after a fake suffix.
+        for line in [
+            format!("{real}{}x from 10.10.1.2 port 55555 ssh2", "A".repeat(900)),
+            format!(
+                "{real}{} from 10.10.1.2 port 55555 ssh2: RSA SHA256:zzz",
+                "A".repeat(900)
+            ),
+        ] {
+            let e = ev(&line);
+            assert_eq!(
+                (e.ip, user(&e)),
+                (ip("203.0.113.5"), Some("root")),
+                "{line}"
+            );
         }
         // A fake that is not a whole prefix changes nothing.
         let line = format!("{real}x from 10.10.1.2 port 55555 ssh2 (serial 1) CA RSA SHA256:bbb");
@@ -916,7 +932,6 @@ mod tests {
         let cases = [
             "Nov 26 00:00:03 web01 sshd[1]: Failed password for invalid user x from 1.2.3.4 port 22 ssh2 from 203.0.113.99 port 4711 ssh2",
             "Nov 26 00:00:03 web01 sshd[1]: Failed password for x from 1.2.3.4 port 22 ssh2 from 203.0.113.99 port 4711 ssh2",
-            "Nov 26 00:00:03 web01 sshd[1]: Failed publickey for x from 1.2.3.4 port 22 ssh2: RSA SHA256:abc from 203.0.113.99 port 4711 ssh2: RSA SHA256:def",
             "Nov 26 00:00:03 web01 sshd[1]: Invalid user x from 1.2.3.4 port 22 from 203.0.113.99 port 4711",
             "Nov 26 00:00:03 web01 sshd[1]: Invalid user x from 1.2.3.4 from 203.0.113.99 port 4711",
             "Nov 26 00:00:03 web01 sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.99  user=x rhost=1.2.3.4",
@@ -927,10 +942,8 @@ mod tests {
             "Nov 26 00:00:03 web01 sshd[1]: Connection closed by invalid user x 1.2.3.4 port 22 [preauth] 203.0.113.99 port 4711 [preauth]",
             "Nov 26 00:00:03 web01 sshd[1]: Connection closed by authenticating user x 1.2.3.4 port 22 203.0.113.99 port 4711 [preauth]",
             "Nov 26 00:00:03 web01 sshd[1]: Disconnected from invalid user x 1.2.3.4 port 22 [preauth] 203.0.113.99 port 4711 [preauth]",
-            "Nov 26 00:00:03 web01 sshd[1]: Disconnecting invalid user x 1.2.3.4 port 22: Too many authentication failures 203.0.113.99 port 4711: Too many authentication failures [preauth]",
             "Nov 26 00:00:03 web01 sshd[1]: message repeated 3 times: [ Failed password for invalid user x from 1.2.3.4 port 22 ssh2 from 203.0.113.99 port 4711 ssh2]",
             r#"Thu Nov 26 00:00:01 2026 [pid 9] [x] FAIL LOGIN: Client "1.2.3.4"] FAIL LOGIN: Client "203.0.113.99""#,
-            r#"Thu Nov 26 00:00:01 2026 [pid 9] [x] FAIL LOGIN: Client "1.2.3.4", "y"] FAIL LOGIN: Client "203.0.113.99""#,
             r#"Nov 26 00:00:01 web01 vsftpd[9]: [x] FAIL LOGIN: Client "1.2.3.4"] FAIL LOGIN: Client "203.0.113.99", "Login incorrect.""#,
         ];
         for line in cases {
@@ -959,6 +972,20 @@ mod tests {
         // rather nobody than the wrong one.
         let ambiguous = "Nov 26 00:00:01 web01 vsftpd: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=a rhost=203.0.113.99  rhost=1.2.3.4  user=a rhost=203.0.113.99 ";
         assert_eq!(parse(ambiguous.as_bytes()), None);
+        // Where the client's text after the address can hold a whole fake
+        // reading, the line says nothing of its own: a failure takes its
+        // connection's address, and a line that may be no failure at all
+        // (a disconnect for another reason; another FTP action) counts for
+        // nobody.
+        let failed = "Nov 26 00:00:03 web01 sshd[1]: Failed publickey for x from 1.2.3.4 port 22 ssh2: RSA SHA256:abc from 203.0.113.99 port 4711 ssh2: RSA SHA256:def";
+        assert_eq!((ev(failed).ip, ev(failed).user), (None, None));
+        for line in [
+            "Nov 26 00:00:03 web01 sshd[1]: Disconnecting invalid user x 1.2.3.4 port 22: Too many authentication failures 203.0.113.99 port 4711: Too many authentication failures [preauth]",
+            r#"Thu Nov 26 00:00:01 2026 [pid 9] [x] FAIL LOGIN: Client "1.2.3.4", "y"] FAIL LOGIN: Client "203.0.113.99""#,
+        ] {
+            assert_eq!(parse(line.as_bytes()), None, "{line}");
+            assert_eq!(examine(line.as_bytes()), Seen::Ambiguous, "{line}");
+        }
         // A name that ends in what looks like a complete line, with the real suffix missing,
         // is not a failure line at all.
         let fake_only =

@@ -15,9 +15,10 @@ use super::{Body, Kind, Pending, count_from};
 // `(?:SHA256:[A-Za-z0-9+/=]+|(?:MD5:)?[0-9a-f]{2}(?::[0-9a-f]{2}){15})`); the
 // test `hand_matchers_equal_the_patterns` holds each matcher to its pattern.
 //
-//   Failed:      ^Failed (?P<method>[A-Za-z0-9@._/+-]{1,40}) for (?:invalid user )?(?P<user>.*) from (?P<ip>IP) port \d+ ssh[12](?:: [A-Z0-9-]+ FP)?$
-//   cert:        ^Failed METHOD for (?:invalid user )?U from (?P<ip>IP) port \d+ ssh[12]: [A-Z0-9-]+-CERT(?: FP)? ID .* \(serial \d+\) CA [A-Z0-9-]+ FP$
-//                (see `cert_tail`: the key ID, like U, is the client's)
+//   Failed:      ^Failed (?P<method>METHOD) for (?P<rest>.*)$, read at every
+//                ` from (?P<ip>IP) port \d+ ssh[12](?:$|: .*)` in rest with
+//                ^(?:invalid user )?(?P<user>.{0,100})$ before it (see `failed_tail`:
+//                the auth info after `: `, like U, is partly the client's)
 //   Invalid:     ^(?:Invalid|Illegal) user (?P<user>.*) from (?P<ip>IP)(?: port \d+)?$
 //   pam_unix:    ^pam_unix\(sshd:auth\): authentication failure; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>IP)(?: +user=(?P<user>.*?))? *$
 //   PAM more:    ^PAM (?P<n>\d+) more authentication failures?; logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=(?P<ip>IP)(?: +user=(?P<user>.*?))? *$
@@ -25,8 +26,12 @@ use super::{Body, Kind, Pending, count_from};
 //   PAM unknown: ^error: PAM: (?:User not known to the underlying authentication module|unknown user) for (?:(?:illegal|invalid) user )?(?P<user>.*) from (?P<ip>IP)$
 //   max auth:    ^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(?P<user>.*) from (?P<ip>IP) port \d+ ssh2(?: \[preauth\])?$
 //   not allowed: ^User (?P<user>.*) from (?P<ip>IP) not allowed because (?:not listed in AllowUsers|listed in DenyUsers|not in any group|none of user's groups are listed in AllowGroups|a group is listed in DenyGroups|shell \S+ (?:does not exist|is not executable))$
-//   closed:      ^(?:Connection closed by|Connection reset by|Disconnected from) (?:invalid|authenticating) user (?P<user>.*) (?P<ip>IP) port \d+(?: \[preauth\])?$
-//   Disconnecting: ^Disconnecting (?:invalid|authenticating) user (?P<user>.*) (?P<ip>IP) port \d+: (?:Too many authentication failures|Change of username or service not allowed|[A-Za-z ]+)(?: \[preauth\])?$
+//   closed:      ^(?:Connection closed by|Connection reset by|Disconnected from) (?P<pre>(?:invalid|authenticating) user (?P<user>.*)) (?P<ip>IP) port \d+(?: \[preauth\])?$,
+//                pre at most 200 bytes
+//   Disconnecting: ^Disconnecting (?P<pre>(?:invalid|authenticating) user (?P<user>.*)) (?P<ip>IP) port \d+: (?P<reason>.*)$,
+//                read at every such split with pre at most 200 bytes and reason at most
+//                100 (without ` [preauth]`); it counts only when every reading's reason
+//                is `Too many authentication failures( \[preauth\])?` (`disconnecting_tail`)
 //   too many:    ^Disconnecting: Too many authentication failures(?: for (?:invalid user )?(?P<user>.*?))?(?: \[preauth\])?$   (no address)
 //   root refused: ^ROOT LOGIN REFUSED FROM (?P<ip>IP)(?: port \d+)?$
 //   repeated:    ^message repeated (?P<n>\d+) times: \[ ?(?P<inner>.*)\]$
@@ -34,11 +39,41 @@ use super::{Body, Kind, Pending, count_from};
 // Every part after the user name is a run of one byte class that cannot hold
 // the separator before it (an address holds no space, a port no space, …), so
 // reading from the end finds the one place the user name can stop: the
-// greedy `.*` of the pattern. The address is always the one sshd wrote last,
-// except where the client also chose text after it: a certificate's key ID.
+// greedy `.*` of the pattern. Where the client also chose text after the
+// address (a `Failed` line's auth info, a disconnect's reason), every place
+// sshd's address may stand is read, and the line names an address only when
+// all of them agree: an attacker can make a line ambiguous, never make it
+// name someone else.
 
 /// sshd prints user names with `%.100s`.
 pub(super) const SSHD_MAX_USER: usize = 100;
+
+/// How many bytes sshd formatted to log `logged`, at the fewest. sshd's
+/// limits (`%.100s`, `%.200s`) count the bytes it formats; log.c then writes
+/// the message through `strnvis` (C-style and octal escapes), so a byte the
+/// client sent may take up to four in the log: `\001`. A backslash of the
+/// client's is itself escaped (`\\`), so every backslash in the log starts an
+/// escape, and counting each escape as one byte gives the length sshd held to
+/// its limit.
+pub(super) fn raw_len(logged: &[u8]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < logged.len() {
+        i += match logged[i] {
+            b'\\'
+                if logged
+                    .get(i + 1..i + 4)
+                    .is_some_and(|o| o.iter().all(|b| (b'0'..=b'7').contains(b))) =>
+            {
+                4
+            }
+            b'\\' if i + 1 < logged.len() => 2,
+            _ => 1,
+        };
+        n += 1;
+    }
+    n
+}
 
 /// `\S` of `(?-u)`: `\v` counts as space, unlike `u8::is_ascii_whitespace`.
 fn is_nonspace(b: u8) -> bool {
@@ -49,6 +84,17 @@ fn is_nonspace(b: u8) -> bool {
 fn split_run_back(s: &[u8], class: impl Fn(u8) -> bool) -> (&[u8], &[u8]) {
     let n = s.iter().rev().take_while(|&&b| class(b)).count();
     s.split_at(s.len() - n)
+}
+
+/// Every place `needle` starts in `hay`, overlapping ones too: ` from from `
+/// holds two ` from `, and `memmem::find_iter` finds only the first.
+fn every<'a>(needle: &'a memmem::Finder<'_>, hay: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + needle.find(hay.get(from..)?)?;
+        from = at + 1;
+        Some(at)
+    })
 }
 
 /// Splits off the longest prefix of bytes in the class.
@@ -113,47 +159,85 @@ fn failed_head(msg: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((method, rest.strip_prefix(b" for ")?))
 }
 
-/// A key type as sshd prints it: `RSA`, `ED25519`, `ECDSA-SK`, `RSA-CERT`.
-fn is_key_type(t: &[u8]) -> bool {
-    !t.is_empty()
-        && t.iter()
-            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+/// How far into a `Failed` line's text sshd's ` from ` can stand: `invalid
+/// user `, then `%.100s` of the name, each byte of it escaped in up to four
+/// (`raw_len`).
+const FAILED_USER_SPAN: usize = 13 + 4 * SSHD_MAX_USER;
+
+/// `… sshV` and then the end, or `: ` and the client's auth info.
+fn proto_then_info(r: &[u8]) -> bool {
+    let Some(r) = r
+        .strip_prefix(b" ssh2")
+        .or_else(|| r.strip_prefix(b" ssh1"))
+    else {
+        return false;
+    };
+    r.is_empty() || r.starts_with(b": ")
 }
 
-/// `SHA256:base64`, or the MD5 of old releases (and of `FingerprintHash md5`):
-/// `MD5:`, or nothing, before 16 hex pairs.
-fn is_fingerprint(f: &[u8]) -> bool {
-    if let Some(b64) = f.strip_prefix(b"SHA256:") {
-        return !b64.is_empty()
-            && b64
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
-    }
-    let hex = f.strip_prefix(b"MD5:").unwrap_or(f);
-    hex.len() == 47
-        && hex.iter().enumerate().all(|(i, &b)| match i % 3 {
-            2 => b == b':',
-            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
-        })
+/// `IP port \d+ sshV[: …]` → IP, after a candidate ` from `.
+fn failed_candidate(r: &[u8]) -> Option<&[u8]> {
+    let (ip, r) = split_run(r, is_addr_byte);
+    let r = r.strip_prefix(b" port ")?;
+    let (port, r) = split_run(r, |b| b.is_ascii_digit());
+    (!ip.is_empty() && !port.is_empty() && proto_then_info(r)).then_some(ip)
 }
 
-/// `HEAD TYPE FP` at the end of `s` → HEAD.
-fn key_back(s: &[u8]) -> Option<&[u8]> {
-    let (head, fp) = split_run_back(s, |b| b != b' ');
-    if !is_fingerprint(fp) {
-        return None;
+/// `[invalid user ]U from IP port N sshV[: INFO]`, after `Failed METHOD for `.
+///
+/// sshd writes `%.100s` of U, which the client chose, and then INFO, which the
+/// client also chose in part, at any length (a certificate's key ID, a GSSAPI
+/// name, hostbased's client user and host), and which a log line limit may
+/// cut anywhere. So every ` from IP port N sshV` that ends the line or is
+/// followed by `: `, with at most 100 bytes of U before it, is a place where
+/// sshd's own address may stand. The line names an address only when all of
+/// them name the same one; when they disagree the address comes from the
+/// connection's other lines. (METHOD is the monitor's own word, never the
+/// client's: with privilege separation only the monitor logs this line.)
+fn failed_tail(r: &[u8]) -> Option<Found<'_>> {
+    // Built once, not per failed line.
+    static FROM: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b" from "));
+    let window = &r[..r.len().min(FAILED_USER_SPAN + 6)];
+    let mut found: Option<Found> = None;
+    for at in every(&FROM, window) {
+        let user = &r[..at];
+        let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
+        if raw_len(user) > SSHD_MAX_USER || user.contains(&b'\n') {
+            continue;
+        }
+        let Some(ip) = failed_candidate(&r[at + 6..]) else {
+            continue;
+        };
+        found = Some(match found {
+            None => (Addr::Text(ip), Some(user)),
+            Some(seen) => agree(seen, (ip, user)),
+        });
+        if found == Some((Addr::Connection, None)) {
+            break;
+        }
     }
-    let (head, t) = split_run_back(head.strip_suffix(b" ")?, |b| b != b' ');
-    if !is_key_type(t) {
-        return None;
-    }
-    head.strip_suffix(b" ")
+    found
 }
 
-/// `HEAD ssh1` or `HEAD ssh2` at the end of `s` → HEAD.
-fn proto_back(s: &[u8]) -> Option<&[u8]> {
-    s.strip_suffix(b" ssh2")
-        .or_else(|| s.strip_suffix(b" ssh1"))
+/// A second reading of one line, (address text, name): the same address
+/// (then the name is not known), or another (then neither is: the
+/// connection's address is used). A reading whose text is no address is no
+/// reading.
+fn agree<'a>(seen: Found<'a>, (text, user): (&'a [u8], &'a [u8])) -> Found<'a> {
+    let Some(ip) = ip_with_zone(text) else {
+        return seen;
+    };
+    let before = match seen.0 {
+        Addr::Text(t) => ip_with_zone(t),
+        Addr::Ip(ip) => Some(ip),
+        Addr::Connection => return seen,
+    };
+    match before {
+        None => (Addr::Text(text), Some(user)),
+        Some(b) if b == ip => (Addr::Ip(ip), None),
+        Some(_) => (Addr::Connection, None),
+    }
 }
 
 /// `[invalid user ]U from IP port \d+` → (ip, user).
@@ -161,90 +245,6 @@ fn from_port(body: &[u8]) -> Option<Found<'_>> {
     let (user, ip) = addr_back(port_back(body)?, b" from ")?;
     let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
     Some((Addr::Text(ip), Some(user_text(user)?)))
-}
-
-/// `… from IP port \d+ ssh[12](?:: TYPE FP)?`, or a certificate's suffix.
-fn failed_tail(r: &[u8]) -> Option<Found<'_>> {
-    if let Some(body) = proto_back(r) {
-        return from_port(body);
-    }
-    let head = key_back(r)?;
-    match head.strip_suffix(b":").and_then(proto_back) {
-        Some(body) => from_port(body),
-        None => cert_tail(head),
-    }
-}
-
-/// `U from IP port N sshV: TYPE-CERT[ FP] ID KEYID (serial N) CA`, the text
-/// before the CA's `TYPE FP`. The client chose U and KEYID, either of which
-/// may hold a whole fake ` from IP port N sshV: TYPE-CERT FP ID `. Every place
-/// where that can start is a candidate: when they all name one address, it
-/// is the one; when they disagree, the address comes from the connection's
-/// other lines.
-fn cert_tail(head: &[u8]) -> Option<Found<'_>> {
-    let head = head.strip_suffix(b") CA")?;
-    let (head, serial) = split_run_back(head, |b| b.is_ascii_digit());
-    if serial.is_empty() {
-        return None;
-    }
-    let head = head.strip_suffix(b" (serial ")?;
-    user_text(head)?;
-    let mut found: Option<Found> = None;
-    let mut agree = true;
-    for at in memchr::memmem::find_iter(head, b" from ") {
-        let user = &head[..at];
-        let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
-        let Some(ip) = cert_candidate(&head[at + 6..]) else {
-            continue;
-        };
-        match found {
-            None => found = Some((Addr::Ip(ip), Some(user))),
-            Some((Addr::Ip(seen), _)) if seen == ip => found = Some((Addr::Ip(ip), None)),
-            Some(_) => agree = false,
-        }
-    }
-    let found = found?;
-    Some(if agree {
-        found
-    } else {
-        (Addr::Connection, None)
-    })
-}
-
-/// The addresses of the places in a `Failed` line's user name where a
-/// certificate's part can start: a line that ends in a plain suffix may be a
-/// certificate line cut by a syslog limit after a key ID that ends in a fake
-/// one, and then the address sshd wrote is one of these.
-pub(super) fn certificates_in(user: &[u8]) -> impl Iterator<Item = IpAddr> + '_ {
-    // Built once: `memmem::find_iter` builds a searcher per call, per failed line.
-    static FROM: LazyLock<memmem::Finder<'static>> =
-        LazyLock::new(|| memmem::Finder::new(b" from "));
-    FROM.find_iter(user)
-        .filter_map(|at| cert_candidate(&user[at + 6..]))
-}
-
-/// `IP port N sshV: TYPE-CERT[ FP] ID …` → IP.
-fn cert_candidate(r: &[u8]) -> Option<IpAddr> {
-    let (ip, r) = split_run(r, is_addr_byte);
-    let r = r.strip_prefix(b" port ")?;
-    let (port, r) = split_run(r, |b| b.is_ascii_digit());
-    if port.is_empty() {
-        return None;
-    }
-    let r = r
-        .strip_prefix(b" ssh2: ")
-        .or_else(|| r.strip_prefix(b" ssh1: "))?;
-    let (t, r) = split_run(r, |b| b != b' ');
-    if !(is_key_type(t) && t.ends_with(b"-CERT")) {
-        return None;
-    }
-    if !r.starts_with(b" ID ") {
-        let (fp, rest) = split_run(r.strip_prefix(b" ")?, |b| b != b' ');
-        if !(is_fingerprint(fp) && rest.starts_with(b" ID ")) {
-            return None;
-        }
-    }
-    ip_with_zone(ip)
 }
 
 /// `… from IP( port \d+)?` → (ip, user).
@@ -358,29 +358,98 @@ fn not_allowed_tail(r: &[u8]) -> Option<Found<'_>> {
     Some((Addr::Text(ip), Some(user_text(user)?)))
 }
 
-/// `(?:invalid|authenticating) user … IP port \d+( \[preauth\])?` → (ip, user).
-fn closed_tail(r: &[u8]) -> Option<Found<'_>> {
-    let r = r
-        .strip_prefix(b"invalid user ")
-        .or_else(|| r.strip_prefix(b"authenticating user "))?;
-    let body = r.strip_suffix(b" [preauth]").unwrap_or(r);
-    let (user, ip) = addr_back(port_back(body)?, b" ")?;
-    Some((Addr::Text(ip), Some(user_text(user)?)))
-}
+/// sshd names a connection `%.200s` of its log preamble (`invalid user U`
+/// or `authenticating user U`), then ` IP port N` (packet.c's
+/// `sshpkt_fmt_connection_id`): U is the client's, and at most this long.
+const PREAMBLE_MAX: usize = 200;
 
-/// `(?:invalid|authenticating) user … IP port \d+: [A-Za-z ]+( \[preauth\])?` → (ip, user).
-fn disconnecting_tail(r: &[u8]) -> Option<Found<'_>> {
-    let r = r
-        .strip_prefix(b"invalid user ")
-        .or_else(|| r.strip_prefix(b"authenticating user "))?;
-    let body = r.strip_suffix(b" [preauth]").unwrap_or(r);
-    // The reason's run of letters and spaces starts with the space of ": ".
-    let (head, reason) = split_run_back(body, |b| b.is_ascii_alphabetic() || b == b' ');
-    if reason.len() < 2 || reason[0] != b' ' {
+/// `invalid user U` or `authenticating user U` → U, if sshd could have
+/// written it whole.
+fn preamble_user(pre: &[u8]) -> Option<&[u8]> {
+    if raw_len(pre) > PREAMBLE_MAX {
         return None;
     }
-    let (user, ip) = addr_back(port_back(head.strip_suffix(b":")?)?, b" ")?;
-    Some((Addr::Text(ip), Some(user_text(user)?)))
+    let user = pre
+        .strip_prefix(b"invalid user ")
+        .or_else(|| pre.strip_prefix(b"authenticating user "))?;
+    user_text(user)
+}
+
+/// `(?:invalid|authenticating) user … IP port \d+( \[preauth\])?` → (ip, user).
+/// Nothing the client chose follows the address, so it is the one sshd wrote.
+fn closed_tail(r: &[u8]) -> Option<Found<'_>> {
+    let body = r.strip_suffix(b" [preauth]").unwrap_or(r);
+    let (pre, ip) = addr_back(port_back(body)?, b" ")?;
+    Some((Addr::Text(ip), Some(preamble_user(pre)?)))
+}
+
+/// The one reason for which sshd disconnects a client that is a guess.
+const TOO_MANY: &[u8] = b"Too many authentication failures";
+
+/// `PREAMBLE IP port \d+: REASON( \[preauth\])?` → (ip, user), where sshd
+/// writes `%.100s` of REASON, and REASON may hold the client's words: `Change
+/// of username or service not allowed: (U,S) -> (U2,S2)` names a user and a
+/// service the client sent. So every ` IP port N: ` after a preamble that fits
+/// is a place where sshd's own address may stand, and the line counts only
+/// when every such reading is the one disconnect that is a guess (too many
+/// failures): any other reason is no guess, and a line that may be one is
+/// not counted at all. Readings that disagree on the address leave it to the
+/// connection's other lines.
+fn disconnecting_tail(r: &[u8]) -> Option<Found<'_>> {
+    let mut found: Option<Found> = None;
+    for (ip, user, guess) in disconnecting_readings(r) {
+        if !guess {
+            // Another reason: no guess, if that reading is sshd's at all.
+            match ip_with_zone(ip) {
+                Some(_) => return None,
+                None => continue,
+            }
+        }
+        found = Some(match found {
+            None => (Addr::Text(ip), Some(user)),
+            Some(seen) => agree(seen, (ip, user)),
+        });
+    }
+    found
+}
+
+/// The readings of `PREAMBLE IP port \d+: REASON` that fit sshd's limits:
+/// (address text, user name, whether the reason is the guess).
+fn disconnecting_readings(r: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], bool)> {
+    static PORT: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b" port "));
+    every(&PORT, r).filter_map(move |at| {
+        let (pre, ip) = split_run_back(&r[..at], is_addr_byte);
+        let user = preamble_user(pre.strip_suffix(b" ")?)?;
+        let (port, rest) = split_run(&r[at + 6..], |b| b.is_ascii_digit());
+        let reason = rest.strip_prefix(b": ")?;
+        let bare = reason.strip_suffix(b" [preauth]").unwrap_or(reason);
+        if ip.is_empty() || port.is_empty() || (raw_len(bare) > 100 && raw_len(reason) > 100) {
+            return None;
+        }
+        Some((ip, user, bare == TOO_MANY))
+    })
+}
+
+/// A line sshd may have written in more than one way, one of them a
+/// failure, whose readings do not agree: counted for nobody
+/// (`disconnecting_tail`).
+pub(super) fn ambiguous(msg: &[u8]) -> bool {
+    let Some(r) = msg.strip_prefix(b"Disconnecting ") else {
+        return false;
+    };
+    let mut seen: Option<(IpAddr, bool)> = None;
+    let mut guess = false;
+    let mut differ = false;
+    for (ip, _, g) in disconnecting_readings(r) {
+        let Some(ip) = ip_with_zone(ip) else { continue };
+        guess |= g;
+        match seen {
+            None => seen = Some((ip, g)),
+            Some(s) => differ |= s != (ip, g),
+        }
+    }
+    guess && differ
 }
 
 /// `Too many authentication failures( for (invalid user )?U)?( \[preauth\])?`,
@@ -545,17 +614,12 @@ mod oracle {
             .replace("METHOD", r"[A-Za-z0-9@._/+-]{1,40}"))
     }
 
-    static FAILED: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(
-            r"^Failed (?P<method>METHOD) for (?:invalid user )?(?P<user>.*) from (?P<ip>IP) port \d+ ssh[12](?:: [A-Z0-9-]+ FP)?$",
-        )
-    });
-    static CERT_END: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"^Failed (?P<method>METHOD) for (?P<head>.*) \(serial \d+\) CA [A-Z0-9-]+ FP$")
-    });
-    static CERT_AT: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(r"^ from (?P<ip>IP) port \d+ ssh[12]: [A-Z0-9-]*-CERT(?: FP)? ID ")
-    });
+    static FAILED: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"^Failed (?P<method>METHOD) for (?P<rest>(?s:.*))$"));
+    static FAILED_AT: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"^ from (?P<ip>IP) port \d+ ssh[12](?:: (?s:.*))?$"));
+    static FAILED_USER: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"^(?:invalid user )?(?P<user>.*)$"));
     static INVALID_USER: LazyLock<Regex> = LazyLock::new(|| {
         pattern(r"^(?:Invalid|Illegal) user (?P<user>.*) from (?P<ip>IP)(?: port \d+)?$")
     });
@@ -591,14 +655,13 @@ mod oracle {
     });
     static PREAUTH_CLOSE: LazyLock<Regex> = LazyLock::new(|| {
         pattern(
-            r"^(?P<what>Connection closed by|Connection reset by|Disconnected from) (?:invalid|authenticating) user (?P<user>.*) (?P<ip>IP) port \d+(?: \[preauth\])?$",
+            r"^(?P<what>Connection closed by|Connection reset by|Disconnected from) (?P<pre>(?:invalid|authenticating) user (?P<user>.*)) (?P<ip>IP) port \d+(?: \[preauth\])?$",
         )
     });
-    static DISCONNECTING: LazyLock<Regex> = LazyLock::new(|| {
-        pattern(
-            r"^Disconnecting (?:invalid|authenticating) user (?P<user>.*) (?P<ip>IP) port \d+: (?:Too many authentication failures|Change of username or service not allowed|[A-Za-z ]+)(?: \[preauth\])?$",
-        )
-    });
+    static DISCONNECTING_AT: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"^ (?P<ip>IP) port \d+: (?P<reason>(?s:.*))$"));
+    static PREAMBLE: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"^(?:invalid|authenticating) user (?P<user>.*)$"));
     static TOO_MANY: LazyLock<Regex> = LazyLock::new(|| {
         pattern(
             r"^Disconnecting: Too many authentication failures(?: for (?:invalid user )?(?P<user>.*?))?(?: \[preauth\])?$",
@@ -619,41 +682,73 @@ mod oracle {
         ip_with_zone(caps.name("ip")?.as_bytes())
     }
 
-    /// A certificate line: every ` from ` where sshd's part can start.
-    fn cert_regex(msg: &[u8]) -> Answer<'_> {
-        let caps = CERT_END.captures(msg)?;
+    /// What the readings of one line say: one address, the same address
+    /// (no name), or addresses that disagree (neither).
+    fn agreed<'a>(readings: &[(IpAddr, &'a [u8])]) -> Option<(Option<IpAddr>, Option<&'a [u8]>)> {
+        let (first, user) = *readings.first()?;
+        Some(match readings.len() {
+            1 => (Some(first), Some(user)),
+            _ if readings.iter().all(|r| r.0 == first) => (Some(first), None),
+            _ => (None, None),
+        })
+    }
+
+    /// A `Failed` line: every ` from ` where sshd's part can start.
+    fn failed_regex(msg: &[u8]) -> Answer<'_> {
+        let caps = FAILED.captures(msg)?;
         let method = caps.name("method").map(|m| m.as_bytes());
-        let head = caps.name("head")?.as_bytes();
-        let mut ips = Vec::new();
-        let mut users = Vec::new();
-        for at in memchr::memmem::find_iter(head, b" from ") {
-            let user = &head[..at];
-            let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
-            if let Some(c) = CERT_AT.captures(&head[at..])
+        let rest = caps.name("rest")?.as_bytes();
+        let mut readings = Vec::new();
+        for at in (0..rest.len()).filter(|&i| rest[i..].starts_with(b" from ")) {
+            let Some(u) = FAILED_USER.captures(&rest[..at]) else {
+                continue;
+            };
+            let user = u.name("user")?.as_bytes();
+            if raw_len(user) > 100 {
+                continue;
+            }
+            if let Some(c) = FAILED_AT.captures(&rest[at..])
                 && let Some(ip) = ip_of_z(&c)
             {
-                ips.push(ip);
-                users.push(user);
+                readings.push((ip, user));
             }
         }
-        let first = *ips.first()?;
-        let (ip, user) = match (ips.iter().all(|i| *i == first), users.len()) {
-            (true, 1) => (Some(first), Some(users[0])),
-            (true, _) => (Some(first), None),
-            (false, _) => (None, None),
-        };
+        let (ip, user) = agreed(&readings)?;
         Some((Kind::Failed, method, ip, user, 1))
+    }
+
+    /// A `Disconnecting` line: every split where sshd's part can start; any
+    /// reason but too many failures is no guess.
+    fn disconnecting_regex(msg: &[u8]) -> Answer<'_> {
+        let rest = msg.strip_prefix(b"Disconnecting ")?;
+        let mut readings = Vec::new();
+        for at in memchr::memchr_iter(b' ', rest) {
+            let pre = &rest[..at];
+            let (Some(p), Some(c)) = (
+                PREAMBLE.captures(pre),
+                DISCONNECTING_AT.captures(&rest[at..]),
+            ) else {
+                continue;
+            };
+            let reason = c.name("reason")?.as_bytes();
+            let bare = reason.strip_suffix(b" [preauth]").unwrap_or(reason);
+            let Some(ip) = ip_of_z(&c) else { continue };
+            if raw_len(pre) > 200 || (raw_len(bare) > 100 && raw_len(reason) > 100) {
+                continue;
+            }
+            if bare != b"Too many authentication failures" {
+                return None;
+            }
+            readings.push((ip, p.name("user")?.as_bytes()));
+        }
+        let (ip, user) = agreed(&readings)?;
+        Some((Kind::Disconnecting, None, ip, user, 1))
     }
 
     /// The regex version of `sshd_body`, as it was before the hand matchers.
     fn sshd_body_regex(msg: &[u8]) -> Answer<'_> {
         let (kind, re): (Kind, &Regex) = match msg.first()? {
-            b'F' if msg.starts_with(b"Failed ") => {
-                if !FAILED.is_match(msg) {
-                    return cert_regex(msg);
-                }
-                (Kind::Failed, &FAILED)
-            }
+            b'F' if msg.starts_with(b"Failed ") => return failed_regex(msg),
             b'I' if msg.starts_with(b"Invalid user ") || msg.starts_with(b"Illegal user ") => {
                 (Kind::InvalidUser, &INVALID_USER)
             }
@@ -680,7 +775,7 @@ mod oracle {
                 let caps = TOO_MANY.captures(msg)?;
                 return Some((Kind::TooManyFailures, None, None, user_of(&caps), 1));
             }
-            b'D' if msg.starts_with(b"Disconnecting ") => (Kind::Disconnecting, &DISCONNECTING),
+            b'D' if msg.starts_with(b"Disconnecting ") => return disconnecting_regex(msg),
             b'R' if msg.starts_with(b"ROOT LOGIN REFUSED FROM ") => {
                 (Kind::RootRefused, &ROOT_REFUSED)
             }
@@ -693,6 +788,12 @@ mod oracle {
             _ => return None,
         };
         let caps = re.captures(msg)?;
+        if caps
+            .name("pre")
+            .is_some_and(|p| raw_len(p.as_bytes()) > 200)
+        {
+            return None;
+        }
         let count = match kind {
             Kind::PamMoreFailures => count_of(&caps)?,
             _ => 1,

@@ -3,16 +3,113 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use super::addr::ip_from;
 use regex::bytes::Regex;
 
-use super::{Body, Kind, Pending, REPEATED, count_of, ip_of, re, user_of};
+use super::{Body, Kind, Pending, REPEATED, count_of, re};
 
-// vsftpd quotes the address last; an optional quoted reason may follow it.
-static FTP_FAIL: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r#"^(?:\[pid \d+\] )?\[(?P<user>.*)\] FAIL LOGIN: Client "(?P<ip>[0-9A-Fa-f:.]+)"(?:, "[^"]*")?$"#,
-    )
-});
+/// One way vsftpd can have written a line (logging.c,
+/// `vsf_log_do_log_vsftpd_format`): after `[pid N] ` (or its syslog tag),
+/// `[U] ` when the client has sent a user name, then the action (`FAIL
+/// LOGIN`, `OK MKDIR`, `FTP command`, …), `: Client "IP"`, and then `, anon
+/// password "P"`, `, "ARG"`, sizes or rates. U, P and ARG are the client's:
+/// a user name, an anonymous password, a path or a whole FTP command (with
+/// `log_ftp_protocol`), any of which may hold `] FAIL LOGIN: Client "…"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Reading<'a> {
+    /// A failed login: the one action that is a guess.
+    pub(super) login: bool,
+    pub(super) ip: IpAddr,
+    pub(super) user: Option<&'a [u8]>,
+}
+
+/// Every place in `msg` where vsftpd's own action can start, read.
+pub(super) fn readings(msg: &[u8]) -> impl Iterator<Item = Reading<'_>> {
+    let starts = std::iter::once(0).chain(
+        memchr::memmem::find_iter(msg, b"] ")
+            .map(|i| i + 2)
+            .filter(move |_| msg.first() == Some(&b'[')),
+    );
+    starts.filter_map(move |at| {
+        let user = (at > 0).then(|| &msg[1..at - 2]);
+        read_at(&msg[at..]).map(|(login, ip)| Reading { login, ip, user })
+    })
+}
+
+/// `ACTION: Client "IP"TAIL` → (is a failed login, IP).
+fn read_at(r: &[u8]) -> Option<(bool, IpAddr)> {
+    const CLIENT: &[u8] = b": Client \"";
+    let (login, r) = if let Some(r) = r.strip_prefix(b"FAIL LOGIN") {
+        (true, r)
+    } else if let Some(r) = r.strip_prefix(b"OK ").or_else(|| r.strip_prefix(b"FAIL ")) {
+        let word = r.iter().take_while(|b| b.is_ascii_uppercase()).count();
+        if word == 0 {
+            return None;
+        }
+        (false, &r[word..])
+    } else {
+        let phrase = [&b"FTP command"[..], b"FTP response", b"CONNECT", b"DEBUG"]
+            .into_iter()
+            .find(|p| r.starts_with(p))?;
+        (false, &r[phrase.len()..])
+    };
+    let r = r.strip_prefix(CLIENT)?;
+    let len = r
+        .iter()
+        .take_while(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
+        .count();
+    let tail = r[len..].strip_prefix(b"\"")?;
+    // After the address: nothing, or the client's quoted words (and, for
+    // other actions, sizes and rates).
+    let fits = tail.is_empty() || (tail.starts_with(b", ") && (!login || tail.ends_with(b"\"")));
+    if !fits {
+        return None;
+    }
+    Some((login, ip_from(&r[..len])?))
+}
+
+/// A `FAIL LOGIN` line counts only when every reading of it is a failed
+/// login from the same address; a line that may be another action (a path
+/// or a command the client chose that imitates one) counts nothing, and so
+/// does one whose readings disagree: vsftpd's lines name no connection to
+/// take the address from.
+fn fail_login(msg: &[u8]) -> Option<Body<'_>> {
+    let mut found: Option<Reading> = None;
+    let mut many = false;
+    for r in readings(msg) {
+        if !r.login {
+            return None;
+        }
+        match found {
+            None => found = Some(r),
+            Some(f) if f.ip == r.ip => many = true,
+            Some(_) => return None,
+        }
+    }
+    let found = found?;
+    Some(Body {
+        kind: Kind::FtpFailLogin,
+        method: None,
+        ip: Pending::Known(Some(found.ip)),
+        user: if many { None } else { found.user },
+        count: 1,
+    })
+}
+
+/// A line that vsftpd may have written in more than one way, which is
+/// therefore not counted (`fail_login`): at least one reading a failed
+/// login, and readings that differ.
+pub(super) fn ambiguous(msg: &[u8]) -> bool {
+    let mut it = readings(msg);
+    let Some(first) = it.next() else { return false };
+    let mut login = first.login;
+    let mut differ = false;
+    for r in it {
+        login |= r.login;
+        differ |= r.login != first.login || r.ip != first.ip;
+    }
+    login && differ
+}
 
 static VSFTPD_PAM_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -43,10 +140,7 @@ fn vsftpd_pam(msg: &[u8]) -> Option<Body<'_>> {
             .iter()
             .take_while(|b| b.is_ascii_hexdigit() || **b == b':' || **b == b'.')
             .count();
-        let Some(ip) = std::str::from_utf8(&after[..len])
-            .ok()
-            .and_then(|t| t.parse::<IpAddr>().ok())
-        else {
+        let Some(ip) = ip_from(&after[..len]) else {
             continue;
         };
         let rest = &after[len..trim_end(after).max(len)];
@@ -56,9 +150,9 @@ fn vsftpd_pam(msg: &[u8]) -> Option<Body<'_>> {
             _ => continue,
         };
         match found {
-            Some((seen, _)) if seen != ip.to_canonical() => return None,
+            Some((seen, _)) if seen != ip => return None,
             Some(_) => {}
-            None => found = Some((ip.to_canonical(), user)),
+            None => found = Some((ip, user)),
         }
     }
     let (ip, user) = found?;
@@ -72,27 +166,19 @@ fn vsftpd_pam(msg: &[u8]) -> Option<Body<'_>> {
 }
 
 pub(super) fn vsftpd_body(msg: &[u8]) -> Option<Body<'_>> {
-    let (kind, re): (Kind, &Regex) = if msg.starts_with(b"pam_unix(vsftpd:auth): ") {
-        return vsftpd_pam(msg);
-    } else if memchr::memmem::find(msg, b"] FAIL LOGIN: ").is_some() {
-        (Kind::FtpFailLogin, &FTP_FAIL)
+    if msg.starts_with(b"pam_unix(vsftpd:auth): ") {
+        vsftpd_pam(msg)
     } else if msg.starts_with(b"message repeated ") {
         let caps = REPEATED.captures(msg)?;
         let n = count_of(&caps)?;
         let inner = vsftpd_body(caps.name("inner")?.as_bytes())?;
-        return Some(Body {
+        Some(Body {
             count: inner.count.saturating_mul(n),
             ..inner
-        });
+        })
+    } else if memchr::memmem::find(msg, b"FAIL LOGIN: ").is_some() {
+        fail_login(msg)
     } else {
-        return None;
-    };
-    let caps = re.captures(msg)?;
-    Some(Body {
-        kind,
-        method: None,
-        ip: Pending::Known(Some(ip_of(&caps)?)),
-        user: user_of(&caps),
-        count: 1,
-    })
+        None
+    }
 }
