@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod ratelimit;
 #[cfg(test)]
 pub(crate) mod samples;
+pub(crate) mod scrub;
 pub mod settings;
 pub mod stdout;
 pub mod webhook;
