@@ -770,3 +770,6 @@ mod real;
 
 #[path = "cli/admin.rs"]
 mod admin;
+
+#[path = "cli/echoes.rs"]
+mod echoes;
