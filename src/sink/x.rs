@@ -40,7 +40,6 @@ impl fmt::Debug for Credentials {
     }
 }
 
-#[derive(Debug)]
 pub struct XClient {
     agent: ureq::Agent,
     api: String,
@@ -48,6 +47,16 @@ pub struct XClient {
     /// The four credentials and the API URL's secret parts, kept out of
     /// every message, as every sink keeps its own (see `scrub`).
     secrets: Secrets,
+}
+
+impl fmt::Debug for XClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL's path may hold a secret: only its origin is shown.
+        f.debug_struct("XClient")
+            .field("api", &origin(&self.api))
+            .field("creds", &self.creds)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -888,7 +897,12 @@ mod tests {
             assert_eq!(x.requests().len(), 1);
             texts.push(format!("{err:#} {err:?}"));
         }
+        // A path in the API URL (a proxy's) is a secret too.
+        let proxied = XClient::new(&format!("{}/p-SEGMENT0042", refused_url()), c.clone()).unwrap();
+        texts.push(format!("{proxied:?}"));
+        texts.push(failure(proxied.post("hello")));
         for text in &texts {
+            assert!(!text.contains("SEGMENT0042"), "{text}");
             for secret in KEYS.all() {
                 assert!(!text.contains(secret), "{secret} leaked in {text}");
             }
