@@ -204,7 +204,8 @@ pub struct ParseArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Print, instead of the JSON lines, the lines of sshd, sshd-session and
-    /// vsftpd that name an address but were not understood.
+    /// vsftpd that name an address but were not understood (control, bidi
+    /// and zero-width characters escaped).
     #[arg(long)]
     pub missed: bool,
 }

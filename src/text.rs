@@ -127,4 +127,26 @@ mod tests {
                 .any(char::is_control)
         );
     }
+
+    #[test]
+    fn printed_lines_and_json_are_inert_and_json_means_the_same() {
+        assert!(matches!(escape("plain é"), Cow::Borrowed("plain é")));
+        assert_eq!(
+            escape("a\u{202E}b\u{200B}\x1b]0;t\x07"),
+            "a\\u{202e}b\\u{200b}\\x1b]0;t\\x07"
+        );
+        let mut out = Vec::new();
+        put_line(&mut out, format_args!("x {}", "two\nlines\u{2066}")).unwrap();
+        assert_eq!(out, b"x two\\x0alines\\u{2066}\n");
+
+        let value = serde_json::json!({ "u": "a\u{202E}b\u{9b}c\x7f\u{FEFF}\n\x1b", "n": [1] });
+        for pretty in [false, true] {
+            let mut out = Vec::new();
+            write_json(&mut out, &value, pretty).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(!text.chars().any(|c| c != '\n' && is_hazard(c)), "{text:?}");
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, value, "the same JSON");
+        }
+    }
 }

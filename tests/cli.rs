@@ -773,3 +773,6 @@ mod admin;
 
 #[path = "cli/echoes.rs"]
 mod echoes;
+
+#[path = "cli/terminal.rs"]
+mod terminal;
