@@ -45,8 +45,9 @@ const PASSES: usize = 4;
 
 #[derive(Clone, Default)]
 pub(crate) struct Secrets {
-    /// Each secret, its ASCII letters in lower case.
-    whole: Vec<Vec<u8>>,
+    /// Each secret, its ASCII letters in lower case, and whether it is a
+    /// credential (not a URL's part, which no message of ours quotes).
+    whole: Vec<(Vec<u8>, bool)>,
     /// Every `MIN_PIECE`-byte window of every secret at least that long, lower case.
     pieces: HashSet<[u8; MIN_PIECE]>,
 }
@@ -68,6 +69,10 @@ impl Secrets {
 
     /// One more secret (a session token learnt at login); blank ones are none.
     pub(crate) fn add(&mut self, secret: &str) {
+        self.add_as(secret, true);
+    }
+
+    fn add_as(&mut self, secret: &str, credential: bool) {
         let secret = secret.trim();
         if secret.is_empty() {
             return;
@@ -78,12 +83,13 @@ impl Secrets {
                 .insert(w.try_into().expect("a window of MIN_PIECE bytes"));
         }
         let decoded = percent_decoded(secret);
-        if !self.whole.contains(&lower) {
-            self.whole.push(lower);
+        match self.whole.iter_mut().find(|(w, _)| *w == lower) {
+            Some((_, c)) => *c |= credential,
+            None => self.whole.push((lower, credential)),
         }
         // As configured, `%2F` and all; echoed, perhaps decoded.
         if decoded != secret {
-            self.add(&decoded);
+            self.add_as(&decoded, credential);
         }
     }
 
@@ -116,7 +122,7 @@ impl Secrets {
 
     fn add_part(&mut self, part: &str) {
         if part.chars().count() >= MIN_URL_PART {
-            self.add(part);
+            self.add_as(part, false);
         }
     }
 
@@ -132,8 +138,9 @@ impl Secrets {
     }
 
     /// An error with our own message, which may quote scrubbed remote
-    /// text: a whole secret in it is redacted, but not a piece, so that a
-    /// word of ours a secret happens to hold ("Mastodon") stays.
+    /// text: a whole credential in it is redacted, but not a piece, nor a
+    /// URL's part, so that a word of ours a secret happens to hold
+    /// ("Mastodon", an instance at `https://host/mastodon`) stays.
     pub(crate) fn error(&self, msg: impl fmt::Display) -> anyhow::Error {
         anyhow!(self.redact(&msg.to_string(), false))
     }
@@ -201,9 +208,12 @@ impl Secrets {
             }
         }
         let word = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
-        for secret in &self.whole {
+        for (secret, credential) in &self.whole {
             // Long ones are found by their pieces; short ones must be a word of their own.
-            if pieces && secret.len() >= MIN_PIECE || secret.len() > lower.len() {
+            if pieces && secret.len() >= MIN_PIECE
+                || !pieces && !credential
+                || secret.len() > lower.len()
+            {
                 continue;
             }
             let short = secret.len() < MIN_PIECE;
@@ -415,6 +425,14 @@ mod tests {
             e.to_string(),
             "Mastodon refused it; Mastodon says: <redacted>"
         );
+        let mut s = Secrets::default();
+        s.add_url("https://social.example/mastodon");
+        let e = s.error("Mastodon at https://social.example refused it");
+        assert_eq!(
+            e.to_string(),
+            "Mastodon at https://social.example refused it"
+        );
+        assert_eq!(s.scrub("no /mastodon here"), "no /<redacted> here");
         assert_eq!(s.scrub("Mastodon is down"), "<redacted> is down");
         assert!(!format!("{s:?}").contains("MTOKEN"));
     }
@@ -547,6 +565,31 @@ mod tests {
             let body = serde_json::json!({ "error": text }).to_string();
             let twice = s.scrub(&body);
             prop_assert!(!twice.to_ascii_lowercase().contains(&part.to_ascii_lowercase()), "{body:?} -> {twice:?}");
+        }
+
+        #[test]
+        fn no_part_of_a_url_echoes(
+            segments in prop::collection::vec("[A-Za-z0-9_.~-]{6,24}", 1..4),
+            value in "[A-Za-z0-9_.~-]{6,24}",
+            how in any::<u8>(),
+        ) {
+            let url = format!("https://hooks.example/api/{}?token={value}", segments.join("/"));
+            let mut s = Secrets::default();
+            s.add_url(&url);
+            let mut parts = segments.clone();
+            parts.push(value.clone());
+            let quoted: Vec<String> = parts.iter().map(|p| encode(p, how)).collect();
+            let text = format!("invalid token {} for hook {}", quoted.join(" "), encode(&url, how));
+            let (scrubbed, shown) = (s.scrub(&text), s.shown(&text));
+            for part in &parts {
+                prop_assert!(!echoes(&scrubbed, part), "{text:?} -> {scrubbed:?}");
+                prop_assert!(!echoes(&shown, part), "{text:?} -> {shown:?}");
+            }
+            // The host and the API's words stay.
+            let kept = readings(&scrubbed)
+                .iter()
+                .any(|r| r.to_ascii_lowercase().contains("hooks.example/api/"));
+            prop_assert!(kept, "{scrubbed}");
         }
 
         #[test]
