@@ -574,7 +574,7 @@ struct ParsedLine<'a> {
 }
 
 /// `parse`: a JSON line per recognised line (or, with `missed`, each line
-/// not understood, as it is), then the summary on stderr.
+/// not understood, its hazards escaped), then the summary on stderr.
 fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
     let mut clock = LocalClock::new(now);
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -599,12 +599,10 @@ fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
                         false => forms.missed += 1,
                     }
                     if missed && write_err.is_none() {
-                        let mark: &[u8] = if ambiguous { b"ambiguous: " } else { b"" };
-                        write_err = out
-                            .write_all(mark)
-                            .and_then(|()| out.write_all(line))
-                            .and_then(|()| out.write_all(b"\n"))
-                            .err();
+                        // Escaped as every log text is: the line is the attacker's.
+                        let shown = text::clean(line, usize::MAX);
+                        let mark = if ambiguous { "ambiguous: " } else { "" };
+                        write_err = text::put_line(&mut out, format_args!("{mark}{shown}")).err();
                     }
                     return;
                 }
@@ -631,9 +629,8 @@ fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
                 count: ev.count,
                 file,
             };
-            if let Err(e) = serde_json::to_writer(&mut out, &rec)
-                .map_err(io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
+            if let Err(e) =
+                text::write_json(&mut out, &rec, false).and_then(|()| out.write_all(b"\n"))
             {
                 write_err = Some(e);
             }
@@ -673,10 +670,12 @@ fn show(c: &ShowConfig, now: Secs) -> Result<()> {
     let st = load_existing(&c.state)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
-        writeln!(
-            out,
-            "{:<39} {:>7}  {:<10} {:<20} {:<20} USERS",
-            "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
+        text::put_line(
+            &mut out,
+            format_args!(
+                "{:<39} {:>7}  {:<10} {:<20} {:<20} USERS",
+                "IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"
+            ),
         )?;
     }
     let parked = crate::queue::parked_posts(&st);
@@ -715,22 +714,25 @@ fn show(c: &ShowConfig, now: Secs) -> Result<()> {
             announced: a.announced.map(format_rfc3339),
         };
         if json {
-            serde_json::to_writer(&mut out, &line)?;
+            text::write_json(&mut out, &line, false)?;
             writeln!(out)?;
         } else {
             let mut users = a.users.join(",");
             if a.users_more > 0 {
                 users.push_str(&format!(" +{}", a.users_more));
             }
-            writeln!(
-                out,
-                "{:<39} {:>7}  {:<10} {:<20} {:<20} {}",
-                line.ip.to_string(),
-                line.tries,
-                line.services.join(","),
-                line.last,
-                line.announced.as_deref().unwrap_or("-"),
-                users
+            // The names are escaped when stored; a state from elsewhere is escaped here.
+            text::put_line(
+                &mut out,
+                format_args!(
+                    "{:<39} {:>7}  {:<10} {:<20} {:<20} {}",
+                    line.ip.to_string(),
+                    line.tries,
+                    line.services.join(","),
+                    line.last,
+                    line.announced.as_deref().unwrap_or("-"),
+                    users
+                ),
             )?;
         }
         Ok(())

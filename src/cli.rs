@@ -205,7 +205,8 @@ pub struct ParseArgs {
 
     /// Print, instead of the JSON lines, the lines of sshd, sshd-session and
     /// vsftpd that name an address but were not understood, and, behind
-    /// `ambiguous: `, those that may be a failure but do not say whose.
+    /// `ambiguous: `, those that may be a failure but do not say whose
+    /// (control, bidi and zero-width characters escaped).
     #[arg(long)]
     pub missed: bool,
 }

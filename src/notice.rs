@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
-use std::io::Write;
 
 use crate::clock::Secs;
 
@@ -18,9 +17,14 @@ pub fn warn(msg: impl Display) {
     say(format_args!("warning: {msg}"));
 }
 
-/// One line on stderr, `tweet-attacks: …`. A failed write is ignored.
+/// One line on stderr, `tweet-attacks: …`, with control, bidi and
+/// zero-width characters escaped: a message may quote a log, a file name
+/// or a service. A failed write is ignored.
 pub fn say(msg: impl Display) {
-    let _ = writeln!(std::io::stderr().lock(), "tweet-attacks: {msg}");
+    let _ = crate::text::put_line(
+        &mut std::io::stderr().lock(),
+        format_args!("tweet-attacks: {msg}"),
+    );
 }
 
 /// Lasting conditions already said, by key, with the time each was first said.

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::cli::{OutboxAction, OutboxArgs};
 use crate::clock::{Secs, format_rfc3339};
 use crate::state::{self, State};
+use crate::text::{put_line, write_json};
 
 /// What `outbox` was asked to do.
 #[derive(Debug)]
@@ -144,7 +145,8 @@ pub fn parked_posts(st: &State) -> Vec<ParkedPost> {
     posts.into_values().collect()
 }
 
-/// The sinks' queues and the parked posts, for people; nothing when all is empty.
+/// The sinks' queues and the parked posts, for people, with the hazards in
+/// a service's reason or a saved limit's name escaped; nothing when all is empty.
 pub fn write_summary(out: &mut impl Write, st: &State, now: Secs) -> io::Result<()> {
     let sinks = sink_status(st, now);
     if !sinks.is_empty() {
@@ -159,10 +161,9 @@ pub fn write_summary(out: &mut impl Write, st: &State, now: Secs) -> io::Result<
                 (Some(u), None) => u.clone(),
                 _ => "-".to_string(),
             };
-            writeln!(
+            put_line(
                 out,
-                "{:<10} {:>7} {:>6}  {blocked}",
-                s.sink, s.waiting, s.parked
+                format_args!("{:<10} {:>7} {:>6}  {blocked}", s.sink, s.waiting, s.parked),
             )?;
         }
     }
@@ -180,14 +181,16 @@ pub fn write_summary(out: &mut impl Write, st: &State, now: Secs) -> io::Result<
         )?;
         for p in &parked {
             let ips: Vec<String> = p.ips.iter().map(IpAddr::to_string).collect();
-            writeln!(
+            put_line(
                 out,
-                "{:>6}  {:<10} {:<20}  {}  {}",
-                p.id,
-                p.sink,
-                p.parked_at,
-                ips.join(","),
-                p.reason
+                format_args!(
+                    "{:>6}  {:<10} {:<20}  {}  {}",
+                    p.id,
+                    p.sink,
+                    p.parked_at,
+                    ips.join(","),
+                    p.reason
+                ),
             )?;
         }
     }
@@ -216,7 +219,7 @@ pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
                 sinks: sink_status(&st, now),
                 parked: parked_posts(&st),
             };
-            serde_json::to_writer(&mut out, &listing)?;
+            write_json(&mut out, &listing, false)?;
             writeln!(out)?;
         } else {
             write_summary(&mut out, &st, now)?;

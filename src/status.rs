@@ -18,6 +18,7 @@ use crate::clock::{Secs, format_rfc3339};
 use crate::config::{SinkSpec, StatusConfig};
 use crate::source::LogPos;
 use crate::state::{RunRecord, State};
+use crate::text::{put_line, write_json};
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -192,17 +193,22 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
 }
 
 fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "state      {} (format {})", s.state, s.version)?;
+    put_line(
+        out,
+        format_args!("state      {} (format {})", s.state, s.version),
+    )?;
     match &s.last_run {
         None => writeln!(out, "last run   none recorded")?,
-        Some(r) => writeln!(
+        Some(r) => put_line(
             out,
-            "last run   {}, ended {} ({} s), {} post(s), {}",
-            r.started,
-            r.ended,
-            r.seconds,
-            r.posted,
-            r.error.as_deref().unwrap_or("ok")
+            format_args!(
+                "last run   {}, ended {} ({} s), {} post(s), {}",
+                r.started,
+                r.ended,
+                r.seconds,
+                r.posted,
+                r.error.as_deref().unwrap_or("ok")
+            ),
         )?,
     }
     writeln!(out, "attackers  {}", s.attackers)?;
@@ -214,13 +220,16 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
             (None, Some(n)) => format!("{n} bytes"),
             (None, None) => String::new(),
         };
-        writeln!(out, "  {:<32} {at:<24} {}", l.path, l.file)?;
+        put_line(out, format_args!("  {:<32} {at:<24} {}", l.path, l.file))?;
         if let Some(w) = &l.watching {
-            writeln!(out, "  {:<32} also watching {w} for late writes", "")?;
+            put_line(
+                out,
+                format_args!("  {:<32} also watching {w} for late writes", ""),
+            )?;
         }
     }
     if let Some(c) = &s.journal_cursor {
-        writeln!(out, "  {:<32} cursor {c}", "journal")?;
+        put_line(out, format_args!("  {:<32} cursor {c}", "journal"))?;
     }
     writeln!(out, "outbox")?;
     for k in &s.sinks {
@@ -244,20 +253,22 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
             (None, Some(n)) => line.push_str(&format!(", {n} left now")),
             (None, None) => {}
         }
-        writeln!(out, "{line}")?;
+        put_line(out, format_args!("{line}"))?;
     }
     if !s.parked.is_empty() {
         writeln!(out, "parked (tweet-attacks outbox retry|drop ID)")?;
         for p in &s.parked {
             let ips: Vec<String> = p.ips.iter().map(|ip| ip.to_string()).collect();
-            writeln!(
+            put_line(
                 out,
-                "  {:<6} {:<10} {} since {}: {}",
-                p.id,
-                p.sink,
-                ips.join(","),
-                p.parked_at,
-                p.reason
+                format_args!(
+                    "  {:<6} {:<10} {} since {}: {}",
+                    p.id,
+                    p.sink,
+                    ips.join(","),
+                    p.parked_at,
+                    p.reason
+                ),
             )?;
         }
     }
@@ -268,7 +279,7 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
                 UNCONFIGURED => "not configured: run idles (see `run` without --if-configured)",
                 k => k,
             };
-            writeln!(out, "  {what} (since {})", n.since)?;
+            put_line(out, format_args!("  {what} (since {})", n.since))?;
         }
     }
     Ok(())
@@ -279,7 +290,7 @@ pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
     let s = build(c, &st, now);
     let mut out = io::BufWriter::new(io::stdout().lock());
     if c.json {
-        serde_json::to_writer_pretty(&mut out, &s)?;
+        write_json(&mut out, &s, true)?;
         writeln!(out)?;
     } else {
         print(&s, &mut out)?;

@@ -770,3 +770,9 @@ mod real;
 
 #[path = "cli/admin.rs"]
 mod admin;
+
+#[path = "cli/echoes.rs"]
+mod echoes;
+
+#[path = "cli/terminal.rs"]
+mod terminal;

@@ -80,7 +80,7 @@ impl BlueskySink {
                 let v: Value = serde_json::from_str(a.text()).unwrap_or_default();
                 match (v["did"].as_str(), v["accessJwt"].as_str()) {
                     (Some(did), Some(jwt)) if !did.is_empty() && !jwt.is_empty() => {
-                        self.api.secrets.push(jwt.to_owned());
+                        self.api.secrets.add(jwt);
                         self.session = Some(Session {
                             did: did.to_owned(),
                             access_jwt: jwt.to_owned(),
@@ -133,7 +133,11 @@ impl Sink for BlueskySink {
         match self.login() {
             Ok(()) => {
                 let did = self.session.as_ref().map_or("", |s| s.did.as_str());
-                Ok(format!("@{} ({did})", self.handle))
+                Ok(format!(
+                    "@{} ({})",
+                    self.handle,
+                    self.api.secrets.shown(did)
+                ))
             }
             Err(Outcome::Failed(e) | Outcome::Refused(e)) => Err(e),
             Err(Outcome::RateLimited(l)) => Err(anyhow!(

@@ -7,17 +7,18 @@
 //! reset the service gave, a refusal of the post itself (see `permanent`)
 //! is `Outcome::Refused`, which parks it, and anything else (and no answer
 //! at all) is `Outcome::Failed`, which keeps the queue for the next run. Secrets (the
-//! token, app password, API key, session, webhook URL and headers) are never
-//! in a message or in Debug output: every message leaving an `Api` is
-//! scrubbed of them first.
+//! token, app password, API key, session, the secret parts of the URLs, the
+//! webhook's headers) are never in a message or in Debug output: every
+//! message leaving an `Api` is scrubbed of them first (see `scrub`).
 
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use serde_json::Value;
 
 use super::ratelimit::reset_at;
+use super::scrub::Secrets;
 use super::{Limit, Outcome};
 use crate::clock::Secs;
 
@@ -42,18 +43,22 @@ pub(crate) fn agent(connect: Duration, global: Duration) -> ureq::Agent {
         .new_agent()
 }
 
-/// Remote text goes into logs and terminals: strip control characters and bound its length.
+/// Remote text goes into logs and terminals: control characters become
+/// spaces, bidi and zero-width ones visible escapes, and its length is
+/// bounded. Never shown but through `Secrets::shown`, which scrubs it
+/// before and after.
 pub(crate) fn sanitize(text: &str) -> String {
-    let clean: String = text
+    let spaced: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    let clean = crate::text::escape(&spaced);
     match clean.char_indices().nth(MAX_DETAIL_CHARS) {
         Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean,
+        None => clean.into_owned(),
     }
 }
 
@@ -96,7 +101,7 @@ pub(super) struct Api {
     pub(super) base: String,
     /// `base` without path or user info: what messages show.
     pub(super) origin: String,
-    pub(super) secrets: Vec<String>,
+    pub(super) secrets: Secrets,
     pub(super) now: Secs,
 }
 
@@ -133,21 +138,18 @@ impl Api {
             section,
             base: base.to_owned(),
             origin: origin(base),
-            secrets: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
+            secrets: {
+                let mut s = Secrets::new(secrets);
+                s.add_url(base);
+                s
+            },
             now,
         }
     }
 
-    /// `text` with every secret replaced.
-    pub(super) fn scrub(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "<redacted>"))
-    }
-
-    /// The only way errors leave this module: scrubbed.
+    /// The only way errors leave this module: scrubbed (see `Secrets::error`).
     pub(super) fn error(&self, msg: impl fmt::Display) -> anyhow::Error {
-        anyhow!(self.scrub(&msg.to_string()))
+        self.secrets.error(msg)
     }
 
     pub(super) fn call(
@@ -181,8 +183,10 @@ impl Api {
         };
         let unreachable = |e: ureq::Error| {
             self.error(format_args!(
-                "cannot reach {} at {}: {e}",
-                self.service, self.origin
+                "cannot reach {} at {}: {}",
+                self.service,
+                self.origin,
+                self.secrets.shown(&e.to_string())
             ))
         };
         let mut response = sent.map_err(unreachable)?;
@@ -221,10 +225,11 @@ impl Api {
     }
 
     /// The human-readable reason in a reply: Mastodon's `error`, Bluesky's
-    /// `message`, AbuseIPDB's `errors[0].detail`, or a short plain-text body.
+    /// `message`, AbuseIPDB's `errors[0].detail`, or a short plain-text
+    /// body; decoded from its JSON before it is scrubbed, so an escaped
+    /// echo of a secret is found too.
     pub(super) fn detail(&self, body: &str) -> Option<String> {
-        let body = self.scrub(body);
-        let text = match serde_json::from_str::<Value>(&body) {
+        let text = match serde_json::from_str::<Value>(body) {
             Ok(v) => {
                 let s = |v: &Value| v.as_str().map(str::to_owned);
                 s(&v["errors"][0]["detail"])
@@ -233,10 +238,10 @@ impl Api {
                     .or_else(|| s(&v["error"]))
                     .or_else(|| s(&v["detail"]))?
             }
-            Err(_) if !body.trim_start().starts_with('<') => body,
+            Err(_) if !body.trim_start().starts_with('<') => body.to_owned(),
             Err(_) => return None,
         };
-        Some(sanitize(&text)).filter(|s| !s.is_empty())
+        Some(self.secrets.shown(&text)).filter(|s| !s.is_empty())
     }
 }
 

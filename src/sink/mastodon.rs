@@ -105,7 +105,11 @@ impl Sink for MastodonSink {
             .ok()
             .and_then(|v| v["acct"].as_str().map(str::to_owned));
         match (a.status, acct) {
-            (200, Some(acct)) => Ok(format!("@{acct} on {}", self.api.origin)),
+            (200, Some(acct)) => Ok(format!(
+                "@{} on {}",
+                self.api.secrets.shown(&acct),
+                self.api.origin
+            )),
             _ => Err(self.api.status_error(
                 &a,
                 "the token check",

@@ -1,8 +1,9 @@
 //! Where announcements go: the `Sink` seam and what a sink says about a
 //! post, one file per destination, and the pieces they share (the outbox
 //! and budget, the HTTP agent, the reading of rate-limit headers, the
-//! options file's sections). Adding a destination is adding one file here
-//! and one arm to `make`.
+//! scrubbing of secrets from what a service says, the options file's
+//! sections). Adding a destination is adding one file here and one arm to
+//! `make`.
 //!
 //! Each destination has its own outbox entries, so one failing never
 //! re-posts on another.
@@ -15,6 +16,7 @@ pub mod outbox;
 pub mod ratelimit;
 #[cfg(test)]
 pub(crate) mod samples;
+pub(crate) mod scrub;
 pub mod settings;
 pub mod stdout;
 pub mod webhook;

@@ -61,15 +61,18 @@ impl<'a> Report<'a> {
     }
 }
 
-/// Writes one post to `out`: its text, or one JSON object per attacker.
+/// Writes one post to `out`: its text, or one JSON object per attacker,
+/// with any hazard a name brought escaped (each line of the text on its own).
 pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Result<()> {
     if json {
         for a in &post.subjects {
-            serde_json::to_writer(&mut *out, &Report::new(a, &post.text))?;
+            crate::text::write_json(&mut *out, &Report::new(a, &post.text), false)?;
             out.write_all(b"\n")?;
         }
     } else {
-        writeln!(out, "{}", post.text)?;
+        for line in post.text.split('\n') {
+            crate::text::put_line(&mut *out, format_args!("{line}"))?;
+        }
     }
     Ok(())
 }

@@ -62,16 +62,8 @@ impl WebhookSink {
         if !scheme_ok || host.is_empty() || url.contains(char::is_whitespace) {
             bail!("[webhook] url must be an http(s):// URL");
         }
-        let mut secrets = vec![url.clone()];
-        let (authority, rest) = url.split_once("://").map_or(("", ""), |(_, r)| {
-            r.split_at(r.find(['/', '?', '#']).unwrap_or(r.len()))
-        });
-        let user_info = authority.rsplit_once('@').map_or("", |(u, _)| u);
-        for part in [user_info, rest.trim_start_matches('/')] {
-            if part.len() >= 4 {
-                secrets.push(part.to_owned());
-            }
-        }
+        // Its user info, path segments and query values are secrets to the `Api`.
+        let mut secrets = Vec::new();
         let mut headers = Vec::new();
         for (k, v) in &c.headers {
             if ureq::http::HeaderName::from_bytes(k.as_bytes()).is_err() {
@@ -81,7 +73,7 @@ impl WebhookSink {
                 bail!("[webhook] headers: the value of {k:?} is not a valid header value");
             }
             // Short values ("yes", "5") are settings, not secrets; hiding them would garble messages.
-            if v.expose().len() >= 6 {
+            if v.expose().len() >= super::scrub::MIN_PIECE {
                 secrets.push(v.expose().to_owned());
             }
             headers.push((k.clone(), v.expose().to_owned()));

@@ -9,8 +9,9 @@ use anyhow::{Context, anyhow, bail};
 use oauth1_request as oauth;
 use serde::Deserialize;
 
-use super::http::{CONNECT_TIMEOUT, GLOBAL_TIMEOUT, MAX_REPLY_BYTES, agent, permanent, sanitize};
+use super::http::{CONNECT_TIMEOUT, GLOBAL_TIMEOUT, MAX_REPLY_BYTES, agent, origin, permanent};
 use super::ratelimit::USAGE_CAP_HOLD;
+use super::scrub::Secrets;
 use super::{Limit, Outcome, Post, Sink};
 
 const WRITE_PERMISSION_HINT: &str = "the app lacks write permission (set it to \"Read and write\" \
@@ -39,11 +40,23 @@ impl fmt::Debug for Credentials {
     }
 }
 
-#[derive(Debug)]
 pub struct XClient {
     agent: ureq::Agent,
     api: String,
     creds: Credentials,
+    /// The four credentials and the API URL's secret parts, kept out of
+    /// every message, as every sink keeps its own (see `scrub`).
+    secrets: Secrets,
+}
+
+impl fmt::Debug for XClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL's path may hold a secret: only its origin is shown.
+        f.debug_struct("XClient")
+            .field("api", &origin(&self.api))
+            .field("creds", &self.creds)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -268,10 +281,18 @@ impl XClient {
             // Never quoted: it may hold user:password@.
             _ => bail!("invalid X API base URL (not shown): expected http(s)://host[:port]"),
         }
+        let mut secrets = Secrets::new([
+            &creds.consumer_key,
+            &creds.consumer_secret,
+            &creds.access_token,
+            &creds.access_token_secret,
+        ]);
+        secrets.add_url(api);
         Ok(XClient {
             agent: agent(CONNECT_TIMEOUT, GLOBAL_TIMEOUT),
             api: api.to_owned(),
             creds,
+            secrets,
         })
     }
 
@@ -289,21 +310,21 @@ impl XClient {
             Err(e) => return PostOutcome::Failed(e),
         };
         match reply.status {
-            200 | 201 => match parse::<Created>(&reply) {
+            200 | 201 => match self.parse::<Created>(&reply) {
                 Ok(created) => PostOutcome::Posted {
                     id: created.id,
                     used_up: reply.limits.used_up(),
                 },
-                Err(e) => PostOutcome::Failed(e.context(format!(
-                    "X accepted the post ({}) but its reply could not be understood",
+                Err(e) => PostOutcome::Failed(self.secrets.error(format_args!(
+                    "X accepted the post ({}) but its reply could not be understood: {e:#}",
                     reply.status
                 ))),
             },
             403 if reply.text().to_lowercase().contains("duplicate") => PostOutcome::Duplicate,
             429 => PostOutcome::RateLimited(reply.limits.limit(reply.text())),
-            402 => PostOutcome::Failed(status_error(&reply, "the post", "")),
-            s if permanent(s) => PostOutcome::Refused(status_error(&reply, "the post", "")),
-            _ => PostOutcome::Failed(status_error(&reply, "the post", WRITE_PERMISSION_HINT)),
+            402 => PostOutcome::Failed(self.status_error(&reply, "the post", "")),
+            s if permanent(s) => PostOutcome::Refused(self.status_error(&reply, "the post", "")),
+            _ => PostOutcome::Failed(self.status_error(&reply, "the post", WRITE_PERMISSION_HINT)),
         }
     }
 
@@ -311,24 +332,29 @@ impl XClient {
     pub fn me(&self) -> anyhow::Result<String> {
         let reply = self.call("/2/users/me", None)?;
         if reply.status != 200 {
-            return Err(status_error(
+            return Err(self.status_error(
                 &reply,
                 "the account lookup",
                 "the app's project or the account may be suspended or lack API access",
             ));
         }
-        let user =
-            parse::<User>(&reply).context("X's /2/users/me reply could not be understood")?;
-        let name = user.username.trim_start_matches('@');
+        let user = self
+            .parse::<User>(&reply)
+            .context("X's /2/users/me reply could not be understood")?;
+        let name = self.secrets.shown(user.username.trim_start_matches('@'));
         if name.is_empty() {
             bail!("X's /2/users/me reply has an empty username");
         }
-        Ok(name.to_owned())
+        Ok(name)
     }
 
     fn call(&self, path: &str, json: Option<String>) -> anyhow::Result<Reply> {
         let url = format!("{}{path}", self.api);
-        let unreachable = |e: ureq::Error| anyhow!("cannot reach {}: {e}", self.api);
+        let unreachable = |e: ureq::Error| {
+            let e = self.secrets.shown(&e.to_string());
+            self.secrets
+                .error(format_args!("cannot reach {}: {e}", origin(&self.api)))
+        };
         let method = if json.is_some() { "POST" } else { "GET" };
         let auth = sign(method, &url, &self.creds, None, None, &());
         let sent = match json {
@@ -356,20 +382,24 @@ impl XClient {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(reply: &Reply) -> anyhow::Result<T> {
-    let text = reply.body.as_ref().map_err(|e| anyhow!("{e:#}"))?;
-    let parsed: Data<T> =
-        serde_json::from_str(text).map_err(|e| anyhow!("{e}; reply was: {}", sanitize(text)))?;
-    Ok(parsed.data)
-}
+impl XClient {
+    fn parse<T: serde::de::DeserializeOwned>(&self, reply: &Reply) -> anyhow::Result<T> {
+        let text = reply.body.as_ref().map_err(|e| anyhow!("{e:#}"))?;
+        // serde's message may quote the reply, as the reply may quote a secret.
+        let parsed: Data<T> = serde_json::from_str(text).map_err(|e| {
+            let (e, text) = (self.secrets.shown(&e.to_string()), self.secrets.shown(text));
+            self.secrets.error(format_args!("{e}; reply was: {text}"))
+        })?;
+        Ok(parsed.data)
+    }
 
-/// `permission` explains a 403 of type `oauth1-permissions`, whose fix
-/// differs per endpoint.
-fn status_error(reply: &Reply, what: &str, permission: &str) -> anyhow::Error {
-    let status = reply.status;
-    let kind = problem_type(reply.text()).unwrap_or_default();
-    let is = |t: &str| kind.ends_with(&format!("/problems/{t}"));
-    let msg = match status {
+    /// `permission` explains a 403 of type `oauth1-permissions`, whose fix
+    /// differs per endpoint.
+    fn status_error(&self, reply: &Reply, what: &str, permission: &str) -> anyhow::Error {
+        let status = reply.status;
+        let kind = problem_type(reply.text()).unwrap_or_default();
+        let is = |t: &str| kind.ends_with(&format!("/problems/{t}"));
+        let msg = match status {
         401 => {
             "X rejected the credentials (401): check the four TWITTER_* values and the system clock"
                 .to_owned()
@@ -398,20 +428,23 @@ fn status_error(reply: &Reply, what: &str, permission: &str) -> anyhow::Error {
         500..=599 => format!("X server error ({status}) for {what}, will retry next run"),
         _ => format!("unexpected reply from X ({status}) for {what}"),
     };
-    match detail(reply.text()) {
-        Some(detail) => anyhow!("{msg}; X says: {detail}"),
-        None => anyhow!(msg),
+        match self.detail(reply.text()) {
+            Some(detail) => self.secrets.error(format_args!("{msg}; X says: {detail}")),
+            None => self.secrets.error(msg),
+        }
     }
-}
 
-/// X puts the human-readable reason in `detail` (v2 problem JSON) or `errors[0].message` (v1.1).
-fn detail(body: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    let text = v["detail"]
-        .as_str()
-        .or_else(|| v["title"].as_str())
-        .or_else(|| v["errors"][0]["message"].as_str())?;
-    Some(sanitize(text)).filter(|s| !s.is_empty())
+    /// X puts the human-readable reason in `detail` (v2 problem JSON) or `errors[0].message` (v1.1).
+    /// Decoded from its JSON before it is scrubbed, so an escaped echo of a
+    /// secret is found too.
+    fn detail(&self, body: &str) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(body).ok()?;
+        let text = v["detail"]
+            .as_str()
+            .or_else(|| v["title"].as_str())
+            .or_else(|| v["errors"][0]["message"].as_str())?;
+        Some(self.secrets.shown(text)).filter(|s| !s.is_empty())
+    }
 }
 /// Posts to X through the v2 API.
 pub struct TwitterSink {
@@ -864,7 +897,12 @@ mod tests {
             assert_eq!(x.requests().len(), 1);
             texts.push(format!("{err:#} {err:?}"));
         }
+        // A path in the API URL (a proxy's) is a secret too.
+        let proxied = XClient::new(&format!("{}/p-SEGMENT0042", refused_url()), c.clone()).unwrap();
+        texts.push(format!("{proxied:?}"));
+        texts.push(failure(proxied.post("hello")));
         for text in &texts {
+            assert!(!text.contains("SEGMENT0042"), "{text}");
             for secret in KEYS.all() {
                 assert!(!text.contains(secret), "{secret} leaked in {text}");
             }

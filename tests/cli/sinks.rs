@@ -58,7 +58,7 @@ fn section(sink: &str, url: &str) -> String {
 }
 
 /// Writes sinks.toml, mode 0600: the shared top-level keys, then `sections`.
-fn write_options(env: &Env, top: &str, sections: &[String]) {
+pub(super) fn write_options(env: &Env, top: &str, sections: &[String]) {
     let text = format!("passwd = \"no-such-passwd\"\n{top}{}", sections.concat());
     env.write("sinks.toml", &text);
     fs::set_permissions(env.path("sinks.toml"), fs::Permissions::from_mode(0o600)).unwrap();
