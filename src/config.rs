@@ -396,10 +396,7 @@ fn privacy(passwd: &Path, show_local: bool) -> Result<Privacy> {
             return Err(e).with_context(|| format!("cannot read {}", passwd.display()));
         }
     };
-    Ok(Privacy {
-        local_accounts: local,
-        show_local,
-    })
+    Ok(Privacy::new(local, show_local))
 }
 
 /// Debian and Ubuntu log sshd to auth.log; the Red Hat family to secure.
