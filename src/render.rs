@@ -369,6 +369,7 @@ pub fn local_accounts(passwd: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn sample() -> Announcement {
         Announcement {
@@ -595,6 +596,111 @@ mod tests {
         }
         for name in ["root", "ec2-user", "db2inst1", "www-data", "ROOT", "sk"] {
             assert!(!secret_like(name), "{name}");
+        }
+    }
+
+    /// Names an attacker or a careless user could type: listed names in
+    /// any case and with anything added, local accounts in any case, keys,
+    /// passwords and any text at all.
+    fn adversarial_name(locals: &'static [&'static str]) -> impl Strategy<Value = String> {
+        let recased = |names: &'static [&'static str]| {
+            (
+                prop::sample::select(names),
+                prop::collection::vec(any::<bool>(), 32),
+            )
+                .prop_map(|(n, up)| {
+                    n.chars()
+                        .zip(up.iter().cycle())
+                        .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                        .collect::<String>()
+                })
+        };
+        prop_oneof![
+            prop::sample::select(attack_names::NAMES).prop_map(str::to_string),
+            recased(attack_names::NAMES),
+            recased(locals),
+            (
+                prop::sample::select(attack_names::NAMES),
+                "[0-9A-Z!@#.$ _-]{1,4}"
+            )
+                .prop_map(|(n, tail)| format!("{n}{tail}")),
+            (prop::sample::select(SECRET_PREFIXES), "[A-Za-z0-9_]{0,40}")
+                .prop_map(|(p, tail)| format!("{p}{tail}")),
+            (prop::sample::select(SECRET_PREFIXES), "[a-z0-9]{0,20}")
+                .prop_map(|(p, tail)| format!("{}{tail}", p.to_lowercase())),
+            "[a-z0-9]{1,12}",
+            "[a-zA-Z0-9._-]{1,40}",
+            ".{0,40}",
+        ]
+    }
+
+    /// Some on the list, one mixed-case, one shaped like a key.
+    const LOCALS: &[&str] = &[
+        "eve", "alice", "deploy", "ubuntu", "git", "root", "Bob", "sk-admin",
+    ];
+
+    fn privacy_over(locals: &[bool], show_local: bool) -> Privacy {
+        let names = LOCALS
+            .iter()
+            .zip(locals)
+            .filter(|(_, on)| **on)
+            .map(|(n, _)| n.to_string());
+        Privacy::new(names, show_local)
+    }
+
+    fn has_secret_prefix(name: &str) -> bool {
+        SECRET_PREFIXES
+            .iter()
+            .any(|p| name.len() > p.len() && name.to_lowercase().starts_with(&p.to_lowercase()))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn published_names_are_listed_never_local_in_any_case_nor_secret(
+            name in adversarial_name(LOCALS),
+            locals in prop::collection::vec(any::<bool>(), LOCALS.len()),
+        ) {
+            let privacy = privacy_over(&locals, false);
+            let local_any_case = LOCALS
+                .iter()
+                .zip(&locals)
+                .any(|(l, on)| *on && l.to_lowercase() == name.to_lowercase());
+            if privacy.publishable(&name) {
+                prop_assert!(attack_names::contains(&name), "{name:?} is not on the list");
+                prop_assert!(!local_any_case, "{name:?} is a local account");
+                prop_assert!(!has_secret_prefix(&name), "{name:?} is a key");
+                prop_assert!(!secret_like(&name), "{name:?}");
+            }
+            // --show-local-users adds local accounts, and nothing else.
+            let shown = privacy_over(&locals, true);
+            if shown.publishable(&name) {
+                prop_assert!(attack_names::contains(&name) || local_any_case, "{name:?}");
+                prop_assert!(!has_secret_prefix(&name), "{name:?} is a key");
+            }
+        }
+
+        #[test]
+        fn every_name_tried_is_shown_or_counted(
+            names in prop::collection::vec(adversarial_name(LOCALS), 0..12),
+            more in 0u32..1000,
+            locals in prop::collection::vec(any::<bool>(), LOCALS.len()),
+        ) {
+            let privacy = privacy_over(&locals, false);
+            let mut a = Attacker::default();
+            a.users = names.clone();
+            a.users_more = more;
+            let ann = Announcement::of("203.0.113.5".parse().unwrap(), &a, &privacy);
+            prop_assert_eq!(ann.users.len() as u32 + ann.users_more, names.len() as u32 + more);
+            prop_assert!(ann.users.iter().all(|u| privacy.publishable(u)));
+            let text = render(&ann);
+            prop_assert!(weighted_len(&text) <= MAX_WEIGHT);
+            if let Some((_, shown)) = text.split_once("Users tried: ") {
+                let shown = shown.trim_end_matches('.');
+                let shown = shown.split(" and ").next().unwrap_or_default();
+                for u in shown.split(", ") {
+                    prop_assert!(attack_names::contains(u), "{u:?} in {text:?}");
+                }
+            }
         }
     }
 

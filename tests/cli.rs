@@ -772,3 +772,6 @@ mod real;
 
 #[path = "cli/admin.rs"]
 mod admin;
+
+#[path = "cli/publish.rs"]
+mod publish;
