@@ -71,7 +71,7 @@ pub struct ExportConfig {
     /// Oldest time included.
     pub since: Secs,
     pub out: Option<PathBuf>,
-    /// The blocklist's: loopback, own and ignored addresses left out, and fewer tries than this.
+    /// The blocklist's: internal (`scope`), own and ignored addresses left out, and fewer tries than this.
     pub policy: Policy,
     pub min_tries: u64,
     /// The posts' rules for user names.

@@ -72,7 +72,8 @@ impl FromStr for Net {
     }
 }
 
-/// Loopback is never an attacker worth announcing.
+/// Loopback is never an attacker worth announcing or blocking (it is
+/// internal too: `scope`).
 pub fn default_ignores() -> Vec<Net> {
     vec![
         "127.0.0.0/8".parse().expect("valid"),
