@@ -186,6 +186,19 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
     Ok(())
 }
 
+/// Takes internal addresses out of the outbox: a state saved before they
+/// were held back may have some queued, and none is ever announced.
+fn drop_internal(st: &mut State) {
+    let before = st.outbox.len();
+    st.outbox.retain(|p| crate::scope::is_global(p.subject.ip));
+    let dropped = before - st.outbox.len();
+    if dropped > 0 {
+        warn(format_args!(
+            "dropped {dropped} queued announcement(s) of internal addresses: those are counted and shown, never announced"
+        ));
+    }
+}
+
 /// Puts newly due attackers in the outbox, one entry per sink.
 fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
     let outbox = &st.outbox;
@@ -313,6 +326,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut st = state::load(&c.state)?;
     st.table.set_rules(c.rules);
     crate::notice::ended(&mut st.notes, UNCONFIGURED);
+    drop_internal(&mut st);
     read_logs(c, &mut st, now)?;
     st.table.close_conns();
     queue_due(&mut st, c, now);
@@ -660,6 +674,8 @@ struct ShowLine<'a> {
     first: String,
     last: String,
     announced: Option<String>,
+    /// Not a global address: counted and shown, never announced.
+    internal: bool,
     /// The parked posts that name this attacker (as `outbox --json` lists them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     parked: Vec<&'a crate::queue::ParkedPost>,
@@ -712,6 +728,7 @@ fn show(c: &ShowConfig, now: Secs) -> Result<()> {
             first: format_rfc3339(a.first),
             last: format_rfc3339(a.last),
             announced: a.announced.map(format_rfc3339),
+            internal: !crate::scope::is_global(ip),
         };
         if json {
             text::write_json(&mut out, &line, false)?;
@@ -730,7 +747,11 @@ fn show(c: &ShowConfig, now: Secs) -> Result<()> {
                     line.tries,
                     line.services.join(","),
                     line.last,
-                    line.announced.as_deref().unwrap_or("-"),
+                    match (&line.announced, line.internal) {
+                        (Some(t), _) => t.as_str(),
+                        (None, true) => "internal",
+                        (None, false) => "-",
+                    },
                     users
                 ),
             )?;

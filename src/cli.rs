@@ -102,7 +102,8 @@ pub struct RunArgs {
     pub sinks: Vec<SinkName>,
 
     /// Never announce this address or network (repeatable), e.g. 192.0.2.7 or
-    /// 2001:db8::/32. Loopback is always ignored.
+    /// 2001:db8::/32. Internal addresses (private, loopback, link-local,
+    /// multicast, …) are counted but never announced.
     #[arg(long, value_name = "IP_OR_CIDR")]
     pub ignore: Vec<String>,
 
@@ -141,11 +142,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count_usize)]
     pub max_posts_per_run: Option<usize>,
 
-    /// Local accounts, whose names are never published [default: /etc/passwd]
+    /// Local accounts, whose names are never published, in any letter case
+    /// [default: /etc/passwd]
     #[arg(long, value_name = "FILE")]
     pub passwd: Option<PathBuf>,
 
-    /// Publish user names even when they are local accounts.
+    /// Publish user names even when they are local accounts (other names are
+    /// published only from the built-in list of attack names).
     #[arg(long)]
     pub show_local_users: bool,
 
@@ -182,7 +185,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "IP_OR_CIDR")]
     pub ignore: Vec<String>,
 
-    /// Local accounts, whose names are never published.
+    /// Local accounts, whose names are never published, in any letter case.
     #[arg(long, value_name = "FILE", default_value = "/etc/passwd")]
     pub passwd: PathBuf,
 
@@ -327,17 +330,19 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Never list this address or network (repeatable); loopback and this
-    /// host's own addresses are never listed.
+    /// Never list this address or network (repeatable); internal addresses
+    /// (loopback, private, …) and this host's own are never listed.
     #[arg(long, value_name = "IP_OR_CIDR")]
     pub ignore: Vec<String>,
 
-    /// Local accounts, whose names are never exported [default: /etc/passwd]
+    /// Local accounts, whose names are never exported, in any letter case
+    /// [default: /etc/passwd]
     #[arg(long, value_name = "FILE")]
     pub passwd: Option<PathBuf>,
 
     /// Export user names even when they are local accounts, as `run
-    /// --show-local-users` posts them. Names shaped like passwords never are.
+    /// --show-local-users` posts them. Names shaped like passwords or keys
+    /// never are.
     #[arg(long)]
     pub show_local_users: bool,
 

@@ -71,7 +71,7 @@ pub struct ExportConfig {
     /// Oldest time included.
     pub since: Secs,
     pub out: Option<PathBuf>,
-    /// The blocklist's: loopback, own and ignored addresses left out, and fewer tries than this.
+    /// The blocklist's: internal (`scope`), own and ignored addresses left out, and fewer tries than this.
     pub policy: Policy,
     pub min_tries: u64,
     /// The posts' rules for user names.
@@ -396,10 +396,7 @@ fn privacy(passwd: &Path, show_local: bool) -> Result<Privacy> {
             return Err(e).with_context(|| format!("cannot read {}", passwd.display()));
         }
     };
-    Ok(Privacy {
-        local_accounts: local,
-        show_local,
-    })
+    Ok(Privacy::new(local, show_local))
 }
 
 /// Debian and Ubuntu log sshd to auth.log; the Red Hat family to secure.

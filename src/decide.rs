@@ -1,4 +1,6 @@
-//! Who is due: attackers past the threshold, not yet announced, not ignored. Pure.
+//! Who is due: attackers past the threshold, not yet announced, not ignored,
+//! at a global address (`scope`: internal ones are counted, never
+//! announced). Pure.
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -70,7 +72,8 @@ impl FromStr for Net {
     }
 }
 
-/// Loopback is never an attacker worth announcing.
+/// Loopback is never an attacker worth announcing or blocking (it is
+/// internal too: `scope`).
 pub fn default_ignores() -> Vec<Net> {
     vec![
         "127.0.0.0/8".parse().expect("valid"),
@@ -120,8 +123,9 @@ impl Policy {
     }
 }
 
-/// Attackers that newly passed the threshold, most tries first. `queued`
-/// says which are already waiting to be published.
+/// Attackers that newly passed the threshold, most tries first: only those
+/// at a global address (a network's first address, for a network counted
+/// as one). `queued` says which are already waiting to be published.
 pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) -> Vec<IpAddr> {
     // Filter before sorting: a table of 100,000 attackers has only a few due.
     let rules = table.rules();
@@ -129,6 +133,7 @@ pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) 
     let consider = |s: crate::table::Standing| {
         if s.tries > policy.threshold
             && !s.announced
+            && crate::scope::is_global(s.ip)
             && policy.active(s.last)
             && !policy.ignores_network(&s.ip, rules.prefix_of(&s.ip))
             && !queued(&s.ip)
@@ -228,6 +233,8 @@ mod tests {
             ("127.0.0.1", 9),
             ("198.51.100.4", 9),
             ("192.168.1.20", 9),
+            ("198.18.0.7", 9),
+            ("192.0.2.9", 9),
         ]);
         t.get_mut(&"203.0.113.1".parse().unwrap())
             .unwrap()
@@ -242,9 +249,38 @@ mod tests {
         let due = decide(&t, &p, |ip| ip.to_string() == "203.0.113.2");
         assert_eq!(
             due,
-            vec!["192.168.1.20".parse::<IpAddr>().unwrap()],
-            "the LAN still counts"
+            vec!["192.0.2.9".parse::<IpAddr>().unwrap()],
+            "loopback, the LAN and benchmarking are counted, never announced"
         );
+        assert_eq!(
+            t.get_mut(&"192.168.1.20".parse().unwrap()).unwrap().tries(),
+            9
+        );
+    }
+
+    #[test]
+    fn internal_networks_are_never_due() {
+        let mut t = table_with(&[
+            ("fe80::1", 9),
+            ("fd00::5", 9),
+            ("ff02::1", 9),
+            ("::1", 9),
+            ("2001:db8:1:2::5", 9),
+            ("10.0.0.1", 9),
+            ("255.255.255.255", 9),
+            ("0.0.0.0", 9),
+            ("224.0.0.1", 9),
+            ("100.64.0.1", 9),
+            ("169.254.1.1", 9),
+        ]);
+        let p = Policy {
+            threshold: 5,
+            ignore: vec![],
+            active_since: None,
+        };
+        let due = decide(&t, &p, |_| false);
+        assert_eq!(due, ["2001:db8:1:2::".parse::<IpAddr>().unwrap()]);
+        assert_eq!(t.all().len(), 11, "every one is counted");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! CSV, JSON and an Atom feed of announcements, written as the table is read.
 //!
 //! Exports are public too (the README serves the feed from /var/www), so
-//! they follow the posts' rules: user names go through `Privacy`, and the
-//! blocklist, which feeds a firewall, never holds loopback, this host's own
-//! or ignored addresses.
+//! they follow the posts' rules: user names go through `Privacy`; internal
+//! addresses (`scope`) are in the CSV and JSON, marked, but never in the
+//! feed or the blocklist; and the blocklist, which feeds a firewall, never
+//! holds this host's own or ignored addresses either.
 
 use std::fmt::Write as _;
 use std::io;
@@ -14,7 +15,8 @@ use serde::Serialize;
 
 use crate::clock::{Secs, format_rfc3339};
 use crate::decide::Policy;
-use crate::render::{Announcement, Privacy, render};
+use crate::render::{Announcement, Privacy, defuse, render};
+use crate::scope::is_global;
 use crate::table::{Attacker, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,12 +54,15 @@ struct Row<'t> {
 }
 
 /// Attackers last seen at or after `since` (announced at or after it, for
-/// Atom; and for the blocklist, with enough tries and not ignored).
+/// Atom; and for the blocklist, with enough tries and not ignored). The
+/// feed and the blocklist name global addresses only: a state saved before
+/// internal ones were held back may mark some announced.
 fn wanted(ip: &IpAddr, a: &Attacker, o: &Options) -> bool {
     match o.format {
-        Format::Atom => a.announced.is_some_and(|t| t >= o.since),
+        Format::Atom => a.announced.is_some_and(|t| t >= o.since) && is_global(*ip),
         Format::Blocklist => {
-            a.last >= o.since
+            is_global(*ip)
+                && a.last >= o.since
                 && a.tries() >= o.min_tries
                 && !match a.net {
                     Some((prefix, _)) => o.policy.ignores_network(ip, prefix),
@@ -157,18 +162,19 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-const CSV_HEADER: &str = "ip,tries,services,first,last,announced,users,users_more\n";
+const CSV_HEADER: &str = "ip,tries,services,first,last,announced,users,users_more,internal\n";
 
 fn csv_row(Row { ip, a, public }: &Row) -> String {
     format!(
-        "{ip},{},{},{},{},{},{},{}\n",
+        "{ip},{},{},{},{},{},{},{},{}\n",
         a.tries(),
         a.services.names().join(" "),
         format_rfc3339(a.first),
         format_rfc3339(a.last),
         a.announced.map(format_rfc3339).unwrap_or_default(),
         csv_field(&public.users.join(" ")),
-        public.users_more
+        public.users_more,
+        !is_global(**ip),
     )
 }
 
@@ -183,6 +189,8 @@ struct JsonRow<'a> {
     first: String,
     last: String,
     announced: Option<String>,
+    /// Not a global address: counted, never announced.
+    internal: bool,
 }
 
 fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
@@ -195,6 +203,7 @@ fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
         first: format_rfc3339(a.first),
         last: format_rfc3339(a.last),
         announced: a.announced.map(format_rfc3339),
+        internal: !is_global(**ip),
     }
 }
 
@@ -248,11 +257,13 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
     for Row { ip, a, public } in rows {
         let announced = a.announced.unwrap_or(now);
         let services = a.services.names().join(", ");
-        let users = match (public.users.is_empty(), public.users_more) {
+        // The names the post shows, defused as it defuses them.
+        let shown: Vec<String> = public.users.iter().map(|u| defuse(u)).collect();
+        let users = match (shown.is_empty(), public.users_more) {
             (true, 0) => "-".to_string(),
             (true, n) => format!("{n} withheld"),
-            (false, 0) => public.users.join(", "),
-            (false, n) => format!("{} and {n} more", public.users.join(", ")),
+            (false, 0) => shown.join(", "),
+            (false, n) => format!("{} and {n} more", shown.join(", ")),
         };
         let summary = format!(
             "{ip}: {} tries against {services} between {} and {}. Users tried: {users}.",
@@ -294,6 +305,8 @@ mod tests {
             ("2001:db8::1", 6, "root", 2000),
             ("127.0.0.1", 40, "admin", 2000),
             ("198.51.100.9", 12, "Tr0ub4dor&3x1", 2000),
+            ("10.0.0.9", 8, "admin", 2000),
+            ("203.0.113.7", 7, "evil.tld", 2000),
         ] {
             let line = format!(
                 "Nov 26 00:00:01 web01 sshd[1]: message repeated {n} times: [ Failed password for invalid user {user} from {ip} port 22 ssh2]"
@@ -306,6 +319,11 @@ mod tests {
         t.get_mut(&"2001:db8::1".parse().unwrap())
             .unwrap()
             .announced = Some(2100);
+        // Announced by a version that did not hold internal addresses back.
+        t.get_mut(&"10.0.0.9".parse().unwrap()).unwrap().announced = Some(2200);
+        t.get_mut(&"203.0.113.7".parse().unwrap())
+            .unwrap()
+            .announced = Some(2050);
         t
     }
 
@@ -321,10 +339,7 @@ mod tests {
 
     /// Exports `table()` with the posts' default rules: `root` is a local account.
     fn export_with(format: Format, since: Secs, min_tries: u64, show_local: bool) -> String {
-        let privacy = Privacy {
-            local_accounts: ["root".to_string()].into_iter().collect(),
-            show_local,
-        };
+        let privacy = Privacy::new(["root".to_string()], show_local);
         let o = Options {
             format,
             since,
@@ -341,16 +356,17 @@ mod tests {
     fn blocklist_leaves_out_loopback_ignored_and_few_tries() {
         assert_eq!(
             export_with(Format::Blocklist, 0, 0, false),
-            "203.0.113.1\n2001:db8::1\n203.0.113.2\n"
+            "203.0.113.1\n203.0.113.7\n2001:db8::1\n203.0.113.2\n",
+            "neither loopback, 10.0.0.9 (internal) nor the ignored 198.51.100.9"
         );
         assert_eq!(
-            export_with(Format::Blocklist, 0, 6, false),
-            "203.0.113.1\n2001:db8::1\n",
-            "--min-tries 6"
+            export_with(Format::Blocklist, 0, 7, false),
+            "203.0.113.1\n203.0.113.7\n",
+            "--min-tries 7"
         );
         assert_eq!(
             export_with(Format::Blocklist, 900, 0, false),
-            "203.0.113.1\n2001:db8::1\n"
+            "203.0.113.1\n203.0.113.7\n2001:db8::1\n"
         );
     }
 
@@ -360,18 +376,31 @@ mod tests {
         let mut lines = out.lines();
         assert_eq!(
             lines.next(),
-            Some("ip,tries,services,first,last,announced,users,users_more")
+            Some("ip,tries,services,first,last,announced,users,users_more,internal")
         );
         assert!(!out.contains("calc") && !out.contains("Tr0ub4dor"), "{out}");
         assert!(!out.contains("root"), "a local account: {out}");
         let first = lines.next().unwrap();
         assert!(first.starts_with("127.0.0.1,40,sshd,"), "{first}");
-        assert!(first.ends_with(",admin,0"), "{first}");
+        assert!(first.ends_with(",admin,0,true"), "internal: {first}");
+        assert!(
+            out.contains("\n10.0.0.9,8,sshd,"),
+            "counted and shown: {out}"
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("10.0.0.9,") && l.ends_with(",admin,0,true")),
+            "{out}"
+        );
         assert!(out.contains("\n2001:db8::1,6,sshd,"), "{out}");
-        assert!(out.contains(",,1\n"), "the withheld name is counted: {out}");
-        assert_eq!(out.lines().count(), 6);
+        assert!(
+            out.contains(",,1,false\n"),
+            "the withheld name is counted: {out}"
+        );
+        assert!(!out.contains("evil"), "not on the list: {out}");
+        assert_eq!(out.lines().count(), 8);
         let shown = export_with(Format::Csv, 0, 0, true);
-        assert!(shown.contains(",root,0\n"), "opted in: {shown}");
+        assert!(shown.contains(",root,0,false\n"), "opted in: {shown}");
         assert!(!shown.contains("Tr0ub4dor"), "{shown}");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
@@ -381,24 +410,34 @@ mod tests {
     fn json_is_an_array_of_the_table_without_withheld_names() {
         let v: serde_json::Value =
             serde_json::from_str(&export_with(Format::Json, 0, 0, false)).unwrap();
-        assert_eq!(v.as_array().unwrap().len(), 5);
+        assert_eq!(v.as_array().unwrap().len(), 7);
         assert_eq!(v[0]["ip"], "127.0.0.1");
+        assert_eq!(v[0]["internal"], true);
         assert_eq!(v[1]["ip"], "198.51.100.9");
+        assert_eq!(v[1]["internal"], false);
         assert_eq!(v[1]["users"], serde_json::json!([]));
         assert_eq!(v[1]["users_more"], 1);
         assert_eq!(v[2]["tries"], 9);
-        assert_eq!(v[4]["announced"], serde_json::Value::Null);
+        assert_eq!(v[3]["ip"], "10.0.0.9");
+        assert_eq!(v[3]["internal"], true);
+        assert_eq!(v[3]["users"], serde_json::json!(["admin"]));
+        assert_eq!(v[6]["announced"], serde_json::Value::Null);
     }
 
     #[test]
     fn atom_has_author_link_and_one_escaped_entry_per_announced_attacker() {
         let out = export_with(Format::Atom, 0, 0, false);
-        assert_eq!(out.matches("<entry>").count(), 2);
+        assert_eq!(out.matches("<entry>").count(), 3);
+        assert!(
+            !out.contains("10.0.0.9"),
+            "internal, though announced: {out}"
+        );
+        assert!(!out.contains("evil"), "not on the list: {out}");
         assert!(out.contains("<author><name>tweet-attacks on web01</name></author>"));
         assert!(out.contains(
             "<link rel=\"self\" type=\"application/atom+xml\" href=\"https://example.org/attackers.atom\"/>"
         ));
-        assert_eq!(out.matches("<content type=\"text\">").count(), 2);
+        assert_eq!(out.matches("<content type=\"text\">").count(), 3);
         assert!(!out.contains("<script>") && !out.contains("root"), "{out}");
         let newest = out.find("2001:db8::1").unwrap();
         assert!(newest < out.find("203.0.113.1").unwrap(), "newest first");
@@ -407,10 +446,41 @@ mod tests {
             "{out}"
         );
         assert_eq!(
-            export_with(Format::Atom, 2050, 0, false)
+            export_with(Format::Atom, 2060, 0, false)
                 .matches("<entry>")
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn atom_summary_and_content_show_the_same_defused_names() {
+        // A local account published by choice is the one name here that
+        // could be a link: both parts of the entry defuse it.
+        let privacy = Privacy::new(["evil.tld".to_string()], true);
+        let o = Options {
+            format: Format::Atom,
+            since: 0,
+            policy: &policy(),
+            min_tries: 0,
+            privacy: &privacy,
+            author: "a",
+            feed_url: None,
+        };
+        let out = export_text(&table(), &o, 5000);
+        assert!(!out.contains("evil.tld"), "{out}");
+        let entry = &out[out.find("203.0.113.7:").unwrap()..];
+        let summary = &entry[..entry.find("</summary>").unwrap()];
+        let content = &entry[entry.find("<content").unwrap()..];
+        assert!(
+            summary.contains("Users tried: evil\u{2024}tld."),
+            "{summary}"
+        );
+        assert!(
+            content.contains("Users tried: evil\u{2024}tld."),
+            "{content}"
+        );
+        let hidden = export_with(Format::Atom, 0, 0, false);
+        assert!(hidden.contains("Users tried: 1 withheld."), "{hidden}");
     }
 }

@@ -32,6 +32,7 @@ pub mod hash;
 pub mod manual;
 pub mod notice;
 pub mod safe_fs;
+pub mod scope;
 pub mod status;
 
 pub mod app;

@@ -2,9 +2,10 @@
 //! packed into one post, made safe to publish. Pure.
 //!
 //! User names are attacker input and may be private (a local account, or a
-//! password typed at the login prompt), so only names that look like
-//! someone else's login name are shown, and even those are defused so they
-//! cannot become a mention, hashtag, cashtag or link.
+//! password or key typed at the login prompt), so only names on the
+//! built-in list of bots' dictionary words (`attack_names`) are shown, never
+//! a local account's in any case, and even those are defused so they cannot
+//! become a mention, hashtag, cashtag or link.
 
 use std::net::IpAddr;
 
@@ -14,41 +15,144 @@ use unicode_normalization::UnicodeNormalization;
 use crate::clock::{Secs, format_rfc3339};
 use crate::table::Attacker;
 
+pub mod attack_names;
+
 /// X's limit, in weighted characters.
 pub const MAX_WEIGHT: usize = 280;
 
 /// Most user names named in one post.
 const USERS_SHOWN: usize = 5;
 
-/// Which user names must not be published.
+/// Which user names may be published.
 #[derive(Debug, Clone, Default)]
 pub struct Privacy {
-    /// Accounts that exist on this host (from /etc/passwd): looked up for
-    /// every name of every post.
-    pub local_accounts: crate::hash::Set<String>,
-    /// Publish local account names anyway.
-    pub show_local: bool,
+    /// Accounts that exist on this host (from /etc/passwd), in lower case:
+    /// a name is one of them in any letter case (`Eve` when `eve` exists).
+    /// Looked up for every name of every post.
+    local_accounts: crate::hash::Set<String>,
+    /// Publish local account names anyway (`--show-local-users`).
+    show_local: bool,
 }
 
 impl Privacy {
-    /// A name we may publish: not a local account, and shaped like a login
-    /// name rather than a password typed at the wrong prompt.
-    pub fn publishable(&self, name: &str) -> bool {
-        if !self.show_local && self.local_accounts.contains(name) {
-            return false;
+    pub fn new(local_accounts: impl IntoIterator<Item = String>, show_local: bool) -> Privacy {
+        Privacy {
+            local_accounts: local_accounts
+                .into_iter()
+                .map(|n| n.to_lowercase())
+                .collect(),
+            show_local,
         }
-        let shaped = !name.is_empty()
-            && name.len() <= 32
-            && !name.starts_with('-')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        let upper = name.bytes().any(|b| b.is_ascii_uppercase());
-        let lower = name.bytes().any(|b| b.is_ascii_lowercase());
-        let digit = name.bytes().any(|b| b.is_ascii_digit());
-        let password_like = name.len() >= 8 && upper && lower && digit;
-        shaped && !password_like
     }
+
+    /// A name we may publish: evidently a bot's dictionary word (on the
+    /// built-in list, exactly as written) and no local account in any
+    /// case, or a local account under `show_local`; and never one shaped
+    /// like a password or a key. Anything else is only counted.
+    pub fn publishable(&self, name: &str) -> bool {
+        let local = self.is_local(name);
+        let allowed = match local {
+            true => self.show_local,
+            false => attack_names::contains(name),
+        };
+        allowed && !secret_like(name)
+    }
+
+    /// Whether `name` is a local account in any letter case.
+    pub fn is_local(&self, name: &str) -> bool {
+        match name.chars().any(char::is_uppercase) {
+            false => self.local_accounts.contains(name),
+            true => self.local_accounts.contains(&name.to_lowercase()),
+        }
+    }
+}
+
+/// Prefixes of keys and tokens people paste at a login prompt (AWS, Google,
+/// GitHub, GitLab, Stripe, Slack, OpenAI, SendGrid, npm, PyPI, Hugging
+/// Face, Shopify, DigitalOcean, JWTs), matched in any case.
+const SECRET_PREFIXES: &[&str] = &[
+    "AKIA",
+    "ASIA",
+    "AIDA",
+    "AROA",
+    "AGPA",
+    "AIza",
+    "ya29.",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "gldt-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "pk_live_",
+    "pk_test_",
+    "whsec_",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxr-",
+    "xoxs-",
+    "xapp-",
+    "sk-",
+    "SG.",
+    "npm_",
+    "pypi-",
+    "hf_",
+    "shpat_",
+    "shpss_",
+    "dop_v1_",
+    "eyJ",
+];
+
+/// Shannon entropy of the name's characters times its length, in bits,
+/// from which a name is taken for a random token: the longest names on the
+/// list have about 45 bits, 16 random hex digits 64.
+const SECRET_BITS: f64 = 56.0;
+
+/// Whether `name` is not shaped like a login name, or looks like a password
+/// or a key: characters other than ASCII letters, digits, `.`, `_` and
+/// `-`; upper case mixed with lower case or digits, at any length; a known
+/// key prefix; or high entropy.
+pub fn secret_like(name: &str) -> bool {
+    let login_shaped = !name.is_empty()
+        && name.len() <= 32
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !login_shaped {
+        return true;
+    }
+    let upper = name.bytes().any(|b| b.is_ascii_uppercase());
+    let lower = name.bytes().any(|b| b.is_ascii_lowercase());
+    let digit = name.bytes().any(|b| b.is_ascii_digit());
+    let keyed = SECRET_PREFIXES.iter().any(|p| {
+        name.len() > p.len() && name.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+    });
+    (upper && (lower || digit)) || keyed || entropy_bits(name) >= SECRET_BITS
+}
+
+/// Shannon entropy of the bytes of `s`, times its length.
+fn entropy_bits(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2() * n
+        })
+        .sum()
 }
 
 /// A frozen picture of an attacker at the moment it became due. The post is
@@ -252,8 +356,8 @@ pub fn render_packed(group: &[&Announcement]) -> Option<String> {
     (weighted_len(&text) <= MAX_WEIGHT).then_some(text)
 }
 
-/// Reads `/etc/passwd`-style text into the set of local account names.
-pub fn local_accounts(passwd: &str) -> crate::hash::Set<String> {
+/// Reads `/etc/passwd`-style text into the local account names.
+pub fn local_accounts(passwd: &str) -> Vec<String> {
     passwd
         .lines()
         .filter_map(|l| l.split(':').next())
@@ -265,6 +369,7 @@ pub fn local_accounts(passwd: &str) -> crate::hash::Set<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn sample() -> Announcement {
         Announcement {
@@ -410,34 +515,249 @@ mod tests {
     }
 
     #[test]
-    fn private_names_are_withheld() {
-        let privacy = Privacy {
-            local_accounts: ["alice".to_string()].into_iter().collect(),
-            show_local: false,
-        };
+    fn only_listed_names_are_published() {
+        let privacy = Privacy::new(["alice".to_string(), "Eve".to_string()], false);
         assert!(!privacy.publishable("alice"), "a local account");
+        assert!(
+            !privacy.publishable("ALICE"),
+            "a local account, in upper case"
+        );
+        assert!(!privacy.publishable("eve"), "a local account in any case");
         assert!(!privacy.publishable("Tr0ub4dor3"), "looks like a password");
         assert!(!privacy.publishable("x from 1.2.3.4"), "not a login name");
         assert!(!privacy.publishable("@jack"));
-        assert!(privacy.publishable("admin"));
-        assert!(privacy.publishable("ec2-user"));
-        assert!(privacy.publishable("admin123"));
-        let shown = Privacy {
-            show_local: true,
-            ..privacy.clone()
-        };
-        assert!(shown.publishable("alice"));
+        for typed in [
+            "hunter2",
+            "qwerty123",
+            "letmein",
+            "trustno1",
+            "correcthorsebatterystaple",
+            "admin123",
+            "Admin",
+            "evil.tld",
+            "AKIAIOSFODNN7EXAMPLE",
+            "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        ] {
+            assert!(!privacy.publishable(typed), "{typed}: not on the list");
+        }
+        for bot in [
+            "admin", "ec2-user", "ubuntu", "oracle", "ftpuser", "db2inst1",
+        ] {
+            assert!(privacy.publishable(bot), "{bot}: on the list");
+        }
+        let listed_local = Privacy::new(["ubuntu".to_string()], false);
+        assert!(
+            !listed_local.publishable("ubuntu"),
+            "listed, but local here"
+        );
+
+        let shown = Privacy::new(["alice".to_string(), "Eve".to_string()], true);
+        assert!(shown.publishable("alice"), "--show-local-users");
+        assert!(shown.publishable("EVE"), "the same account");
+        assert!(!shown.publishable("Eve"), "mixed case stays withheld");
+        assert!(!shown.publishable("hunter2"), "still not on the list");
+        assert!(shown.publishable("admin"));
 
         let mut a = Attacker::default();
-        a.users = vec!["alice".into(), "admin".into(), "S3cretPassw0rd".into()];
+        a.users = vec![
+            "alice".into(),
+            "admin".into(),
+            "S3cretPassw0rd".into(),
+            "hunter2".into(),
+        ];
         let ann = Announcement::of("203.0.113.5".parse().unwrap(), &a, &privacy);
         assert_eq!(ann.users, ["admin"]);
-        assert_eq!(ann.users_more, 2);
+        assert_eq!(ann.users_more, 3, "withheld names are counted");
         let text = render(&ann);
+        assert!(text.ends_with("Users tried: admin and 3 more."), "{text}");
+    }
+
+    #[test]
+    fn secrets_are_recognised_at_any_length() {
+        for secret in [
+            "Ab",
+            "a1B",
+            "AKIA0",
+            "akiaiosfodnn7example",
+            "ghp_x",
+            "github_pat_11ABC",
+            "sk_live_x",
+            "xoxb-1",
+            "eyJhbGciOi",
+            "0123456789abcdef",
+            "pass word",
+            "pässword",
+            "-rf",
+            "",
+            &"a".repeat(33),
+        ] {
+            assert!(secret_like(secret), "{secret:?}");
+        }
+        for name in ["root", "ec2-user", "db2inst1", "www-data", "ROOT", "sk"] {
+            assert!(!secret_like(name), "{name}");
+        }
+    }
+
+    /// Names an attacker or a careless user could type: listed names in
+    /// any case and with anything added, local accounts in any case, keys,
+    /// passwords and any text at all.
+    fn adversarial_name(locals: &'static [&'static str]) -> impl Strategy<Value = String> {
+        let recased = |names: &'static [&'static str]| {
+            (
+                prop::sample::select(names),
+                prop::collection::vec(any::<bool>(), 32),
+            )
+                .prop_map(|(n, up)| {
+                    n.chars()
+                        .zip(up.iter().cycle())
+                        .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                        .collect::<String>()
+                })
+        };
+        prop_oneof![
+            prop::sample::select(attack_names::NAMES).prop_map(str::to_string),
+            recased(attack_names::NAMES),
+            recased(locals),
+            (
+                prop::sample::select(attack_names::NAMES),
+                "[0-9A-Z!@#.$ _-]{1,4}"
+            )
+                .prop_map(|(n, tail)| format!("{n}{tail}")),
+            (prop::sample::select(SECRET_PREFIXES), "[A-Za-z0-9_]{0,40}")
+                .prop_map(|(p, tail)| format!("{p}{tail}")),
+            (prop::sample::select(SECRET_PREFIXES), "[a-z0-9]{0,20}")
+                .prop_map(|(p, tail)| format!("{}{tail}", p.to_lowercase())),
+            "[a-z0-9]{1,12}",
+            "[a-zA-Z0-9._-]{1,40}",
+            ".{0,40}",
+        ]
+    }
+
+    /// Some on the list, one mixed-case, one shaped like a key.
+    const LOCALS: &[&str] = &[
+        "eve", "alice", "deploy", "ubuntu", "git", "root", "Bob", "sk-admin",
+    ];
+
+    fn privacy_over(locals: &[bool], show_local: bool) -> Privacy {
+        let names = LOCALS
+            .iter()
+            .zip(locals)
+            .filter(|(_, on)| **on)
+            .map(|(n, _)| n.to_string());
+        Privacy::new(names, show_local)
+    }
+
+    fn has_secret_prefix(name: &str) -> bool {
+        SECRET_PREFIXES
+            .iter()
+            .any(|p| name.len() > p.len() && name.to_lowercase().starts_with(&p.to_lowercase()))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn published_names_are_listed_never_local_in_any_case_nor_secret(
+            name in adversarial_name(LOCALS),
+            locals in prop::collection::vec(any::<bool>(), LOCALS.len()),
+        ) {
+            let privacy = privacy_over(&locals, false);
+            let local_any_case = LOCALS
+                .iter()
+                .zip(&locals)
+                .any(|(l, on)| *on && l.to_lowercase() == name.to_lowercase());
+            if privacy.publishable(&name) {
+                prop_assert!(attack_names::contains(&name), "{name:?} is not on the list");
+                prop_assert!(!local_any_case, "{name:?} is a local account");
+                prop_assert!(!has_secret_prefix(&name), "{name:?} is a key");
+                prop_assert!(!secret_like(&name), "{name:?}");
+            }
+            // --show-local-users adds local accounts, and nothing else.
+            let shown = privacy_over(&locals, true);
+            if shown.publishable(&name) {
+                prop_assert!(attack_names::contains(&name) || local_any_case, "{name:?}");
+                prop_assert!(!has_secret_prefix(&name), "{name:?} is a key");
+            }
+        }
+
+        #[test]
+        fn every_name_tried_is_shown_or_counted(
+            names in prop::collection::vec(adversarial_name(LOCALS), 0..12),
+            more in 0u32..1000,
+            locals in prop::collection::vec(any::<bool>(), LOCALS.len()),
+        ) {
+            let privacy = privacy_over(&locals, false);
+            let mut a = Attacker::default();
+            a.users = names.clone();
+            a.users_more = more;
+            let ann = Announcement::of("203.0.113.5".parse().unwrap(), &a, &privacy);
+            prop_assert_eq!(ann.users.len() as u32 + ann.users_more, names.len() as u32 + more);
+            prop_assert!(ann.users.iter().all(|u| privacy.publishable(u)));
+            let text = render(&ann);
+            prop_assert!(weighted_len(&text) <= MAX_WEIGHT);
+            if let Some((_, shown)) = text.split_once("Users tried: ") {
+                let shown = shown.trim_end_matches('.');
+                let shown = shown.split(" and ").next().unwrap_or_default();
+                for u in shown.split(", ") {
+                    prop_assert!(attack_names::contains(u), "{u:?} in {text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_list_is_sorted_lower_case_and_holds_no_password() {
+        use attack_names::NAMES;
+        assert!(NAMES.len() >= 300, "{}", NAMES.len());
         assert!(
-            !text.contains("alice") && !text.contains("S3cret"),
-            "{text}"
+            NAMES.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
         );
+        for n in NAMES {
+            assert!(!secret_like(n), "{n}");
+            assert!(
+                n.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'-'
+                    || b == b'_'),
+                "{n}"
+            );
+            assert!(attack_names::contains(n));
+        }
+        for password in [
+            "password",
+            "passwd",
+            "pass",
+            "123456",
+            "12345678",
+            "qwerty",
+            "qwerty123",
+            "letmein",
+            "hunter2",
+            "trustno1",
+            "changeme",
+            "welcome",
+            "secret",
+            "master",
+            "dragon",
+            "monkey",
+            "shadow",
+            "sunshine",
+            "princess",
+            "football",
+            "baseball",
+            "iloveyou",
+            "abc123",
+            "111111",
+            "123123",
+            "passw0rd",
+            "p4ssw0rd",
+            "login",
+            "admin123",
+            "root123",
+            "toor",
+        ] {
+            assert!(!attack_names::contains(password), "{password}");
+        }
     }
 
     #[test]
@@ -462,7 +782,6 @@ mod tests {
         let names = local_accounts(
             "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n\n",
         );
-        assert!(names.contains("root") && names.contains("alice"));
-        assert_eq!(names.len(), 2);
+        assert_eq!(names, ["root", "alice"]);
     }
 }

@@ -26,6 +26,8 @@ pub struct Status {
     pub version: u32,
     pub last_run: Option<LastRun>,
     pub attackers: usize,
+    /// Of those, at internal addresses (`scope`): counted, never announced.
+    pub internal: usize,
     pub logs: Vec<LogStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_cursor: Option<String>,
@@ -137,6 +139,11 @@ fn sink_status(st: &State, name: &str, spec: Option<&SinkSpec>, now: Secs) -> Si
 }
 
 pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
+    let (mut attackers, mut internal) = (0, 0);
+    st.table.for_each_standing(|s| {
+        attackers += 1;
+        internal += usize::from(!crate::scope::is_global(s.ip));
+    });
     let mut paths: Vec<String> = st.logs.keys().cloned().collect();
     for p in &c.logs {
         let p = p.display().to_string();
@@ -164,7 +171,8 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
             posted: r.posted,
             error: r.error.clone(),
         }),
-        attackers: st.table.len(),
+        attackers,
+        internal,
         logs: paths
             .iter()
             .map(|p| log_status(p, st.logs.get(p)))
@@ -211,7 +219,14 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
             ),
         )?,
     }
-    writeln!(out, "attackers  {}", s.attackers)?;
+    match s.internal {
+        0 => writeln!(out, "attackers  {}", s.attackers)?,
+        n => writeln!(
+            out,
+            "attackers  {} ({n} internal: counted, never announced)",
+            s.attackers
+        )?,
+    }
     writeln!(out, "logs")?;
     for l in &s.logs {
         let at = match (l.offset, l.size) {
@@ -361,7 +376,15 @@ mod tests {
                 },
             }],
         };
+        for ip in ["10.0.0.1", "203.0.113.9", "fe80::1"] {
+            let line = format!(
+                "Nov 26 00:00:01 web01 sshd[1]: Failed password for root from {ip} port 22 ssh2"
+            );
+            st.table
+                .record(&crate::parse::parse(line.as_bytes()).unwrap(), 1);
+        }
         let s = build(&c, &st, now);
+        assert_eq!((s.attackers, s.internal), (3, 2));
         let x = &s.sinks[0];
         assert_eq!((x.sink.as_str(), x.waiting, x.parked), ("twitter", 1, 0));
         assert_eq!(
@@ -380,6 +403,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("mastodon   0 waiting, 1 parked"), "{text}");
+        assert!(
+            text.contains("attackers  3 (2 internal: counted, never announced)\n"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "7      mastodon   203.0.113.2 since 1970-01-01T00:06:40Z: 422 Validation failed"

@@ -10,6 +10,7 @@ use super::settings::{Secret, SinkSettings, secret_or_var, section};
 use super::{Outcome, Post, Sink};
 use crate::clock::{Secs, format_rfc3339};
 use crate::render::Announcement;
+use crate::scope::within;
 
 pub const ABUSEIPDB_DEFAULT_API: &str = "https://api.abuseipdb.com";
 
@@ -87,70 +88,40 @@ pub fn comment(a: &Announcement) -> String {
 }
 
 /// Whether AbuseIPDB should hear of `ip`: only a globally routable unicast
-/// address. Everything in IANA's special-purpose registries (private,
-/// shared, loopback, link-local, documentation, benchmarking, reserved,
-/// protocol assignments, anycast services, translation prefixes) and
-/// multicast is left out: AbuseIPDB refuses some, and none is an attacker's
-/// own address on the internet.
+/// address. Besides what is never announced (`scope`), everything else in
+/// IANA's special-purpose registries (documentation, anycast services,
+/// 6to4, 2001::/23) is left out: AbuseIPDB refuses some, and none is an
+/// attacker's own address on the internet.
 pub fn reportable(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => reportable_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => reportable_v4(v4),
-            None => reportable_v6(v6),
-        },
+    if !crate::scope::is_global(ip) {
+        return false;
+    }
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => !V4_SPECIAL.iter().any(|&net| within(u32::from(v4), net, 32)),
+        IpAddr::V6(v6) => !V6_SPECIAL
+            .iter()
+            .any(|&net| within(u128::from(v6), net, 128)),
     }
 }
 
-/// (network, prefix length) pairs.
-const V4_SPECIAL: [(u32, u32); 18] = [
-    (0x0000_0000, 8),  // 0.0.0.0/8 "this network"
-    (0x0A00_0000, 8),  // 10.0.0.0/8 private
-    (0x6440_0000, 10), // 100.64.0.0/10 shared (CGNAT)
-    (0x7F00_0000, 8),  // 127.0.0.0/8 loopback
-    (0xA9FE_0000, 16), // 169.254.0.0/16 link-local
-    (0xAC10_0000, 12), // 172.16.0.0/12 private
-    (0xC000_0000, 24), // 192.0.0.0/24 IETF protocol assignments
+/// (network, prefix length) pairs: global, but no attacker's own.
+const V4_SPECIAL: [(u32, u32); 7] = [
     (0xC000_0200, 24), // 192.0.2.0/24 TEST-NET-1
     (0xC01F_C400, 24), // 192.31.196.0/24 AS112 anycast
     (0xC034_C100, 24), // 192.52.193.0/24 AMT anycast
     (0xC058_6300, 24), // 192.88.99.0/24 6to4 relay anycast
-    (0xC0A8_0000, 16), // 192.168.0.0/16 private
     (0xC0AF_3000, 24), // 192.175.48.0/24 AS112 direct delegation
-    (0xC612_0000, 15), // 198.18.0.0/15 benchmarking
     (0xC633_6400, 24), // 198.51.100.0/24 TEST-NET-2
     (0xCB00_7100, 24), // 203.0.113.0/24 TEST-NET-3
-    (0xE000_0000, 4),  // 224.0.0.0/4 multicast
-    (0xF000_0000, 4),  // 240.0.0.0/4 reserved, with 255.255.255.255
 ];
 
-fn reportable_v4(ip: std::net::Ipv4Addr) -> bool {
-    let n = u32::from(ip);
-    !V4_SPECIAL
-        .iter()
-        .any(|&(net, len)| n >> (32 - len) == net >> (32 - len))
-}
-
-/// Inside 2000::/3, the global unicast space, these are not an attacker's own.
-const V6_SPECIAL: [(u128, u32); 6] = [
+const V6_SPECIAL: [(u128, u32); 5] = [
     (0x2001_0000 << 96, 23), // 2001::/23 IETF protocol assignments (Teredo, ORCHID, …)
-    (0x2001_0002 << 96, 48), // 2001:2::/48 benchmarking (inside 2001::/23)
     (0x2001_0db8 << 96, 32), // 2001:db8::/32 documentation
     (0x2002 << 112, 16),     // 2002::/16 6to4
     (0x2620_004f_8000 << 80, 48), // 2620:4f:8000::/48 AS112 anycast
     (0x3fff << 112, 20),     // 3fff::/20 documentation
 ];
-
-fn reportable_v6(ip: std::net::Ipv6Addr) -> bool {
-    let n = u128::from(ip);
-    // Everything outside 2000::/3 is loopback, unspecified, translation
-    // (64:ff9b::/96), discard (100::/64), SRv6 (5f00::/16), unique-local,
-    // link-local, multicast or not yet allocated.
-    n >> 125 == 0b001
-        && !V6_SPECIAL
-            .iter()
-            .any(|&(net, len)| n >> (128 - len) == net >> (128 - len))
-}
 
 /// AbuseIPDB's answer to a second report of one address within 15 minutes:
 /// "You can only report the same IP address (`…`) once in 15 minutes."
