@@ -150,7 +150,10 @@ Any error, said in one line on standard error that names the file or sink
 at fault.
 .TP
 \fB2\fR
-A usage error: an unknown option or a bad value, with clap's lines.
+A usage error: an unknown option, or a value that means nothing or would
+erase history (a duration that is not one, a \fB\-\-retention\fR shorter
+than a day, \fB\-\-max\-attackers 0\fR), given by a flag or in the
+options file, on any subcommand. Nothing is read or written.
 .TP
 \fB75\fR
 Another run holds the state's lock (EX_TEMPFAIL); the next tick tries again.

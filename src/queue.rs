@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::cli::{OutboxAction, OutboxArgs};
@@ -47,8 +47,9 @@ impl OutboxConfig {
             let ids = ids
                 .iter()
                 .map(|i| {
-                    i.parse()
-                        .with_context(|| format!("bad post ID {i:?}: a number or `all`"))
+                    i.parse().map_err(|_| {
+                        crate::config::Usage(format!("bad post ID {i:?}: a number or `all`")).into()
+                    })
                 })
                 .collect::<Result<_>>()?;
             Ok(Which::Ids(ids))
