@@ -119,6 +119,8 @@ Do not edit it by hand: checksums refuse the edit.
 \fI/var/log/auth.log\fR, \fI/var/log/secure\fR, \fI/var/log/vsftpd.log\fR
 The logs read by default. A missing default log is normal (many hosts
 have no vsftpd); a log named by a flag or in the options file must exist.
+A log must be a regular file: a FIFO, a device or a folder is refused at
+once, with a line that names it.
 .TP
 \fI/etc/cron.d/tweet\-attacks\fR, \fItweet\-attacks.timer\fR
 Run \fBrun\fR every 15 minutes. Only one of them runs: the cron line does

@@ -52,13 +52,79 @@ fn a_value_that_erases_or_means_nothing_is_a_usage_error_and_touches_nothing() {
         let err = out.one_usage_line();
         assert!(err.contains(option), "{what}: names {option}: {err}");
         assert_eq!(out.stdout(), "", "{what}");
-        assert_eq!(
-            fs::read(env.path("state.json")).unwrap(),
-            before,
+        assert!(
+            fs::read(env.path("state.json")).unwrap() == before,
             "{what}: the state is untouched"
         );
     }
     // A day is the shortest retention: the attacker, 2 h idle, is kept.
     env.run(&["--retention", "1d", "--since", "2h"]).ok();
     assert_eq!(env.tries("203.0.113.70"), 6);
+}
+
+/// Waits up to `secs` for `child`, then kills it: a run that blocks fails
+/// the test instead of hanging it.
+fn finish_within(mut child: std::process::Child, secs: u64) -> Option<Out> {
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(Out(child.wait_with_output().unwrap()))
+}
+
+/// A log that is a FIFO, a device or a folder is an error that names it,
+/// at once: the run never waits on it while it holds the state's lock, so
+/// the next run goes ahead, and nothing is saved.
+#[test]
+fn a_log_that_is_not_a_regular_file_is_refused_at_once() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.71", 2, 100));
+    env.run(&[]).ok();
+    fs::create_dir(env.path("folder.log")).unwrap();
+    let fifo = env.path("fifo.log");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for (log, kind) in [
+        ("fifo.log", "a FIFO"),
+        ("/dev/null", "a character device"),
+        ("folder.log", "a directory"),
+    ] {
+        let before = fs::read(env.path("state.json")).unwrap();
+        let run = |auth: &str| {
+            let mut c = env.cmd(&[
+                "run",
+                "--state",
+                "state.json",
+                "--auth-log",
+                auth,
+                "--vsftpd-log",
+                "vsftpd.log",
+                "--sink",
+                "stdout",
+            ]);
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            finish_within(c.spawn().unwrap(), 5)
+        };
+        let out = run(log).unwrap_or_else(|| panic!("{log}: the run blocked"));
+        let err = out.one_error_line();
+        assert!(err.contains(log) && err.contains(kind), "{log}: {err}");
+        assert!(
+            fs::read(env.path("state.json")).unwrap() == before,
+            "{log}: nothing saved"
+        );
+        // The next run is not kept waiting for a lock.
+        let next = run("auth.log").unwrap_or_else(|| panic!("{log}: the next run waited"));
+        assert_eq!(next.code(), Some(0), "{log}: {}", next.stderr());
+        assert_eq!(env.tries("203.0.113.71"), 2, "{log}");
+    }
 }
