@@ -415,13 +415,8 @@ impl Report {
 /// Loads a state that must exist (for the read-only views). Missing is "has
 /// `run` run yet?"; any other failure (permission denied, …) is said as it is.
 pub fn load_existing(path: &Path) -> Result<State> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => bail!(
-            "no state file at {} (has `tweet-attacks run` run yet?)",
-            path.display()
-        ),
-        _ => state::load(path),
-    }
+    state::must_exist(path)?;
+    state::load(path)
 }
 
 fn export(e: &ExportConfig, now: Secs) -> Result<()> {

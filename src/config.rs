@@ -620,12 +620,10 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     explicit_logs.extend(vsftpd_log.clone());
     logs.push(vsftpd_log.unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()));
     Ok(RunOrIdle::Run(Box::new(RunConfig {
-        // Resolved once: lock, temp files and rename all go beside the real file.
-        state: crate::safe_fs::resolve_link(
-            &r.state
-                .or(file.state)
-                .unwrap_or_else(|| DEFAULT_STATE.into()),
-        )?,
+        state: r
+            .state
+            .or(file.state)
+            .unwrap_or_else(|| DEFAULT_STATE.into()),
         journal_auto: auto && journal.is_some(),
         journal,
         logs,

@@ -113,7 +113,9 @@ sinks' budgets and the conditions already said, under the lock
 \fIstate.json.lock\fR. A save appends what changed and is whole or not at
 all; a run that reads more than 32 MiB of a log saves after each 32 MiB;
 now and then the file is compacted, rewritten through a temp file.
-Do not edit it by hand: checksums refuse the edit.
+Do not edit it by hand: checksums refuse the edit. A state path that is a
+symbolic link is refused: the lock and every save stay in the state's own
+folder.
 \fBdpkg \-\-purge\fR removes the folder.
 .TP
 \fI/var/log/auth.log\fR, \fI/var/log/secure\fR, \fI/var/log/vsftpd.log\fR

@@ -203,12 +203,7 @@ struct Listing {
 
 /// `tweet-attacks outbox [retry|drop ID…]`.
 pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
-    if !c.state.exists() {
-        bail!(
-            "no state file at {} (has `tweet-attacks run` run yet?)",
-            c.state.display()
-        );
-    }
+    state::must_exist(&c.state)?;
     let Some((change, which)) = &c.change else {
         let st = state::load(&c.state)?;
         let mut out = io::BufWriter::new(io::stdout().lock());

@@ -1,6 +1,6 @@
-//! Values and files a run must refuse at once, with one line, leaving the
-//! state as it was: a value that would erase history or means nothing, a
-//! log that is not a regular file, a state path that is a link.
+//! What a run must refuse at once, with one line, leaving the state as it
+//! was: a value that would erase history or means nothing, and a log that
+//! is not a regular file. (A state path that is a link: see `hostile`.)
 
 use super::*;
 
