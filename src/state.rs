@@ -60,7 +60,7 @@ pub struct RunRecord {
     /// Posts accepted by the sinks in that run.
     #[serde(default)]
     pub posted: u64,
-    /// Its error line, when it failed after reading the logs.
+    /// Its error line, when it failed: reading a source, or posting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
