@@ -216,13 +216,7 @@ fn trusted_exe(exe: &str) -> bool {
 
 /// The syslog line rsyslog would have written for this entry.
 fn as_syslog_line(e: &Entry, now: Secs) -> Option<Vec<u8>> {
-    let mut msg = e.message.as_ref()?.bytes.clone();
-    // A multi-line message is one event; keep it on one line.
-    for b in msg.iter_mut() {
-        if *b == b'\n' || *b == b'\r' {
-            *b = b' ';
-        }
-    }
+    let msg = &e.message.as_ref()?.bytes;
     let t = e
         .realtime
         .as_ref()
@@ -235,7 +229,14 @@ fn as_syslog_line(e: &Entry, now: Secs) -> Option<Vec<u8>> {
         None => format!("{} {host} {ident}: ", format_rfc3339(t)),
     }
     .into_bytes();
-    line.extend_from_slice(&msg);
+    line.extend_from_slice(msg);
+    // A multi-line message is one event; keep it on one line. So is a
+    // line break in a field a client chose (its identifier).
+    for b in line.iter_mut() {
+        if *b == b'\n' || *b == b'\r' {
+            *b = b' ';
+        }
+    }
     Some(line)
 }
 
@@ -364,6 +365,48 @@ mod tests {
         assert_eq!(first_in_bytes.bytes, b"x\xff");
         for bad in ["[104,\"i\"]", "[\"i\",104]", "[256]", "{}", "7", "true"] {
             assert_eq!(field(bad), None, "{bad}");
+        }
+    }
+
+    /// A value as journalctl prints it: a string when it is UTF-8 without
+    /// control characters, else an array of bytes.
+    fn printed(bytes: &[u8]) -> serde_json::Value {
+        match std::str::from_utf8(bytes) {
+            Ok(s) if !s.chars().any(char::is_control) => s.into(),
+            _ => bytes.iter().map(|&b| serde_json::Value::from(b)).collect(),
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever bytes an attacker puts in an entry's message and
+        /// identifier, once or repeated, the entry is read, its message is
+        /// the first value's bytes, and it is believed only if root's sshd
+        /// sent it. Any JSON line at all is read or refused, never a panic.
+        #[test]
+        fn any_field_contents_are_read_as_printed(
+            msg in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+            ident in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+            again in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12)),
+            root in proptest::prelude::any::<bool>(),
+            junk in ".{0,40}",
+        ) {
+            let field = |first: &[u8]| match &again {
+                Some(more) => serde_json::Value::Array(vec![printed(first), printed(more)]),
+                None => printed(first),
+            };
+            let entry = serde_json::json!({
+                "__CURSOR": "s=1;i=2",
+                "MESSAGE": field(&msg),
+                "SYSLOG_IDENTIFIER": field(&ident),
+                "_UID": if root { "0" } else { "1000" },
+                "_SYSTEMD_UNIT": "ssh.service",
+            });
+            let e: Entry = serde_json::from_value(entry).unwrap();
+            proptest::prop_assert_eq!(&e.message.as_ref().unwrap().bytes, &msg);
+            proptest::prop_assert_eq!(e.trusted(), root);
+            let line = as_syslog_line(&e, 0).unwrap();
+            proptest::prop_assert!(!line.contains(&b'\n'));
+            let _ = serde_json::from_str::<Entry>(&junk);
         }
     }
 
