@@ -173,6 +173,13 @@ fn read_logs(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
             warn("the journal no longer has the saved cursor; read from the look-back instead");
         }
         warn_read("the journal", &read.stats);
+        if read.unreadable > 0 {
+            warn(format_args!(
+                "the journal: skipped {} entry(ies) that {} printed in a form that could not be read",
+                read.unreadable,
+                src.journalctl.display()
+            ));
+        }
         if read.forged > 0 {
             warn(format_args!(
                 "ignored {} journal attack line(s) not written by root's sshd or vsftpd (a local user can write those)",
@@ -327,7 +334,20 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     st.table.set_rules(c.rules);
     crate::notice::ended(&mut st.notes, UNCONFIGURED);
     drop_internal(&mut st);
-    read_logs(c, &mut st, now)?;
+    if let Err(e) = read_logs(c, &mut st, now) {
+        if !c.dry_run {
+            record_failed_read(
+                &c.state,
+                state::RunRecord {
+                    started: now,
+                    ended: now + started.elapsed().as_secs() as Secs,
+                    posted: 0,
+                    error: Some(format!("{e:#}")),
+                },
+            );
+        }
+        return Err(e);
+    }
     st.table.close_conns();
     queue_due(&mut st, c, now);
     let queued: Vec<IpAddr> = st.outbox.iter().map(|p| p.subject.ip).collect();
@@ -400,6 +420,22 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     }
 }
 
+/// A run that failed reading its sources says so in the state, so that
+/// `status` shows the failure and not the last good run as "ok". What the
+/// failed read gathered is dropped: the last save is loaded again (nothing
+/// is counted twice), and only the record is added to it. A state never
+/// saved stays unsaved, and a failure to record is left unsaid: the run's
+/// own error is the one line it says.
+fn record_failed_read(path: &Path, record: state::RunRecord) {
+    if state::must_exist(path).is_err() {
+        return;
+    }
+    if let Ok(mut st) = state::load(path) {
+        st.last_run = Some(record);
+        let _ = state::save(path, &mut st);
+    }
+}
+
 /// `--json` output of a run: each announced attacker once, whichever sinks took it.
 #[derive(Default)]
 struct Report {
@@ -429,13 +465,8 @@ impl Report {
 /// Loads a state that must exist (for the read-only views). Missing is "has
 /// `run` run yet?"; any other failure (permission denied, …) is said as it is.
 pub fn load_existing(path: &Path) -> Result<State> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => bail!(
-            "no state file at {} (has `tweet-attacks run` run yet?)",
-            path.display()
-        ),
-        _ => state::load(path),
-    }
+    state::must_exist(path)?;
+    state::load(path)
 }
 
 fn export(e: &ExportConfig, now: Secs) -> Result<()> {

@@ -116,7 +116,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Forget attackers idle for longer than this, e.g. 30d or 12h [default: 30d]
+    /// Forget attackers idle for longer than this, e.g. 30d; at least 1d,
+    /// the time an attacker may still be announced [default: 30d]
     #[arg(long, value_name = "DURATION")]
     pub retention: Option<String>,
 
@@ -127,7 +128,7 @@ pub struct RunArgs {
 
     /// Most attackers kept; past it the least recently seen are forgotten,
     /// with a warning [default: 2000000]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
     pub max_attackers: Option<u64>,
 
     /// X API base URL [default: https://api.x.com]

@@ -35,6 +35,35 @@ pub const CREDENTIAL_VARS: [&str; 4] = [
     "TWITTER_ACCESS_TOKEN_SECRET",
 ];
 
+/// A value that means nothing, or that would erase history: a usage error
+/// (exit status 2, as clap's own), whichever subcommand, flag or options
+/// file gave it. Refused before any state is read or written.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// `bad OPTION: WHY`, as a usage error.
+fn bad(option: &str, why: impl std::fmt::Display) -> anyhow::Error {
+    Usage(format!("bad {option}: {why}")).into()
+}
+
+/// A duration option's value, e.g. `--since 1h`.
+fn duration(option: &str, value: &str) -> Result<Secs> {
+    clock::parse_duration(value).map_err(|e| bad(option, format!("{e:#}")))
+}
+
+/// The shortest `--retention`: an attacker stays announceable this long
+/// after its last try, so a shorter retention would forget attackers before
+/// they are announced (and `0` would empty the table at once).
+pub const MIN_RETENTION: Secs = crate::decide::ACTIVE_WINDOW;
+
 #[derive(Debug)]
 pub struct Config {
     /// The run's one reading of the clock.
@@ -279,7 +308,11 @@ fn toml_error(e: &toml::de::Error, text: &str, path: &Path) -> anyhow::Error {
         // Without a place to look, nothing quoted from the file is shown.
         _ => msg = without_quoted(&msg, text),
     }
-    anyhow::anyhow!("config file {} is not valid{at}: {msg}", path.display())
+    Usage(format!(
+        "config file {} is not valid{at}: {msg}",
+        path.display()
+    ))
+    .into()
 }
 
 /// `msg` without its `quoted` pieces that are part of `value`.
@@ -308,9 +341,10 @@ fn without_quoted(msg: &str, value: &str) -> String {
 fn check_base_url(what: &str, value: &str) -> Result<()> {
     match crate::sink::http::valid_base_url(value) {
         Some(_) => Ok(()),
-        None => bail!(
+        None => Err(Usage(format!(
             "{what} must be http(s)://host[:port], with no user name or password (the value is not shown: it may hold a secret)"
-        ),
+        ))
+        .into()),
     }
 }
 
@@ -379,7 +413,10 @@ fn credentials(file: &FileConfig) -> Result<Credentials> {
 fn policy(threshold: u64, ignore: &[String]) -> Result<Policy> {
     let mut nets = default_ignores();
     for s in ignore {
-        nets.push(s.parse::<Net>().context("bad --ignore")?);
+        nets.push(
+            s.parse::<Net>()
+                .map_err(|e| bad("--ignore", format!("{e:#}")))?,
+        );
     }
     Ok(Policy {
         threshold,
@@ -480,21 +517,43 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         .retention
         .or(file.retention.clone())
         .unwrap_or_else(|| "30d".into());
-    let retention = clock::parse_duration(&retention).context("bad --retention")?;
+    let retention_given = retention;
+    let retention = duration("--retention", &retention_given)?;
+    if retention < MIN_RETENTION {
+        return Err(bad(
+            "--retention",
+            format!(
+                "{retention_given:?} is shorter than the day in which an attacker may still be announced: it would forget attackers before they are announced (give 1d or more)"
+            ),
+        ));
+    }
+    // Parsed whether or not the journal is read: a bad value is a bad value.
+    let look_back = duration(
+        "--since",
+        r.since.as_deref().or(file.since.as_deref()).unwrap_or("1h"),
+    )?;
     let rules = Rules {
         ipv6_prefix: match r.ipv6_prefix.or(file.ipv6_prefix) {
-            Some(p) if p > 128 => bail!("bad ipv6-prefix: {p} (0 to 128)"),
+            Some(p) if p > 128 => return Err(bad("--ipv6-prefix", format!("{p} (0 to 128)"))),
             p => p.unwrap_or(DEFAULT_IPV6_PREFIX),
         },
         max_attackers: match r.max_attackers.or(file.max_attackers) {
-            Some(0) => bail!("bad max-attackers: 0 (at least 1)"),
+            Some(0) => {
+                return Err(bad(
+                    "--max-attackers",
+                    "0 would keep no attacker at all (at least 1)",
+                ));
+            }
             n => n.map_or(DEFAULT_MAX_ATTACKERS, |n| {
                 usize::try_from(n).unwrap_or(usize::MAX)
             }),
         },
     };
     if !(0.0..=3600.0).contains(&r.lock_wait) {
-        bail!("bad --lock-wait: {} (0 to 3600 seconds)", r.lock_wait);
+        return Err(bad(
+            "--lock-wait",
+            format!("{} (0 to 3600 seconds)", r.lock_wait),
+        ));
     }
     let names = sink_names(r.sinks, &file);
     let sinks = sink_specs(
@@ -541,11 +600,10 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     let forced = r.journal || file.journal.unwrap_or(false);
     // journald-only hosts (Debian 12+, Fedora, Arch) often have no auth.log at all.
     let auto = !forced && explicit_auth_log.is_none() && !auth_log.exists();
-    let look_back = r.since.as_deref().or(file.since.as_deref()).unwrap_or("1h");
     let journal = match journalctl.or_else(|| find_on_path("journalctl")) {
         Some(journalctl) if forced || auto => Some(JournalSource {
             journalctl,
-            look_back: clock::parse_duration(look_back).context("bad --since")?,
+            look_back,
         }),
         None if forced => bail!("--journal: no journalctl found on PATH (give --journalctl PATH)"),
         _ => None,
@@ -559,12 +617,10 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     explicit_logs.extend(vsftpd_log.clone());
     logs.push(vsftpd_log.unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()));
     Ok(RunOrIdle::Run(Box::new(RunConfig {
-        // Resolved once: lock, temp files and rename all go beside the real file.
-        state: crate::safe_fs::resolve_link(
-            &r.state
-                .or(file.state)
-                .unwrap_or_else(|| DEFAULT_STATE.into()),
-        )?,
+        state: r
+            .state
+            .or(file.state)
+            .unwrap_or_else(|| DEFAULT_STATE.into()),
         journal_auto: auto && journal.is_some(),
         journal,
         logs,
@@ -600,7 +656,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
 /// `--since DURATION` as the oldest time it lets in (all time without it).
 fn since(now: Secs, d: Option<&str>) -> Result<Secs> {
     Ok(match d {
-        Some(d) => now - clock::parse_duration(d).context("bad --since")?,
+        Some(d) => now.saturating_sub(duration("--since", d)?),
         None => Secs::MIN,
     })
 }
@@ -666,7 +722,8 @@ impl Config {
     /// Validates the arguments; `wall_clock` is used unless `--now` pins the time.
     pub fn from_args(args: Args, wall_clock: Secs) -> Result<Config> {
         let now = match &args.now {
-            Some(s) => clock::parse_rfc3339(s).context("bad --now / TWEET_ATTACKS_NOW")?,
+            Some(s) => clock::parse_rfc3339(s)
+                .map_err(|e| bad("--now / TWEET_ATTACKS_NOW", format!("{e:#}")))?,
             None => wall_clock,
         };
         let command = match args.command {

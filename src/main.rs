@@ -9,6 +9,9 @@ use tweet_attacks::{app, cli, config, state};
 /// sysexits.h EX_TEMPFAIL: cron should simply try again next time.
 const EX_TEMPFAIL: u8 = 75;
 
+/// A bad value: the status clap gives a bad option.
+const EX_USAGE: u8 = 2;
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
@@ -32,6 +35,8 @@ fn main() -> ExitCode {
             tweet_attacks::notice::say(format_args!("{e:#}"));
             if e.downcast_ref::<state::LockBusy>().is_some() {
                 ExitCode::from(EX_TEMPFAIL)
+            } else if e.chain().any(|c| c.is::<config::Usage>()) {
+                ExitCode::from(EX_USAGE)
             } else {
                 ExitCode::FAILURE
             }

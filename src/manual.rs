@@ -113,12 +113,16 @@ sinks' budgets and the conditions already said, under the lock
 \fIstate.json.lock\fR. A save appends what changed and is whole or not at
 all; a run that reads more than 32 MiB of a log saves after each 32 MiB;
 now and then the file is compacted, rewritten through a temp file.
-Do not edit it by hand: checksums refuse the edit.
+Do not edit it by hand: checksums refuse the edit. A state path that is a
+symbolic link is refused: the lock and every save stay in the state's own
+folder.
 \fBdpkg \-\-purge\fR removes the folder.
 .TP
 \fI/var/log/auth.log\fR, \fI/var/log/secure\fR, \fI/var/log/vsftpd.log\fR
 The logs read by default. A missing default log is normal (many hosts
 have no vsftpd); a log named by a flag or in the options file must exist.
+A log must be a regular file: a FIFO, a device or a folder is refused at
+once, with a line that names it.
 .TP
 \fI/etc/cron.d/tweet\-attacks\fR, \fItweet\-attacks.timer\fR
 Run \fBrun\fR every 15 minutes. Only one of them runs: the cron line does
@@ -150,7 +154,10 @@ Any error, said in one line on standard error that names the file or sink
 at fault.
 .TP
 \fB2\fR
-A usage error: an unknown option or a bad value, with clap's lines.
+A usage error: an unknown option, or a value that means nothing or would
+erase history (a duration that is not one, a \fB\-\-retention\fR shorter
+than a day, \fB\-\-max\-attackers 0\fR), given by a flag or in the
+options file, on any subcommand. Nothing is read or written.
 .TP
 \fB75\fR
 Another run holds the state's lock (EX_TEMPFAIL); the next tick tries again.

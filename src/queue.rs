@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::cli::{OutboxAction, OutboxArgs};
@@ -48,8 +48,9 @@ impl OutboxConfig {
             let ids = ids
                 .iter()
                 .map(|i| {
-                    i.parse()
-                        .with_context(|| format!("bad post ID {i:?}: a number or `all`"))
+                    i.parse().map_err(|_| {
+                        crate::config::Usage(format!("bad post ID {i:?}: a number or `all`")).into()
+                    })
                 })
                 .collect::<Result<_>>()?;
             Ok(Which::Ids(ids))
@@ -205,12 +206,7 @@ struct Listing {
 
 /// `tweet-attacks outbox [retry|drop ID…]`.
 pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
-    if !c.state.exists() {
-        bail!(
-            "no state file at {} (has `tweet-attacks run` run yet?)",
-            c.state.display()
-        );
-    }
+    state::must_exist(&c.state)?;
     let Some((change, which)) = &c.change else {
         let st = state::load(&c.state)?;
         let mut out = io::BufWriter::new(io::stdout().lock());

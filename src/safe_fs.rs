@@ -11,7 +11,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
@@ -97,17 +97,27 @@ fn not_regular(path: &Path) -> Result<File> {
     )
 }
 
-/// A state path that is a symlink is resolved once, here, so that the run
-/// locks and replaces the file it points to, beside it, and leaves the link
-/// in place. Anything else is returned as it is.
-pub fn resolve_link(path: &Path) -> Result<PathBuf> {
+/// A state path must name the file itself, never a symbolic link. Followed,
+/// a link would make a root run create its lock and temp files beside the
+/// target and replace it (a link to /etc/shadow left /etc/shadow.lock); and
+/// whoever can change the link's target chooses what root writes. So a link
+/// is refused, and everything the run writes stays in the state's own
+/// folder, the one `check_private_folder` vouches for. (A link higher up,
+/// a linked folder, is the folder itself: that is where the checks look.)
+pub fn refuse_link(path: &Path) -> Result<()> {
     match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).with_context(|| {
-            format!(
-                "state file {} is a symbolic link to nothing that can be reached",
-                path.display()
-            )
-        }),
-        _ => Ok(path.to_path_buf()),
+        Ok(m) if m.file_type().is_symlink() => Err(linked_state(path)),
+        _ => Ok(()),
     }
+}
+
+/// The error for a state path that is a symbolic link.
+pub fn linked_state(path: &Path) -> anyhow::Error {
+    let target = fs::read_link(path)
+        .map(|t| format!(" (to {})", t.display()))
+        .unwrap_or_default();
+    anyhow::anyhow!(
+        "state file {} is a symbolic link{target}; refusing to follow it: give the file's own path with --state (a link would let whoever controls it choose what this run writes)",
+        path.display()
+    )
 }

@@ -430,8 +430,9 @@ enum GzCheck {
 }
 
 fn check_gz(cand: &Path, m: &Mark) -> GzCheck {
-    let file = match File::open(cand) {
-        Ok(f) => f,
+    let file = match open_nonblocking(cand) {
+        Ok((f, meta)) if meta.is_file() => f,
+        Ok(_) => return GzCheck::NotOurs,
         Err(e) => return GzCheck::Unreadable(e),
     };
     let mut dec = flate2::read::MultiGzDecoder::new(file);
@@ -464,10 +465,52 @@ struct Found {
     opened: Opened,
 }
 
+/// Opens a log or one of its generations to read, never waiting: with
+/// `O_NONBLOCK` a FIFO at the name opens at once (a plain open waits for a
+/// writer, forever, while the run holds the state's lock). What was opened
+/// is then looked at through the handle (fstat), so nothing can be swapped
+/// in between; reading a regular file is not changed by the flag.
+fn open_nonblocking(path: &Path) -> io::Result<(File, Metadata)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    Ok((file, meta))
+}
+
+/// What a log that is not a regular file is, in words.
+fn kind_of(meta: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    match () {
+        _ if t.is_dir() => "a directory",
+        _ if t.is_fifo() => "a FIFO",
+        _ if t.is_char_device() => "a character device",
+        _ if t.is_block_device() => "a block device",
+        _ if t.is_socket() => "a socket",
+        _ => "not a regular file",
+    }
+}
+
+/// A log must be a regular file: a FIFO would block the run, a device or a
+/// folder has no lines to keep a position in.
+fn regular(path: &Path, opened: (File, Metadata)) -> Result<(File, Metadata)> {
+    if !opened.1.is_file() {
+        anyhow::bail!(
+            "log {} is {}, not a regular file; name the log file itself",
+            path.display(),
+            kind_of(&opened.1)
+        );
+    }
+    Ok(opened)
+}
+
 fn open_plain(path: &Path) -> Option<(File, Metadata)> {
-    let file = File::open(path).ok()?;
-    let meta = file.metadata().ok()?;
-    meta.is_file().then_some((file, meta))
+    open_nonblocking(path)
+        .ok()
+        .filter(|(_, meta)| meta.is_file())
 }
 
 /// Finds the generation that holds `m`: first by identity (a renamed file),
@@ -609,11 +652,10 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
     /// Reads a whole generation we have not seen before.
     fn whole(&mut self, g: &Gen, final_line: bool) -> Result<(u64, Opened)> {
         let ctx = || format!("cannot open {}", g.path.display());
-        let file = File::open(&g.path).with_context(ctx)?;
+        let (file, meta) = regular(&g.path, open_nonblocking(&g.path).with_context(ctx)?)?;
         let mut opened = if g.gz {
             Opened::Gz(Box::new(flate2::read::MultiGzDecoder::new(file)))
         } else {
-            let meta = file.metadata().with_context(ctx)?;
             Opened::Plain { file, meta }
         };
         let end = self.rotated(&g.path, &mut opened, 0, final_line || g.gz)?;
@@ -681,14 +723,11 @@ pub fn read_log_upto(
     limit: Option<u64>,
     mut on_line: impl FnMut(&[u8]),
 ) -> Result<Option<LogRead>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let (file, meta) = match open_nonblocking(path) {
+        Ok(opened) => regular(path, opened)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
     };
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot stat {}", path.display()))?;
     let ctx = || format!("cannot read {}", path.display());
     let mut r = Reading {
         on_line: &mut on_line,

@@ -60,7 +60,7 @@ pub struct RunRecord {
     /// Posts accepted by the sinks in that run.
     #[serde(default)]
     pub posted: u64,
-    /// Its error line, when it failed after reading the logs.
+    /// Its error line, when it failed: reading a source, or posting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -89,13 +89,26 @@ impl Default for State {
 /// attackers' blocks are read (and checked) only when needed. Formats 1–3
 /// are read whole, and the next save writes format 4.
 pub fn load(path: &Path) -> Result<State> {
-    let mut file = match File::open(path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Never through a link (see `safe_fs::refuse_link`), and never waiting
+    // on a FIFO at the name.
+    let opened = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let mut file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(crate::safe_fs::linked_state(path));
+        }
         Err(e) => {
             return Err(e).with_context(|| format!("cannot read state file {}", path.display()));
         }
     };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        anyhow::bail!("state file {} is not a regular file", path.display());
+    }
     let cannot_read = || format!("cannot read state file {}", path.display());
     let corrupt = || {
         format!(
@@ -154,6 +167,19 @@ pub fn load(path: &Path) -> Result<State> {
                 _ => Err(anyhow::Error::new(e).context(corrupt())),
             }
         }
+    }
+}
+
+/// For the commands that need a state: missing is "has `run` run yet?".
+/// The name itself is looked at: a link to nothing is refused (by `load`)
+/// as a link, not taken for a missing state.
+pub fn must_exist(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => anyhow::bail!(
+            "no state file at {} (has `tweet-attacks run` run yet?)",
+            path.display()
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -380,10 +406,13 @@ fn another_run_saving(path: &Path) -> bool {
     matches!(f.try_lock_shared(), Err(fs::TryLockError::WouldBlock))
 }
 
-/// Takes the state's lock (`STATE.lock`), waiting up to `wait` for a run in
-/// progress. The state's folder must be private (see `safe_fs`): the run
-/// writes, renames and reuses names in it.
+/// Takes the state's lock (`STATE.lock`, beside the path as given, which
+/// must not be a link), waiting up to `wait` for a run in progress. The
+/// state's folder must be private (see `safe_fs`): the run writes, renames
+/// and reuses names in it.
 pub fn lock(path: &Path, wait: Duration) -> Result<StateLock> {
+    // Before anything is created: a link is refused, not locked beside.
+    crate::safe_fs::refuse_link(path)?;
     let lock_path = sibling(path, ".lock");
     let dir = parent_of(path);
     fs::create_dir_all(dir)

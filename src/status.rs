@@ -215,7 +215,9 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
                 r.ended,
                 r.seconds,
                 r.posted,
-                r.error.as_deref().unwrap_or("ok")
+                r.error
+                    .as_deref()
+                    .map_or("ok".into(), |e| format!("FAILED: {e}"))
             ),
         )?,
     }

@@ -242,7 +242,17 @@ impl Out {
 
     /// A failed run: status 1 and exactly one line on stderr, which is returned.
     fn one_error_line(&self) -> String {
-        assert_eq!(self.code(), Some(1), "stderr: {}", self.stderr());
+        self.one_line_exiting(1)
+    }
+
+    /// A value refused as meaningless: status 2 (as clap's own usage
+    /// errors) and exactly one line on stderr, which is returned.
+    fn one_usage_line(&self) -> String {
+        self.one_line_exiting(2)
+    }
+
+    fn one_line_exiting(&self, code: i32) -> String {
+        assert_eq!(self.code(), Some(code), "stderr: {}", self.stderr());
         let err = self.stderr();
         assert_eq!(err.lines().count(), 1, "one line: {err}");
         assert!(err.starts_with("tweet-attacks: "), "{err}");
@@ -751,6 +761,9 @@ mod rotation;
 
 #[path = "cli/hostile.rs"]
 mod hostile;
+
+#[path = "cli/refused.rs"]
+mod refused;
 
 #[path = "cli/exactly_once.rs"]
 mod exactly_once;

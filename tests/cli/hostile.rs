@@ -143,45 +143,60 @@ fn a_state_folder_others_can_write_is_refused() {
     }
 }
 
-/// A state path that is a symlink is resolved once: the file it points to is
-/// replaced atomically beside itself when it is rewritten, appended to in
-/// place otherwise, and the link stays.
+/// A state path that is a symlink is refused by every command, before
+/// anything is created: no lock, temp file or save lands beside the target
+/// (a root run given a link to /etc/shadow used to leave /etc/shadow.lock),
+/// the target and its folder are left as they were, and so is the link.
 #[test]
-fn a_symlinked_state_is_replaced_beside_its_target() {
+fn a_symlinked_state_is_refused_and_nothing_lands_beside_its_target() {
     let env = Env::new();
     env.write("vsftpd.log", "");
+    env.write("auth.log", &guesses("203.0.113.83", 7, 100));
+    // A good state elsewhere (a link an admin made), and a file root must not touch.
     fs::create_dir(env.path("real")).unwrap();
-    env.write("auth.log", &guesses("203.0.113.83", 2, 100));
-    // The link is made first, to a file that does not exist yet: refused.
-    symlink("real/state.json", env.path("state.json")).unwrap();
-    let err = env.run(&[]).fails().one_error_line();
-    assert!(err.contains("symbolic link"), "{err}");
-    env.write("real/state.json", r#"{"version":2}"#);
-    let mut inodes = Vec::new();
-    for round in 0..3 {
-        env.append("auth.log", &guesses("203.0.113.83", 1, 200 + round));
-        let before = fs::metadata(env.path("real/state.json")).unwrap().ino();
-        env.run(&[]).ok();
-        let link = fs::symlink_metadata(env.path("state.json")).unwrap();
-        assert!(
-            link.file_type().is_symlink(),
-            "round {round}: the link stays"
-        );
-        let after = fs::metadata(env.path("real/state.json")).unwrap().ino();
-        match round {
-            // Format 2 is rewritten as format 4; then it is appended to.
-            0 => assert_ne!(before, after, "round {round}: replaced beside its target"),
-            _ => assert_eq!(before, after, "round {round}: appended in place"),
+    env.run_with_state("real/state.json").ok();
+    let victim = Victim::new();
+    for (target, folder) in [
+        (env.path("real/state.json"), env.path("real")),
+        (victim.path(), victim.dir.path().to_path_buf()),
+        // A link to nothing yet: the run would have created the target.
+        (env.path("real/new.json"), env.path("real")),
+    ] {
+        let _ = fs::remove_file(env.path("state.json"));
+        symlink(&target, env.path("state.json")).unwrap();
+        let listed = names(&folder);
+        let bytes = fs::read(&target).ok();
+        let st = ["--state", "state.json"];
+        for (what, mut c) in [
+            ("run", env.run_args(&[])),
+            ("dry run", env.run_args(&["--dry-run"])),
+            ("show", env.cmd(&[&["show"][..], &st].concat())),
+            ("status", env.cmd(&[&["status"][..], &st].concat())),
+            (
+                "outbox",
+                env.cmd(&[&["outbox"][..], &st, &["drop", "all"]].concat()),
+            ),
+        ] {
+            let what = format!("{what} via a link to {}", target.display());
+            let out = Out(c.output().unwrap());
+            let err = out.one_error_line();
+            assert!(
+                err.contains("state.json is a symbolic link") && err.contains("--state"),
+                "{what}: {err}"
+            );
+            assert_eq!(out.stdout(), "", "{what}");
+            assert_eq!(names(&folder), listed, "{what}: nothing beside the target");
+            assert!(
+                fs::read(&target).ok() == bytes,
+                "{what}: the target is untouched"
+            );
+            let link = fs::symlink_metadata(env.path("state.json")).unwrap();
+            assert!(link.file_type().is_symlink(), "{what}: the link stays");
         }
-        inodes.push(after);
-        assert_eq!(env.tries("203.0.113.83"), 3 + round as u64);
+        victim.assert_intact("a link to it");
     }
-    assert!(
-        env.path("real/state.json.lock").exists(),
-        "locked beside the target"
-    );
-    assert!(!env.path("state.json.lock").exists());
-    assert!(!env.path("state.json.tmp").exists());
+    // The state in its own folder goes on as before.
+    env.run_with_state("real/state.json").ok();
 }
 
 /// `export --out` writes through a temp file with a fresh, unguessable name
@@ -429,7 +444,8 @@ fn no_message_quotes_a_secret() {
         cases.push((format!("{what} (line {line})"), out));
     }
     for (what, out) in cases {
-        let err = out.one_error_line();
+        // A value the file gives that means nothing is a usage error.
+        let err = out.one_usage_line();
         assert!(
             !err.contains(PASS) && !err.contains("55123456"),
             "{what}: {err}"

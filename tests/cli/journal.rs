@@ -249,3 +249,129 @@ fn a_forged_journal_entry_is_ignored() {
         .collect();
     assert_eq!(ips, ["203.0.113.90"]);
 }
+
+/// An entry with `fields` (JSON members, as journalctl prints them) after its cursor and time.
+fn raw_entry(cursor: usize, secs: i64, fields: &str) -> String {
+    format!(
+        "{{\"__CURSOR\":\"c{cursor}\",\"__REALTIME_TIMESTAMP\":\"{secs}000000\",\"_HOSTNAME\":\"web03\",\"_PID\":\"{}\",{fields}}}\n",
+        900 + cursor
+    )
+}
+
+/// A value as journalctl prints one that is not UTF-8: an array of bytes.
+fn byte_array(bytes: &[u8]) -> String {
+    let list: Vec<String> = bytes.iter().map(|b| b.to_string()).collect();
+    format!("[{}]", list.join(","))
+}
+
+/// journalctl prints a field as an array of bytes when it is not UTF-8, and
+/// as an array of values when the entry repeats it; a local user can do
+/// both with a process named sshd. Such entries are read (a MESSAGE in
+/// bytes is sshd's line like any other, a forged one is still ignored). An
+/// entry that still cannot be read is skipped and counted in one warning,
+/// the cursor moves past it, and the entries after it count.
+#[test]
+fn odd_journal_fields_are_read_and_an_unreadable_entry_is_skipped() {
+    let env = journal_env();
+    let fail = |ip: &str| format!("Failed password for root from {ip} port 22 ssh2");
+    let ident = "\"SYSLOG_IDENTIFIER\":\"sshd-session\",\"_COMM\":\"sshd-session\"";
+    let user = r#""_UID":"1000","_EXE":"/home/u/sshd","_COMM":"sshd""#;
+    let entries = [
+        // A user's process named sshd, its identifier not UTF-8, then repeated.
+        format!(
+            "{user},\"SYSLOG_IDENTIFIER\":{},\"MESSAGE\":\"{}\"",
+            byte_array(b"sshd\xff"),
+            fail("192.0.2.77")
+        ),
+        format!(
+            "{user},\"SYSLOG_IDENTIFIER\":[\"sshd\",\"sshd\"],\"MESSAGE\":\"{}\"",
+            fail("192.0.2.77")
+        ),
+        // Root's sshd: a message that is not UTF-8 (a user name chosen by the attacker).
+        format!(
+            "{SSHD},{ident},\"MESSAGE\":{}",
+            byte_array(b"Failed password for invalid user \xff\xfe from 203.0.113.95 port 22 ssh2")
+        ),
+        // A repeated message: the first value is the line.
+        format!(
+            "{SSHD},{ident},\"MESSAGE\":[\"{}\",\"x\"]",
+            fail("203.0.113.95")
+        ),
+        // Not a form journalctl has: skipped, and the next entry counts.
+        format!("{SSHD},{ident},\"MESSAGE\":{{\"not\":\"a field\"}}"),
+        format!("{SSHD},{ident},\"MESSAGE\":\"{}\"", fail("203.0.113.95")),
+        // The last entry unreadable: the cursor still moves past it.
+        format!("{SSHD},{ident},\"MESSAGE\":[104,\"i\"]"),
+    ];
+    let j: String = entries
+        .iter()
+        .enumerate()
+        .map(|(i, fields)| raw_entry(i, T0 + i as i64, fields))
+        .collect();
+    env.write("journal.jsonl", &j);
+    let out = run_journal(&env, &[]).ok();
+    let err = out.stderr();
+    let skipped: Vec<&str> = err.lines().filter(|l| l.contains("skipped")).collect();
+    assert_eq!(skipped.len(), 1, "one warning: {err}");
+    assert!(
+        skipped[0].starts_with("tweet-attacks: warning: the journal: skipped 2 entry(ies)"),
+        "{err}"
+    );
+    assert_eq!(env.tries("203.0.113.95"), 3, "{err}");
+    assert!(
+        env.state()["table"]["attackers"]
+            .get("192.0.2.77")
+            .is_none(),
+        "a user's sshd is still not believed"
+    );
+    assert_eq!(env.state()["journal_cursor"], "c6", "past the last entry");
+    // Read once: the next run starts after it, and says nothing.
+    let out = run_journal(&env, &[]).ok();
+    assert_eq!(out.stderr(), "");
+    assert_eq!(env.tries("203.0.113.95"), 3);
+}
+
+/// A source that fails is shown failing by `status`, not the last good run
+/// as "ok"; what the failed run read is not kept, and a good run after it
+/// is "ok" again.
+#[test]
+fn status_shows_a_failing_source_as_failing() {
+    let env = journal_env();
+    env.write("journal.jsonl", &guesses_json(0, "203.0.113.96", 2, T0));
+    run_journal(&env, &[]).ok();
+    let status = || {
+        let out = Out(env
+            .cmd(&["status", "--state", "state.json"])
+            .output()
+            .unwrap())
+        .ok();
+        out.stdout()
+            .lines()
+            .find(|l| l.starts_with("last run"))
+            .unwrap()
+            .to_string()
+    };
+    assert!(status().ends_with(", ok"), "{}", status());
+    let good = fs::read(env.path("journalctl")).unwrap();
+    fs::write(
+        env.path("journalctl"),
+        "#!/bin/sh\necho 'Failed to open journal: Bad message' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let err = run_journal(&env, &[]).one_error_line();
+    assert!(err.contains("Bad message"), "{err}");
+    let line = status();
+    assert!(
+        line.contains("FAILED: ") && line.contains("Bad message"),
+        "{line}"
+    );
+    assert_eq!(env.tries("203.0.113.96"), 2);
+    fs::write(env.path("journalctl"), good).unwrap();
+    env.append(
+        "journal.jsonl",
+        &guesses_json(2, "203.0.113.96", 1, T0 + 60),
+    );
+    run_journal(&env, &[]).ok();
+    assert!(status().ends_with(", ok"), "{}", status());
+    assert_eq!(env.tries("203.0.113.96"), 3);
+}
