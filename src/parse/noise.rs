@@ -72,6 +72,9 @@ pub(super) fn harmless(prog: &[u8], msg: &[u8]) -> bool {
             || has(b"] OK ")
             || FILE_OPS.iter().any(|w| has(w));
     }
+    if super::sshd::disconnect_no_guess(msg) {
+        return true;
+    }
     let close = CLOSES.iter().any(|p| msg.starts_with(p));
     HARMLESS_SSHD.iter().any(|p| msg.starts_with(p))
         && !(close
@@ -150,6 +153,12 @@ mod tests {
                 "sshd",
                 "Postponed keyboard-interactive for invalid user admin from 198.51.100.12 port 53330 ssh2 [preauth]",
             ),
+            // Real sshd 9.2's, when a client changes its service (captured in
+            // tests/fixtures/real/attacks): no guess in any reading.
+            (
+                "sshd",
+                "Disconnecting authenticating user root 198.51.100.40 port 35780: Change of username or service not allowed: (root,ssh-connection) -> (root, from 8.8.8.8 port 22 ssh2 [preauth]",
+            ),
         ] {
             assert!(harmless(prog.as_bytes(), msg.as_bytes()), "{msg}");
         }
@@ -160,6 +169,10 @@ mod tests {
             ),
             ("sshd", "Failed frobnicate for root from 192.0.2.9"),
             ("vsftpd", r#"[x] FAIL LOGIN: Client "192.0.2.9" unexpected"#),
+            (
+                "sshd",
+                "Disconnecting invalid user x 192.0.2.9: Too many authentication failures",
+            ),
         ] {
             assert!(!harmless(prog.as_bytes(), msg.as_bytes()), "{msg}");
         }

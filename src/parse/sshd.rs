@@ -431,6 +431,25 @@ fn disconnecting_readings(r: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], bool)
     })
 }
 
+/// A disconnect for a reason that is no guess in every reading (`Change of
+/// username or service not allowed`, `no authentication methods enabled`):
+/// understood, and no failure.
+pub(super) fn disconnect_no_guess(msg: &[u8]) -> bool {
+    let Some(r) = msg.strip_prefix(b"Disconnecting ") else {
+        return false;
+    };
+    let mut any = false;
+    for (ip, _, guess) in disconnecting_readings(r) {
+        if ip_with_zone(ip).is_some() {
+            if guess {
+                return false;
+            }
+            any = true;
+        }
+    }
+    any
+}
+
 /// A line sshd may have written in more than one way, one of them a
 /// failure, whose readings do not agree: counted for nobody
 /// (`disconnecting_tail`).
