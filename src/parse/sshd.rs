@@ -51,29 +51,50 @@ pub(super) const SSHD_MAX_USER: usize = 100;
 /// How many bytes sshd formatted to log `logged`, at the fewest. sshd's
 /// limits (`%.100s`, `%.200s`) count the bytes it formats; log.c then writes
 /// the message through `strnvis` (C-style and octal escapes), so a byte the
-/// client sent may take up to four in the log: `\001`. A backslash of the
-/// client's is itself escaped (`\\`), so every backslash in the log starts an
-/// escape, and counting each escape as one byte gives the length sshd held to
-/// its limit.
+/// client sent may take up to four in the log: `\001`. The unprivileged
+/// child's lines (` [preauth]`) are escaped twice, once by the child and
+/// again by the monitor that logs them: `\\001`. A backslash of the
+/// client's is itself escaped (`\\`), so every backslash in the log starts
+/// an escape; undoing two layers, each escape one byte, gives the fewest
+/// bytes sshd can have held to its limit (too few only lets more readings
+/// stand, which can make a line ambiguous, never name another address).
 pub(super) fn raw_len(logged: &[u8]) -> usize {
-    let mut n = 0;
-    let mut i = 0;
-    while i < logged.len() {
-        i += match logged[i] {
-            b'\\'
-                if logged
-                    .get(i + 1..i + 4)
-                    .is_some_and(|o| o.iter().all(|b| (b'0'..=b'7').contains(b))) =>
-            {
-                4
-            }
-            b'\\' if i + 1 < logged.len() => 2,
-            _ => 1,
-        };
-        n += 1;
+    if !logged.contains(&b'\\') {
+        return logged.len();
     }
+    let mut once = Vec::with_capacity(logged.len());
+    unescape(logged, |b| once.push(b));
+    let mut n = 0;
+    unescape(&once, |_| n += 1);
     n
 }
+
+/// One layer of `strnvis`: each escape as the one byte it stands for (an
+/// octal one's value, a backslash for `\\`, any other byte for the rest).
+fn unescape(s: &[u8], mut out: impl FnMut(u8)) {
+    let mut i = 0;
+    while i < s.len() {
+        let octal = s
+            .get(i + 1..i + 4)
+            .filter(|o| o.iter().all(|b| (b'0'..=b'7').contains(b)));
+        let (byte, len) = match (s[i], octal) {
+            (b'\\', Some(o)) => (
+                o.iter()
+                    .fold(0u8, |n, d| n.wrapping_mul(8).wrapping_add(d - b'0')),
+                4,
+            ),
+            (b'\\', None) if i + 1 < s.len() => (s[i + 1], 2),
+            (b, _) => (b, 1),
+        };
+        out(byte);
+        i += len;
+    }
+}
+
+/// log.c hands syslog `%.500s` of a message: one of 500 bytes or more may
+/// have lost its end, and with it the address sshd wrote after the
+/// client's text.
+const SYSLOG_CUT: usize = 500;
 
 /// `\S` of `(?-u)`: `\v` counts as space, unlike `u8::is_ascii_whitespace`.
 fn is_nonspace(b: u8) -> bool {
@@ -607,6 +628,15 @@ pub(super) fn sshd_body(msg: &[u8]) -> Option<Body<'_>> {
         }
         _ => return None,
     };
+    let found = match kind {
+        // pam_unix logs through its own syslog call, not log.c.
+        Kind::PamAuthFailure | Kind::PamMoreFailures => found,
+        _ if msg.len() < SYSLOG_CUT => found,
+        // Cut: which reason sshd gave is not known.
+        Kind::Disconnecting => return None,
+        // Cut: a failure all the same, whose address is its connection's.
+        _ => (Addr::Connection, None),
+    };
     body(kind, method, found, count)
 }
 
@@ -764,8 +794,24 @@ mod oracle {
         Some((Kind::Disconnecting, None, ip, user, 1))
     }
 
-    /// The regex version of `sshd_body`, as it was before the hand matchers.
+    /// The regex version of `sshd_body`; a message syslog may have cut names
+    /// no address of its own.
     fn sshd_body_regex(msg: &[u8]) -> Answer<'_> {
+        let (kind, method, ip, user, count) = sshd_body_whole(msg)?;
+        if msg.len() < 500
+            || matches!(kind, Kind::PamAuthFailure | Kind::PamMoreFailures)
+            || msg.starts_with(b"message repeated ")
+        {
+            return Some((kind, method, ip, user, count));
+        }
+        match kind {
+            Kind::Disconnecting => None,
+            _ => Some((kind, method, None, None, count)),
+        }
+    }
+
+    /// The regex version of `sshd_body`, as it was before the hand matchers.
+    fn sshd_body_whole(msg: &[u8]) -> Answer<'_> {
         let (kind, re): (Kind, &Regex) = match msg.first()? {
             b'F' if msg.starts_with(b"Failed ") => return failed_regex(msg),
             b'I' if msg.starts_with(b"Invalid user ") || msg.starts_with(b"Illegal user ") => {
