@@ -18,7 +18,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PY=/usr/bin/python3   # Debian's python3, which has python3-paramiko
-SRV4=192.0.2.1
+SRV4=192.0.2.1      # the server, in ti-srv (netns.sh)
 SRV6=2001:db8::1
 # The texts the attacks plant. None of them may ever be counted.
 FAKE4=8.8.8.8
@@ -32,22 +32,14 @@ s6 2001:db8::40/64 2001:db8::1
 f4 203.0.113.40/24 203.0.113.1
 "
 
+NS=ti
+# shellcheck source=tests/real/netns.sh
+. "$HERE/netns.sh"
+
 # --- the server side, run inside ti-srv with private mounts ------------------
 if [ "${1:-}" = serve ]; then
     W=$2
-    hostname web01
-    mkdir -p "$W/hostdev"
-    mount --bind /dev "$W/hostdev"
-    mount -t tmpfs -o mode=755 devs /dev
-    for n in null zero full random urandom tty ptmx; do
-        touch "/dev/$n"
-        mount --bind "$W/hostdev/$n" "/dev/$n"
-    done
-    mkdir /dev/pts /dev/shm
-    mount --bind "$W/hostdev/pts" /dev/pts
-    ln -s /proc/self/fd /dev/fd
-    mount -t tmpfs -o mode=755 run /run
-    mkdir -p /run/sshd /run/vsftpd/empty
+    private_dev_run "$W"
     for f in pam.d/sshd pam.d/vsftpd passwd shadow group; do
         mount --bind "$W/etc/$f" "/etc/$f"
     done
@@ -90,40 +82,6 @@ install_packages() {
     apt-get install -y -qq "${need[@]}" >/dev/null
     [ -n "$made" ] && rm -f $rc
     return 0
-}
-
-net_down() {
-    local name _
-    while read -r name _; do
-        [ -n "$name" ] && ip netns del "ti-$name" 2>/dev/null || true
-    done <<<"$CLIENTS"
-    ip netns del ti-srv 2>/dev/null || true
-}
-
-net_up() {
-    net_down
-    ip netns add ti-srv
-    ip -n ti-srv link set lo up
-    ip -n ti-srv link add br0 type bridge
-    ip -n ti-srv link set br0 up
-    for a in $SRV4/24 198.51.100.1/24 203.0.113.1/24; do ip -n ti-srv addr add $a dev br0; done
-    ip -n ti-srv -6 addr add $SRV6/64 dev br0 nodad
-    local name addr gw
-    while read -r name addr gw; do
-        [ -n "$name" ] || continue
-        ip netns add "ti-$name"
-        ip link add "vi$name" netns ti-srv type veth peer name eth0 netns "ti-$name"
-        ip -n ti-srv link set "vi$name" master br0 up
-        ip -n "ti-$name" link set lo up
-        ip -n "ti-$name" link set eth0 up
-        if [[ $addr == *:* ]]; then
-            ip -n "ti-$name" -6 addr add "$addr" dev eth0 nodad
-            ip -n "ti-$name" -6 route add default via "$gw"
-        else
-            ip -n "ti-$name" addr add "$addr" dev eth0
-            ip -n "ti-$name" route add default via "$gw"
-        fi
-    done <<<"$CLIENTS"
 }
 
 write_configs() {
@@ -182,7 +140,6 @@ auth,authpriv.* action(type="omfile" file="$W/all-auth.log" template="RSYSLOG_Tr
 CONF
 }
 
-in_ns() { local n=$1; shift; ip netns exec "ti-$n" "$@"; }
 
 # User certificates whose key ID is attacker text, signed by a CA that sshd
 # does not trust: sshd prints the key ID in `Failed publickey ... ID <id>`.
@@ -340,7 +297,7 @@ tool
 write_configs
 make_certs
 net_up
-ip netns exec ti-srv unshare --mount --uts --propagation private \
+ip netns exec "$NS-srv" unshare --mount --uts --propagation private \
     bash "$0" serve "$W" >"$W/serve.out" 2>&1 &
 serve=$!
 for _ in $(seq 100); do [ -e "$W/ready" ] && break; sleep 0.1; done
