@@ -257,6 +257,24 @@ check() { # the folder with auth.log and vsftpd.log
     wrong=$(not_clients <<<"$replay")
     if [ -z "$wrong" ]; then pass "replay: no attacker but the clients"
     else fail "replay: attackers ${wrong% } (none of them attacked)"; fi
+    # `run` to the stdout sink, as cron runs it, then `show --json`: the
+    # table holds no other attacker, and no post names an innocent address.
+    local state posts shown ip
+    state=$(mktemp -d)
+    posts=$("$TOOL" run --state "$state/state.json" --auth-log "$d/auth.log" \
+        --vsftpd-log "$d/vsftpd.log" --passwd /dev/null --ipv6-prefix 128 --threshold 0 \
+        --sink stdout 2>/dev/null || true)
+    shown=$("$TOOL" show --json --state "$state/state.json" 2>/dev/null | named)
+    rm -rf "$state"
+    wrong=$(not_clients <<<"$shown")
+    if [ -n "$shown" ] && [ -z "$wrong" ]; then pass "run, then show: no attacker but the clients"
+    else wrong=${wrong% }; fail "run, then show: attackers ${wrong:-none at all}"; fi
+    wrong=
+    for ip in $FAKE4 $FAKE6 $FAKE_INFO; do
+        grep -qF -- "$ip" <<<"$posts" && wrong+="$ip "
+    done
+    if [ -z "$wrong" ]; then pass "run's posts name no innocent address"
+    else fail "run's posts name ${wrong% }"; fi
     # The clients' own plain failures (wrong passwords, FTP logins) still count.
     while read -r _ c _; do
         [ -n "$c" ] || continue
