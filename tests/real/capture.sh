@@ -6,6 +6,7 @@
 #
 #   bash tests/real/capture.sh            # Debian 12's OpenSSH 9.2 and backports' 10.0
 #   bash tests/real/capture.sh 9.2        # one of them: 9.2 or bpo
+#   bash tests/real/capture.sh fetch-bpo  # only unpack backports' OpenSSH (for innocent.sh)
 #
 # Everything runs in network namespaces on a private bridge with TEST-NET
 # addresses, so no packet leaves the machine. The daemons run in a private
@@ -68,8 +69,13 @@ install_packages() {
     apt-get install -y -qq openssh-server openssh-client vsftpd rsyslog sshpass \
         python3-paramiko lftp curl hydra iproute2 >/dev/null
     [ -n "$made" ] && rm -f $rc
-    # OpenSSH >= 9.8 (sshd-session) from bookworm-backports, through apt with
-    # a private source list, so the host's apt sources stay as they are.
+    fetch_bpo
+}
+
+# OpenSSH >= 9.8 (sshd-session) from bookworm-backports, through apt with
+# a private source list, so the host's apt sources stay as they are.
+# Unpacked into $BPO, not installed. innocent.sh --bpo asks for it too.
+fetch_bpo() {
     local A=$BASE/apt
     mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/debs"
     echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main" >"$A/sources.list"
@@ -321,6 +327,7 @@ capture() {
 }
 
 # Interrupted: stop the daemons too (serve polls for the stop file).
+if [ "$WANT" = fetch-bpo ]; then fetch_bpo; exit 0; fi
 trap '[ -d "$W" ] && touch "$W/stop" && sleep 3; net_down' EXIT
 [ -n "${SKIP_INSTALL:-}" ] || install_packages
 case $WANT in

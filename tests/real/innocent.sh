@@ -7,6 +7,8 @@
 #
 #   bash tests/real/innocent.sh            # attack, then check the tool
 #   bash tests/real/innocent.sh --capture  # also write tests/fixtures/real/attacks/
+#   bash tests/real/innocent.sh --bpo      # bookworm-backports' OpenSSH 10 instead
+#   bash tests/real/innocent.sh --check DIR  # only check the tool over DIR's logs
 #
 # Everything runs in network namespaces on TEST-NET addresses, as in
 # capture.sh: the innocent addresses are only text inside the requests, and
@@ -44,6 +46,14 @@ if [ "${1:-}" = serve ]; then
         mount --bind "$W/etc/$f" "/etc/$f"
     done
     mount --bind "$W/home" /home
+    bpo=${3:-}
+    if [ -n "$bpo" ]; then
+        # Backports' sshd at Debian's paths, which the rsyslog snippet
+        # checks ($!exe): sshd, and sshd-session and sshd-auth beside it.
+        mount -t tmpfs -o mode=755 openssh /usr/lib/openssh
+        cp -a "$bpo/usr/lib/openssh/." /usr/lib/openssh/
+        mount --bind "$bpo/usr/sbin/sshd" /usr/sbin/sshd
+    fi
     rsyslogd -f "$W/rsyslog.conf" -i "$W/rsyslog.pid"
     for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
     /usr/sbin/sshd -D -f "$W/sshd_config" &
@@ -59,10 +69,6 @@ if [ "${1:-}" = serve ]; then
     sleep 0.5
     exit 0
 fi
-
-[ "$(id -u)" = 0 ] || { echo "innocent.sh: run as root" >&2; exit 1; }
-CAPTURE=
-[ "${1:-}" = --capture ] && CAPTURE=$ROOT/tests/fixtures/real/attacks
 
 install_packages() {
     export DEBIAN_FRONTEND=noninteractive
@@ -104,6 +110,9 @@ LogLevel INFO
 UseDNS no
 MaxStartups 100
 CONF
+    # OpenSSH >= 9.8 would refuse the same client after a few failures for
+    # a while; an attacker waits, this test would rather not.
+    if [ -n "$BPO" ]; then echo "PerSourcePenalties no" >>"$W/sshd_config"; fi
     # A local account, eve, with a known password: the FTP user.
     cp /etc/passwd /etc/shadow /etc/group "$W/etc/"
     echo "eve:x:1500:1500::/home/eve:/bin/sh" >>"$W/etc/passwd"
@@ -305,8 +314,18 @@ if [ "${1:-}" = --check ]; then
 fi
 
 [ "$(id -u)" = 0 ] || { echo "innocent.sh: run as root" >&2; exit 1; }
-CAPTURE=
-[ "${1:-}" = --capture ] && CAPTURE=$ROOT/tests/fixtures/real/attacks
+CAPTURE= BPO= SSHD_VERSION=$(dpkg-query -W -f '${Version}' openssh-server 2>/dev/null || true)
+for arg; do
+    case $arg in
+        --capture) CAPTURE=1 ;;
+        --bpo)
+            # bookworm-backports' OpenSSH (sshd-session), unpacked by capture.sh.
+            BPO=/var/tmp/tweet-attacks-capture/openssh-bpo
+            [ -x "$BPO/usr/sbin/sshd" ] || bash "$HERE/capture.sh" fetch-bpo
+            SSHD_VERSION=$(cat "$BPO/VERSION") ;;
+        *) echo "innocent.sh: unknown argument $arg (--capture, --bpo, --check DIR)" >&2; exit 2 ;;
+    esac
+done
 
 W=$(mktemp -d /var/tmp/tweet-attacks-innocent.XXXXXX)
 trap 'touch "$W/stop"; sleep 3; net_down; rm -rf "$W"' EXIT
@@ -316,7 +335,7 @@ write_configs
 make_certs
 net_up
 ip netns exec "$NS-srv" unshare --mount --uts --propagation private \
-    bash "$0" serve "$W" >"$W/serve.out" 2>&1 &
+    bash "$0" serve "$W" "$BPO" >"$W/serve.out" 2>&1 &
 serve=$!
 for _ in $(seq 100); do [ -e "$W/ready" ] && break; sleep 0.1; done
 sleep 1
@@ -325,6 +344,9 @@ sleep 2
 touch "$W/stop"
 wait "$serve" || cat "$W/serve.out" >&2
 if [ -n "$CAPTURE" ]; then
+    # Debian 12's sshd in attacks/, any other in attacks-<upstream version>/.
+    CAPTURE=$ROOT/tests/fixtures/real/attacks
+    if [ -n "$BPO" ]; then v=${SSHD_VERSION#*:}; CAPTURE=$CAPTURE-${v%%-*}; fi
     mkdir -p "$CAPTURE"
     install -m 644 "$W/auth.log" "$W/vsftpd.log" "$CAPTURE/"
     cat >"$CAPTURE/truth.json" <<JSON
@@ -337,7 +359,7 @@ if [ -n "$CAPTURE" ]; then
  "innocent": ["$FAKE4", "$FAKE6", "$FAKE_INFO"],
  "rule": "No address but a client's may ever be counted; an innocent one never.",
  "versions": [
-  "openssh-server $(dpkg-query -W -f '${Version}' openssh-server)",
+  "openssh-server $SSHD_VERSION",
   "vsftpd $(dpkg-query -W -f '${Version}' vsftpd)",
   "rsyslog $(dpkg-query -W -f '${Version}' rsyslog)",
   "python3-paramiko $(dpkg-query -W -f '${Version}' python3-paramiko)"
