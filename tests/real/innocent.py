@@ -8,12 +8,18 @@ import base64
 import ftplib
 import json
 import socket
+import struct
 import sys
 import time
 
 import paramiko
 from paramiko.auth_handler import AuthHandler
-from paramiko.common import MSG_SERVICE_ACCEPT, MSG_USERAUTH_FAILURE, cMSG_USERAUTH_REQUEST
+from paramiko.common import (
+    MSG_SERVICE_ACCEPT,
+    MSG_USERAUTH_FAILURE,
+    cMSG_DISCONNECT,
+    cMSG_USERAUTH_REQUEST,
+)
 
 # sshd logs "Disconnecting <who> <addr> port <n>: %.100s" of the reason
 # "Change of username or service not allowed: (%s,%s) -> (%s,%s)".
@@ -109,6 +115,60 @@ def user_names(host, fake, conns):
     for user in names:
         for _ in range(conns):
             userauth(host, [(user, "ssh-connection", "password", [False, "wrong"])] * 2)
+
+
+def disconnect_text(host, fake):
+    """The client's own SSH_MSG_DISCONNECT, reason 11 (by application):
+    sshd logs `Received disconnect from A port N:11: <text> [preauth]`."""
+    for text in (f"Failed password for root from {fake} port 22 ssh2",
+                 f"Bye from {fake} port 22"):
+        t = paramiko.Transport(socket.create_connection((host, 22), timeout=10))
+        t.start_client(timeout=10)
+        msg = paramiko.Message()
+        msg.add_byte(cMSG_DISCONNECT)
+        msg.add_int(11)
+        msg.add_string(text)
+        msg.add_string("")
+        t._send_message(msg)
+        time.sleep(0.5)
+        t.close()
+
+
+def raw_ssh(host, first_line, payload=None):
+    """A plain TCP connection: sends `first_line` as the identification,
+    then, unencrypted, one packet with `payload` (none before NEWKEYS is
+    encrypted), and reads until sshd hangs up."""
+    sock = socket.create_connection((host, 22), timeout=10)
+    sock.sendall(first_line.encode() + b"\r\n")
+    if payload is not None:
+        pad = 8 - (len(payload) + 5) % 8
+        pad += 8 if pad < 4 else 0
+        body = bytes([pad]) + payload + bytes(pad)
+        sock.sendall(struct.pack(">I", len(body)) + body)
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+    sock.close()
+
+
+def kex_offer(host, fake):
+    """A KEXINIT whose key exchange methods are text: sshd logs `Unable to
+    negotiate with A port N: no matching key exchange method found. Their
+    offer: <text> [preauth]`."""
+    def name_list(text):
+        return struct.pack(">I", len(text)) + text.encode()
+
+    lists = [f"x from {fake} port 22 ssh2", "ssh-ed25519", "aes128-ctr", "aes128-ctr",
+             "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", ""]
+    payload = bytes([20]) + bytes(16) + b"".join(name_list(x) for x in lists) + bytes(5)
+    raw_ssh(host, "SSH-2.0-OpenSSH_9.2", payload)
+
+
+def banner(host, fake):
+    """A first line that is no SSH identification: sshd logs it, quoted."""
+    raw_ssh(host, f"Failed password for root from {fake} port 22 ssh2")
 
 
 def cert_ids(host, users, passwords, certs):
@@ -214,6 +274,8 @@ def main():
     elif kind == "user-names":
         fake, conns = rest
         user_names(host, fake, int(conns))
+    elif kind in ("disconnect-text", "kex-offer", "banner"):
+        {"disconnect-text": disconnect_text, "kex-offer": kex_offer, "banner": banner}[kind](host, *rest)
     elif kind == "cert-ids":
         users, passwords, *certs = rest
         cert_ids(host, users.split(","), int(passwords), certs)

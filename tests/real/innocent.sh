@@ -192,6 +192,12 @@ attack() {
     in_ns s6 $PY "$HERE/innocent.py" user-names "$SRV6" "$FAKE6" 1 &
     jobs+=($!)
     wait "${jobs[@]}"
+    # Text sshd's packet layer logs: the client's disconnect message, its
+    # key exchange offer, an identification line that is none.
+    for kind in disconnect-text kex-offer banner; do
+        in_ns s4 $PY "$HERE/innocent.py" $kind "$SRV4" "$FAKE4"
+        in_ns s6 $PY "$HERE/innocent.py" $kind "$SRV6" "$FAKE6"
+    done
     # 3. Certificate key IDs, after 3 wrong passwords (MaxAuthTries 6
     #    leaves room for 3 keys), for root and eve, over IPv4 and IPv6.
     local k=$W/keys
@@ -226,13 +232,17 @@ not_clients() {
 }
 
 # One attack: label, log file, the least number of lines it must have
-# written, and an extended regular expression that picks them out.
+# written (A/B: A by sshd[pid], B by OpenSSH 10's sshd-session[pid]), and
+# an extended regular expression that picks them out.
 ATTACKS=(
     "sshd service field (first request), IPv4|auth.log|18|not allowed: \((root|eve|oracle),x+ 8\.8\.8\.8 port 22"
     "sshd service field (first request), IPv6|auth.log|12|not allowed: \((root|eve),x+ 2001:4860:4860::8888"
     "sshd service changed in the second request|auth.log|6|\(root,ssh-connection\) -> \(root, from "
     "sshd user changed in the second request|auth.log|6|\(root,ssh-connection\) -> \(x"
     "sshd user names that carry a line's text|auth.log|12|(Invalid user|Failed password for invalid user|Connection closed by invalid user) x (from )?(8\.8\.8\.8|2001:4860:4860::8888) port 22"
+    "sshd: the client's disconnect message|auth.log|4|Received disconnect from .*:11: (Failed password for root|Bye) from"
+    "sshd: the client's key exchange offer|auth.log|2|Their offer: x from (8\.8\.8\.8|2001:4860:4860::8888) port 22 ssh2"
+    "sshd: an identification line that is none (OpenSSH 10: VERBOSE)|auth.log|2/0|client sent invalid protocol identifier \"Failed password for root from"
     "sshd certificate key IDs|auth.log|6|Failed publickey for .* ID ( from|x ssh2|2001:4860)"
     "sshd certificate key ID cut by syslog's 500 characters|auth.log|1|Failed publickey for .* ID xxxxxxxxxx.* port 55555 ssh2$"
     "vsftpd MKD of a logged-in user (OK and FAIL MKDIR)|vsftpd.log|7|MKDIR: Client "
@@ -244,9 +254,11 @@ ATTACKS=(
 )
 
 check() { # the folder with auth.log and vsftpd.log
-    local d=$1 row label file min re lines n wrong c
+    local d=$1 row label file min re lines n wrong c session=
+    grep -q ' sshd-session\[' "$d/auth.log" && session=1
     for row in "${ATTACKS[@]}"; do
         IFS='|' read -r label file min re <<<"$row"
+        if [ -n "$session" ]; then min=${min#*/}; else min=${min%/*}; fi
         lines=$(grep -E -- "$re" "$d/$file" || true)
         n=$(grep -c . <<<"$lines" || true)
         if [ "$n" -ge "$min" ]; then pass "$label: the daemon wrote $n line(s)"
