@@ -208,6 +208,8 @@ fn the_attack_fixtures_hold_every_attack() {
         " ID  from 8.8.8.8 port 22 ssh2: x (serial 1) CA ED25519 SHA256:",
         "xxxxxxxxxx from 10.10.1.2 port 55555 ssh2\n",
         "ruser=8.8.8.8 rhost=::ffff:203.0.113.40",
+        ":11: Failed password for root from 8.8.8.8 port 22 ssh2 [preauth]",
+        "Their offer: x from 8.8.8.8 port 22 ssh2 [preauth]",
     ];
     let ftp_lines = [
         r#"[eve] OK MKDIR: Client "::ffff:203.0.113.40", "/home/eve/a] FAIL LOGIN: Client "8.8.8.8""#,
