@@ -6,6 +6,7 @@ address); the innocent addresses are only text inside the requests."""
 
 import base64
 import ftplib
+import io
 import json
 import socket
 import struct
@@ -197,7 +198,8 @@ def ftp_login(host, user, password):
 def ftp_mkd(host, user, password, fake):
     """A logged-in user makes directories whose names imitate a FAIL LOGIN
     line (vsftpd logs the path in quotes: `"<path>"`, so the name leaves
-    its last quote open); the second MKD of each fails (it exists)."""
+    its last quote open); the second MKD of each fails (it exists). Then
+    the other commands whose lines end with a path, each once in vain."""
     f = ftplib.FTP(host, timeout=10)
     f.login(user, password)
     names = (f'a] FAIL LOGIN: Client "{fake}',
@@ -209,10 +211,20 @@ def ftp_mkd(host, user, password, fake):
                 f.mkd(name)
             except ftplib.error_perm:
                 pass
-    try:
-        f.mkd(f'no/such/d] FAIL LOGIN: Client "{fake}')
-    except ftplib.error_perm:
-        pass
+    # Any command that logs a path: rename, remove, upload, delete.
+    moved = f'e] FAIL LOGIN: Client "{fake}'
+    upload = f'f] FAIL LOGIN: Client "{fake}'
+    for step in (lambda: f.mkd(f'no/such/d] FAIL LOGIN: Client "{fake}'),
+                 lambda: f.rename(names[0], moved),
+                 lambda: f.rmd(moved),
+                 lambda: f.rmd(moved),
+                 lambda: f.storbinary(f"STOR {upload}", io.BytesIO(b"x\n")),
+                 lambda: f.delete(upload),
+                 lambda: f.delete(upload)):
+        try:
+            step()
+        except ftplib.error_perm:
+            pass
     f.quit()
 
 

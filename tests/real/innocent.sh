@@ -245,7 +245,8 @@ ATTACKS=(
     "sshd: an identification line that is none (OpenSSH 10: VERBOSE)|auth.log|2/0|client sent invalid protocol identifier \"Failed password for root from"
     "sshd certificate key IDs|auth.log|6|Failed publickey for .* ID ( from|x ssh2|2001:4860)"
     "sshd certificate key ID cut by syslog's 500 characters|auth.log|1|Failed publickey for .* ID xxxxxxxxxx.* port 55555 ssh2$"
-    "vsftpd MKD of a logged-in user (OK and FAIL MKDIR)|vsftpd.log|7|MKDIR: Client "
+    "vsftpd paths of a logged-in user (OK and FAIL MKDIR)|vsftpd.log|7|MKDIR: Client "
+    "vsftpd paths of a logged-in user (RENAME, RMDIR, UPLOAD, DELETE)|vsftpd.log|6|(RENAME|RMDIR|UPLOAD|DELETE): Client "
     "vsftpd protocol log before USER (log_ftp_protocol)|vsftpd.log|6|\[pid [0-9]+\] FTP command: Client \"[^\"]*\", \"(HELP|SITE|USER) .*FAIL LOGIN"
     "vsftpd protocol log between USER and PASS|vsftpd.log|4|\[x\] FTP command: Client \"[^\"]*\", \"(HELP|SITE) .*FAIL LOGIN"
     "vsftpd user name in brackets (USER x] FAIL LOGIN: ...)|vsftpd.log|4|\[x\] FAIL LOGIN: Client \"(8\.8\.8\.8|2001:4860:4860::8888)\] "
@@ -364,9 +365,9 @@ if [ -n "$CAPTURE" ]; then
     cat >"$CAPTURE/truth.json" <<JSON
 {
  "clients": {
-  "${CLIENT4%/*}": "sshd over IPv4: service field, changed service and user, certificate key IDs, wrong passwords",
-  "2001:db8::40": "sshd over IPv6: service field, changed service and user, certificate key IDs, wrong passwords",
-  "203.0.113.40": "vsftpd: MKD as the local user eve, commands and user names before login"
+  "${CLIENT4%/*}": "sshd over IPv4: service field, changed service and user, user names, disconnect message, key exchange offer, identification line, certificate key IDs, wrong passwords",
+  "2001:db8::40": "sshd over IPv6: the same",
+  "203.0.113.40": "vsftpd: paths of the local user eve (MKD, RNFR/RNTO, RMD, STOR, DELE), commands and user names before login"
  },
  "innocent": ["$FAKE4", "$FAKE6", "$FAKE_INFO"],
  "rule": "No address but a client's may ever be counted; an innocent one never.",
