@@ -214,6 +214,8 @@ fn the_attack_fixtures_hold_every_attack() {
     let ftp_lines = [
         r#"[eve] OK MKDIR: Client "::ffff:203.0.113.40", "/home/eve/a] FAIL LOGIN: Client "8.8.8.8""#,
         r#"[eve] FAIL MKDIR: Client "::ffff:203.0.113.40", "/home/eve/a] FAIL LOGIN: Client "8.8.8.8""#,
+        r#"[eve] OK RMDIR: Client "::ffff:203.0.113.40", "/home/eve/e] FAIL LOGIN: Client "8.8.8.8""#,
+        r#"[eve] OK DELETE: Client "::ffff:203.0.113.40", "/home/eve/f] FAIL LOGIN: Client "8.8.8.8""#,
         r#"[x] FTP command: Client "::ffff:203.0.113.40", "HELP a] FAIL LOGIN: Client "8.8.8.8""#,
         r#"[x] FAIL LOGIN: Client "8.8.8.8] FAIL LOGIN: Client "::ffff:203.0.113.40""#,
     ];
