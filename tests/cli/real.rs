@@ -177,3 +177,124 @@ fn a_round_without_its_error_line_still_counts_once_through_run() {
     env.run(&[]).ok();
     assert_eq!(env.tries("198.51.100.12"), 5, "{log}");
 }
+
+/// tests/fixtures/real/attacks* (made by tests/real/innocent.sh): real sshd
+/// and vsftpd lines in which an attacking client planted an innocent
+/// address, for Debian 12's OpenSSH and bookworm-backports'.
+const ATTACKS: [&str; 2] = ["attacks", "attacks-10.0p1"];
+
+/// The clients' addresses and the innocent ones, from a capture's truth.json.
+fn attack_truth(capture: &str) -> (Vec<String>, Vec<String>) {
+    let v: Value = serde_json::from_str(&fixture(capture, "truth.json")).unwrap();
+    let clients: Vec<String> = v["clients"].as_object().unwrap().keys().cloned().collect();
+    let innocent: Vec<String> = v["innocent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ip| ip.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(clients.len(), 3, "two sshd clients, one vsftpd client");
+    (clients, innocent)
+}
+
+#[test]
+fn the_attack_fixtures_hold_every_attack() {
+    // One line of each attack, as the daemons wrote it.
+    let auth_lines = [
+        "Change of username or service not allowed: (root,x 8.8.8.8 port 22: Too many authentication failures [preauth]",
+        "Change of username or service not allowed: (root,x 2001:4860:4860::8888 port 22: Too many authentica [preauth]",
+        "(root,ssh-connection) -> (root, from 8.8.8.8 port 22 ssh2 [preauth]",
+        "Failed password for invalid user x from 8.8.8.8 port 22 from 198.51.100.40 port ",
+        " ID  from 8.8.8.8 port 22 ssh2: x (serial 1) CA ED25519 SHA256:",
+        "xxxxxxxxxx from 10.10.1.2 port 55555 ssh2\n",
+        "ruser=8.8.8.8 rhost=::ffff:203.0.113.40",
+        ":11: Failed password for root from 8.8.8.8 port 22 ssh2 [preauth]",
+        "Their offer: x from 8.8.8.8 port 22 ssh2 [preauth]",
+    ];
+    let ftp_lines = [
+        r#"[eve] OK MKDIR: Client "::ffff:203.0.113.40", "/home/eve/a] FAIL LOGIN: Client "8.8.8.8""#,
+        r#"[eve] FAIL MKDIR: Client "::ffff:203.0.113.40", "/home/eve/a] FAIL LOGIN: Client "8.8.8.8""#,
+        r#"[eve] OK RMDIR: Client "::ffff:203.0.113.40", "/home/eve/e] FAIL LOGIN: Client "8.8.8.8""#,
+        r#"[eve] OK DELETE: Client "::ffff:203.0.113.40", "/home/eve/f] FAIL LOGIN: Client "8.8.8.8""#,
+        r#"[x] FTP command: Client "::ffff:203.0.113.40", "HELP a] FAIL LOGIN: Client "8.8.8.8""#,
+        r#"[x] FAIL LOGIN: Client "8.8.8.8] FAIL LOGIN: Client "::ffff:203.0.113.40""#,
+    ];
+    for capture in ATTACKS {
+        let auth = fixture(capture, "auth.log");
+        let ftp = fixture(capture, "vsftpd.log");
+        for line in auth_lines {
+            assert!(auth.contains(line), "{capture}/auth.log: missing {line}");
+        }
+        for line in ftp_lines {
+            assert!(ftp.contains(line), "{capture}/vsftpd.log: missing {line}");
+        }
+        // Through the README's rsyslog snippet: the daemons' lines only,
+        // the connections' from sshd-session from OpenSSH 9.8 on.
+        let session = if capture == "attacks" {
+            " sshd["
+        } else {
+            " sshd-session["
+        };
+        assert!(auth.contains(session), "{capture}: {session}");
+        assert!(
+            auth.lines()
+                .all(|l| [" sshd[", " sshd-session[", " vsftpd: "]
+                    .iter()
+                    .any(|p| l.contains(p))),
+            "{capture}: a line of another program"
+        );
+    }
+}
+
+#[test]
+fn real_attacks_never_get_an_innocent_address_counted() {
+    let mut problems = Vec::new();
+    for capture in ATTACKS {
+        let (clients, innocent) = attack_truth(capture);
+        // Line by line: what `parse` names.
+        let env = Env {
+            now: "2026-12-08T00:00:00Z".to_string(),
+            ..Env::new()
+        };
+        env.write("auth.log", &fixture(capture, "auth.log"));
+        env.write("vsftpd.log", &fixture(capture, "vsftpd.log"));
+        let parsed = Out(env
+            .cmd(&["parse", "auth.log", "vsftpd.log"])
+            .output()
+            .unwrap())
+        .ok();
+        let wrong: Vec<String> = parsed
+            .stdout()
+            .lines()
+            .filter(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                !clients.iter().any(|c| v["ip"] == c.as_str())
+            })
+            .map(String::from)
+            .collect();
+        // Through `run` to the stdout sink: the table and what would be posted.
+        let out = env.run(&["--ipv6-prefix", "128", "--threshold", "0"]).ok();
+        let table = env.state()["table"]["attackers"]
+            .as_object()
+            .unwrap()
+            .clone();
+        let mut blamed: Vec<&String> = table.keys().filter(|ip| !clients.contains(ip)).collect();
+        blamed.sort();
+        let posted: Vec<&String> = innocent
+            .iter()
+            .filter(|ip| out.stdout().contains(ip.as_str()))
+            .collect();
+        if !(wrong.is_empty() && blamed.is_empty() && posted.is_empty()) {
+            problems.push(format!(
+                "{capture}: counted for no client: {blamed:?}; innocent addresses in the posts: \
+                 {posted:?}\nparse named no client in:\n{}",
+                wrong.join("\n")
+            ));
+        }
+        // The clients' own plain failures (wrong passwords, FTP logins) still count.
+        for ip in clients.iter().filter(|ip| !table.contains_key(*ip)) {
+            problems.push(format!("{capture}: the client {ip} is not counted"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}

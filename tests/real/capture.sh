@@ -6,6 +6,7 @@
 #
 #   bash tests/real/capture.sh            # Debian 12's OpenSSH 9.2 and backports' 10.0
 #   bash tests/real/capture.sh 9.2        # one of them: 9.2 or bpo
+#   bash tests/real/capture.sh fetch-bpo  # only unpack backports' OpenSSH (for innocent.sh)
 #
 # Everything runs in network namespaces on a private bridge with TEST-NET
 # addresses, so no packet leaves the machine. The daemons run in a private
@@ -25,24 +26,14 @@ BASE=/var/tmp/tweet-attacks-capture
 BPO=$BASE/openssh-bpo   # OpenSSH from bookworm-backports, unpacked, not installed
 W=$BASE/run             # one capture's configs, sockets and logs
 PY=/usr/bin/python3     # Debian's python3, which has python3-paramiko
+NS=ta
+# shellcheck source=tests/real/netns.sh
+. "$HERE/netns.sh"
 
 # --- the server side, run inside ta-srv with private mounts ------------------
 if [ "${1:-}" = serve ]; then
     sshd_bin=$2
-    hostname web01
-    # A private /dev whose /dev/log is our rsyslog's socket.
-    mkdir -p "$W/hostdev"
-    mount --bind /dev "$W/hostdev"
-    mount -t tmpfs -o mode=755 devs /dev
-    for n in null zero full random urandom tty ptmx; do
-        touch "/dev/$n"
-        mount --bind "$W/hostdev/$n" "/dev/$n"
-    done
-    mkdir /dev/pts /dev/shm
-    mount --bind "$W/hostdev/pts" /dev/pts
-    ln -s /proc/self/fd /dev/fd
-    mount -t tmpfs -o mode=755 run /run
-    mkdir -p /run/sshd /run/vsftpd/empty
+    private_dev_run "$W"
     mount --bind "$W/pam.sshd" /etc/pam.d/sshd
     mount --bind "$W/pam.vsftpd" /etc/pam.d/vsftpd
     rsyslogd -f "$W/rsyslog-reduced.conf" -i "$W/rsyslog-reduced.pid"
@@ -78,8 +69,13 @@ install_packages() {
     apt-get install -y -qq openssh-server openssh-client vsftpd rsyslog sshpass \
         python3-paramiko lftp curl hydra iproute2 >/dev/null
     [ -n "$made" ] && rm -f $rc
-    # OpenSSH >= 9.8 (sshd-session) from bookworm-backports, through apt with
-    # a private source list, so the host's apt sources stay as they are.
+    fetch_bpo
+}
+
+# OpenSSH >= 9.8 (sshd-session) from bookworm-backports, through apt with
+# a private source list, so the host's apt sources stay as they are.
+# Unpacked into $BPO, not installed. innocent.sh --bpo asks for it too.
+fetch_bpo() {
     local A=$BASE/apt
     mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/debs"
     echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main" >"$A/sources.list"
@@ -117,40 +113,6 @@ f4 192.0.2.40/24 192.0.2.1 0
 "
 SRV4=192.0.2.1
 SRV6=2001:db8::1
-
-net_down() {
-    local name _
-    while read -r name _; do
-        [ -n "$name" ] && ip netns del "ta-$name" 2>/dev/null || true
-    done <<<"$CLIENTS"
-    ip netns del ta-srv 2>/dev/null || true
-}
-
-net_up() {
-    net_down
-    ip netns add ta-srv
-    ip -n ta-srv link set lo up
-    ip -n ta-srv link add br0 type bridge
-    ip -n ta-srv link set br0 up
-    for a in 192.0.2.1/24 198.51.100.1/24 203.0.113.1/24; do ip -n ta-srv addr add $a dev br0; done
-    ip -n ta-srv -6 addr add 2001:db8::1/64 dev br0 nodad
-    local name addr gw _
-    while read -r name addr gw _; do
-        [ -n "$name" ] || continue
-        ip netns add "ta-$name"
-        ip link add "v$name" netns ta-srv type veth peer name eth0 netns "ta-$name"
-        ip -n ta-srv link set "v$name" master br0 up
-        ip -n "ta-$name" link set lo up
-        ip -n "ta-$name" link set eth0 up
-        if [[ $addr == *:* ]]; then
-            ip -n "ta-$name" -6 addr add "$addr" dev eth0 nodad
-            ip -n "ta-$name" -6 route add default via "$gw"
-        else
-            ip -n "ta-$name" addr add "$addr" dev eth0
-            ip -n "ta-$name" route add default via "$gw"
-        fi
-    done <<<"$CLIENTS"
-}
 
 # --- 3. Private configs -------------------------------------------------------
 write_configs() {
@@ -240,7 +202,6 @@ CONF
 
 # --- 4. The attacks -----------------------------------------------------------
 # Each client writes its own count of guesses sent to clients/NAME.count.
-in_ns() { local n=$1; shift; ip netns exec "ta-$n" "$@"; }
 
 SSH_OPTS=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
           -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10
@@ -344,7 +305,7 @@ capture() {
     echo "capture: OpenSSH $ver -> $dest"
     write_configs "$gen"
     net_up
-    ip netns exec ta-srv unshare --mount --uts --propagation private \
+    ip netns exec "$NS-srv" unshare --mount --uts --propagation private \
         bash "$0" serve "$sshd_bin" >"$W/serve.out" 2>&1 &
     local serve=$!
     for _ in $(seq 100); do [ -e "$W/ready" ] && break; sleep 0.1; done
@@ -366,6 +327,7 @@ capture() {
 }
 
 # Interrupted: stop the daemons too (serve polls for the stop file).
+if [ "$WANT" = fetch-bpo ]; then fetch_bpo; exit 0; fi
 trap '[ -d "$W" ] && touch "$W/stop" && sleep 3; net_down' EXIT
 [ -n "${SKIP_INSTALL:-}" ] || install_packages
 case $WANT in
