@@ -263,7 +263,8 @@ pub struct Table {
     expiry: VecDeque<(Secs, ConnKey)>,
     /// Addresses for the lines that name none.
     links: Links,
-    /// Newest event time merged: the log's own clock, which closes connections.
+    /// Newest time of a line merged (an event's, or the last line's of a
+    /// read, whatever program wrote it): the log's own clock, which closes connections.
     latest: Secs,
     rules: Rules,
 }
@@ -553,6 +554,12 @@ impl Table {
             );
         }
         ip
+    }
+
+    /// The log has a line of time `t`, of whatever program: its clock is at
+    /// least there (see `close_conns`).
+    pub fn saw(&mut self, t: Secs) {
+        self.latest = self.latest.max(t);
     }
 
     /// Forgets the connections idle for `CONN_IDLE` by the log's clock (the
