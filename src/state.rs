@@ -696,6 +696,134 @@ mod tests {
             .count()
     }
 
+    /// The run's record `run` at `t`.
+    fn ran(s: &mut State, t: Secs) {
+        s.last_run = Some(RunRecord {
+            started: t,
+            ended: t + 1,
+            posted: 0,
+            error: None,
+        });
+    }
+
+    #[test]
+    fn a_save_that_changes_only_the_runs_record_appends_a_tick_not_a_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let size = || fs::metadata(&path).unwrap().len();
+        let mut s = State::default();
+        // An open connection and an attacker: what a head holds.
+        record(&mut s, CONN, 100);
+        ran(&mut s, 100);
+        save(&path, &mut s).unwrap();
+        let whole = size();
+        for n in 1..=100 {
+            let mut s = load(&path).unwrap();
+            assert_eq!(s.last_run.as_ref().unwrap().started, 100 + n - 1);
+            ran(&mut s, 100 + n);
+            s.table.forget_idle(50 + n, &[]);
+            save(&path, &mut s).unwrap();
+        }
+        let grown = size() - whole;
+        assert!(grown < 100 * 150, "{grown} bytes for 100 idle saves");
+        let mut s = load(&path).unwrap();
+        assert_eq!(
+            s.last_run,
+            Some(RunRecord {
+                started: 200,
+                ended: 201,
+                posted: 0,
+                error: None
+            })
+        );
+        assert_eq!(s.table.forgotten_before(), Some(150));
+        assert_eq!(s.table.open_conns(), 1);
+        // A failed run's error is said in its tick too.
+        s.last_run.as_mut().unwrap().error = Some("x: refused \"\n".into());
+        save(&path, &mut s).unwrap();
+        let mut back = load(&path).unwrap();
+        assert_eq!(back.last_run, s.last_run);
+        // Any JSON reader still reads the file.
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert!(v["parts"].as_array().unwrap().len() > 100);
+        // A change writes a head again.
+        let before = size();
+        back.next_batch = 9;
+        save(&path, &mut back).unwrap();
+        assert!(size() > before + 150);
+        assert_eq!(load(&path).unwrap().next_batch, 9);
+    }
+
+    #[test]
+    fn a_tick_cut_short_leaves_the_save_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut s = State::default();
+        record(&mut s, CONN, 100);
+        ran(&mut s, 100);
+        save(&path, &mut s).unwrap();
+        let whole = fs::read(&path).unwrap();
+        ran(&mut s, 200);
+        save(&path, &mut s).unwrap();
+        let after = fs::read(&path).unwrap();
+        assert!(after.len() < whole.len() + 150, "a tick");
+        let grown = &after[whole.len() - 4..];
+        for cut in 0..grown.len() - 4 {
+            let mut torn = whole[..whole.len() - 4].to_vec();
+            torn.extend_from_slice(&grown[..cut]);
+            fs::write(&path, &torn).unwrap();
+            let s = load(&path).unwrap_or_else(|e| panic!("cut {cut}: {e:#}"));
+            assert_eq!(s.last_run.unwrap().started, 100, "cut {cut}");
+        }
+        // A tick whose bytes changed is corruption, not a save cut short.
+        let bad = String::from_utf8(after).unwrap().replace("[200,", "[201,");
+        fs::write(&path, &bad).unwrap();
+        let err = format!("{:#}", load(&path).unwrap_err());
+        assert!(err.contains("tick") && err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn old_heads_and_ticks_are_dead_at_their_real_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut s = State::default();
+        for pid in 0..50 {
+            record(&mut s, &CONN.replace("[3504]", &format!("[{pid}]")), 100);
+        }
+        ran(&mut s, 100);
+        save(&path, &mut s).unwrap();
+        let mut s = load(&path).unwrap();
+        ran(&mut s, 101);
+        save(&path, &mut s).unwrap();
+        // From the old head's `,\n` to the end of the last trailer: the head,
+        // its trailer, the tick and its trailer.
+        let text = fs::read(&path).unwrap();
+        let old_head = text.windows(8).position(|w| w == b"{\"head\":").unwrap();
+        let end = text.len() as u64 - 4;
+        let mut s = load(&path).unwrap();
+        record(&mut s, &CONN.replace("[3504]", "[99]"), 102);
+        save(&path, &mut s).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let heads: Vec<_> = v["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.get("head"))
+            .collect();
+        assert_eq!(heads.len(), 2);
+        // And the attacker's old record, of some 60 bytes.
+        let dead = heads[1]["table"]["store"]["dead"].as_u64().unwrap();
+        let heads_and_ticks = end - (old_head as u64 - 2);
+        assert!(
+            (heads_and_ticks..heads_and_ticks + 100).contains(&dead),
+            "{dead} dead, {heads_and_ticks} of old head, trailers and tick"
+        );
+        assert!(
+            heads_and_ticks > 50 * 60,
+            "the old head held 50 connections"
+        );
+    }
+
     #[test]
     fn a_save_cut_short_leaves_the_one_before_it_readable_and_the_next_save_mends_it() {
         let dir = tempfile::tempdir().unwrap();

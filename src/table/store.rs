@@ -17,6 +17,10 @@
 //! of the attackers it changed, a new head and a new trailer where the old
 //! `]}` was, and a record there supersedes the same address in an older
 //! chunk. So a run costs what it read and changed, not the table's size.
+//! A save that changed nothing but the run's own record appends a tick
+//! (`{"tick":…}`, a few dozen bytes) and a trailer that names the same
+//! head: an idle run does not write again a head that holds a burst's
+//! open connections.
 //!
 //! All or nothing: the new parts are written and synced before the trailer
 //! that names them, and the trailer is synced before the run goes on. A
@@ -30,7 +34,8 @@
 //!
 //! Forgetting is lazy: an attacker idle since `Meta::before` is treated as
 //! absent wherever it is read, and left out when the file is compacted, a
-//! full rewrite (temp file and rename) when dead records pass a quarter of
+//! full rewrite (temp file and rename) when dead bytes (superseded records,
+//! old heads, trailers and ticks, at their real size) pass a quarter of
 //! the file, the chunks pass `MAX_CHUNKS`, a day's worth expired, or the
 //! table is over `--max-attackers`.
 
