@@ -57,31 +57,34 @@ PY
 : >empty.log
 
 size() { stat -c %s "$1"; }
-# Runs `tweet-attacks run` on LOG with STATE; sets secs and kib (peak RSS).
+# Runs `tweet-attacks run` on LOG with STATE; sets secs, cpu (user + system
+# seconds: steadier than secs on a shared machine) and kib (peak RSS).
 run() { # STATE LOG [ARGS...]
     local state=$1 log=$2
     shift 2
-    /usr/bin/time -f '%e %M' -o time.txt "$bin" run --sink "${SINK:-stdout}" --state "$state" \
+    /usr/bin/time -f '%e %M %U %S' -o time.txt "$bin" run --sink "${SINK:-stdout}" --state "$state" \
         --auth-log "$log" --vsftpd-log empty.log "$@" >/dev/null 2>err.txt || {
         [[ ${ALLOW_FAIL:-0} == 1 ]] || { cat err.txt >&2; exit 1; }
     }
     # GNU time says first when the command failed; the figures are its last line.
-    read -r secs kib < <(tail -n 1 time.txt)
+    read -r secs kib usr sys < <(tail -n 1 time.txt)
+    cpu=$(python3 -c "print($usr + $sys)")
 }
 # `run` N times on an unchanged log; prints the mean and worst time and the growth.
 idle_runs() { # N STATE LOG
-    local n=$1 state=$2 log=$3 before total=0 worst=0
+    local n=$1 state=$2 log=$3 before total=0 worst=0 total_cpu=0
     before=$(size "$state")
     for ((k = 0; k < n; k++)); do
         run "$state" "$log"
         total=$(python3 -c "print($total + $secs)")
+        total_cpu=$(python3 -c "print($total_cpu + $cpu)")
         worst=$(python3 -c "print(max($worst, $secs))")
     done
     local after
     after=$(size "$state")
-    printf '  %d idle runs: mean %.3f s, worst %.2f s; state %d -> %d bytes, +%d bytes (%d a run)\n' \
-        "$n" "$(python3 -c "print($total / $n)")" "$worst" "$before" "$after" \
-        $((after - before)) $(((after - before) / n))
+    printf '  %d idle runs: mean %.3f s (cpu %.3f s), worst %.2f s; state %d -> %d bytes, +%d bytes (%d a run)\n' \
+        "$n" "$(python3 -c "print($total / $n)")" "$(python3 -c "print($total_cpu / $n)")" "$worst" \
+        "$before" "$after" $((after - before)) $(((after - before) / n))
 }
 
 echo "tweet-attacks: $bin"
@@ -89,7 +92,7 @@ echo
 echo "== burst: 100,000 one-line attackers, each its own pid, none closed"
 mkdir burst
 run burst/state.json burst.log
-printf '  the burst run: %.2f s, %d MiB; state %d bytes\n' "$secs" $((kib / 1024)) "$(size burst/state.json)"
+printf '  the burst run: %.2f s (cpu %.2f s), %d MiB; state %d bytes\n' "$secs" "$cpu" $((kib / 1024)) "$(size burst/state.json)"
 idle_runs "$idle" burst/state.json burst.log
 
 echo
@@ -100,11 +103,11 @@ idle_runs 100 empty/state.json empty.log
 
 echo
 echo "== due attackers at once: six tries each from N distinct IPv6 /64s, to stdout"
-printf '  %8s %8s %10s %14s\n' N seconds "peak RSS" "state bytes"
+printf '  %8s %8s %8s %10s %14s\n' N seconds cpu "peak RSS" "state bytes"
 for n in $due_sizes; do
     mkdir "due-$n"
     run "due-$n/state.json" "due-$n.log"
-    printf '  %8d %8.2f %6d MiB %14d\n' "$n" "$secs" $((kib / 1024)) "$(size "due-$n/state.json")"
+    printf '  %8d %8.2f %8.2f %6d MiB %14d\n' "$n" "$secs" "$cpu" $((kib / 1024)) "$(size "due-$n/state.json")"
 done
 
 echo
@@ -122,7 +125,7 @@ PY
 for k in 1 2; do
     # Each run fails (exit 1): X cannot be reached.
     SINK=twitter ALLOW_FAIL=1 run x40k/state.json due-40000-x.log --twitter-api-url http://127.0.0.1:9
-    printf '  run %d: %.2f s, %d MiB; state %d bytes\n' "$k" "$secs" $((kib / 1024)) "$(size x40k/state.json)"
+    printf '  run %d: %.2f s (cpu %.2f s), %d MiB; state %d bytes\n' "$k" "$secs" "$cpu" $((kib / 1024)) "$(size x40k/state.json)"
 done
 unset TWITTER_CONSUMER_KEY TWITTER_CONSUMER_SECRET TWITTER_ACCESS_TOKEN TWITTER_ACCESS_TOKEN_SECRET
 
@@ -130,5 +133,5 @@ echo
 echo "== 1,000,000 Invalid user lines, each its own pid, from 200 addresses"
 mkdir million
 run million/state.json million.log
-printf '  the run: %.2f s, %d MiB; state %d bytes\n' "$secs" $((kib / 1024)) "$(size million/state.json)"
+printf '  the run: %.2f s (cpu %.2f s), %d MiB; state %d bytes\n' "$secs" "$cpu" $((kib / 1024)) "$(size million/state.json)"
 idle_runs 5 million/state.json million.log
