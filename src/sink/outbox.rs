@@ -273,6 +273,38 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Each post holds the most of its share that fit, in the order of
+        /// most tries first: what counting down from the share gave.
+        #[test]
+        fn each_post_packs_the_most_of_its_share_that_fit(
+            tries in proptest::collection::vec(6u64..100_000, 1..300),
+            left in 1usize..20,
+        ) {
+            let mut outbox: Vec<Pending> = tries
+                .iter()
+                .enumerate()
+                .map(|(i, t)| pending(&format!("2001:db8::{i:x}"), *t, "twitter"))
+                .collect();
+            let mut order: Vec<Announcement> = outbox.iter().map(|p| p.subject.clone()).collect();
+            order.sort_by(|a, b| b.tries.cmp(&a.tries).then(a.ip.cmp(&b.ip)));
+            let mut next = 0;
+            let posts = plan(&mut outbox, "twitter", left, &mut next, 100);
+            let share = order.len().div_ceil(left);
+            let mut at = 0;
+            for post in &posts {
+                let k = post.subjects.len();
+                proptest::prop_assert!((1..=share).contains(&k));
+                proptest::prop_assert_eq!(&post.subjects[..], &order[at..at + k]);
+                if k < share && at + k < order.len() {
+                    let more: Vec<&Announcement> = order[at..=at + k].iter().collect();
+                    proptest::prop_assert!(render_packed(&more).is_none(), "one more fits");
+                }
+                at += k;
+            }
+        }
+    }
+
     #[test]
     fn budget_counts_the_last_24_hours() {
         let book = SinkBook {

@@ -720,3 +720,35 @@ fn an_idle_run_adds_a_few_bytes_whatever_is_open_and_status_tells_it() {
     assert_eq!(open, 0, "all closed");
     assert!(size() < before + 2000, "{} bytes added", size() - before);
 }
+
+#[test]
+fn an_attacker_waiting_in_the_outbox_outlives_the_retention_and_no_other_does() {
+    let mut env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.40", 7, 100));
+    env.append("auth.log", &guesses("203.0.113.41", 2, 200));
+    env.write("opts.toml", "sink = [\"twitter\"]\n");
+    // X cannot be reached: the due one waits in the outbox, run after run.
+    let x_run = |env: &Env| {
+        let mut c = env.run_on_files(&[
+            "--config",
+            "opts.toml",
+            "--twitter-api-url",
+            "http://127.0.0.1:9",
+        ]);
+        c.envs(fake_x::KEYS.env());
+        output(c).fails();
+    };
+    x_run(&env);
+    // Forty days on, past the 30-day retention.
+    env.now = "2027-01-05T12:00:00Z".to_string();
+    x_run(&env);
+    let out = output(env.cmd(&["show", "--state", "state.json", "--json"])).ok();
+    let ips: Vec<String> = out
+        .json_lines()
+        .iter()
+        .map(|r| r["ip"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ips, ["203.0.113.40"], "the other one is forgotten");
+    let waiting = &env.state()["outbox"];
+    assert_eq!(waiting[0]["ip"], "203.0.113.40", "{waiting}");
+}
