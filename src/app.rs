@@ -206,12 +206,16 @@ fn drop_internal(st: &mut State) {
     }
 }
 
+/// The addresses waiting in the outbox, as a set: looked up once per
+/// attacker, and a queue may hold as many as the table.
+fn queued_ips(outbox: &[Pending]) -> crate::hash::Set<IpAddr> {
+    outbox.iter().map(|p| p.subject.ip).collect()
+}
+
 /// Puts newly due attackers in the outbox, one entry per sink.
 fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
-    let outbox = &st.outbox;
-    let due = decide(&st.table, &c.policy, |ip| {
-        outbox.iter().any(|p| p.subject.ip == *ip)
-    });
+    let queued = queued_ips(&st.outbox);
+    let due = decide(&st.table, &c.policy, |ip| queued.contains(ip));
     for ip in due {
         let Some(a) = st.table.get_mut(&ip) else {
             continue;
@@ -350,8 +354,18 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     }
     st.table.close_conns();
     queue_due(&mut st, c, now);
-    let queued: Vec<IpAddr> = st.outbox.iter().map(|p| p.subject.ip).collect();
-    st.table.forget_idle(now - c.retention, &queued);
+    let queued: Vec<IpAddr> = queued_ips(&st.outbox).into_iter().collect();
+    let cutoff = now - c.retention;
+    // Only those the retention would forget need keeping: an attacker last
+    // seen after it was queued is seen later still. So the head does not
+    // list the whole outbox's addresses again.
+    let idle: Vec<IpAddr> = st
+        .outbox
+        .iter()
+        .filter(|p| p.subject.last < cutoff)
+        .map(|p| p.subject.ip)
+        .collect();
+    st.table.forget_idle(cutoff, &idle);
     match st.table.bound(&queued) {
         0 => crate::notice::ended(&mut st.notes, "table-full"),
         n => {
@@ -576,10 +590,8 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         summary.recognised += recognised;
     }
     summary.count_table(&st.table);
-    let outbox = &st.outbox;
-    let due = decide(&st.table, &c.policy, |ip| {
-        outbox.iter().any(|p| p.subject.ip == *ip)
-    });
+    let queued = queued_ips(&st.outbox);
+    let due = decide(&st.table, &c.policy, |ip| queued.contains(ip));
     let mut out = io::BufWriter::new(io::stdout().lock());
     for ip in due {
         let Some(a) = st.table.get_mut(&ip) else {

@@ -36,16 +36,31 @@ fn waiting(st: &State, sink: &str) -> usize {
         .count()
 }
 
-/// Takes `ips` of `post` out of the sink's outbox: delivered.
-fn delivered(st: &mut State, sink: &str, post: &Post, ips: &[IpAddr], now: Secs) {
-    st.outbox.retain(|p| {
-        !(p.sink == sink && p.batch == Some(post.batch) && ips.contains(&p.subject.ip))
-    });
+/// The sink's outbox entries delivered but not yet taken out, by batch and
+/// address: taken out all at once before the state is saved (`settle`), not
+/// by a pass over the outbox per post, which is quadratic in a queue of
+/// 80,000 posted to stdout.
+type Gone = crate::hash::Set<(u64, IpAddr)>;
+
+/// `ips` of `post` are delivered: announced now, and gone from the outbox at the next `settle`.
+fn delivered(st: &mut State, gone: &mut Gone, post: &Post, ips: &[IpAddr], now: Secs) {
     for ip in ips {
+        gone.insert((post.batch, *ip));
         if let Some(a) = st.table.get_mut(ip) {
             a.announced.get_or_insert(now);
         }
     }
+}
+
+/// Takes the delivered entries out of `sink`'s outbox.
+fn settle(st: &mut State, sink: &str, gone: &mut Gone) {
+    if gone.is_empty() {
+        return;
+    }
+    st.outbox.retain(|p| {
+        !(p.sink == sink && p.batch.is_some_and(|b| gone.contains(&(b, p.subject.ip))))
+    });
+    gone.clear();
 }
 
 /// Blocks the sink until `limit` lifts, and says so once if anything waits.
@@ -120,13 +135,47 @@ pub fn publish_sink(
     }
     // The batches are saved before the first attempt: a retry sends the same post.
     state::save(state_path, st)?;
+    let mut gone = Gone::default();
+    let result = post_each(
+        st,
+        spec,
+        sink,
+        posts,
+        state_path,
+        now,
+        on_delivered,
+        &mut gone,
+    );
+    // Whatever stopped it: what was delivered never waits again.
+    settle(st, name, &mut gone);
+    result
+}
+
+/// Publishes `posts` one by one (see `publish_sink`); each save is made
+/// with what was delivered taken out of the outbox.
+#[allow(clippy::too_many_arguments)]
+fn post_each(
+    st: &mut State,
+    spec: &SinkSpec,
+    sink: &mut dyn Sink,
+    posts: Vec<Post>,
+    state_path: &Path,
+    now: Secs,
+    on_delivered: &mut dyn FnMut(&Post) -> Result<()>,
+    gone: &mut Gone,
+) -> Result<()> {
+    let name = sink.name();
+    let save = |st: &mut State, gone: &mut Gone| {
+        settle(st, name, gone);
+        state::save(state_path, st)
+    };
     let mut parked = Vec::new();
     for post in posts {
         let outcome = sink.publish(&post);
         // A kill here: the sink has answered, the outbox does not know yet.
         crate::fault::point("post:answered");
         let part = sink.delivered_part();
-        delivered(st, name, &post, &part, now);
+        delivered(st, gone, &post, &part, now);
         match outcome {
             Outcome::Delivered | Outcome::Duplicate => {
                 // A duplicate is usually our own post from a run that crashed before
@@ -138,21 +187,23 @@ pub fn publish_sink(
                         .recent
                         .push(now);
                 }
-                delivered(st, name, &post, &post.ips(), now);
+                delivered(st, gone, &post, &post.ips(), now);
                 notice::ended(&mut st.notes, &limit_note(name));
                 on_delivered(&post)?;
                 if let Some(limit) = sink.used_up() {
+                    settle(st, name, gone);
                     wait_out(st, name, &limit, now);
-                    state::save(state_path, st)?;
+                    save(st, gone)?;
                     return Ok(());
                 }
                 if name != "stdout" {
-                    state::save(state_path, st)?;
+                    save(st, gone)?;
                 }
             }
             Outcome::RateLimited(limit) => {
+                settle(st, name, gone);
                 wait_out(st, name, &limit, now);
-                state::save(state_path, st)?;
+                save(st, gone)?;
                 return Ok(());
             }
             Outcome::Refused(e) => {
@@ -165,11 +216,11 @@ pub fn publish_sink(
                         });
                     }
                 }
-                state::save(state_path, st)?;
+                save(st, gone)?;
                 parked.push((post.batch, reason));
             }
             Outcome::Failed(e) => {
-                state::save(state_path, st)?;
+                save(st, gone)?;
                 let n = waiting(st, name);
                 return Err(e.context(format!(
                     "{name}: {n} announcement(s) wait in the outbox for the next run"

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use crate::clock::{LocalClock, Secs};
-use crate::parse::{Event, Kind, Pending, Service, Stamp, parse_pending};
+use crate::parse::{Event, Kind, Pending, Service, Stamp, parse_pending, stamp_of};
 use crate::table::Table;
 
 /// Events handed from the reading thread to the merging one at a time.
@@ -22,6 +22,9 @@ const BATCH_BYTES: usize = 256 * 1024;
 
 /// Bytes of lines handed unparsed to an idle merging thread at a time.
 const SHARE_BYTES: usize = 64 * 1024;
+
+/// Bytes kept of the last line read: enough for any stamp `stamp_of` reads.
+const STAMP_BYTES: usize = 48;
 
 /// Runs `read`, which hands each line it reads to its callback, on a second
 /// thread that parses the lines, while this thread merges the events into
@@ -75,6 +78,8 @@ fn ingest_sharing<T: Send>(
                 spare_shares,
                 batch: Batch::new(),
                 share: None,
+                last: [0; STAMP_BYTES],
+                last_len: 0,
             };
             let out = read(&mut |line| fill.line(line, &share));
             fill.finish();
@@ -114,6 +119,13 @@ fn ingest_sharing<T: Send>(
                     lines.clear();
                     let _ = spare_lines.send(lines);
                 }
+                Ok(Work::Clock(last)) => {
+                    // The log's clock, moved by the last line of any program (a
+                    // CRON line, say): connections idle past their window close.
+                    if let Some(t) = stamp_of(&last).and_then(|s| clock.decode(&s)) {
+                        table.saw(t);
+                    }
+                }
                 Err(()) => break,
             }
         }
@@ -133,10 +145,16 @@ struct Filler {
     batch: Batch,
     /// The share being filled: lines go here until it is full.
     share: Option<Lines>,
+    /// The first bytes of the last line read, for its stamp.
+    last: [u8; STAMP_BYTES],
+    last_len: usize,
 }
 
 impl Filler {
     fn line(&mut self, line: &[u8], share: &impl Fn() -> bool) {
+        let n = line.len().min(STAMP_BYTES);
+        self.last[..n].copy_from_slice(&line[..n]);
+        self.last_len = n;
         if let Some(lines) = &mut self.share {
             lines.push(line);
             if lines.full() {
@@ -180,6 +198,10 @@ impl Filler {
         if !self.batch.events.is_empty() {
             self.send_batch();
         }
+        if self.last_len > 0 {
+            let last = self.last[..self.last_len].to_vec();
+            let _ = self.work.send(Work::Clock(last));
+        }
     }
 }
 
@@ -188,6 +210,8 @@ enum Work {
     Events(Batch),
     /// Lines for the merging thread to parse itself, copied.
     Lines(Lines),
+    /// The start of the last line read, after all the others.
+    Clock(Vec<u8>),
 }
 
 /// Lines copied end to end, with where each ends.
@@ -400,6 +424,37 @@ mod tests {
                     .replace("{a}", &a.to_string())
             })
             .collect()
+    }
+
+    /// The open connections after `lines` are read and the run closes those idle.
+    fn open_after(lines: &[&str]) -> usize {
+        let now = 1_795_000_000;
+        let mut t = Table::default();
+        let mut clock = LocalClock::new(now);
+        ingest_all(&mut t, &mut clock, now, |on_line| {
+            for l in lines {
+                on_line(l.as_bytes());
+            }
+        });
+        t.close_conns();
+        t.open_conns()
+    }
+
+    #[test]
+    fn a_line_of_any_program_moves_the_logs_clock() {
+        let guess =
+            "Nov 26 00:00:01 web01 sshd[7]: Failed password for root from 203.0.113.9 port 22 ssh2";
+        let cron = |stamp: &str| {
+            format!("{stamp} web01 CRON[9]: pam_unix(cron:session): session opened for user root")
+        };
+        let later = cron("Nov 26 00:10:01");
+        assert_eq!(open_after(&[guess, &later]), 0, "closed ten minutes on");
+        let iso =
+            "2026-11-26T00:10:01.5+00:00 web01 CRON[9]: pam_unix(cron:session): session opened";
+        assert_eq!(open_after(&[guess, iso]), 0, "an ISO 8601 stamp too");
+        let soon = cron("Nov 26 00:04:01");
+        assert_eq!(open_after(&[guess, &soon]), 1, "within its window: open");
+        assert_eq!(open_after(&[guess, "no stamp at all"]), 1);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Secs;
 use crate::sink::{Pending, SinkBook};
 use crate::source::LogPos;
-use crate::table::{Placed, Plan, Table, write_head, write_trailer};
+use crate::table::{Placed, Plan, Table, write_head, write_tick, write_trailer};
 
 /// Bumped whenever an older binary could not read what a newer one writes.
 pub const VERSION: u32 = 4;
@@ -50,6 +50,27 @@ pub struct State {
     /// The last `run` that saved this state, for `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<RunRecord>,
+    /// What the file says, to tell a save that changes only the run's
+    /// record from one that changes more. Not part of the state's value.
+    #[serde(skip)]
+    pub saved: Saved,
+}
+
+/// The run record and forgetting time that the head in force holds (its
+/// ticks may say newer ones): a save whose head would be that one but for
+/// those two writes a tick, not a head (see `save`).
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    run: Option<RunRecord>,
+    before: Option<Secs>,
+}
+
+/// What is saved, not what the state is: two states are equal whatever
+/// files they came from.
+impl PartialEq for Saved {
+    fn eq(&self, _: &Saved) -> bool {
+        true
+    }
 }
 
 /// When a run started and ended, and how it went.
@@ -78,6 +99,7 @@ impl Default for State {
             sinks: BTreeMap::new(),
             notes: BTreeMap::new(),
             last_run: None,
+            saved: Saved::default(),
         }
     }
 }
@@ -132,13 +154,23 @@ pub fn load(path: &Path) -> Result<State> {
         if st.version > VERSION {
             return Err(newer(st.version));
         }
+        st.saved = Saved {
+            run: st.last_run.clone(),
+            before: st.table.forgotten_before(),
+        };
+        if let Some(tick) = &opened.tick {
+            let (run, before) = read_tick(tick).with_context(corrupt)?;
+            st.last_run = Some(run);
+            st.table.set_forgotten_before(before);
+        }
         st.table
             .attach(&opened)
             .map_err(|e| anyhow::anyhow!(e))
             .with_context(corrupt)?;
+        let torn = opened.torn;
         // A reader (`show`, a dry run) that finds another run holding the
         // lock is looking at its save in progress, not at one cut short.
-        if opened.torn && !another_run_saving(path) {
+        if torn && !another_run_saving(path) {
             crate::notice::warn(format_args!(
                 "state file {}: its last save was cut short; read the one before it (those lines are read again)",
                 path.display()
@@ -258,9 +290,112 @@ pub fn save(path: &Path, state: &mut State) -> Result<()> {
     check(path, state)?;
     state.version = VERSION;
     match state.table.plan_save(path) {
-        Plan::Append(file) => append(state, file).with_context(context),
+        Plan::Append(file) => match tick_of(state).map_err(anyhow::Error::from)? {
+            Some(text) => tick(state, file, &text).with_context(context),
+            None => append(state, file).with_context(context),
+        },
         Plan::Rewrite => rewrite(path, state).with_context(context),
     }
+}
+
+/// A tick's text: the run's record and the forgetting time, `[started,
+/// seconds, before]`, then `posted` and `error` when it has them.
+fn tick_text(run: &RunRecord, before: Option<Secs>) -> io::Result<Vec<u8>> {
+    let mut v = vec![
+        serde_json::json!(run.started),
+        serde_json::json!(run.ended - run.started),
+        serde_json::json!(before),
+    ];
+    if run.posted > 0 || run.error.is_some() {
+        v.push(serde_json::json!(run.posted));
+    }
+    if let Some(e) = &run.error {
+        v.push(serde_json::json!(e));
+    }
+    Ok(serde_json::to_vec(&v)?)
+}
+
+/// The run's record and forgetting time a tick's text holds.
+fn read_tick(text: &[u8]) -> Result<(RunRecord, Option<Secs>)> {
+    #[derive(Deserialize)]
+    struct Tick(
+        Secs,
+        Secs,
+        Option<Secs>,
+        #[serde(default)] u64,
+        #[serde(default)] Option<String>,
+    );
+    let Tick(started, secs, before, posted, error) = serde_json::from_slice(text)?;
+    let run = RunRecord {
+        started,
+        ended: started.saturating_add(secs),
+        posted,
+        error,
+    };
+    Ok((run, before))
+}
+
+/// The tick to write instead of a head, if this save changes nothing but
+/// the run's record and the forgetting time (`Saved`): a run that read
+/// nothing new appends a few dozen bytes, however many connections are open
+/// or announcements wait.
+fn tick_of(state: &mut State) -> io::Result<Option<Vec<u8>>> {
+    let Some(run) = state.last_run.clone() else {
+        return Ok(None);
+    };
+    if !state.table.unchanged() || state.table.head_ref().is_none() {
+        return Ok(None);
+    }
+    // The head this save would write, with what the head in force says of those two.
+    let before = state.table.set_forgotten_before(state.saved.before);
+    state.last_run = state.saved.run.clone();
+    let same = match state.table.same_head() {
+        Some(same) => {
+            let mut w = io::BufWriter::with_capacity(1 << 16, same);
+            serde_json::to_writer(&mut w, &*state)
+                .map_err(io::Error::from)
+                .and_then(|()| w.into_inner().map_err(|e| e.into_error()))
+                .map(|same| same.same())
+        }
+        None => Ok(false),
+    };
+    state.last_run = Some(run.clone());
+    state.table.set_forgotten_before(before);
+    match same? {
+        true => tick_text(&run, before).map(Some),
+        false => Ok(None),
+    }
+}
+
+/// Appends a tick and a trailer that names the head in force again, synced in that order.
+fn tick(state: &mut State, mut file: File, text: &[u8]) -> io::Result<()> {
+    let head = state
+        .table
+        .head_ref()
+        .ok_or_else(|| io::Error::other("no head to tick after"))?;
+    let at = state.table.append_at();
+    file.seek(io::SeekFrom::Start(at))?;
+    let mut w = Placed::new(io::BufWriter::new(&file), at);
+    let end = write_tick(&mut w, text, head, |w| {
+        w.flush()?;
+        file.sync_data()?;
+        crate::fault::point("save:synced");
+        Ok(())
+    })?;
+    w.flush()?;
+    file.set_len(w.at)?;
+    file.sync_all()?;
+    crate::fault::point("save:renamed");
+    state.table.ticked(end);
+    Ok(())
+}
+
+/// After a head was written: it is the one in force.
+fn saved_head(state: &mut State) {
+    state.saved = Saved {
+        run: state.last_run.clone(),
+        before: state.table.forgotten_before(),
+    };
 }
 
 /// Fails if reading the stored attackers met a corrupt block: what was
@@ -275,12 +410,9 @@ pub fn check(path: &Path, state: &State) -> Result<()> {
     }
 }
 
-/// `{"head":…}`: the state without its attackers.
-fn head(state: &State) -> io::Result<Vec<u8>> {
-    let mut head = b"{\"head\":".to_vec();
-    serde_json::to_writer(&mut head, state)?;
-    head.push(b'}');
-    Ok(head)
+/// Writes the head's body: the state without its attackers.
+fn head_body<W: Write>(state: &State, w: &mut crate::table::Summed<'_, W>) -> io::Result<()> {
+    Ok(serde_json::to_writer(w, state)?)
 }
 
 /// The new parts after the old trailer, synced, then the trailer that
@@ -292,21 +424,21 @@ fn append(state: &mut State, mut file: File) -> io::Result<()> {
     let chunk = state.table.write_changes(&mut w)?;
     let staged = state.table.stage(chunk.as_ref(), false);
     let mut written = || {
-        let head = head(state)?;
-        let head_at = write_head(&mut w, &head)?;
+        let head = write_head(&mut w, |w| head_body(state, w))?;
         w.flush()?;
         file.sync_data()?;
         crate::fault::point("save:synced");
-        let end = write_trailer(&mut w, head_at, &head)?;
+        let end = write_trailer(&mut w, head)?;
         w.flush()?;
         file.set_len(w.at)?;
         file.sync_all()?;
-        Ok::<_, io::Error>(end)
+        Ok::<_, io::Error>((head, end))
     };
     match written() {
-        Ok(end) => {
+        Ok((head, end)) => {
             crate::fault::point("save:renamed");
-            state.table.committed(chunk, false, None, end);
+            state.table.committed(chunk, false, None, head, end);
+            saved_head(state);
             Ok(())
         }
         Err(e) => {
@@ -324,10 +456,9 @@ fn rewrite(path: &Path, state: &mut State) -> io::Result<()> {
         let mut w = Placed::new(w, 0);
         let chunk = state.table.write_everything(&mut w)?;
         staged = Some(state.table.stage(Some(&chunk), true));
-        let head = head(state)?;
-        let head_at = write_head(&mut w, &head)?;
-        let end = write_trailer(&mut w, head_at, &head)?;
-        done = Some((chunk, end));
+        let head = write_head(&mut w, |w| head_body(state, w))?;
+        let end = write_trailer(&mut w, head)?;
+        done = Some((chunk, head, end));
         Ok(())
     });
     // Format 3 kept the previous state under this name between runs.
@@ -340,10 +471,11 @@ fn rewrite(path: &Path, state: &mut State) -> io::Result<()> {
             .open(path)
     });
     match (reopened, done) {
-        (Ok(file), Some((chunk, end))) => {
+        (Ok(file), Some((chunk, head, end))) => {
             state
                 .table
-                .committed(Some(chunk), true, Some(Arc::new(file)), end);
+                .committed(Some(chunk), true, Some(Arc::new(file)), head, end);
+            saved_head(state);
             Ok(())
         }
         (Err(e), _) => {
@@ -591,6 +723,134 @@ mod tests {
             .iter()
             .filter(|p| p.get("attackers").is_some())
             .count()
+    }
+
+    /// The run's record `run` at `t`.
+    fn ran(s: &mut State, t: Secs) {
+        s.last_run = Some(RunRecord {
+            started: t,
+            ended: t + 1,
+            posted: 0,
+            error: None,
+        });
+    }
+
+    #[test]
+    fn a_save_that_changes_only_the_runs_record_appends_a_tick_not_a_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let size = || fs::metadata(&path).unwrap().len();
+        let mut s = State::default();
+        // An open connection and an attacker: what a head holds.
+        record(&mut s, CONN, 100);
+        ran(&mut s, 100);
+        save(&path, &mut s).unwrap();
+        let whole = size();
+        for n in 1..=100 {
+            let mut s = load(&path).unwrap();
+            assert_eq!(s.last_run.as_ref().unwrap().started, 100 + n - 1);
+            ran(&mut s, 100 + n);
+            s.table.forget_idle(50 + n, &[]);
+            save(&path, &mut s).unwrap();
+        }
+        let grown = size() - whole;
+        assert!(grown < 100 * 150, "{grown} bytes for 100 idle saves");
+        let mut s = load(&path).unwrap();
+        assert_eq!(
+            s.last_run,
+            Some(RunRecord {
+                started: 200,
+                ended: 201,
+                posted: 0,
+                error: None
+            })
+        );
+        assert_eq!(s.table.forgotten_before(), Some(150));
+        assert_eq!(s.table.open_conns(), 1);
+        // A failed run's error is said in its tick too.
+        s.last_run.as_mut().unwrap().error = Some("x: refused \"\n".into());
+        save(&path, &mut s).unwrap();
+        let mut back = load(&path).unwrap();
+        assert_eq!(back.last_run, s.last_run);
+        // Any JSON reader still reads the file.
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert!(v["parts"].as_array().unwrap().len() > 100);
+        // A change writes a head again.
+        let before = size();
+        back.next_batch = 9;
+        save(&path, &mut back).unwrap();
+        assert!(size() > before + 150);
+        assert_eq!(load(&path).unwrap().next_batch, 9);
+    }
+
+    #[test]
+    fn a_tick_cut_short_leaves_the_save_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut s = State::default();
+        record(&mut s, CONN, 100);
+        ran(&mut s, 100);
+        save(&path, &mut s).unwrap();
+        let whole = fs::read(&path).unwrap();
+        ran(&mut s, 200);
+        save(&path, &mut s).unwrap();
+        let after = fs::read(&path).unwrap();
+        assert!(after.len() < whole.len() + 150, "a tick");
+        let grown = &after[whole.len() - 4..];
+        for cut in 0..grown.len() - 4 {
+            let mut torn = whole[..whole.len() - 4].to_vec();
+            torn.extend_from_slice(&grown[..cut]);
+            fs::write(&path, &torn).unwrap();
+            let s = load(&path).unwrap_or_else(|e| panic!("cut {cut}: {e:#}"));
+            assert_eq!(s.last_run.unwrap().started, 100, "cut {cut}");
+        }
+        // A tick whose bytes changed is corruption, not a save cut short.
+        let bad = String::from_utf8(after).unwrap().replace("[200,", "[201,");
+        fs::write(&path, &bad).unwrap();
+        let err = format!("{:#}", load(&path).unwrap_err());
+        assert!(err.contains("tick") && err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn old_heads_and_ticks_are_dead_at_their_real_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut s = State::default();
+        for pid in 0..50 {
+            record(&mut s, &CONN.replace("[3504]", &format!("[{pid}]")), 100);
+        }
+        ran(&mut s, 100);
+        save(&path, &mut s).unwrap();
+        let mut s = load(&path).unwrap();
+        ran(&mut s, 101);
+        save(&path, &mut s).unwrap();
+        // From the old head's `,\n` to the end of the last trailer: the head,
+        // its trailer, the tick and its trailer.
+        let text = fs::read(&path).unwrap();
+        let old_head = text.windows(8).position(|w| w == b"{\"head\":").unwrap();
+        let end = text.len() as u64 - 4;
+        let mut s = load(&path).unwrap();
+        record(&mut s, &CONN.replace("[3504]", "[99]"), 102);
+        save(&path, &mut s).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let heads: Vec<_> = v["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.get("head"))
+            .collect();
+        assert_eq!(heads.len(), 2);
+        // And the attacker's old record, of some 60 bytes.
+        let dead = heads[1]["table"]["store"]["dead"].as_u64().unwrap();
+        let heads_and_ticks = end - (old_head as u64 - 2);
+        assert!(
+            (heads_and_ticks..heads_and_ticks + 100).contains(&dead),
+            "{dead} dead, {heads_and_ticks} of old head, trailers and tick"
+        );
+        assert!(
+            heads_and_ticks > 50 * 60,
+            "the old head held 50 connections"
+        );
     }
 
     #[test]

@@ -263,7 +263,8 @@ pub struct Table {
     expiry: VecDeque<(Secs, ConnKey)>,
     /// Addresses for the lines that name none.
     links: Links,
-    /// Newest event time merged: the log's own clock, which closes connections.
+    /// Newest time of a line merged (an event's, or the last line's of a
+    /// read, whatever program wrote it): the log's own clock, which closes connections.
     latest: Secs,
     rules: Rules,
 }
@@ -555,6 +556,12 @@ impl Table {
         ip
     }
 
+    /// The log has a line of time `t`, of whatever program: its clock is at
+    /// least there (see `close_conns`).
+    pub fn saw(&mut self, t: Secs) {
+        self.latest = self.latest.max(t);
+    }
+
     /// Forgets the connections idle for `CONN_IDLE` by the log's clock (the
     /// newest line read, ever), not the wall clock's: a run that read nothing,
     /// or a clock ahead of the log, must not end a guess half read.
@@ -591,8 +598,10 @@ impl Table {
 
     /// Drops attackers idle since before `cutoff`, except those in `keep`.
     pub fn forget_idle(&mut self, cutoff: Secs, keep: &[IpAddr]) {
+        // A set: the outbox may hold as many addresses as the table.
+        let keep_set: crate::hash::Set<&IpAddr> = keep.iter().collect();
         self.attackers
-            .retain(|ip, a| a.last >= cutoff || keep.contains(ip));
+            .retain(|ip, a| a.last >= cutoff || keep_set.contains(ip));
         self.stored.forget_before(cutoff, keep);
     }
 
@@ -606,7 +615,9 @@ impl Table {
         // Least recent first, ties by address: the `excess`th of these and
         // all before it go. Found from the times alone (8 bytes an attacker),
         // then from the addresses of those tied at the last time that goes.
-        let kept: Vec<_> = keep.iter().map(ip_order).collect();
+        let mut kept: Vec<_> = keep.iter().map(ip_order).collect();
+        kept.sort_unstable();
+        let is_kept = |key: &Key| kept.binary_search(key).is_ok();
         let each = |f: &mut dyn FnMut(Secs, (bool, u128))| {
             for (ip, a) in &self.attackers {
                 f(a.last, ip_order(ip));
@@ -620,7 +631,7 @@ impl Table {
         let mut lasts: Vec<Secs> = Vec::new();
         each(&mut |last, key| {
             total += 1;
-            if !kept.contains(&key) {
+            if !is_kept(&key) {
                 lasts.push(last);
             }
         });
@@ -634,13 +645,13 @@ impl Table {
         drop(lasts);
         let mut ties: Vec<(bool, u128)> = Vec::new();
         each(&mut |last, key| {
-            if last == t && !kept.contains(&key) {
+            if last == t && !is_kept(&key) {
                 ties.push(key);
             }
         });
         let last_to_go = (t, *ties.select_nth_unstable(going - before_t - 1).1);
         let goes =
-            |ip: &IpAddr, last: Secs| (last, ip_order(ip)) <= last_to_go && !keep.contains(ip);
+            |ip: &IpAddr, last: Secs| (last, ip_order(ip)) <= last_to_go && !is_kept(&ip_order(ip));
         self.attackers.retain(|ip, a| !goes(ip, a.last));
         self.stored.cut(last_to_go, keep);
         going
@@ -729,8 +740,8 @@ mod store;
 use store::Key;
 
 pub use store::{
-    ChunkWritten, Opened, PREFIX, Placed, Plan, Staged, open as open_stored, write_head,
-    write_trailer,
+    ChunkWritten, HeadRef, Opened, PREFIX, Placed, Plan, SameHead, Staged, Summed,
+    open as open_stored, write_head, write_tick, write_trailer,
 };
 
 #[cfg(test)]

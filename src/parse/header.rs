@@ -238,7 +238,13 @@ fn solaris_id(msg: &[u8]) -> &[u8] {
 
 /// `YYYY-MM-DD[T ]HH:MM:SS[.frac][offset][ offset] HOST …`
 fn iso(line: &[u8]) -> Option<Header<'_>> {
-    let (stamp, rest) = if line[10] == b' ' {
+    let (stamp, rest) = iso_stamp(line)?;
+    host_tag_msg(Stamp::Rfc3339(stamp), rest)
+}
+
+/// An ISO 8601 line's stamp, and the rest of the line.
+fn iso_stamp(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    Some(if line[10] == b' ' {
         let (_, time_rest) = split_word(line)?;
         let (_, mut rest) = split_word(time_rest)?;
         let mut len = line.len() - rest.len() - 1;
@@ -254,8 +260,25 @@ fn iso(line: &[u8]) -> Option<Header<'_>> {
         (&line[..len], rest)
     } else {
         split_word(line)?
+    })
+}
+
+/// The stamp of a line of the syslog file shapes, whatever program wrote
+/// it (`header` reads only sshd's and vsftpd's): the log's clock, which
+/// closes connections, moves with every line, not only with attacks.
+pub(super) fn stamp_of(line: &[u8]) -> Option<Stamp<'_>> {
+    let [classic_day, one_digit_day, iso_8601, ..] = SHAPES else {
+        return None;
     };
-    host_tag_msg(Stamp::Rfc3339(stamp), rest)
+    if (classic_day.test)(line) {
+        Some(Stamp::Syslog(&line[..15]))
+    } else if (one_digit_day.test)(line) {
+        Some(Stamp::Syslog(&line[..14]))
+    } else if (iso_8601.test)(line) {
+        iso_stamp(line).map(|(stamp, _)| Stamp::Rfc3339(stamp))
+    } else {
+        None
+    }
 }
 
 /// `[pid N] MSG` after vsftpd's own stamp.

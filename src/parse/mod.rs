@@ -291,6 +291,11 @@ pub(crate) fn parse_pending(line: &[u8]) -> Option<(Event<'_>, Pending<'_>)> {
     event(&header(line)?)
 }
 
+/// The timestamp of any line of a syslog file, whichever program wrote it.
+pub(crate) fn stamp_of(line: &[u8]) -> Option<Stamp<'_>> {
+    header::stamp_of(line.strip_suffix(b"\r").unwrap_or(line))
+}
+
 /// What `parse` makes of a line, for the `parse` subcommand's summary.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Seen<'a> {

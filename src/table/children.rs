@@ -298,6 +298,31 @@ mod tests {
     }
 
     #[test]
+    fn a_round_split_by_a_run_whose_last_line_was_another_programs_is_still_one_guess() {
+        // The first run's last line is a CRON line a minute after its last
+        // sshd line: the log's clock moves, and the run closes what is idle
+        // by it, which is nothing of a round seconds long.
+        let timed: Vec<(&str, Secs)> = KBD_ROOT
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (*l, 100 + i as Secs))
+            .collect();
+        for cut in 1..KBD_ROOT.len() {
+            let mut t = Table::default();
+            feed(&mut t, &timed[..cut]);
+            t.saw(timed[cut - 1].1 + 60);
+            t.close_conns();
+            let mut t = super::super::store::tests::reloaded(&t);
+            feed(&mut t, &timed[cut..]);
+            assert_eq!(
+                t.all()[&ip("198.51.100.12")].tries(),
+                5,
+                "cut before line {cut}"
+            );
+        }
+    }
+
+    #[test]
     fn password_auth_is_not_taken_for_a_child() {
         // Two root connections of two guesses each, and an invalid user with none.
         assert_eq!(tries(PASSWORD, "203.0.113.21"), 5);

@@ -17,6 +17,10 @@
 //! of the attackers it changed, a new head and a new trailer where the old
 //! `]}` was, and a record there supersedes the same address in an older
 //! chunk. So a run costs what it read and changed, not the table's size.
+//! A save that changed nothing but the run's own record appends a tick
+//! (`{"tick":…}`, a few dozen bytes) and a trailer that names the same
+//! head: an idle run does not write again a head that holds a burst's
+//! open connections.
 //!
 //! All or nothing: the new parts are written and synced before the trailer
 //! that names them, and the trailer is synced before the run goes on. A
@@ -30,7 +34,8 @@
 //!
 //! Forgetting is lazy: an attacker idle since `Meta::before` is treated as
 //! absent wherever it is read, and left out when the file is compacted, a
-//! full rewrite (temp file and rename) when dead records pass a quarter of
+//! full rewrite (temp file and rename) when dead bytes (superseded records,
+//! old heads, trailers and ticks, at their real size) pass a quarter of
 //! the file, the chunks pass `MAX_CHUNKS`, a day's worth expired, or the
 //! table is over `--max-attackers`.
 
@@ -141,6 +146,10 @@ pub(super) struct Store {
     /// The file's device and inode, and the offset just past its trailer.
     id: (u64, u64),
     end: u64,
+    /// The head part in force. What lies between its trailer and `end` is
+    /// ticks and the trailers after them; all of it is dead once a new
+    /// head is written.
+    head: HeadRef,
     chunks: Vec<Chunk>,
     meta: Meta,
     /// Forgets, besides `before`, every attacker at or under this (last
@@ -175,10 +184,17 @@ impl Store {
     }
 
     /// Whether an attacker whose newest record says `last` is forgotten.
-    fn forgotten(&self, ip: &IpAddr, key: Key, last: Secs) -> bool {
-        let idle = self.meta.before.is_some_and(|b| last < b) && !self.meta.kept.contains(ip);
-        let cut = self.cut.is_some_and(|cut| (last, key) <= cut) && !self.cut_kept.contains(ip);
+    fn forgotten(&self, key: Key, last: Secs) -> bool {
+        let idle = self.meta.before.is_some_and(|b| last < b) && !self.is_kept(key);
+        let cut = self.cut.is_some_and(|cut| (last, key) <= cut)
+            && self.cut_kept.binary_search_by_key(&key, ip_order).is_err();
         idle || cut
+    }
+
+    /// Whether `key` is kept though idle: a binary search, since the
+    /// outbox may hold as many addresses as the table.
+    fn is_kept(&self, key: Key) -> bool {
+        self.meta.kept.binary_search_by_key(&key, ip_order).is_ok()
     }
 
     /// Forgets attackers last seen before `cutoff`, except `keep`.
@@ -193,6 +209,7 @@ impl Store {
     pub(super) fn cut(&mut self, cut: (Secs, Key), keep: &[IpAddr]) {
         self.cut = Some(self.cut.map_or(cut, |c| c.max(cut)));
         self.cut_kept = keep.to_vec();
+        self.cut_kept.sort_unstable_by_key(ip_order);
         self.rewrite = true;
     }
 
@@ -233,7 +250,7 @@ impl Store {
     /// attacker, and how many bytes its record takes (dead once it is written anew).
     pub(super) fn find(&self, ip: &IpAddr) -> Option<(Attacker, u64)> {
         let key = ip_order(ip);
-        let kept = self.meta.kept.contains(ip);
+        let kept = self.is_kept(key);
         let (mut buf, mut recs) = (Vec::new(), Vec::new());
         for chunk in self.chunks.iter().rev() {
             let idle = self.meta.before.is_some_and(|b| chunk.meta.last < b);
@@ -255,7 +272,7 @@ impl Store {
                 self.failed(format!("attacker {ip} at byte {} is unreadable", block.at));
                 return None;
             };
-            if self.forgotten(ip, key, a.last) {
+            if self.forgotten(key, a.last) {
                 return None;
             }
             return Some((a, (r.val.end - r.val.start) as u64 + 24));
@@ -323,7 +340,7 @@ impl Store {
             let at = c.chunk.blocks[c.block - 1].at + r.start as u64;
             if !skip(&ip) {
                 match read_head(json) {
-                    Some(head) if !self.forgotten(&ip, key, head.last()) => {
+                    Some(head) if !self.forgotten(key, head.last()) => {
                         let loc = Loc {
                             at,
                             len: (r.val.end - r.start) as u32,
@@ -363,6 +380,18 @@ impl Store {
         read
     }
 
+    /// Bytes of the file that no save reads again: superseded records, old
+    /// heads and trailers, and the ticks after the head in force.
+    fn dead(&self) -> u64 {
+        self.meta.dead + self.end.saturating_sub(self.head.ticks_from())
+    }
+
+    /// The dead bytes once a new head replaces the one in force: it, its
+    /// trailer and the ticks after it, at their real size.
+    fn dead_after_new_head(&self) -> u64 {
+        self.meta.dead + self.end.saturating_sub(self.head.from())
+    }
+
     /// Whether the next save must rewrite the whole file rather than append to it.
     fn wants_rewrite(&self, file_len: u64) -> bool {
         let expired_a_day = match (self.meta.before, self.meta.compacted) {
@@ -373,7 +402,7 @@ impl Store {
         self.rewrite
             || self.file.is_none()
             || self.chunks.len() >= MAX_CHUNKS
-            || (self.meta.dead > MIN_DEAD && self.meta.dead * 4 > file_len)
+            || (self.dead() > MIN_DEAD && self.dead() * 4 > file_len)
             || (expired_a_day && self.meta.count > 0)
     }
 }
@@ -722,14 +751,84 @@ fn read_trailer(b: &[u8]) -> Option<(u64, u64, u64)> {
     (trailer(at, len, sum).as_bytes() == t).then_some((at, len, sum))
 }
 
+/// A tick: what a save that changed nothing but the run's own record
+/// appends instead of a new head (see `Table::tick`). Its text is the
+/// state's business; it is framed as
+/// `{"tick":TEXT,"end":"LLLLLLLLSSSSSSSS"}`, L the length of what comes
+/// before `,"end"` and S its CRC-32, so that it is found from its end,
+/// just before the trailer that follows it. A head part ends `}}`, a tick
+/// `"}`: the one is never read for the other.
+const TICK_START: &[u8] = b"{\"tick\":";
+const TICK_END: &[u8] = b",\"end\":\"";
+const TICK_TAIL: usize = TICK_END.len() + 16 + 2;
+
+fn tick_part(text: &[u8]) -> Vec<u8> {
+    let mut part = TICK_START.to_vec();
+    part.extend_from_slice(text);
+    let tail = format!("{:08x}{:08x}\"}}", part.len(), sum(&part));
+    part.extend_from_slice(TICK_END);
+    part.extend_from_slice(tail.as_bytes());
+    part
+}
+
+/// The text of the tick that ends at `end`, if it starts after `floor`.
+fn read_tick(file: &File, floor: u64, end: u64) -> Option<Vec<u8>> {
+    let tail_at = end.checked_sub(TICK_TAIL as u64)?;
+    let mut tail = [0u8; TICK_TAIL];
+    file.read_exact_at(&mut tail, tail_at).ok()?;
+    let digits = tail.strip_prefix(TICK_END)?.strip_suffix(b"\"}")?;
+    let num = |d: &[u8]| u32::from_str_radix(std::str::from_utf8(d).ok()?, 16).ok();
+    let (len, want) = (num(&digits[..8])?, num(&digits[8..])?);
+    let at = tail_at
+        .checked_sub(u64::from(len))
+        .filter(|&at| at >= floor)?;
+    let mut part = vec![0; len as usize];
+    file.read_exact_at(&mut part, at).ok()?;
+    (sum(&part) == want)
+        .then(|| part.strip_prefix(TICK_START).map(<[u8]>::to_vec))
+        .flatten()
+}
+
 /// A format 4 file, opened: its head's text, and the store it names.
 pub struct Opened {
     pub head: Vec<u8>,
+    /// The text of the tick after the head, if the last save was one.
+    pub tick: Option<Vec<u8>>,
     /// A save cut short was found after the last whole trailer.
     pub torn: bool,
     file: Arc<File>,
     id: (u64, u64),
     end: u64,
+    head_ref: HeadRef,
+}
+
+/// Where a head part is in the file (`{"head":…}`, as its trailer names it), and its CRC-32.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeadRef {
+    pub at: u64,
+    pub len: u64,
+    pub sum: u32,
+}
+
+impl HeadRef {
+    /// The head part `head` (`{"head":…}`), written at `at`.
+    pub fn of(at: u64, head: &[u8]) -> HeadRef {
+        HeadRef {
+            at,
+            len: head.len() as u64,
+            sum: sum(head),
+        }
+    }
+
+    /// Where its part starts: the `,\n` before it.
+    fn from(&self) -> u64 {
+        self.at.saturating_sub(2)
+    }
+
+    /// Where its own trailer ends: the ticks after it start there.
+    fn ticks_from(&self) -> u64 {
+        self.at + self.len + 2 + TRAILER_LEN as u64
+    }
 }
 
 /// Finds the head of a format 4 file: from the trailer at its end, or,
@@ -738,7 +837,7 @@ pub fn open(file: File) -> Result<Opened, String> {
     use std::os::unix::fs::MetadataExt;
     let md = file.metadata().map_err(|e| e.to_string())?;
     let size = md.len();
-    let head_at = |trailer_at: u64| -> Option<(Vec<u8>, u64)> {
+    let head_at = |trailer_at: u64| -> Option<(Vec<u8>, u64, u64)> {
         let mut t = vec![0; TRAILER_LEN];
         file.read_exact_at(&mut t, trailer_at).ok()?;
         let (at, len, sum) = read_trailer(&t)?;
@@ -747,7 +846,7 @@ pub fn open(file: File) -> Result<Opened, String> {
         }
         let mut head = vec![0; len as usize];
         file.read_exact_at(&mut head, at).ok()?;
-        (u64::from(self::sum(&head)) == sum).then_some((head, trailer_at + TRAILER_LEN as u64))
+        (u64::from(self::sum(&head)) == sum).then_some((head, trailer_at + TRAILER_LEN as u64, at))
     };
     let whole = SUFFIX.len() + TRAILER_LEN;
     let mut tail = vec![0; SUFFIX.len()];
@@ -769,25 +868,41 @@ pub fn open(file: File) -> Result<Opened, String> {
     let found = match last_trailer.flatten() {
         Some(at) => Some(
             head_at(at)
-                .map(|(h, end)| (h, end, false))
+                .map(|found| (found, false))
                 .ok_or("its last trailer names a head that fails its checksum")?,
         ),
-        None => recover(&file, size, head_at).map(|(h, end)| (h, end, true)),
+        None => recover(&file, size, head_at).map(|found| (found, true)),
     };
-    let Some((head, end, torn)) = found else {
+    let Some(((head, end, head_at), torn)) = found else {
         return Err("no whole trailer found".into());
     };
-    let head = head
-        .strip_prefix(b"{\"head\":")
-        .and_then(|h| h.strip_suffix(b"}"))
-        .ok_or("its head is not a head")?
-        .to_vec();
+    // `,\n` head `,\n` trailer, and ticks (each `,\n` tick `,\n` trailer) after it.
+    let head_ref = HeadRef::of(head_at, &head);
+    let ticks_from = head_ref.ticks_from();
+    let trailer_at = end - TRAILER_LEN as u64;
+    let tick = match trailer_at.checked_sub(ticks_from - TRAILER_LEN as u64) {
+        Some(0) => None,
+        Some(_) => Some(
+            read_tick(&file, ticks_from, trailer_at - 2)
+                .ok_or("the tick before its last trailer fails its checksum")?,
+        ),
+        None => return Err("its last trailer names a head that overlaps it".into()),
+    };
+    let mut head = head;
+    if !(head.starts_with(HEAD_START) && head.ends_with(b"}")) {
+        return Err("its head is not a head".into());
+    }
+    // In place: a head with a burst's connections open is megabytes.
+    head.pop();
+    head.drain(..HEAD_START.len());
     Ok(Opened {
         head,
+        tick,
         torn,
         file: Arc::new(file),
         id: (md.dev(), md.ino()),
         end,
+        head_ref,
     })
 }
 
@@ -796,8 +911,8 @@ pub fn open(file: File) -> Result<Opened, String> {
 fn recover(
     file: &File,
     size: u64,
-    head_at: impl Fn(u64) -> Option<(Vec<u8>, u64)>,
-) -> Option<(Vec<u8>, u64)> {
+    head_at: impl Fn(u64) -> Option<(Vec<u8>, u64, u64)>,
+) -> Option<(Vec<u8>, u64, u64)> {
     const WINDOW: u64 = 1 << 20;
     let mut hi = size;
     while hi > 0 {
@@ -840,6 +955,7 @@ impl Store {
         self.file = Some(opened.file.clone());
         self.id = opened.id;
         self.end = opened.end;
+        self.head = opened.head_ref;
         Ok(())
     }
 
@@ -895,8 +1011,7 @@ impl Store {
         let mut meta = self.meta.clone();
         meta.chunks.push(chunk.0.meta.clone());
         meta.count += fresh;
-        // The old head and trailer, too.
-        meta.dead += dead + 256;
+        meta.dead = self.dead_after_new_head() + dead;
         meta
     }
 
@@ -912,13 +1027,14 @@ impl Store {
         }
     }
 
-    /// After a save that committed `meta` (with `chunk`) to the file now at `path`.
+    /// After a save that committed `meta` (with `chunk`) and a head to the file now at `path`.
     pub(super) fn committed(
         &mut self,
         meta: Meta,
         chunk: Option<ChunkWritten>,
         rewrote: bool,
         file: Option<Arc<File>>,
+        head: HeadRef,
         end: u64,
     ) {
         use std::os::unix::fs::MetadataExt;
@@ -937,6 +1053,31 @@ impl Store {
         }
         self.file = Some(file);
         self.end = end;
+        self.head = head;
+    }
+
+    /// After a tick was committed: the file ends at `end` now.
+    pub(super) fn ticked(&mut self, end: u64) {
+        self.end = end;
+    }
+
+    /// The head part in force, for a tick's trailer to name again.
+    pub(super) fn head_ref(&self) -> Option<HeadRef> {
+        self.file.as_ref().map(|_| self.head)
+    }
+
+    /// A writer that tells whether what it is given is the head in force's body.
+    pub(super) fn same_head(&self) -> Option<SameHead<'_>> {
+        let file = self.file.as_deref()?;
+        let len = self.head.len.checked_sub(HEAD_START.len() as u64 + 1)?;
+        let at = self.head.at + HEAD_START.len() as u64;
+        Some(SameHead {
+            file,
+            at,
+            end: at + len,
+            same: true,
+            scratch: Vec::new(),
+        })
     }
 
     /// Where an append starts: just past the trailer.
@@ -953,29 +1094,162 @@ impl Store {
     }
 }
 
-/// Writes the head part, a `,\n`, the trailer and the suffix: what makes a
-/// save whole. Returns the end of the trailer.
-pub fn write_head<W: Write>(w: &mut Placed<W>, head: &[u8]) -> io::Result<u64> {
+/// Writes a tick (see `tick_part`) after the trailer that ends at `w.at`,
+/// then a trailer naming the head `head_at..+head_len` again; returns where
+/// it ends. The tick is flushed before the trailer is written (`sync`).
+pub fn write_tick<W: Write>(
+    w: &mut Placed<W>,
+    text: &[u8],
+    head: HeadRef,
+    mut sync: impl FnMut(&mut Placed<W>) -> io::Result<()>,
+) -> io::Result<u64> {
     w.write_all(b",\n")?;
-    let at = w.at;
-    w.write_all(head)?;
+    w.write_all(&tick_part(text))?;
     w.write_all(b",\n")?;
-    Ok(at)
-}
-
-pub fn write_trailer<W: Write>(w: &mut Placed<W>, head_at: u64, head: &[u8]) -> io::Result<u64> {
-    w.write_all(trailer(head_at, head.len() as u64, u64::from(sum(head))).as_bytes())?;
+    sync(w)?;
+    w.write_all(trailer(head.at, head.len, u64::from(head.sum)).as_bytes())?;
     let end = w.at;
     w.write_all(SUFFIX)?;
     Ok(end)
 }
 
+/// A writer that passes everything on, summing it (the head part's CRC-32).
+pub struct Summed<'w, W> {
+    w: &'w mut Placed<W>,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for Summed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.w.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// Writes the head part, `{"head":` what `body` writes `}`, between `,\n`s;
+/// returns where it is. Streamed: a head may hold megabytes of open
+/// connections or waiting announcements, and is not built in memory first.
+pub fn write_head<W: Write>(
+    w: &mut Placed<W>,
+    body: impl FnOnce(&mut Summed<'_, W>) -> io::Result<()>,
+) -> io::Result<HeadRef> {
+    w.write_all(b",\n")?;
+    let at = w.at;
+    let mut s = Summed {
+        w,
+        crc: crc32fast::Hasher::new(),
+    };
+    s.write_all(HEAD_START)?;
+    body(&mut s)?;
+    s.write_all(b"}")?;
+    let sum = s.crc.finalize();
+    w.write_all(b",\n")?;
+    Ok(HeadRef {
+        at,
+        len: w.at - 2 - at,
+        sum,
+    })
+}
+
+const HEAD_START: &[u8] = b"{\"head\":";
+
+/// Writes the trailer that names `head`, and the suffix: what makes a
+/// save whole. Returns the end of the trailer.
+pub fn write_trailer<W: Write>(w: &mut Placed<W>, head: HeadRef) -> io::Result<u64> {
+    w.write_all(trailer(head.at, head.len, u64::from(head.sum)).as_bytes())?;
+    let end = w.at;
+    w.write_all(SUFFIX)?;
+    Ok(end)
+}
+
+/// A writer that compares what is written with the body of the head in
+/// force, as the file holds it: whether a save would write that head again.
+/// Read back in pieces, not kept in memory from the load.
+pub struct SameHead<'f> {
+    file: &'f File,
+    /// The next byte to compare, and the body's end.
+    at: u64,
+    end: u64,
+    same: bool,
+    scratch: Vec<u8>,
+}
+
+impl SameHead<'_> {
+    /// Whether everything written was the whole body.
+    pub fn same(&self) -> bool {
+        self.same && self.at == self.end
+    }
+}
+
+impl Write for SameHead<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.same || self.at + buf.len() as u64 > self.end {
+            self.same = false;
+            return Ok(buf.len());
+        }
+        self.scratch.resize(buf.len(), 0);
+        // Unreadable is not the same: the save then writes a head, as it would have.
+        self.same =
+            self.file.read_exact_at(&mut self.scratch, self.at).is_ok() && self.scratch == buf;
+        self.at += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An open connection as the head keeps it: `ConnKey`'s fields then
+/// `Conn`'s, in one object. Spelled out, not two flattened structs: serde's
+/// flatten reads through a buffer of every field, and a burst leaves
+/// 100,000 connections open.
 #[derive(Serialize, Deserialize)]
 struct ConnRecord {
-    #[serde(flatten)]
-    key: ConnKey,
-    #[serde(flatten)]
-    conn: Conn,
+    h: u64,
+    pid: u32,
+    ip: IpAddr,
+    f: u32,
+    p: u32,
+    e: u32,
+    n: u32,
+    t: Secs,
+}
+
+impl ConnRecord {
+    fn of(key: &ConnKey, c: &Conn) -> ConnRecord {
+        ConnRecord {
+            h: key.host,
+            pid: key.pid,
+            ip: key.ip,
+            f: c.f,
+            p: c.p,
+            e: c.e,
+            n: c.n,
+            t: c.t,
+        }
+    }
+
+    fn key(&self) -> ConnKey {
+        ConnKey {
+            host: self.h,
+            pid: self.pid,
+            ip: self.ip,
+        }
+    }
+
+    fn conn(&self) -> Conn {
+        Conn {
+            f: self.f,
+            p: self.p,
+            e: self.e,
+            n: self.n,
+            t: self.t,
+        }
+    }
 }
 
 /// The table as the head holds it: the open connections and the store's
@@ -984,12 +1258,12 @@ struct ConnRecord {
 impl Serialize for Table {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut conns: Vec<ConnRecord> = self
-            .conns
-            .iter()
-            .map(|(k, c)| ConnRecord { key: *k, conn: *c })
+        let mut conns: Vec<(&ConnKey, &Conn)> = self.conns.iter().collect();
+        conns.sort_unstable_by_key(|(k, _)| **k);
+        let conns: Vec<ConnRecord> = conns
+            .into_iter()
+            .map(|(k, c)| ConnRecord::of(k, c))
             .collect();
-        conns.sort_by_key(|r| r.key);
         let mut st = s.serialize_struct("Table", 3)?;
         st.serialize_field("conns", &conns)?;
         if self.children.is_empty() {
@@ -1022,20 +1296,22 @@ impl<'de> Deserialize<'de> for Table {
             meta: raw.store,
             ..Store::default()
         };
+        // Searched by address (`is_kept`): in order, whoever wrote the file.
+        stored.meta.kept.sort_unstable_by_key(ip_order);
         let attackers = raw.attackers.unwrap_or_default();
         if !attackers.is_empty() {
             stored.migrated();
         }
         let latest = attackers.values().map(|a| a.last).max().unwrap_or(0);
         // Saved by key: queued again oldest first.
-        let mut expiry: Vec<_> = raw.conns.iter().map(|r| (r.conn.t, r.key)).collect();
+        let mut expiry: Vec<_> = raw.conns.iter().map(|r| (r.t, r.key())).collect();
         expiry.sort_unstable();
-        let latest = latest.max(raw.conns.iter().map(|r| r.conn.t).max().unwrap_or(0));
+        let latest = latest.max(raw.conns.iter().map(|r| r.t).max().unwrap_or(0));
         Ok(Table {
             attackers,
             stored,
             taken: Map::default(),
-            conns: raw.conns.into_iter().map(|r| (r.key, r.conn)).collect(),
+            conns: raw.conns.iter().map(|r| (r.key(), r.conn())).collect(),
             children: Children::from_records(raw.children),
             expiry: expiry.into(),
             latest,
@@ -1134,11 +1410,10 @@ impl Table {
                 let dead = self.taken.values().sum();
                 self.stored.meta_after_append(c, fresh, dead)
             }
-            (None, _) => {
-                let mut m = self.stored.meta().clone();
-                m.dead += 256;
-                m
-            }
+            (None, _) => Meta {
+                dead: self.stored.dead_after_new_head(),
+                ..self.stored.meta().clone()
+            },
         };
         Staged(std::mem::replace(self.stored_meta_mut(), meta))
     }
@@ -1153,16 +1428,17 @@ impl Table {
     }
 
     /// After a save is committed: the attackers are in the file now at
-    /// `file`, whose trailer ends at `end`.
+    /// `file`, with the head at `head`, whose trailer ends at `end`.
     pub fn committed(
         &mut self,
         chunk: Option<ChunkWritten>,
         rewrite: bool,
         file: Option<Arc<File>>,
+        head: HeadRef,
         end: u64,
     ) {
         let meta = self.stored.meta().clone();
-        self.stored.committed(meta, chunk, rewrite, file, end);
+        self.stored.committed(meta, chunk, rewrite, file, head, end);
         self.attackers.clear();
         self.taken.clear();
     }
@@ -1170,6 +1446,36 @@ impl Table {
     /// Where an append starts.
     pub fn append_at(&self) -> u64 {
         self.stored.end()
+    }
+
+    /// The head part in force, if the state was loaded from or saved to a file.
+    pub fn head_ref(&self) -> Option<HeadRef> {
+        self.stored.head_ref()
+    }
+
+    /// A writer that tells whether what it is given is the head in force's body.
+    pub fn same_head(&self) -> Option<SameHead<'_>> {
+        self.stored.same_head()
+    }
+
+    /// After a tick that ends at `end` was committed.
+    pub fn ticked(&mut self, end: u64) {
+        self.stored.ticked(end);
+    }
+
+    /// When attackers are forgotten (see `forget_idle`); saved in the head, or in a tick.
+    pub fn forgotten_before(&self) -> Option<Secs> {
+        self.stored.meta().before
+    }
+
+    /// Sets what `forgotten_before` says; returns what it said.
+    pub fn set_forgotten_before(&mut self, before: Option<Secs>) -> Option<Secs> {
+        std::mem::replace(&mut self.stored.meta.before, before)
+    }
+
+    /// Whether no attacker changed since the last save.
+    pub fn unchanged(&self) -> bool {
+        self.attackers.is_empty()
     }
 }
 
@@ -1189,11 +1495,8 @@ pub(super) mod tests {
         let mut w = Placed::new(&mut f, 0);
         let chunk = t.write_everything(&mut w).unwrap();
         t.stage(Some(&chunk), true);
-        let mut head = b"{\"head\":".to_vec();
-        serde_json::to_writer(&mut head, &t).unwrap();
-        head.push(b'}');
-        let at = write_head(&mut w, &head).unwrap();
-        write_trailer(&mut w, at, &head).unwrap();
+        let head = write_head(&mut w, |w| Ok(serde_json::to_writer(w, &t)?)).unwrap();
+        write_trailer(&mut w, head).unwrap();
         let _ = w;
         let opened = open(File::open(&path).unwrap()).unwrap();
         assert!(!opened.torn);

@@ -672,3 +672,83 @@ fn the_unit_the_cron_line_the_package_and_the_readme_agree_on_the_binary() {
     }
     assert!(readme.contains("install -m 755 target/release/tweet-attacks /usr/local/bin/"));
 }
+
+#[test]
+fn an_idle_run_adds_a_few_bytes_whatever_is_open_and_status_tells_it() {
+    let mut env = Env::new();
+    // A burst's connections, one line each from its own pid, all left open.
+    let burst: String = (0..2000)
+        .map(|i| {
+            format!(
+                "Nov 26 11:59:00 web01 sshd[{}]: Failed password for root from 10.0.{}.{} port 22 ssh2\n",
+                1000 + i,
+                i / 256,
+                i % 256
+            )
+        })
+        .collect();
+    env.write("auth.log", &burst);
+    env.run(&[]).ok();
+    let state = env.path("state.json");
+    let size = || fs::metadata(&state).unwrap().len();
+    let before = size();
+    assert!(before > 2000 * 60, "the head holds the connections");
+    for minute in 1..=10 {
+        env.now = format!("2026-11-26T12:{minute:02}:00Z");
+        env.run(&[]).ok();
+    }
+    let grown = size() - before;
+    assert!(grown < 10 * 200, "{grown} bytes for 10 idle runs");
+    let text = output(env.cmd(&["status", "--state", "state.json"]))
+        .ok()
+        .stdout();
+    assert!(
+        text.contains("last run   2026-11-26T12:10:00Z, ended "),
+        "{text}"
+    );
+    assert!(text.contains("attackers  2000"), "{text}");
+    // The log goes on (a CRON line six minutes later): the connections
+    // close, and the head that says so is small.
+    env.append(
+        "auth.log",
+        "Nov 26 12:05:01 web01 CRON[7]: pam_unix(cron:session): session opened for user root\n",
+    );
+    let before = size();
+    env.run(&[]).ok();
+    let s = env.state();
+    let open = s["table"]["conns"].as_array().unwrap().len();
+    assert_eq!(open, 0, "all closed");
+    assert!(size() < before + 2000, "{} bytes added", size() - before);
+}
+
+#[test]
+fn an_attacker_waiting_in_the_outbox_outlives_the_retention_and_no_other_does() {
+    let mut env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.40", 7, 100));
+    env.append("auth.log", &guesses("203.0.113.41", 2, 200));
+    env.write("opts.toml", "sink = [\"twitter\"]\n");
+    // X cannot be reached: the due one waits in the outbox, run after run.
+    let x_run = |env: &Env| {
+        let mut c = env.run_on_files(&[
+            "--config",
+            "opts.toml",
+            "--twitter-api-url",
+            "http://127.0.0.1:9",
+        ]);
+        c.envs(fake_x::KEYS.env());
+        output(c).fails();
+    };
+    x_run(&env);
+    // Forty days on, past the 30-day retention.
+    env.now = "2027-01-05T12:00:00Z".to_string();
+    x_run(&env);
+    let out = output(env.cmd(&["show", "--state", "state.json", "--json"])).ok();
+    let ips: Vec<String> = out
+        .json_lines()
+        .iter()
+        .map(|r| r["ip"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ips, ["203.0.113.40"], "the other one is forgotten");
+    let waiting = &env.state()["outbox"];
+    assert_eq!(waiting[0]["ip"], "203.0.113.40", "{waiting}");
+}
