@@ -156,6 +156,20 @@ fn committed_state(bytes: &[u8]) -> Value {
         if part.get("head").is_some() {
             head = part["head"].clone();
         }
+        // A tick after the head says the newer run: `[started, seconds,
+        // before, posted, error]`, the last two when it has them.
+        if let Some(t) = part["tick"].as_array() {
+            let started = t[0].as_u64().unwrap_or(0);
+            let mut run = serde_json::json!({
+                "started": started,
+                "ended": started + t[1].as_u64().unwrap_or(0),
+                "posted": t.get(3).and_then(Value::as_u64).unwrap_or(0),
+            });
+            if let Some(e) = t.get(4) {
+                run["error"] = e.clone();
+            }
+            head["last_run"] = run;
+        }
     }
     head["table"]["attackers"] = Value::Object(attackers);
     head
