@@ -1,6 +1,6 @@
 //! What every HTTP sink shares: the agent (timeouts, no redirects, statuses
-//! handled by the caller), one remote service with the secrets to keep out
-//! of its messages, and remote text made safe to show.
+//! handled by the caller), and one remote service with the secrets to keep
+//! out of its messages.
 //!
 //! Every request has connect and global timeouts, and every status is
 //! handled explicitly: 2xx delivers, 429 is `Outcome::RateLimited` with the
@@ -26,7 +26,6 @@ pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const GLOBAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Replies are small; a cap keeps a misbehaving endpoint from eating memory.
 pub(crate) const MAX_REPLY_BYTES: u64 = 64 * 1024;
-pub(crate) const MAX_DETAIL_CHARS: usize = 200;
 
 /// The HTTP agent every sink uses: explicit timeouts, statuses handled by the
 /// caller, no redirects.
@@ -41,25 +40,6 @@ pub(crate) fn agent(connect: Duration, global: Duration) -> ureq::Agent {
         .user_agent(concat!("tweet-attacks/", env!("CARGO_PKG_VERSION")))
         .build()
         .new_agent()
-}
-
-/// Remote text goes into logs and terminals: control characters become
-/// spaces, bidi and zero-width ones visible escapes, and its length is
-/// bounded. Never shown but through `Secrets::shown`, which scrubs it
-/// before and after.
-pub(crate) fn sanitize(text: &str) -> String {
-    let spaced: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let clean = crate::text::escape(&spaced);
-    match clean.char_indices().nth(MAX_DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean.into_owned(),
-    }
 }
 
 /// `value` as an API base URL, http(s)://host[:port][/prefix] without a
@@ -276,6 +256,7 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::scrub::MAX_DETAIL_CHARS;
     use serde_json::json;
 
     #[test]
