@@ -17,9 +17,10 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use serde_json::Value;
 
+use super::ratelimit::Limit;
 use super::ratelimit::reset_at;
 use super::scrub::Secrets;
-use super::{Limit, Outcome};
+use super::seam::Outcome;
 use crate::clock::Secs;
 
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,6 +82,8 @@ pub(super) struct Api {
     pub(super) base: String,
     /// `base` without path or user info: what messages show.
     pub(super) origin: String,
+    /// What "cannot reach" names: the service at `origin`.
+    pub(super) reached_as: String,
     pub(super) secrets: Secrets,
     pub(super) now: Secs,
 }
@@ -95,6 +98,8 @@ pub(super) struct Answer {
     pub(super) status: u16,
     /// When a rate limit ends (Unix seconds), from the reply's headers.
     pub(super) reset: Option<Secs>,
+    /// For a service's own rate-limit headers (X's).
+    pub(super) headers: ureq::http::HeaderMap,
     pub(super) body: Result<String, String>,
 }
 
@@ -118,6 +123,7 @@ impl Api {
             section,
             base: base.to_owned(),
             origin: origin(base),
+            reached_as: format!("{service} at {}", origin(base)),
             secrets: {
                 let mut s = Secrets::new(secrets);
                 s.add_url(base);
@@ -130,6 +136,15 @@ impl Api {
     /// The only way errors leave this module: scrubbed (see `Secrets::error`).
     pub(super) fn error(&self, msg: impl fmt::Display) -> anyhow::Error {
         self.secrets.error(msg)
+    }
+
+    /// No answer, or no whole answer, from the service.
+    pub(super) fn unreachable(&self, e: &str) -> anyhow::Error {
+        self.error(format_args!(
+            "cannot reach {}: {}",
+            self.reached_as,
+            self.secrets.shown(e)
+        ))
     }
 
     pub(super) fn call(
@@ -161,15 +176,7 @@ impl Api {
                 req.send_form(fields)
             }
         };
-        let unreachable = |e: ureq::Error| {
-            self.error(format_args!(
-                "cannot reach {} at {}: {}",
-                self.service,
-                self.origin,
-                self.secrets.shown(&e.to_string())
-            ))
-        };
-        let mut response = sent.map_err(unreachable)?;
+        let mut response = sent.map_err(|e| self.unreachable(&e.to_string()))?;
         let reset = reset_at(response.headers(), self.now);
         let body = response
             .body_mut()
@@ -180,6 +187,7 @@ impl Api {
         Ok(Answer {
             status: response.status().as_u16(),
             reset,
+            headers: response.headers().clone(),
             body,
         })
     }

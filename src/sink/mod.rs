@@ -1,9 +1,18 @@
-//! Where announcements go: the `Sink` seam and what a sink says about a
-//! post, one file per destination, and the pieces they share (the outbox
-//! and budget, the HTTP agent, the reading of rate-limit headers, the
-//! scrubbing of secrets from what a service says, the options file's
-//! sections). Adding a destination is adding one file here and one arm to
-//! `make`.
+//! Where announcements go: every destination, and the one place that knows
+//! them all. Each destination is one file here that owns its part of the
+//! options file (its section, its secrets' environment variables, their
+//! checks) and its sink; it gets only its own part. This file names each
+//! one once in `SinkName`, `Sections` and `Sections::make`. What they
+//! share: the seam (`seam`: the `Sink` trait and what a sink says about a
+//! post), the outbox and budget, the HTTP client every HTTP sink goes
+//! through (`http::Api`), the reading of rate-limit headers, the scrubbing
+//! of secrets from what a service says, and the options file's secrets.
+//!
+//! A new destination is: its file; its `pub mod` line; its variant in
+//! `SinkName`, with its arm in `about`; its field in `Sections`, with one
+//! line in each of `has_secrets`, `with_env`, `base_urls` and
+//! `configured`; its arm in `make`; and the options file's key for its
+//! section (`FileConfig` in `config`).
 //!
 //! Each destination has its own outbox entries, so one failing never
 //! re-posts on another.
@@ -17,106 +26,296 @@ pub mod ratelimit;
 #[cfg(test)]
 pub(crate) mod samples;
 pub(crate) mod scrub;
-pub mod settings;
+pub mod seam;
+pub mod section;
 pub mod stdout;
 pub mod webhook;
 pub mod x;
 
-use anyhow::{Result, bail};
+use std::io;
 
-use std::net::IpAddr;
+use anyhow::Result;
+use serde::Deserialize;
 
 pub use outbox::{Budget, Parked, Pending, Post, SinkBook, plan};
 pub use ratelimit::Limit;
-pub use settings::{Secret, SinkSettings};
+pub use seam::{Outcome, Sink};
+pub use section::{Env, Secret};
 
-use crate::cli::SinkName;
 use crate::clock::Secs;
-use crate::source::fnv1a;
+use abuseipdb::{AbuseIpDbConfig, AbuseIpDbSink};
+use bluesky::{BlueskyConfig, BlueskySink};
+use mastodon::{MastodonConfig, MastodonSink};
+use stdout::StdoutSink;
+use webhook::{WebhookConfig, WebhookSink};
+use x::{XConfig, XSink};
 
-/// What a sink said about one post.
-#[derive(Debug)]
-pub enum Outcome {
-    Delivered,
-    /// Already there: X said "duplicate content". Counts as delivered.
-    Duplicate,
-    /// A limit is used up: stop posting to this sink until it lifts (see
-    /// `ratelimit::block`), keep the queue.
-    RateLimited(Limit),
-    /// The service will never take this post as it is (a 4xx other than
-    /// 401, 403, 408, 425 and 429): park it with this reason and go on with
-    /// the rest of the queue.
-    Refused(anyhow::Error),
-    /// Nothing is wrong with the post, but this sink cannot take posts now
-    /// (a refused credential, a server error, no answer): stop the sink,
-    /// keep its queue for the next run.
-    Failed(anyhow::Error),
+/// A destination. Its name (see `about`) is the same on the command line,
+/// in the options file's `sink = [...]`, in the outbox, the state and
+/// messages; the order here is the order runs post in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkName {
+    Stdout,
+    /// X goes by its old name, `twitter`, which cron lines use.
+    #[serde(rename = "twitter")]
+    X,
+    Mastodon,
+    Bluesky,
+    #[serde(rename = "abuseipdb")]
+    AbuseIpDb,
+    Webhook,
 }
 
-/// A place that publishes posts.
-pub trait Sink {
-    fn name(&self) -> &'static str;
-    fn publish(&mut self, post: &Post) -> Outcome;
-    /// The addresses of the last post already delivered, when the post as
-    /// a whole was not: a sink that sends each address by itself
-    /// (AbuseIPDB) must not send them again on the retry.
-    fn delivered_part(&mut self) -> Vec<IpAddr> {
-        Vec::new()
+impl SinkName {
+    pub const ALL: [SinkName; 6] = [
+        SinkName::Stdout,
+        SinkName::X,
+        SinkName::Mastodon,
+        SinkName::Bluesky,
+        SinkName::AbuseIpDb,
+        SinkName::Webhook,
+    ];
+
+    /// Its name, and what `--help` says of it.
+    pub fn about(self) -> (&'static str, &'static str) {
+        match self {
+            SinkName::Stdout => ("stdout", "Print posts on standard output"),
+            SinkName::X => ("twitter", "Post on X (Twitter); the default"),
+            SinkName::Mastodon => (
+                "mastodon",
+                "Post on Mastodon ([mastodon] in the --config file)",
+            ),
+            SinkName::Bluesky => (
+                "bluesky",
+                "Post on Bluesky ([bluesky] in the --config file)",
+            ),
+            SinkName::AbuseIpDb => (
+                "abuseipdb",
+                "Report each address to AbuseIPDB ([abuseipdb] in the --config file)",
+            ),
+            SinkName::Webhook => (
+                "webhook",
+                "POST a JSON payload to a URL ([webhook] in the --config file)",
+            ),
+        }
     }
-    /// A limit the last delivered post's reply said is now used up: wait
-    /// for it rather than be refused on the next post.
-    fn used_up(&mut self) -> Option<Limit> {
-        None
+
+    /// The destination that goes by `name`.
+    pub fn named(name: &str) -> Option<SinkName> {
+        SinkName::ALL.into_iter().find(|s| s.about().0 == name)
     }
-    /// Checks the credentials without posting, for `verify-credentials`:
-    /// whom the service says they are, or why they were refused.
-    fn check(&mut self) -> anyhow::Result<String>;
 }
 
 /// The name a sink goes by in the outbox, the state and messages.
 pub fn name_of(s: SinkName) -> &'static str {
-    match s {
-        SinkName::Stdout => "stdout",
-        SinkName::Twitter => "twitter",
-        SinkName::Mastodon => "mastodon",
-        SinkName::Bluesky => "bluesky",
-        SinkName::Abuseipdb => "abuseipdb",
-        SinkName::Webhook => "webhook",
+    s.about().0
+}
+
+/// Each destination's part of the options file, with the environment's
+/// secrets in place (`with_env`): X's `twitter-*` keys, and a section for
+/// each other one that has any.
+#[derive(Debug, Clone, Default)]
+pub struct Sections {
+    pub x: XConfig,
+    pub mastodon: Option<MastodonConfig>,
+    pub bluesky: Option<BlueskyConfig>,
+    pub abuseipdb: Option<AbuseIpDbConfig>,
+    pub webhook: Option<WebhookConfig>,
+}
+
+impl Sections {
+    /// Whether any part holds a secret, which puts the file under the 0600 rule.
+    pub fn has_secrets(&self) -> bool {
+        self.x.has_secrets()
+            || self
+                .mastodon
+                .as_ref()
+                .is_some_and(MastodonConfig::has_secrets)
+            || self
+                .bluesky
+                .as_ref()
+                .is_some_and(BlueskyConfig::has_secrets)
+            || self
+                .abuseipdb
+                .as_ref()
+                .is_some_and(AbuseIpDbConfig::has_secrets)
+            || self
+                .webhook
+                .as_ref()
+                .is_some_and(WebhookConfig::has_secrets)
     }
-}
 
-/// Builds the sink `name` (one configured in the options file) from its
-/// section; `now` is the run's time, for `createdAt` and relative
-/// rate-limit resets.
-pub fn make(name: SinkName, s: &SinkSettings, now: Secs) -> Result<Box<dyn Sink>> {
-    Ok(match name {
-        SinkName::Mastodon => Box::new(mastodon::MastodonSink::from_settings(s, now)?),
-        SinkName::Bluesky => Box::new(bluesky::BlueskySink::from_settings(s, now)?),
-        SinkName::Abuseipdb => Box::new(abuseipdb::AbuseIpDbSink::from_settings(s, now)?),
-        SinkName::Webhook => Box::new(webhook::WebhookSink::from_settings(s, now)?),
-        SinkName::Stdout | SinkName::Twitter => bail!("{name:?} is not built here"),
-    })
-}
+    /// The secrets set in the environment (`env` reads a variable) put in
+    /// place of the file's, each destination reading its own variables.
+    pub fn with_env(mut self, env: Env) -> Sections {
+        self.x.with_env(env);
+        MastodonConfig::with_env(&mut self.mastodon, env);
+        BlueskyConfig::with_env(&mut self.bluesky, env);
+        AbuseIpDbConfig::with_env(&mut self.abuseipdb, env);
+        WebhookConfig::with_env(&mut self.webhook, env);
+        self
+    }
 
-/// The same for the same post, whatever run sends it: a retry after a crash
-/// is recognised by the server.
-pub fn idempotency_key(sink: &str, post: &Post) -> String {
-    let seed = format!("{sink}\n{}\n{}", post.batch, post.text);
-    format!("tweet-attacks-{:016x}", fnv1a(seed.as_bytes()))
+    /// The sections' API base URLs, named as the options file names them,
+    /// to check before a sink quotes them. (X's is checked as
+    /// `--twitter-api-url`.)
+    pub fn base_urls(&self) -> Vec<(&'static str, &str)> {
+        [
+            self.mastodon.as_ref().and_then(MastodonConfig::base_url),
+            self.bluesky.as_ref().and_then(BlueskyConfig::base_url),
+            self.abuseipdb.as_ref().and_then(AbuseIpDbConfig::base_url),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The destinations other than X that have a section, in the file or
+    /// made by the environment.
+    pub fn configured(&self) -> Vec<SinkName> {
+        [
+            (SinkName::Mastodon, self.mastodon.is_some()),
+            (SinkName::Bluesky, self.bluesky.is_some()),
+            (SinkName::AbuseIpDb, self.abuseipdb.is_some()),
+            (SinkName::Webhook, self.webhook.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+    }
+
+    /// Builds the sink `name` from its own part alone; `now` is the run's
+    /// time, for `createdAt` and relative rate-limit resets; `json` makes
+    /// standard output print JSON lines.
+    pub fn make(&self, name: SinkName, now: Secs, json: bool) -> Result<Box<dyn Sink>> {
+        Ok(match name {
+            SinkName::Stdout => Box::new(StdoutSink::new(io::stdout(), json)),
+            SinkName::X => Box::new(XSink::new(&self.x)?),
+            SinkName::Mastodon => Box::new(MastodonSink::new(self.mastodon.as_ref(), now)?),
+            SinkName::Bluesky => Box::new(BlueskySink::new(self.bluesky.as_ref(), now)?),
+            SinkName::AbuseIpDb => Box::new(AbuseIpDbSink::new(self.abuseipdb.as_ref(), now)?),
+            SinkName::Webhook => Box::new(WebhookSink::new(self.webhook.as_ref(), now)?),
+        })
+    }
+
+    /// Checks that every sink `names` names is fully configured, in that
+    /// order, by building it (nothing is sent); the first error names what
+    /// is missing.
+    pub fn check(&self, names: &[SinkName]) -> Result<()> {
+        for &name in names {
+            self.make(name, 0, false)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::samples::post;
+    use std::collections::BTreeMap;
 
     #[test]
-    fn idempotency_key_is_stable_and_specific() {
-        let k = idempotency_key("mastodon", &post(3, "hello"));
-        assert_eq!(k, idempotency_key("mastodon", &post(3, "hello")));
-        assert_ne!(k, idempotency_key("mastodon", &post(4, "hello")));
-        assert_ne!(k, idempotency_key("mastodon", &post(3, "hello!")));
-        assert_ne!(k, idempotency_key("webhook", &post(3, "hello")));
-        assert!(k.starts_with("tweet-attacks-") && k.len() == 30, "{k}");
+    fn sections_debug_redacts_every_secret() {
+        let s = Sections {
+            x: XConfig {
+                api_url: None,
+                credentials: [Some(Secret::new("CKEY-6".into())), None, None, None],
+            },
+            mastodon: Some(MastodonConfig {
+                instance: Some("https://m.example".into()),
+                token: Some(Secret::new("TOK-1".into())),
+                ..Default::default()
+            }),
+            bluesky: Some(BlueskyConfig {
+                handle: Some("me.bsky.social".into()),
+                app_password: Some(Secret::new("PW-2".into())),
+                service: None,
+            }),
+            abuseipdb: Some(AbuseIpDbConfig {
+                key: Some(Secret::new("KEY-3".into())),
+                api_url: None,
+            }),
+            webhook: Some(WebhookConfig {
+                url: Some(Secret::new("https://hooks.example/HOOK-4".into())),
+                headers: [("Authorization".to_string(), Secret::new("HDR-5".into()))].into(),
+            }),
+        };
+        let shown = format!("{s:?} {s:#?}");
+        for secret in ["TOK-1", "PW-2", "KEY-3", "HOOK-4", "HDR-5", "CKEY-6"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("me.bsky.social") && shown.contains("<redacted>"));
+        assert!(s.has_secrets());
+        assert!(!Sections::default().has_secrets());
+    }
+
+    #[test]
+    fn check_names_what_is_missing() {
+        let err = |s: &Sections, name| format!("{:#}", s.check(&[name]).unwrap_err());
+        let none = Sections::default();
+        assert!(none.check(&[SinkName::Stdout]).is_ok());
+        let e = err(&none, SinkName::X);
+        assert!(e.starts_with("TWITTER_CONSUMER_KEY is not set"), "{e}");
+        let e = err(&none, SinkName::Mastodon);
+        assert!(
+            e.contains("[mastodon] section") && e.contains("token"),
+            "{e}"
+        );
+        let e = err(&none, SinkName::Webhook);
+        assert!(e.contains("[webhook] section"), "{e}");
+        let s = Sections {
+            x: XConfig::default(),
+            mastodon: Some(MastodonConfig {
+                instance: Some("https://m.example".into()),
+                ..Default::default()
+            }),
+            bluesky: Some(BlueskyConfig {
+                app_password: Some(Secret::new("pw".into())),
+                ..Default::default()
+            }),
+            abuseipdb: Some(AbuseIpDbConfig {
+                key: Some(Secret::new(" ".into())),
+                api_url: None,
+            }),
+            webhook: Some(WebhookConfig {
+                url: Some(Secret::new("ftp://h/SECRETPATH".into())),
+                headers: BTreeMap::new(),
+            }),
+        };
+        assert_eq!(
+            err(&s, SinkName::Mastodon),
+            "set MASTODON_TOKEN in the environment, or token in [mastodon]: \
+             [mastodon] in the --config file has no token"
+        );
+        assert_eq!(
+            err(&s, SinkName::Bluesky),
+            "[bluesky] in the --config file has no handle"
+        );
+        assert_eq!(
+            err(&s, SinkName::AbuseIpDb),
+            "set ABUSEIPDB_KEY in the environment, or key in [abuseipdb]: \
+             [abuseipdb] in the --config file has no key"
+        );
+        let e = err(&s, SinkName::Webhook);
+        assert!(e.contains("http(s)://") && !e.contains("SECRETPATH"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn each_destination_goes_by_one_name_everywhere() {
+        for s in SinkName::ALL {
+            let name = name_of(s);
+            assert_eq!(SinkName::named(name), Some(s));
+            let quoted = format!("{name:?}");
+            assert_eq!(serde_json::from_str::<SinkName>(&quoted).unwrap(), s);
+        }
+        let mut sorted = SinkName::ALL;
+        sorted.sort();
+        assert_eq!(sorted, SinkName::ALL, "ALL is in the order runs post in");
     }
 }

@@ -7,7 +7,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{Outcome, Post, Sink};
+use super::outbox::Post;
+use super::seam::{Outcome, Sink};
 use crate::render::Announcement;
 
 /// An attacker as other programs read it: in `--json` lines and webhook payloads.

@@ -1,14 +1,19 @@
-//! A generic JSON webhook (Slack, Discord, ntfy, a SIEM): one POST per post.
+//! A generic JSON webhook (Slack, Discord, ntfy, a SIEM): the `[webhook]`
+//! section and its `WEBHOOK_URL`, one POST per post.
 
 use anyhow::{Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::http::{Api, Payload, origin};
-use super::settings::{Secret, SinkSettings, secret_or_var, section};
+use super::outbox::Post;
+use super::seam::{Outcome, Sink, idempotency_key};
+use super::section::{Env, Secret, env_secret, secret_or_var, section};
 use super::stdout::AttackerJson;
-use super::{Outcome, Post, Sink, idempotency_key};
 use crate::clock::Secs;
+
+/// The URL's environment variable, which wins over the file's.
+pub const URL_VAR: &str = "WEBHOOK_URL";
 
 /// `[webhook]`. The URL is a secret: Slack's and Discord's carry their token.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -17,6 +22,22 @@ pub struct WebhookConfig {
     pub url: Option<Secret>,
     #[serde(default)]
     pub headers: BTreeMap<String, Secret>,
+}
+
+impl WebhookConfig {
+    /// Whether it holds a secret, which puts the options file under the
+    /// 0600 rule: the section is its URL, a secret.
+    pub fn has_secrets(&self) -> bool {
+        true
+    }
+
+    /// `WEBHOOK_URL` in place of the section's URL: the URL is all it
+    /// needs, so the variable alone makes the section.
+    pub fn with_env(section: &mut Option<WebhookConfig>, env: Env) {
+        if let Some(v) = env_secret(env, URL_VAR) {
+            section.get_or_insert_with(Default::default).url = Some(v);
+        }
+    }
 }
 
 /// The webhook's JSON body; its schema is documented in the README.
@@ -52,9 +73,9 @@ pub struct WebhookSink {
 impl WebhookSink {
     /// Builds the sink from its `[webhook]` section; `now` is the run's
     /// time, for relative rate-limit resets.
-    pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<WebhookSink> {
-        let c = section(&s.webhook, "webhook", "url")?;
-        let url = secret_or_var(&c.url, "webhook", "url")?.to_owned();
+    pub fn new(c: Option<&WebhookConfig>, now: Secs) -> Result<WebhookSink> {
+        let c = section(c, "webhook", "url")?;
+        let url = secret_or_var(&c.url, "webhook", "url", URL_VAR)?.to_owned();
         // The URL may carry a token (Slack, Discord): never quote it.
         let shown = origin(&url);
         let host = shown.split_once("://").map_or("", |(_, h)| h);

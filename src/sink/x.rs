@@ -1,23 +1,93 @@
-//! X (Twitter): the API v2 client (OAuth 1.0a signed posting and account
-//! check) and the sink that posts through it.
+//! X (Twitter): its options (the `twitter-*` keys of the options file,
+//! `--twitter-api-url`, the `TWITTER_*` variables), the API v2 client
+//! (OAuth 1.0a signed posting and account check, through the shared
+//! `http::Api`), X's rate-limit headers and refusals, and the sink that
+//! posts through it.
 
 use std::fmt;
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use oauth1_request as oauth;
 use serde::Deserialize;
 
-use super::http::{CONNECT_TIMEOUT, GLOBAL_TIMEOUT, MAX_REPLY_BYTES, agent, origin, permanent};
-use super::ratelimit::USAGE_CAP_HOLD;
-use super::scrub::Secrets;
-use super::{Limit, Outcome, Post, Sink};
+use super::http::{Answer, Api, Payload, agent, permanent};
+use super::outbox::Post;
+use super::ratelimit::{Limit, USAGE_CAP_HOLD};
+use super::seam::{Outcome, Sink};
+use super::section::{Env, Secret};
+
+/// X's own API, unless `--twitter-api-url` or the options file says otherwise.
+pub const DEFAULT_API: &str = "https://api.x.com";
+
+/// The credentials' environment variables, in `Credentials` field order;
+/// each wins over the options file's key of the same name
+/// (`twitter-consumer-key`, …).
+pub const CREDENTIAL_VARS: [&str; 4] = [
+    "TWITTER_CONSUMER_KEY",
+    "TWITTER_CONSUMER_SECRET",
+    "TWITTER_ACCESS_TOKEN",
+    "TWITTER_ACCESS_TOKEN_SECRET",
+];
 
 const WRITE_PERMISSION_HINT: &str = "the app lacks write permission (set it to \"Read and write\" \
     in the developer portal, then regenerate the access token and secret)";
 const NOT_ENROLLED_HINT: &str = "the app is not attached to a Project with API access \
     (client-not-enrolled): attach it to a Project in the developer portal; its keys stay valid";
+
+/// X's options: the API base URL and the four credentials, as the options
+/// file's top-level `twitter-*` keys and the environment give them.
+#[derive(Debug, Clone, Default)]
+pub struct XConfig {
+    /// `--twitter-api-url` or `twitter-api-url`, checked; X's own when unset.
+    pub api_url: Option<String>,
+    /// In `CREDENTIAL_VARS` order.
+    pub credentials: [Option<Secret>; 4],
+}
+
+impl XConfig {
+    /// Whether it holds a secret, which puts the options file under the 0600 rule.
+    pub fn has_secrets(&self) -> bool {
+        self.credentials.iter().any(Option::is_some)
+    }
+
+    /// Each `TWITTER_*` variable that is set in place of the file's key.
+    pub fn with_env(&mut self, env: Env) {
+        for (var, slot) in CREDENTIAL_VARS.iter().zip(&mut self.credentials) {
+            if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                *slot = Some(Secret::new(v));
+            }
+        }
+    }
+
+    /// The credentials, each from its environment variable or else the
+    /// options file, or which one is missing.
+    pub fn credentials(&self) -> anyhow::Result<Credentials> {
+        let mut values = Vec::with_capacity(4);
+        for (var, value) in CREDENTIAL_VARS.iter().zip(&self.credentials) {
+            match value.as_ref().map(Secret::expose).filter(|v| !v.is_empty()) {
+                Some(v) => values.push(v.to_owned()),
+                None => bail!(
+                    "{var} is not set (set it in the environment, or as {} in the --config file)",
+                    var.to_ascii_lowercase().replace('_', "-")
+                ),
+            }
+        }
+        let [
+            consumer_key,
+            consumer_secret,
+            access_token,
+            access_token_secret,
+        ]: [String; 4] = values.try_into().expect("four credentials");
+        Ok(Credentials {
+            consumer_key,
+            consumer_secret,
+            access_token,
+            access_token_secret,
+        })
+    }
+}
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -40,20 +110,19 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// X's API v2, signed with the account's credentials.
 pub struct XClient {
-    agent: ureq::Agent,
-    api: String,
+    /// The four credentials and the API URL's secret parts are its secrets,
+    /// kept out of every message, as every sink keeps its own (see `scrub`).
+    api: Api,
     creds: Credentials,
-    /// The four credentials and the API URL's secret parts, kept out of
-    /// every message, as every sink keeps its own (see `scrub`).
-    secrets: Secrets,
 }
 
 impl fmt::Debug for XClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL's path may hold a secret: only its origin is shown.
         f.debug_struct("XClient")
-            .field("api", &origin(&self.api))
+            .field("api", &self.api.origin)
             .field("creds", &self.creds)
             .finish_non_exhaustive()
     }
@@ -243,10 +312,11 @@ fn base_string_uri(url: &str) -> String {
     format!("{scheme}://{authority}{path}")
 }
 
+/// An answer from X, with the windows its headers state.
 struct Reply {
     status: u16,
     limits: Windows,
-    body: anyhow::Result<String>,
+    body: Result<String, String>,
 }
 
 impl Reply {
@@ -281,23 +351,21 @@ impl XClient {
             // Never quoted: it may hold user:password@.
             _ => bail!("invalid X API base URL (not shown): expected http(s)://host[:port]"),
         }
-        let mut secrets = Secrets::new([
+        let secrets = [
             &creds.consumer_key,
             &creds.consumer_secret,
             &creds.access_token,
             &creds.access_token_secret,
-        ]);
-        secrets.add_url(api);
-        Ok(XClient {
-            agent: agent(CONNECT_TIMEOUT, GLOBAL_TIMEOUT),
-            api: api.to_owned(),
-            creds,
-            secrets,
-        })
+        ];
+        // X's resets are Unix times, not seconds from now: no run's time is needed.
+        let mut api = Api::new("X", "", api, secrets.map(String::clone).to_vec(), 0);
+        // X's messages have always named its address alone.
+        api.reached_as = api.origin.clone();
+        Ok(XClient { api, creds })
     }
 
     pub fn with_timeouts(mut self, connect: Duration, global: Duration) -> XClient {
-        self.agent = agent(connect, global);
+        self.api.agent = agent(connect, global);
         self
     }
 
@@ -315,7 +383,7 @@ impl XClient {
                     id: created.id,
                     used_up: reply.limits.used_up(),
                 },
-                Err(e) => PostOutcome::Failed(self.secrets.error(format_args!(
+                Err(e) => PostOutcome::Failed(self.api.secrets.error(format_args!(
                     "X accepted the post ({}) but its reply could not be understood: {e:#}",
                     reply.status
                 ))),
@@ -341,7 +409,10 @@ impl XClient {
         let user = self
             .parse::<User>(&reply)
             .context("X's /2/users/me reply could not be understood")?;
-        let name = self.secrets.shown(user.username.trim_start_matches('@'));
+        let name = self
+            .api
+            .secrets
+            .shown(user.username.trim_start_matches('@'));
         if name.is_empty() {
             bail!("X's /2/users/me reply has an empty username");
         }
@@ -349,34 +420,21 @@ impl XClient {
     }
 
     fn call(&self, path: &str, json: Option<String>) -> anyhow::Result<Reply> {
-        let url = format!("{}{path}", self.api);
-        let unreachable = |e: ureq::Error| {
-            let e = self.secrets.shown(&e.to_string());
-            self.secrets
-                .error(format_args!("cannot reach {}: {e}", origin(&self.api)))
+        let url = format!("{}{path}", self.api.base);
+        let (method, payload) = match json {
+            Some(body) => ("POST", Payload::Json(body)),
+            None => ("GET", Payload::Get),
         };
-        let method = if json.is_some() { "POST" } else { "GET" };
         let auth = sign(method, &url, &self.creds, None, None, &());
-        let sent = match json {
-            Some(body) => self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .content_type("application/json")
-                .send(body),
-            None => self.agent.get(&url).header("Authorization", &auth).call(),
-        };
-        let mut response = sent.map_err(unreachable)?;
-        let limits = Windows::read(response.headers());
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_REPLY_BYTES)
-            .read_to_string()
-            .map_err(unreachable);
+        let Answer {
+            status,
+            headers,
+            body,
+            ..
+        } = self.api.call(&url, &[("Authorization", &auth)], payload)?;
         Ok(Reply {
-            status: response.status().as_u16(),
-            limits,
+            status,
+            limits: Windows::read(&headers),
             body,
         })
     }
@@ -384,11 +442,16 @@ impl XClient {
 
 impl XClient {
     fn parse<T: serde::de::DeserializeOwned>(&self, reply: &Reply) -> anyhow::Result<T> {
-        let text = reply.body.as_ref().map_err(|e| anyhow!("{e:#}"))?;
+        let text = reply.body.as_ref().map_err(|e| self.api.unreachable(e))?;
         // serde's message may quote the reply, as the reply may quote a secret.
         let parsed: Data<T> = serde_json::from_str(text).map_err(|e| {
-            let (e, text) = (self.secrets.shown(&e.to_string()), self.secrets.shown(text));
-            self.secrets.error(format_args!("{e}; reply was: {text}"))
+            let (e, text) = (
+                self.api.secrets.shown(&e.to_string()),
+                self.api.secrets.shown(text),
+            );
+            self.api
+                .secrets
+                .error(format_args!("{e}; reply was: {text}"))
         })?;
         Ok(parsed.data)
     }
@@ -429,8 +492,11 @@ impl XClient {
         _ => format!("unexpected reply from X ({status}) for {what}"),
     };
         match self.detail(reply.text()) {
-            Some(detail) => self.secrets.error(format_args!("{msg}; X says: {detail}")),
-            None => self.secrets.error(msg),
+            Some(detail) => self
+                .api
+                .secrets
+                .error(format_args!("{msg}; X says: {detail}")),
+            None => self.api.secrets.error(msg),
         }
     }
 
@@ -443,26 +509,28 @@ impl XClient {
             .as_str()
             .or_else(|| v["title"].as_str())
             .or_else(|| v["errors"][0]["message"].as_str())?;
-        Some(self.secrets.shown(text)).filter(|s| !s.is_empty())
+        Some(self.api.secrets.shown(text)).filter(|s| !s.is_empty())
     }
 }
 /// Posts to X through the v2 API.
-pub struct TwitterSink {
+pub struct XSink {
     client: XClient,
     /// A limit the last post's reply said is used up.
     used_up: Option<Limit>,
 }
 
-impl TwitterSink {
-    pub fn new(client: XClient) -> Self {
-        TwitterSink {
-            client,
+impl XSink {
+    /// Builds the sink from X's options.
+    pub fn new(c: &XConfig) -> anyhow::Result<XSink> {
+        let api = c.api_url.as_deref().unwrap_or(DEFAULT_API);
+        Ok(XSink {
+            client: XClient::new(api, c.credentials()?)?,
             used_up: None,
-        }
+        })
     }
 }
 
-impl Sink for TwitterSink {
+impl Sink for XSink {
     fn name(&self) -> &'static str {
         "twitter"
     }
