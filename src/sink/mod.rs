@@ -318,4 +318,27 @@ mod names {
         sorted.sort();
         assert_eq!(sorted, SinkName::ALL, "ALL is in the order runs post in");
     }
+
+    fn section<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+        Some(toml::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn each_sink_made_goes_by_its_name() {
+        let key = |k: &str| Some(Secret::new(k.into()));
+        let sections = Sections {
+            x: XConfig {
+                api_url: None,
+                credentials: [key("ck"), key("cs"), key("at"), key("ats")],
+            },
+            mastodon: section("instance = \"http://127.0.0.1:9\"\ntoken = \"t\""),
+            bluesky: section("handle = \"a.b\"\napp-password = \"pw\""),
+            abuseipdb: section("key = \"k\""),
+            webhook: section("url = \"http://127.0.0.1:9/hook\""),
+        };
+        for s in SinkName::ALL {
+            let sink = sections.make(s, 0, false).unwrap();
+            assert_eq!(sink.name(), name_of(s));
+        }
+    }
 }

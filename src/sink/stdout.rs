@@ -47,15 +47,15 @@ impl<'a> AttackerJson<'a> {
 
 /// The machine-readable line printed for an announced attacker.
 #[derive(Debug, Serialize)]
-pub struct Report<'a> {
+pub struct AttackerLine<'a> {
     #[serde(flatten)]
     pub attacker: AttackerJson<'a>,
     pub text: &'a str,
 }
 
-impl<'a> Report<'a> {
-    pub fn new(a: &'a Announcement, text: &'a str) -> Report<'a> {
-        Report {
+impl<'a> AttackerLine<'a> {
+    pub fn new(a: &'a Announcement, text: &'a str) -> AttackerLine<'a> {
+        AttackerLine {
             attacker: AttackerJson::new(a),
             text,
         }
@@ -67,7 +67,7 @@ impl<'a> Report<'a> {
 pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Result<()> {
     if json {
         for a in &post.subjects {
-            crate::text::write_json(&mut *out, &Report::new(a, &post.text), false)?;
+            crate::text::write_json(&mut *out, &AttackerLine::new(a, &post.text), false)?;
             out.write_all(b"\n")?;
         }
     } else {
