@@ -366,7 +366,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
             continue;
         }
         attempted = true;
-        let mut sink = c.sections.make(spec.name, now, c.json)?;
+        let mut sink = c.sections.make(spec.name, now)?;
         // One sink failing must not keep the others from posting.
         let mut on_delivered = |post: &Post| {
             report.posted += 1;

@@ -17,6 +17,7 @@ use crate::render::{Privacy, local_accounts};
 use crate::sink::abuseipdb::AbuseIpDbConfig;
 use crate::sink::bluesky::BlueskyConfig;
 use crate::sink::mastodon::MastodonConfig;
+use crate::sink::stdout::StdoutConfig;
 use crate::sink::webhook::WebhookConfig;
 use crate::sink::{Budget, Secret, Sections, SinkName};
 
@@ -211,6 +212,7 @@ impl FileConfig {
             &self.twitter_access_token_secret,
         ];
         Sections {
+            stdout: StdoutConfig::default(),
             x: crate::sink::x::XConfig {
                 api_url,
                 credentials: x.map(|v| v.clone().map(Secret::new)),
@@ -500,7 +502,12 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     );
     let api_url = twitter_api_url(r.twitter_api_url, &file)?;
     // A dry run checks them too: it does everything but the sending.
-    let sections = file.sections(api_url).with_env(&env);
+    let sections = Sections {
+        // Under --json the run's report prints each post.
+        stdout: StdoutConfig { quiet: r.json },
+        ..file.sections(api_url)
+    }
+    .with_env(&env);
     check_sink_urls(&sections)?;
     // X's credentials are checked after the other sinks, as they always were.
     let (x, others): (Vec<SinkName>, Vec<SinkName>) =

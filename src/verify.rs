@@ -24,11 +24,11 @@ impl VerifyConfig {
     pub fn new(named: Vec<SinkName>, sections: Sections) -> Result<VerifyConfig> {
         let mut sinks = named;
         if sinks.is_empty() {
-            let others = sections.configured();
-            if sections.x.credentials().is_ok() || others.is_empty() {
-                sinks.push(SinkName::X);
-            }
-            sinks.extend(others);
+            sinks = sections.configured();
+        }
+        if sinks.is_empty() {
+            // To say which of X's credentials is missing.
+            sinks.push(SinkName::X);
         }
         sinks.dedup();
         // X's credentials are checked first, as they always were.
@@ -41,7 +41,7 @@ impl VerifyConfig {
 }
 
 fn check_one(c: &VerifyConfig, sink: SinkName, now: Secs) -> Result<String> {
-    c.sections.make(sink, now, false)?.check()
+    c.sections.make(sink, now)?.check()
 }
 
 /// Checks each sink; prints what each says, and fails if any check did.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::http::{Api, Payload, base_url};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink};
-use super::section::{Env, Secret, env_secret, secret_or_var, section};
+use super::section::{Env, Part, Secret, env_secret, secret_or_var, section};
 use crate::clock::{Secs, format_rfc3339};
 use crate::render::Announcement;
 use crate::scope::within;
@@ -28,23 +28,30 @@ pub struct AbuseIpDbConfig {
     pub api_url: Option<String>,
 }
 
-impl AbuseIpDbConfig {
-    /// Whether it holds a secret, which puts the options file under the 0600 rule.
-    pub fn has_secrets(&self) -> bool {
-        self.key.is_some()
+impl Part for Option<AbuseIpDbConfig> {
+    fn has_secrets(&self) -> bool {
+        self.as_ref().is_some_and(|c| c.key.is_some())
     }
 
     /// `ABUSEIPDB_KEY` in place of the section's key: the key is all it
     /// needs, so the variable alone makes the section.
-    pub fn with_env(section: &mut Option<AbuseIpDbConfig>, env: Env) {
+    fn with_env(&mut self, env: Env) {
         if let Some(v) = env_secret(env, KEY_VAR) {
-            section.get_or_insert_with(Default::default).key = Some(v);
+            self.get_or_insert_with(Default::default).key = Some(v);
         }
     }
 
-    /// Its API base URL, as the options file names it.
-    pub fn base_url(&self) -> Option<(&'static str, &str)> {
-        self.api_url.as_deref().map(|u| ("[abuseipdb] api-url", u))
+    fn base_url(&self) -> Option<(&'static str, &str)> {
+        let url = self.as_ref()?.api_url.as_deref()?;
+        Some(("[abuseipdb] api-url", url))
+    }
+
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(AbuseIpDbSink::new(self.as_ref(), now)?))
     }
 }
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::http::{Api, Payload, base_url};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink};
-use super::section::{Env, Secret, env_secret, secret_or_var, section, text};
+use super::section::{Env, Part, Secret, env_secret, secret_or_var, section, text};
 use crate::clock::{Secs, format_rfc3339};
 
 /// Bluesky's limit is 300 graphemes; a text of at most 300 chars has at most
@@ -37,22 +37,29 @@ pub struct BlueskyConfig {
     pub service: Option<String>,
 }
 
-impl BlueskyConfig {
-    /// Whether it holds a secret, which puts the options file under the 0600 rule.
-    pub fn has_secrets(&self) -> bool {
-        self.app_password.is_some()
+impl Part for Option<BlueskyConfig> {
+    fn has_secrets(&self) -> bool {
+        self.as_ref().is_some_and(|c| c.app_password.is_some())
     }
 
     /// `BLUESKY_APP_PASSWORD` in place of the section's app password.
-    pub fn with_env(section: &mut Option<BlueskyConfig>, env: Env) {
-        if let (Some(v), Some(c)) = (env_secret(env, APP_PASSWORD_VAR), section.as_mut()) {
+    fn with_env(&mut self, env: Env) {
+        if let (Some(v), Some(c)) = (env_secret(env, APP_PASSWORD_VAR), self.as_mut()) {
             c.app_password = Some(v);
         }
     }
 
-    /// Its API base URL, as the options file names it.
-    pub fn base_url(&self) -> Option<(&'static str, &str)> {
-        self.service.as_deref().map(|u| ("[bluesky] service", u))
+    fn base_url(&self) -> Option<(&'static str, &str)> {
+        let url = self.as_ref()?.service.as_deref()?;
+        Some(("[bluesky] service", url))
+    }
+
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(BlueskySink::new(self.as_ref(), now)?))
     }
 }
 

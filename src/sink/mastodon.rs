@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::http::{Api, Payload, base_url};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink, idempotency_key};
-use super::section::{Env, Secret, env_secret, secret_or_var, section, text};
+use super::section::{Env, Part, Secret, env_secret, secret_or_var, section, text};
 use crate::clock::Secs;
 
 /// Mastodon's stock limit, used when the instance does not say.
@@ -31,22 +31,29 @@ pub struct MastodonConfig {
     pub max_characters: Option<usize>,
 }
 
-impl MastodonConfig {
-    /// Whether it holds a secret, which puts the options file under the 0600 rule.
-    pub fn has_secrets(&self) -> bool {
-        self.token.is_some()
+impl Part for Option<MastodonConfig> {
+    fn has_secrets(&self) -> bool {
+        self.as_ref().is_some_and(|c| c.token.is_some())
     }
 
     /// `MASTODON_TOKEN` in place of the section's token.
-    pub fn with_env(section: &mut Option<MastodonConfig>, env: Env) {
-        if let (Some(v), Some(c)) = (env_secret(env, TOKEN_VAR), section.as_mut()) {
+    fn with_env(&mut self, env: Env) {
+        if let (Some(v), Some(c)) = (env_secret(env, TOKEN_VAR), self.as_mut()) {
             c.token = Some(v);
         }
     }
 
-    /// Its API base URL, as the options file names it.
-    pub fn base_url(&self) -> Option<(&'static str, &str)> {
-        self.instance.as_deref().map(|u| ("[mastodon] instance", u))
+    fn base_url(&self) -> Option<(&'static str, &str)> {
+        let url = self.as_ref()?.instance.as_deref()?;
+        Some(("[mastodon] instance", url))
+    }
+
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(MastodonSink::new(self.as_ref(), now)?))
     }
 }
 

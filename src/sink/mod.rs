@@ -1,18 +1,20 @@
 //! Where announcements go: every destination, and the one place that knows
 //! them all. Each destination is one file here that owns its part of the
 //! options file (its section, its secrets' environment variables, their
-//! checks) and its sink; it gets only its own part. This file names each
-//! one once in `SinkName`, `Sections` and `Sections::make`. What they
-//! share: the seam (`seam`: the `Sink` trait and what a sink says about a
-//! post), the outbox and budget, the HTTP client every HTTP sink goes
-//! through (`http::Api`), the reading of rate-limit headers, the scrubbing
-//! of secrets from what a service says, and the options file's secrets.
+//! checks: `section::Part`) and its sink, built from that part alone. This
+//! file names each one: its `SinkName`, with its name and help line, and
+//! its field in `Sections`, with its arm in `part`. What they share: the
+//! seam (`seam`: the `Sink` trait and what a sink says about a post), the
+//! outbox and budget, the HTTP client every HTTP sink goes through
+//! (`http::Api`), the reading of rate-limit headers, the scrubbing of
+//! secrets from what a service says, and the options file's secrets.
 //!
-//! A new destination is: its file; its `pub mod` line; its variant in
-//! `SinkName`, with its arm in `about`; its field in `Sections`, with one
-//! line in each of `has_secrets`, `with_env`, `base_urls` and
-//! `configured`; its arm in `make`; and the options file's key for its
-//! section (`FileConfig` in `config`).
+//! A new destination is its file, implementing `Part` for its section and
+//! `Sink` for its sink, and here: its `pub mod` line; its variant in
+//! `SinkName` and `SinkName::ALL`; its arm in `about`; its field in
+//! `Sections`, with its arm in `part` and `part_mut`. The options file's
+//! struct (`config`'s `FileConfig`) names its section too. The compiler
+//! asks for every arm; a test asks for the `ALL` entry.
 //!
 //! Each destination has its own outbox entries, so one failing never
 //! re-posts on another.
@@ -32,23 +34,15 @@ pub mod stdout;
 pub mod webhook;
 pub mod x;
 
-use std::io;
-
 use anyhow::Result;
 use serde::Deserialize;
 
 pub use outbox::{Budget, Parked, Pending, Post, SinkBook, plan};
 pub use ratelimit::Limit;
 pub use seam::{Outcome, Sink};
-pub use section::{Env, Secret};
+pub use section::{Env, Part, Secret};
 
 use crate::clock::Secs;
-use abuseipdb::{AbuseIpDbConfig, AbuseIpDbSink};
-use bluesky::{BlueskyConfig, BlueskySink};
-use mastodon::{MastodonConfig, MastodonSink};
-use stdout::StdoutSink;
-use webhook::{WebhookConfig, WebhookSink};
-use x::{XConfig, XSink};
 
 /// A destination. Its name (see `about`) is the same on the command line,
 /// in the options file's `sink = [...]`, in the outbox, the state and
@@ -113,90 +107,79 @@ pub fn name_of(s: SinkName) -> &'static str {
 }
 
 /// Each destination's part of the options file, with the environment's
-/// secrets in place (`with_env`): X's `twitter-*` keys, and a section for
-/// each other one that has any.
+/// secrets in place (`with_env`): standard output's `--json`, X's
+/// `twitter-*` keys, and a section for each other one that has any.
 #[derive(Debug, Clone, Default)]
 pub struct Sections {
-    pub x: XConfig,
-    pub mastodon: Option<MastodonConfig>,
-    pub bluesky: Option<BlueskyConfig>,
-    pub abuseipdb: Option<AbuseIpDbConfig>,
-    pub webhook: Option<WebhookConfig>,
+    pub stdout: stdout::StdoutConfig,
+    pub x: x::XConfig,
+    pub mastodon: Option<mastodon::MastodonConfig>,
+    pub bluesky: Option<bluesky::BlueskyConfig>,
+    pub abuseipdb: Option<abuseipdb::AbuseIpDbConfig>,
+    pub webhook: Option<webhook::WebhookConfig>,
 }
 
 impl Sections {
+    /// The part of the destination `name`: its one arm here.
+    fn part(&self, name: SinkName) -> &dyn Part {
+        match name {
+            SinkName::Stdout => &self.stdout,
+            SinkName::X => &self.x,
+            SinkName::Mastodon => &self.mastodon,
+            SinkName::Bluesky => &self.bluesky,
+            SinkName::AbuseIpDb => &self.abuseipdb,
+            SinkName::Webhook => &self.webhook,
+        }
+    }
+
+    /// The same, to change.
+    fn part_mut(&mut self, name: SinkName) -> &mut dyn Part {
+        match name {
+            SinkName::Stdout => &mut self.stdout,
+            SinkName::X => &mut self.x,
+            SinkName::Mastodon => &mut self.mastodon,
+            SinkName::Bluesky => &mut self.bluesky,
+            SinkName::AbuseIpDb => &mut self.abuseipdb,
+            SinkName::Webhook => &mut self.webhook,
+        }
+    }
+
     /// Whether any part holds a secret, which puts the file under the 0600 rule.
     pub fn has_secrets(&self) -> bool {
-        self.x.has_secrets()
-            || self
-                .mastodon
-                .as_ref()
-                .is_some_and(MastodonConfig::has_secrets)
-            || self
-                .bluesky
-                .as_ref()
-                .is_some_and(BlueskyConfig::has_secrets)
-            || self
-                .abuseipdb
-                .as_ref()
-                .is_some_and(AbuseIpDbConfig::has_secrets)
-            || self
-                .webhook
-                .as_ref()
-                .is_some_and(WebhookConfig::has_secrets)
+        SinkName::ALL.iter().any(|&s| self.part(s).has_secrets())
     }
 
     /// The secrets set in the environment (`env` reads a variable) put in
     /// place of the file's, each destination reading its own variables.
     pub fn with_env(mut self, env: Env) -> Sections {
-        self.x.with_env(env);
-        MastodonConfig::with_env(&mut self.mastodon, env);
-        BlueskyConfig::with_env(&mut self.bluesky, env);
-        AbuseIpDbConfig::with_env(&mut self.abuseipdb, env);
-        WebhookConfig::with_env(&mut self.webhook, env);
+        for s in SinkName::ALL {
+            self.part_mut(s).with_env(env);
+        }
         self
     }
 
-    /// The sections' API base URLs, named as the options file names them,
-    /// to check before a sink quotes them. (X's is checked as
-    /// `--twitter-api-url`.)
+    /// The parts' API base URLs, named as the options file names them, to
+    /// check before a sink quotes them.
     pub fn base_urls(&self) -> Vec<(&'static str, &str)> {
-        [
-            self.mastodon.as_ref().and_then(MastodonConfig::base_url),
-            self.bluesky.as_ref().and_then(BlueskyConfig::base_url),
-            self.abuseipdb.as_ref().and_then(AbuseIpDbConfig::base_url),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
+        SinkName::ALL
+            .iter()
+            .filter_map(|&s| self.part(s).base_url())
+            .collect()
     }
 
-    /// The destinations other than X that have a section, in the file or
-    /// made by the environment.
+    /// The destinations configured in the file or the environment.
     pub fn configured(&self) -> Vec<SinkName> {
-        [
-            (SinkName::Mastodon, self.mastodon.is_some()),
-            (SinkName::Bluesky, self.bluesky.is_some()),
-            (SinkName::AbuseIpDb, self.abuseipdb.is_some()),
-            (SinkName::Webhook, self.webhook.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, on)| on.then_some(name))
-        .collect()
+        SinkName::ALL
+            .into_iter()
+            .filter(|&s| self.part(s).is_set())
+            .collect()
     }
 
     /// Builds the sink `name` from its own part alone; `now` is the run's
-    /// time, for `createdAt` and relative rate-limit resets; `json` makes
-    /// standard output print JSON lines.
-    pub fn make(&self, name: SinkName, now: Secs, json: bool) -> Result<Box<dyn Sink>> {
-        Ok(match name {
-            SinkName::Stdout => Box::new(StdoutSink::new(io::stdout(), json)),
-            SinkName::X => Box::new(XSink::new(&self.x)?),
-            SinkName::Mastodon => Box::new(MastodonSink::new(self.mastodon.as_ref(), now)?),
-            SinkName::Bluesky => Box::new(BlueskySink::new(self.bluesky.as_ref(), now)?),
-            SinkName::AbuseIpDb => Box::new(AbuseIpDbSink::new(self.abuseipdb.as_ref(), now)?),
-            SinkName::Webhook => Box::new(WebhookSink::new(self.webhook.as_ref(), now)?),
-        })
+    /// time, for `createdAt` and relative rate-limit resets. Run and
+    /// `verify-credentials` build every sink here.
+    pub fn make(&self, name: SinkName, now: Secs) -> Result<Box<dyn Sink>> {
+        self.part(name).build(now)
     }
 
     /// Checks that every sink `names` names is fully configured, in that
@@ -204,7 +187,7 @@ impl Sections {
     /// is missing.
     pub fn check(&self, names: &[SinkName]) -> Result<()> {
         for &name in names {
-            self.make(name, 0, false)?;
+            self.make(name, 0)?;
         }
         Ok(())
     }
@@ -213,11 +196,18 @@ impl Sections {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use abuseipdb::AbuseIpDbConfig;
+    use bluesky::BlueskyConfig;
+    use mastodon::MastodonConfig;
     use std::collections::BTreeMap;
+    use stdout::StdoutConfig;
+    use webhook::WebhookConfig;
+    use x::XConfig;
 
     #[test]
     fn sections_debug_redacts_every_secret() {
         let s = Sections {
+            stdout: StdoutConfig::default(),
             x: XConfig {
                 api_url: None,
                 credentials: [Some(Secret::new("CKEY-6".into())), None, None, None],
@@ -265,6 +255,7 @@ mod tests {
         let e = err(&none, SinkName::Webhook);
         assert!(e.contains("[webhook] section"), "{e}");
         let s = Sections {
+            stdout: StdoutConfig::default(),
             x: XConfig::default(),
             mastodon: Some(MastodonConfig {
                 instance: Some("https://m.example".into()),
@@ -305,6 +296,8 @@ mod tests {
 #[cfg(test)]
 mod names {
     use super::*;
+    use stdout::StdoutConfig;
+    use x::XConfig;
 
     #[test]
     fn each_destination_goes_by_one_name_everywhere() {
@@ -319,6 +312,24 @@ mod names {
         assert_eq!(sorted, SinkName::ALL, "ALL is in the order runs post in");
     }
 
+    #[test]
+    fn all_holds_every_destination() {
+        // serde's derive lists every variant by name, ALL or not.
+        let e = serde_json::from_str::<SinkName>("\"?\"").unwrap_err();
+        let every: Vec<String> = e
+            .to_string()
+            .split('`')
+            .skip(3)
+            .step_by(2)
+            .map(String::from)
+            .collect();
+        let all: Vec<String> = SinkName::ALL
+            .iter()
+            .map(|&s| name_of(s).to_string())
+            .collect();
+        assert_eq!(every, all, "{e}");
+    }
+
     fn section<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
         Some(toml::from_str(text).unwrap())
     }
@@ -327,6 +338,7 @@ mod names {
     fn each_sink_made_goes_by_its_name() {
         let key = |k: &str| Some(Secret::new(k.into()));
         let sections = Sections {
+            stdout: StdoutConfig::default(),
             x: XConfig {
                 api_url: None,
                 credentials: [key("ck"), key("cs"), key("at"), key("ats")],
@@ -337,7 +349,7 @@ mod names {
             webhook: section("url = \"http://127.0.0.1:9/hook\""),
         };
         for s in SinkName::ALL {
-            let sink = sections.make(s, 0, false).unwrap();
+            let sink = sections.make(s, 0).unwrap();
             assert_eq!(sink.name(), name_of(s));
         }
     }

@@ -1,13 +1,38 @@
-//! What every destination's part of the options file shares: secrets that
-//! are never shown, the environment variable that may give each one
-//! instead (it wins over the file), and the checks that name what a
-//! section is missing. Each destination's own section, and its variables,
-//! are in its own file.
+//! What every destination's part of the options file shares: what the
+//! registry asks of it (`Part`), secrets that are never shown, the
+//! environment variable that may give each one instead (it wins over the
+//! file), and the checks that name what a section is missing. Each
+//! destination's own part, and its variables, are in its own file.
 
 use std::fmt;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
+
+use super::seam::Sink;
+use crate::clock::Secs;
+
+/// A destination's part of the options file (its section, or X's keys),
+/// as the registry (`sink::Sections`) asks of it: each destination
+/// implements it in its own file, and is built from it alone.
+pub trait Part: fmt::Debug {
+    /// Whether it holds a secret, which puts the options file under the 0600 rule.
+    fn has_secrets(&self) -> bool;
+    /// Its secrets from the environment (`env` reads a variable) in place
+    /// of the file's.
+    fn with_env(&mut self, env: Env);
+    /// Its API base URL, named as the options file names it, to check
+    /// before anything quotes it.
+    fn base_url(&self) -> Option<(&'static str, &str)> {
+        None
+    }
+    /// Whether it is configured at all, in the file or the environment:
+    /// `verify-credentials` checks those that are.
+    fn is_set(&self) -> bool;
+    /// Its sink, built from this part alone (nothing is sent); `now` is the
+    /// run's time, for `createdAt` and relative rate-limit resets.
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>>;
+}
 
 /// A value from the options file that must never be shown.
 #[derive(Clone, PartialEq, Eq, Deserialize)]

@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use super::outbox::Post;
 use super::seam::{Outcome, Sink};
+use super::section::{Env, Part};
+use crate::clock::Secs;
 use crate::render::Announcement;
 
 /// An attacker as other programs read it: in `--json` lines and webhook payloads.
@@ -76,6 +78,30 @@ pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Res
         }
     }
     Ok(())
+}
+
+/// Standard output's options: it has no section and no secret.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdoutConfig {
+    /// `--json`: the run's report prints each post (see `StdoutSink`).
+    pub quiet: bool,
+}
+
+impl Part for StdoutConfig {
+    fn has_secrets(&self) -> bool {
+        false
+    }
+
+    fn with_env(&mut self, _env: Env) {}
+
+    /// Never configured in the options file: named, it is there.
+    fn is_set(&self) -> bool {
+        false
+    }
+
+    fn build(&self, _now: Secs) -> anyhow::Result<Box<dyn Sink>> {
+        Ok(Box::new(StdoutSink::new(std::io::stdout(), self.quiet)))
+    }
 }
 
 /// Prints posts: for runs by hand, pipelines, and cron mail. Under `--json`

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::http::{Api, Payload, origin};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink, idempotency_key};
-use super::section::{Env, Secret, env_secret, secret_or_var, section};
+use super::section::{Env, Part, Secret, env_secret, secret_or_var, section};
 use super::stdout::AttackerJson;
 use crate::clock::Secs;
 
@@ -24,19 +24,26 @@ pub struct WebhookConfig {
     pub headers: BTreeMap<String, Secret>,
 }
 
-impl WebhookConfig {
-    /// Whether it holds a secret, which puts the options file under the
-    /// 0600 rule: the section is its URL, a secret.
-    pub fn has_secrets(&self) -> bool {
-        true
+impl Part for Option<WebhookConfig> {
+    /// The section is its URL, a secret.
+    fn has_secrets(&self) -> bool {
+        self.is_some()
     }
 
     /// `WEBHOOK_URL` in place of the section's URL: the URL is all it
     /// needs, so the variable alone makes the section.
-    pub fn with_env(section: &mut Option<WebhookConfig>, env: Env) {
+    fn with_env(&mut self, env: Env) {
         if let Some(v) = env_secret(env, URL_VAR) {
-            section.get_or_insert_with(Default::default).url = Some(v);
+            self.get_or_insert_with(Default::default).url = Some(v);
         }
+    }
+
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(WebhookSink::new(self.as_ref(), now)?))
     }
 }
 

@@ -16,7 +16,8 @@ use super::http::{Answer, Api, Payload, agent, permanent};
 use super::outbox::Post;
 use super::ratelimit::{Limit, USAGE_CAP_HOLD};
 use super::seam::{Outcome, Sink};
-use super::section::{Env, Secret};
+use super::section::{Env, Part, Secret};
+use crate::clock::Secs;
 
 /// X's own API, unless `--twitter-api-url` or the options file says otherwise.
 pub const DEFAULT_API: &str = "https://api.x.com";
@@ -46,14 +47,13 @@ pub struct XConfig {
     pub credentials: [Option<Secret>; 4],
 }
 
-impl XConfig {
-    /// Whether it holds a secret, which puts the options file under the 0600 rule.
-    pub fn has_secrets(&self) -> bool {
+impl Part for XConfig {
+    fn has_secrets(&self) -> bool {
         self.credentials.iter().any(Option::is_some)
     }
 
     /// Each `TWITTER_*` variable that is set in place of the file's key.
-    pub fn with_env(&mut self, env: Env) {
+    fn with_env(&mut self, env: Env) {
         for (var, slot) in CREDENTIAL_VARS.iter().zip(&mut self.credentials) {
             if let Some(v) = env(var).filter(|v| !v.is_empty()) {
                 *slot = Some(Secret::new(v));
@@ -61,6 +61,19 @@ impl XConfig {
         }
     }
 
+    /// Set when all four credentials are. (Its base URL is checked as
+    /// `--twitter-api-url`, by that name, wherever it came from.)
+    fn is_set(&self) -> bool {
+        self.credentials().is_ok()
+    }
+
+    /// X's resets are Unix times: the run's time is not needed.
+    fn build(&self, _now: Secs) -> anyhow::Result<Box<dyn Sink>> {
+        Ok(Box::new(XSink::new(self)?))
+    }
+}
+
+impl XConfig {
     /// The credentials, each from its environment variable or else the
     /// options file, or which one is missing.
     pub fn credentials(&self) -> anyhow::Result<Credentials> {
