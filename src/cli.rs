@@ -1,4 +1,6 @@
-//! The command line as typed: clap's view of flags and subcommands. Validation lives in `config`.
+//! The command line as typed: clap's view of flags and subcommands.
+//! Validation lives in `config`; `--sink`'s values are `sink`'s
+//! destinations, by the names `sink::SinkName` gives them.
 
 use std::path::PathBuf;
 

@@ -1,5 +1,9 @@
-//! Validated settings for one run, built from the command line, the options
-//! file and the environment. Core code sees only these.
+//! Validated settings for one command, built from the command line, the
+//! options file and the environment: the options file is read and checked
+//! here, and each destination's part of it is handed, with the
+//! environment's secrets, to `sink::Sections`, whose parts check
+//! themselves. Core code sees only these; `outbox`'s arguments are read by
+//! `queue` itself (`OutboxConfig::from_args`).
 
 use crate::table::{DEFAULT_IPV6_PREFIX, DEFAULT_MAX_ATTACKERS, Rules};
 use std::os::unix::fs::PermissionsExt;

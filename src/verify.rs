@@ -1,7 +1,8 @@
-//! `verify-credentials`: each configured sink's credentials checked
-//! without posting (X's `/2/users/me`, Mastodon's `verify_credentials`, a
-//! Bluesky login, an AbuseIPDB lookup), one line each on stdout; every
-//! check runs even when one fails.
+//! `verify-credentials`: which sinks to check (those named, or every one
+//! configured), each built as a run builds it (`sink::Sections::make`) and
+//! its credentials checked without posting (X's `/2/users/me`, Mastodon's
+//! `verify_credentials`, a Bluesky login, an AbuseIPDB lookup), one line
+//! each on stdout; every check runs even when one fails.
 
 use std::io::{self, Write};
 

@@ -1,14 +1,17 @@
-//! What every HTTP sink shares: the agent (timeouts, no redirects, statuses
-//! handled by the caller), and one remote service with the secrets to keep
-//! out of its messages.
+//! The one HTTP client every HTTP sink, X included, goes through: the agent
+//! (timeouts, no redirects, statuses handled by the caller), one remote
+//! service (`Api`) with the secrets to keep out of its messages, and the
+//! common mapping of its answers to `Outcome`s.
 //!
 //! Every request has connect and global timeouts, and every status is
 //! handled explicitly: 2xx delivers, 429 is `Outcome::RateLimited` with the
 //! reset the service gave, a refusal of the post itself (see `permanent`)
 //! is `Outcome::Refused`, which parks it, and anything else (and no answer
-//! at all) is `Outcome::Failed`, which keeps the queue for the next run. Secrets (the
-//! token, app password, API key, session, the secret parts of the URLs, the
-//! webhook's headers) are never in a message or in Debug output: every
+//! at all) is `Outcome::Failed`, which keeps the queue for the next run. X
+//! reads its own limits from the answer's headers and words its own
+//! refusals (x.rs), by the same rules. Secrets (the token, app password,
+//! API key, session, X's four credentials, the secret parts of the URLs,
+//! the webhook's headers) are never in a message or in Debug output: every
 //! message leaving an `Api` is scrubbed of them first (see `scrub`).
 
 use std::fmt;

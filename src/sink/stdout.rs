@@ -1,6 +1,6 @@
-//! Standard output: posts printed for runs by hand, pipelines and cron
-//! mail, and the JSON shape of an attacker that `--json` lines and webhook
-//! payloads share.
+//! Standard output: its options (quiet under `--json`), posts printed for
+//! runs by hand, pipelines and cron mail, the `--json` line, and the JSON
+//! shape of an attacker that `--json` lines and webhook payloads share.
 
 use std::io::Write;
 use std::net::IpAddr;
