@@ -67,3 +67,30 @@ pub fn run(c: &VerifyConfig, now: Secs) -> Result<()> {
         Some(first) => Err(first.context(format!("{n} of {} checks failed", c.sinks.len()))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(named: Vec<SinkName>) -> String {
+        format!(
+            "{:#}",
+            VerifyConfig::new(named, Sections::default()).unwrap_err()
+        )
+    }
+
+    #[test]
+    fn x_is_checked_first_and_chosen_when_nothing_is_configured() {
+        let e = error(vec![SinkName::Mastodon, SinkName::X]);
+        assert!(e.starts_with("TWITTER_CONSUMER_KEY is not set"), "{e}");
+        let e = error(vec![]);
+        assert!(e.starts_with("TWITTER_CONSUMER_KEY is not set"), "{e}");
+        let e = error(vec![SinkName::Mastodon]);
+        assert!(
+            e.starts_with("--sink mastodon needs a [mastodon] section"),
+            "{e}"
+        );
+        let c = VerifyConfig::new(vec![SinkName::Stdout], Sections::default()).unwrap();
+        assert_eq!(c.sinks, [SinkName::Stdout]);
+    }
+}
