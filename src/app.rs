@@ -10,19 +10,17 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::cli::SinkName;
 use crate::clock::{LocalClock, Secs, format_rfc3339};
 use crate::config::{Command, Config, Input, ReplayConfig, RunConfig};
-use crate::config::{ExportConfig, ShowConfig, SinkSpec};
+use crate::config::{ExportConfig, ShowConfig};
 use crate::decide::decide;
 use crate::deliver;
 use crate::ingest::{ingest_all, ingest_counting};
 use crate::journal;
 use crate::parse::{Seen, examine};
 use crate::render::{Announcement, render};
-use crate::sink::stdout::{StdoutSink, print_post};
-use crate::sink::x::{TwitterSink, XClient};
-use crate::sink::{Pending, Post, Sink, name_of as sink_name, plan};
+use crate::sink::stdout::print_post;
+use crate::sink::{Pending, Post, name_of as sink_name, plan};
 use crate::source::{self, ReadStats, Resume};
 use crate::state::{self, State};
 use crate::summary::{Forms, Summary};
@@ -234,20 +232,6 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
     }
 }
 
-fn make_sink(spec: &SinkSpec, c: &RunConfig, now: Secs) -> Result<Box<dyn Sink>> {
-    Ok(match spec.name {
-        SinkName::Stdout => Box::new(StdoutSink::new(io::stdout(), c.json)),
-        SinkName::Twitter => {
-            let x = c.x.as_ref().context("X credentials were not loaded")?;
-            Box::new(TwitterSink::new(XClient::new(
-                &x.api_url,
-                x.credentials.clone(),
-            )?))
-        }
-        other => crate::sink::make(other, &c.sink_settings, now)?,
-    })
-}
-
 /// What a dry run shows: exactly the posts each sink would make now.
 fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -396,7 +380,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
             continue;
         }
         attempted = true;
-        let mut sink = make_sink(spec, c, now)?;
+        let mut sink = c.sections.make(spec.name, now)?;
         // One sink failing must not keep the others from posting.
         let mut on_delivered = |post: &Post| {
             report.posted += 1;

@@ -1,8 +1,13 @@
-//! The command line as typed: clap's view of flags and subcommands. Validation lives in `config`.
+//! The command line as typed: clap's view of flags and subcommands.
+//! Validation lives in `config`; `--sink`'s values are `sink`'s
+//! destinations, by the names `sink::SinkName` gives them.
 
 use std::path::PathBuf;
 
-use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+use crate::sink::SinkName;
 
 /// Turn brute-force attempts in sshd and vsftpd logs into public posts about
 /// the attacking addresses. Made for cron: each run reads only what is new.
@@ -43,21 +48,15 @@ pub enum Command {
     Man,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SinkName {
-    /// Print posts on standard output.
-    Stdout,
-    /// Post on X (Twitter); the default.
-    Twitter,
-    /// Post on Mastodon ([mastodon] in the --config file).
-    Mastodon,
-    /// Post on Bluesky ([bluesky] in the --config file).
-    Bluesky,
-    /// Report each address to AbuseIPDB ([abuseipdb] in the --config file).
-    Abuseipdb,
-    /// POST a JSON payload to a URL ([webhook] in the --config file).
-    Webhook,
+/// `--sink`: a destination by its name, each listed in `--help` with what
+/// it does (the destinations themselves are `sink`'s business).
+fn sink_name() -> impl TypedValueParser<Value = SinkName> {
+    let values = SinkName::ALL.map(|s| {
+        let (name, help) = s.about();
+        PossibleValue::new(name).help(help)
+    });
+    PossibleValuesParser::new(values)
+        .map(|name| SinkName::named(&name).expect("one of the possible values"))
 }
 
 #[derive(Debug, ClapArgs)]
@@ -98,7 +97,7 @@ pub struct RunArgs {
     pub threshold: Option<u64>,
 
     /// Where to publish (repeatable) [default: twitter]
-    #[arg(long = "sink", value_name = "SINK")]
+    #[arg(long = "sink", value_name = "SINK", value_parser = sink_name())]
     pub sinks: Vec<SinkName>,
 
     /// Never announce this address or network (repeatable), e.g. 192.0.2.7 or
@@ -303,7 +302,7 @@ pub struct VerifyArgs {
     pub config: Option<PathBuf>,
 
     /// Check only this sink (repeatable) [default: every configured one]
-    #[arg(long = "sink", value_name = "SINK")]
+    #[arg(long = "sink", value_name = "SINK", value_parser = sink_name())]
     pub sinks: Vec<SinkName>,
 }
 

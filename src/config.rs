@@ -1,5 +1,9 @@
-//! Validated settings for one run, built from the command line, the options
-//! file and the environment. Core code sees only these.
+//! Validated settings for one command, built from the command line, the
+//! options file and the environment: the options file is read and checked
+//! here, and each destination's part of it is handed, with the
+//! environment's secrets, to `sink::Sections`, whose parts check
+//! themselves. Core code sees only these; `outbox`'s arguments are read by
+//! `queue` itself (`OutboxConfig::from_args`).
 
 use crate::table::{DEFAULT_IPV6_PREFIX, DEFAULT_MAX_ATTACKERS, Rules};
 use std::os::unix::fs::PermissionsExt;
@@ -9,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cli::{self, Args, SinkName};
+use crate::cli::{self, Args};
 use crate::clock::{self, Secs};
 use crate::decide::{Net, Policy, default_ignores};
 use crate::journal::JournalSource;
@@ -17,23 +21,14 @@ use crate::render::{Privacy, local_accounts};
 use crate::sink::abuseipdb::AbuseIpDbConfig;
 use crate::sink::bluesky::BlueskyConfig;
 use crate::sink::mastodon::MastodonConfig;
+use crate::sink::stdout::StdoutConfig;
 use crate::sink::webhook::WebhookConfig;
-use crate::sink::x::Credentials;
-use crate::sink::{Budget, SinkSettings};
+use crate::sink::{Budget, Secret, Sections, SinkName};
 
 pub const DEFAULT_STATE: &str = "/var/lib/tweet-attacks/state.json";
-pub const DEFAULT_API: &str = "https://api.x.com";
 pub const DEFAULT_VSFTPD_LOG: &str = "/var/log/vsftpd.log";
 pub const DEFAULT_THRESHOLD: u64 = 5;
 pub const DEFAULT_POSTS_PER_DAY: usize = 17;
-
-/// The credentials' environment variables, in `Credentials` field order.
-pub const CREDENTIAL_VARS: [&str; 4] = [
-    "TWITTER_CONSUMER_KEY",
-    "TWITTER_CONSUMER_SECRET",
-    "TWITTER_ACCESS_TOKEN",
-    "TWITTER_ACCESS_TOKEN_SECRET",
-];
 
 /// A value that means nothing, or that would erase history: a usage error
 /// (exit status 2, as clap's own), whichever subcommand, flag or options
@@ -136,13 +131,6 @@ pub enum Input {
     File(PathBuf),
 }
 
-/// Where and as whom to post on X.
-#[derive(Debug, Clone)]
-pub struct XConfig {
-    pub api_url: String,
-    pub credentials: Credentials,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SinkSpec {
     pub name: SinkName,
@@ -163,10 +151,8 @@ pub struct RunConfig {
     pub policy: Policy,
     pub privacy: Privacy,
     pub sinks: Vec<SinkSpec>,
-    /// Set when a twitter sink will really post.
-    pub x: Option<XConfig>,
-    /// The options file's [mastodon], [bluesky], [abuseipdb] and [webhook] sections.
-    pub sink_settings: SinkSettings,
+    /// Each destination's part of the options file, checked for those in `sinks`.
+    pub sections: Sections,
     pub dry_run: bool,
     pub json: bool,
     pub retention: Secs,
@@ -221,17 +207,20 @@ struct FileConfig {
 }
 
 impl FileConfig {
-    fn secrets(&self) -> [&Option<String>; 4] {
-        [
+    /// Each destination's part of the file; `api_url` is X's, as chosen.
+    fn sections(&self, api_url: Option<String>) -> Sections {
+        let x = [
             &self.twitter_consumer_key,
             &self.twitter_consumer_secret,
             &self.twitter_access_token,
             &self.twitter_access_token_secret,
-        ]
-    }
-
-    fn sink_settings(&self) -> SinkSettings {
-        SinkSettings {
+        ];
+        Sections {
+            stdout: StdoutConfig::default(),
+            x: crate::sink::x::XConfig {
+                api_url,
+                credentials: x.map(|v| v.clone().map(Secret::new)),
+            },
             mastodon: self.mastodon.clone(),
             bluesky: self.bluesky.clone(),
             abuseipdb: self.abuseipdb.clone(),
@@ -272,9 +261,7 @@ impl FileConfig {
         f.read_to_string(&mut text)
             .with_context(|| format!("cannot read config file {shown}"))?;
         let file: FileConfig = toml::from_str(&text).map_err(|e| toml_error(&e, &text, path))?;
-        if (file.secrets().iter().any(|s| s.is_some()) || file.sink_settings().has_secrets())
-            && mode & 0o077 != 0
-        {
+        if file.sections(None).has_secrets() && mode & 0o077 != 0 {
             bail!(
                 "config file {shown} holds credentials but is readable by others (mode {:03o}); run: chmod 600 {shown}",
                 mode & 0o777
@@ -348,66 +335,26 @@ fn check_base_url(what: &str, value: &str) -> Result<()> {
     }
 }
 
-/// The X API base URL: the option's, the file's, or X's own.
-fn twitter_api_url(option: Option<String>, file: &FileConfig) -> Result<String> {
-    match option.or(file.twitter_api_url.clone()) {
-        Some(url) => check_base_url("--twitter-api-url", &url).map(|()| url),
-        None => Ok(DEFAULT_API.into()),
+/// The X API base URL: the option's, or the file's (X's own without either).
+fn twitter_api_url(option: Option<String>, file: &FileConfig) -> Result<Option<String>> {
+    let url = option.or(file.twitter_api_url.clone());
+    if let Some(url) = &url {
+        check_base_url("--twitter-api-url", url)?;
     }
+    Ok(url)
 }
 
-/// The sink sections' base URLs, checked before the sinks quote them.
-fn check_sink_urls(s: &SinkSettings) -> Result<()> {
-    let urls = [
-        (
-            "[mastodon] instance",
-            s.mastodon.as_ref().and_then(|m| m.instance.as_ref()),
-        ),
-        (
-            "[bluesky] service",
-            s.bluesky.as_ref().and_then(|b| b.service.as_ref()),
-        ),
-        (
-            "[abuseipdb] api-url",
-            s.abuseipdb.as_ref().and_then(|a| a.api_url.as_ref()),
-        ),
-    ];
-    for (what, url) in urls {
-        if let Some(url) = url {
-            check_base_url(what, url)?;
-        }
+/// The sections' base URLs, checked before the sinks quote them.
+fn check_sink_urls(s: &Sections) -> Result<()> {
+    for (what, url) in s.base_urls() {
+        check_base_url(what, url)?;
     }
     Ok(())
 }
 
-/// The credentials, each from its environment variable or else the options file.
-fn credentials(file: &FileConfig) -> Result<Credentials> {
-    let mut values = Vec::with_capacity(4);
-    for (var, from_file) in CREDENTIAL_VARS.iter().zip(file.secrets()) {
-        let value = std::env::var(var)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| from_file.clone().filter(|v| !v.is_empty()));
-        match value {
-            Some(v) => values.push(v),
-            None => bail!(
-                "{var} is not set (set it in the environment, or as {} in the --config file)",
-                var.to_ascii_lowercase().replace('_', "-")
-            ),
-        }
-    }
-    let [
-        consumer_key,
-        consumer_secret,
-        access_token,
-        access_token_secret,
-    ]: [String; 4] = values.try_into().expect("four credentials");
-    Ok(Credentials {
-        consumer_key,
-        consumer_secret,
-        access_token,
-        access_token_secret,
-    })
+/// The environment, as the destinations read their secrets from it.
+fn env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
 }
 
 fn policy(threshold: u64, ignore: &[String]) -> Result<Policy> {
@@ -453,7 +400,7 @@ fn sink_names(flags: Vec<SinkName>, file: &FileConfig) -> Vec<SinkName> {
         flags
     };
     if names.is_empty() {
-        names.push(SinkName::Twitter);
+        names.push(SinkName::X);
     }
     names.sort();
     names.dedup();
@@ -467,15 +414,11 @@ fn sink_specs(names: &[SinkName], per_day: Option<usize>, per_run: Option<usize>
         .map(|&name| SinkSpec {
             name,
             budget: match name {
-                SinkName::Stdout
-                | SinkName::Mastodon
-                | SinkName::Bluesky
-                | SinkName::Abuseipdb
-                | SinkName::Webhook => Budget::UNLIMITED,
-                SinkName::Twitter => Budget {
+                SinkName::X => Budget {
                     per_day: Some(per_day),
                     per_run,
                 },
+                _ => Budget::UNLIMITED,
             },
         })
         .collect()
@@ -563,20 +506,18 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     );
     let api_url = twitter_api_url(r.twitter_api_url, &file)?;
     // A dry run checks them too: it does everything but the sending.
-    let sink_settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
-    check_sink_urls(&sink_settings)?;
-    let configured = || -> Result<Option<XConfig>> {
-        sink_settings.check(&names)?;
-        Ok(match names.contains(&SinkName::Twitter) {
-            true => Some(XConfig {
-                api_url,
-                credentials: credentials(&file)?,
-            }),
-            false => None,
-        })
-    };
-    let x = match configured() {
-        Ok(x) => x,
+    let sections = Sections {
+        // Under --json the run's report prints each post.
+        stdout: StdoutConfig { quiet: r.json },
+        ..file.sections(api_url)
+    }
+    .with_env(&env);
+    check_sink_urls(&sections)?;
+    // X's credentials are checked after the other sinks, as they always were.
+    let (x, others): (Vec<SinkName>, Vec<SinkName>) =
+        names.iter().partition(|&&name| name == SinkName::X);
+    match sections.check(&others).and_then(|()| sections.check(&x)) {
+        Ok(()) => {}
         Err(e) if r.if_configured => {
             return Ok(RunOrIdle::Unconfigured {
                 state: r
@@ -642,8 +583,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
             r.show_local_users || file.show_local_users.unwrap_or(false),
         )?,
         sinks,
-        x,
-        sink_settings,
+        sections,
         dry_run: r.dry_run,
         json: r.json,
         retention,
@@ -760,14 +700,10 @@ impl Config {
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
                 let api_url = twitter_api_url(v.twitter_api_url, &file)?;
-                let x = credentials(&file).map(|credentials| XConfig {
-                    api_url,
-                    credentials,
-                });
-                let settings = file.sink_settings().with_env(|var| std::env::var(var).ok());
-                check_sink_urls(&settings)?;
+                let sections = file.sections(api_url).with_env(&env);
+                check_sink_urls(&sections)?;
                 Command::VerifyCredentials(Box::new(crate::verify::VerifyConfig::new(
-                    v.sinks, x, settings,
+                    v.sinks, sections,
                 )?))
             }
             cli::Command::Export(e) => Command::Export(export_config(e, now)?),

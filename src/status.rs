@@ -319,8 +319,8 @@ pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::SinkName;
     use crate::render::Announcement;
+    use crate::sink::SinkName;
     use crate::sink::{Budget, Parked, Pending, SinkBook};
 
     fn pending(ip: &str, sink: &str, parked: Option<Parked>) -> Pending {
@@ -371,7 +371,7 @@ mod tests {
             json: false,
             logs: vec![],
             sinks: vec![SinkSpec {
-                name: SinkName::Twitter,
+                name: SinkName::X,
                 budget: Budget {
                     per_day: Some(17),
                     per_run: None,

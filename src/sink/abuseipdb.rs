@@ -1,4 +1,5 @@
-//! AbuseIPDB: one `POST /api/v2/report` per public address in a post.
+//! AbuseIPDB: the `[abuseipdb]` section and its `ABUSEIPDB_KEY`, one
+//! `POST /api/v2/report` per public address in a post.
 
 use std::net::IpAddr;
 
@@ -6,13 +7,17 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use super::http::{Api, Payload, base_url};
-use super::settings::{Secret, SinkSettings, secret_or_var, section};
-use super::{Outcome, Post, Sink};
+use super::outbox::Post;
+use super::seam::{Outcome, Sink};
+use super::section::{Env, Part, Secret, env_secret, secret_or_var, section};
 use crate::clock::{Secs, format_rfc3339};
 use crate::render::Announcement;
 use crate::scope::within;
 
 pub const ABUSEIPDB_DEFAULT_API: &str = "https://api.abuseipdb.com";
+
+/// The key's environment variable, which wins over the file's.
+pub const KEY_VAR: &str = "ABUSEIPDB_KEY";
 
 /// `[abuseipdb]`
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -21,6 +26,33 @@ pub struct AbuseIpDbConfig {
     pub key: Option<Secret>,
     /// Default `https://api.abuseipdb.com`.
     pub api_url: Option<String>,
+}
+
+impl Part for Option<AbuseIpDbConfig> {
+    fn has_secrets(&self) -> bool {
+        self.as_ref().is_some_and(|c| c.key.is_some())
+    }
+
+    /// `ABUSEIPDB_KEY` in place of the section's key: the key is all it
+    /// needs, so the variable alone makes the section.
+    fn with_env(&mut self, env: Env) {
+        if let Some(v) = env_secret(env, KEY_VAR) {
+            self.get_or_insert_with(Default::default).key = Some(v);
+        }
+    }
+
+    fn base_url(&self) -> Option<(&'static str, &str)> {
+        let url = self.as_ref()?.api_url.as_deref()?;
+        Some(("[abuseipdb] api-url", url))
+    }
+
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(AbuseIpDbSink::new(self.as_ref(), now)?))
+    }
 }
 
 /// Reports each address with `POST /api/v2/report`.
@@ -34,9 +66,9 @@ pub struct AbuseIpDbSink {
 impl AbuseIpDbSink {
     /// Builds the sink from its `[abuseipdb]` section; `now` is the run's
     /// time, for relative rate-limit resets.
-    pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<AbuseIpDbSink> {
-        let c = section(&s.abuseipdb, "abuseipdb", "key")?;
-        let key = secret_or_var(&c.key, "abuseipdb", "key")?.to_owned();
+    pub fn new(c: Option<&AbuseIpDbConfig>, now: Secs) -> Result<AbuseIpDbSink> {
+        let c = section(c, "abuseipdb", "key")?;
+        let key = secret_or_var(&c.key, "abuseipdb", "key", KEY_VAR)?.to_owned();
         let api = c.api_url.as_deref().unwrap_or(ABUSEIPDB_DEFAULT_API);
         let api = base_url("abuseipdb", "api-url", api)?;
         Ok(AbuseIpDbSink {

@@ -1,5 +1,6 @@
-//! Bluesky: posts with `com.atproto.repo.putRecord` on the account's PDS,
-//! after one `createSession` per run.
+//! Bluesky: the `[bluesky]` section and its `BLUESKY_APP_PASSWORD`, posts
+//! with `com.atproto.repo.putRecord` on the account's PDS, after one
+//! `createSession` per run.
 //!
 //! A retry must never make a second post, even when the first attempt's
 //! reply was lost after the PDS committed it. So each post's record key is
@@ -13,14 +14,18 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{Api, Payload, base_url};
-use super::settings::{Secret, SinkSettings, secret_or_var, section, text};
-use super::{Outcome, Post, Sink};
+use super::outbox::Post;
+use super::seam::{Outcome, Sink};
+use super::section::{Env, Part, Secret, env_secret, secret_or_var, section, text};
 use crate::clock::{Secs, format_rfc3339};
 
 /// Bluesky's limit is 300 graphemes; a text of at most 300 chars has at most
 /// 300 graphemes, so counting chars never lets a too-long post through.
 pub const BLUESKY_LIMIT: usize = 300;
 pub const BLUESKY_DEFAULT_SERVICE: &str = "https://bsky.social";
+
+/// The app password's environment variable, which wins over the file's.
+pub const APP_PASSWORD_VAR: &str = "BLUESKY_APP_PASSWORD";
 
 /// `[bluesky]`
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -30,6 +35,32 @@ pub struct BlueskyConfig {
     pub app_password: Option<Secret>,
     /// The PDS, default `https://bsky.social`.
     pub service: Option<String>,
+}
+
+impl Part for Option<BlueskyConfig> {
+    fn has_secrets(&self) -> bool {
+        self.as_ref().is_some_and(|c| c.app_password.is_some())
+    }
+
+    /// `BLUESKY_APP_PASSWORD` in place of the section's app password.
+    fn with_env(&mut self, env: Env) {
+        if let (Some(v), Some(c)) = (env_secret(env, APP_PASSWORD_VAR), self.as_mut()) {
+            c.app_password = Some(v);
+        }
+    }
+
+    fn base_url(&self) -> Option<(&'static str, &str)> {
+        let url = self.as_ref()?.service.as_deref()?;
+        Some(("[bluesky] service", url))
+    }
+
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(BlueskySink::new(self.as_ref(), now)?))
+    }
 }
 
 struct Session {
@@ -49,10 +80,11 @@ pub struct BlueskySink {
 impl BlueskySink {
     /// Builds the sink from its `[bluesky]` section; `now` is the run's
     /// time, for `createdAt` and relative rate-limit resets.
-    pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<BlueskySink> {
-        let c = section(&s.bluesky, "bluesky", "handle and app-password")?;
+    pub fn new(c: Option<&BlueskyConfig>, now: Secs) -> Result<BlueskySink> {
+        let c = section(c, "bluesky", "handle and app-password")?;
         let handle = text(&c.handle, "bluesky", "handle")?.trim_start_matches('@');
-        let password = secret_or_var(&c.app_password, "bluesky", "app-password")?.to_owned();
+        let password =
+            secret_or_var(&c.app_password, "bluesky", "app-password", APP_PASSWORD_VAR)?.to_owned();
         let service = c.service.as_deref().unwrap_or(BLUESKY_DEFAULT_SERVICE);
         let service = base_url("bluesky", "service", service)?;
         Ok(BlueskySink {
@@ -215,11 +247,7 @@ mod tests {
             "handle = \"a.b\"\napp-password = \"pw\"\nservice = \"http://127.0.0.1:9\"\n",
         )
         .unwrap();
-        let s = SinkSettings {
-            bluesky: Some(c),
-            ..Default::default()
-        };
-        let mut sink = BlueskySink::from_settings(&s, 0).unwrap();
+        let mut sink = BlueskySink::new(Some(&c), 0).unwrap();
         let outcome = sink.publish(&post(1, &"x".repeat(BLUESKY_LIMIT + 1)));
         assert!(
             matches!(&outcome, Outcome::Refused(e) if format!("{e:#}").contains("more than Bluesky's limit")),

@@ -1,14 +1,17 @@
-//! What every HTTP sink shares: the agent (timeouts, no redirects, statuses
-//! handled by the caller), one remote service with the secrets to keep out
-//! of its messages, and remote text made safe to show.
+//! The one HTTP client every HTTP sink, X included, goes through: the agent
+//! (timeouts, no redirects, statuses handled by the caller), one remote
+//! service (`Api`) with the secrets to keep out of its messages, and the
+//! common mapping of its answers to `Outcome`s.
 //!
 //! Every request has connect and global timeouts, and every status is
 //! handled explicitly: 2xx delivers, 429 is `Outcome::RateLimited` with the
 //! reset the service gave, a refusal of the post itself (see `permanent`)
 //! is `Outcome::Refused`, which parks it, and anything else (and no answer
-//! at all) is `Outcome::Failed`, which keeps the queue for the next run. Secrets (the
-//! token, app password, API key, session, the secret parts of the URLs, the
-//! webhook's headers) are never in a message or in Debug output: every
+//! at all) is `Outcome::Failed`, which keeps the queue for the next run. X
+//! reads its own limits from the answer's headers and words its own
+//! refusals (x.rs), by the same rules. Secrets (the token, app password,
+//! API key, session, X's four credentials, the secret parts of the URLs,
+//! the webhook's headers) are never in a message or in Debug output: every
 //! message leaving an `Api` is scrubbed of them first (see `scrub`).
 
 use std::fmt;
@@ -17,16 +20,16 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use serde_json::Value;
 
+use super::ratelimit::Limit;
 use super::ratelimit::reset_at;
 use super::scrub::Secrets;
-use super::{Limit, Outcome};
+use super::seam::Outcome;
 use crate::clock::Secs;
 
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const GLOBAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Replies are small; a cap keeps a misbehaving endpoint from eating memory.
 pub(crate) const MAX_REPLY_BYTES: u64 = 64 * 1024;
-pub(crate) const MAX_DETAIL_CHARS: usize = 200;
 
 /// The HTTP agent every sink uses: explicit timeouts, statuses handled by the
 /// caller, no redirects.
@@ -41,25 +44,6 @@ pub(crate) fn agent(connect: Duration, global: Duration) -> ureq::Agent {
         .user_agent(concat!("tweet-attacks/", env!("CARGO_PKG_VERSION")))
         .build()
         .new_agent()
-}
-
-/// Remote text goes into logs and terminals: control characters become
-/// spaces, bidi and zero-width ones visible escapes, and its length is
-/// bounded. Never shown but through `Secrets::shown`, which scrubs it
-/// before and after.
-pub(crate) fn sanitize(text: &str) -> String {
-    let spaced: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let clean = crate::text::escape(&spaced);
-    match clean.char_indices().nth(MAX_DETAIL_CHARS) {
-        Some((cut, _)) => format!("{}…", &clean[..cut]),
-        None => clean.into_owned(),
-    }
 }
 
 /// `value` as an API base URL, http(s)://host[:port][/prefix] without a
@@ -101,6 +85,8 @@ pub(super) struct Api {
     pub(super) base: String,
     /// `base` without path or user info: what messages show.
     pub(super) origin: String,
+    /// What "cannot reach" names: the service at `origin`.
+    pub(super) reached_as: String,
     pub(super) secrets: Secrets,
     pub(super) now: Secs,
 }
@@ -115,6 +101,8 @@ pub(super) struct Answer {
     pub(super) status: u16,
     /// When a rate limit ends (Unix seconds), from the reply's headers.
     pub(super) reset: Option<Secs>,
+    /// For a service's own rate-limit headers (X's).
+    pub(super) headers: ureq::http::HeaderMap,
     pub(super) body: Result<String, String>,
 }
 
@@ -138,6 +126,7 @@ impl Api {
             section,
             base: base.to_owned(),
             origin: origin(base),
+            reached_as: format!("{service} at {}", origin(base)),
             secrets: {
                 let mut s = Secrets::new(secrets);
                 s.add_url(base);
@@ -150,6 +139,15 @@ impl Api {
     /// The only way errors leave this module: scrubbed (see `Secrets::error`).
     pub(super) fn error(&self, msg: impl fmt::Display) -> anyhow::Error {
         self.secrets.error(msg)
+    }
+
+    /// No answer, or no whole answer, from the service.
+    pub(super) fn unreachable(&self, e: &str) -> anyhow::Error {
+        self.error(format_args!(
+            "cannot reach {}: {}",
+            self.reached_as,
+            self.secrets.shown(e)
+        ))
     }
 
     pub(super) fn call(
@@ -181,15 +179,7 @@ impl Api {
                 req.send_form(fields)
             }
         };
-        let unreachable = |e: ureq::Error| {
-            self.error(format_args!(
-                "cannot reach {} at {}: {}",
-                self.service,
-                self.origin,
-                self.secrets.shown(&e.to_string())
-            ))
-        };
-        let mut response = sent.map_err(unreachable)?;
+        let mut response = sent.map_err(|e| self.unreachable(&e.to_string()))?;
         let reset = reset_at(response.headers(), self.now);
         let body = response
             .body_mut()
@@ -200,6 +190,7 @@ impl Api {
         Ok(Answer {
             status: response.status().as_u16(),
             reset,
+            headers: response.headers().clone(),
             body,
         })
     }
@@ -276,6 +267,7 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::scrub::MAX_DETAIL_CHARS;
     use serde_json::json;
 
     #[test]

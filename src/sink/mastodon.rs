@@ -1,17 +1,22 @@
-//! Mastodon: statuses with `POST /api/v1/statuses`; the instance's
-//! character limit from `GET /api/v2/instance`.
+//! Mastodon: the `[mastodon]` section and its `MASTODON_TOKEN`, statuses
+//! with `POST /api/v1/statuses`, the instance's character limit from
+//! `GET /api/v2/instance`.
 
 use anyhow::{Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{Api, Payload, base_url};
-use super::settings::{Secret, SinkSettings, secret_or_var, section, text};
-use super::{Outcome, Post, Sink, idempotency_key};
+use super::outbox::Post;
+use super::seam::{Outcome, Sink, idempotency_key};
+use super::section::{Env, Part, Secret, env_secret, secret_or_var, section, text};
 use crate::clock::Secs;
 
 /// Mastodon's stock limit, used when the instance does not say.
 pub const MASTODON_DEFAULT_LIMIT: usize = 500;
+
+/// The token's environment variable, which wins over the file's.
+pub const TOKEN_VAR: &str = "MASTODON_TOKEN";
 
 /// `[mastodon]`
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,6 +31,32 @@ pub struct MastodonConfig {
     pub max_characters: Option<usize>,
 }
 
+impl Part for Option<MastodonConfig> {
+    fn has_secrets(&self) -> bool {
+        self.as_ref().is_some_and(|c| c.token.is_some())
+    }
+
+    /// `MASTODON_TOKEN` in place of the section's token.
+    fn with_env(&mut self, env: Env) {
+        if let (Some(v), Some(c)) = (env_secret(env, TOKEN_VAR), self.as_mut()) {
+            c.token = Some(v);
+        }
+    }
+
+    fn base_url(&self) -> Option<(&'static str, &str)> {
+        let url = self.as_ref()?.instance.as_deref()?;
+        Some(("[mastodon] instance", url))
+    }
+
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(MastodonSink::new(self.as_ref(), now)?))
+    }
+}
+
 /// Posts statuses with `POST /api/v1/statuses`.
 pub struct MastodonSink {
     api: Api,
@@ -38,14 +69,14 @@ pub struct MastodonSink {
 impl MastodonSink {
     /// Builds the sink from its `[mastodon]` section; `now` is the run's
     /// time, for relative rate-limit resets.
-    pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<MastodonSink> {
-        let c = section(&s.mastodon, "mastodon", "instance and token")?;
+    pub fn new(c: Option<&MastodonConfig>, now: Secs) -> Result<MastodonSink> {
+        let c = section(c, "mastodon", "instance and token")?;
         let instance = base_url(
             "mastodon",
             "instance",
             text(&c.instance, "mastodon", "instance")?,
         )?;
-        let token = secret_or_var(&c.token, "mastodon", "token")?.to_owned();
+        let token = secret_or_var(&c.token, "mastodon", "token", TOKEN_VAR)?.to_owned();
         let visibility = c.visibility.as_deref().unwrap_or("public").trim();
         if !["public", "unlisted", "private", "direct"].contains(&visibility) {
             bail!(

@@ -1,9 +1,20 @@
-//! Where announcements go: the `Sink` seam and what a sink says about a
-//! post, one file per destination, and the pieces they share (the outbox
-//! and budget, the HTTP agent, the reading of rate-limit headers, the
-//! scrubbing of secrets from what a service says, the options file's
-//! sections). Adding a destination is adding one file here and one arm to
-//! `make`.
+//! Where announcements go: every destination, and the one place that knows
+//! them all. Each destination is one file here that owns its part of the
+//! options file (its section, its secrets' environment variables, their
+//! checks: `section::Part`) and its sink, built from that part alone. This
+//! file names each one: its `SinkName`, with its name and help line, and
+//! its field in `Sections`, with its arm in `part`. What they share: the
+//! seam (`seam`: the `Sink` trait and what a sink says about a post), the
+//! outbox and budget, the HTTP client every HTTP sink goes through
+//! (`http::Api`), the reading of rate-limit headers, the scrubbing of
+//! secrets from what a service says, and the options file's secrets.
+//!
+//! A new destination is its file, implementing `Part` for its section and
+//! `Sink` for its sink, and here: its `pub mod` line; its variant in
+//! `SinkName` and `SinkName::ALL`; its arm in `about`; its field in
+//! `Sections`, with its arm in `part` and `part_mut`. The options file's
+//! struct (`config`'s `FileConfig`) names its section too. The compiler
+//! asks for every arm; a test asks for the `ALL` entry.
 //!
 //! Each destination has its own outbox entries, so one failing never
 //! re-posts on another.
@@ -17,106 +28,329 @@ pub mod ratelimit;
 #[cfg(test)]
 pub(crate) mod samples;
 pub(crate) mod scrub;
-pub mod settings;
+pub mod seam;
+pub mod section;
 pub mod stdout;
 pub mod webhook;
 pub mod x;
 
-use anyhow::{Result, bail};
-
-use std::net::IpAddr;
+use anyhow::Result;
+use serde::Deserialize;
 
 pub use outbox::{Budget, Parked, Pending, Post, SinkBook, plan};
 pub use ratelimit::Limit;
-pub use settings::{Secret, SinkSettings};
+pub use seam::{Outcome, Sink};
+pub use section::{Env, Part, Secret};
 
-use crate::cli::SinkName;
 use crate::clock::Secs;
-use crate::source::fnv1a;
 
-/// What a sink said about one post.
-#[derive(Debug)]
-pub enum Outcome {
-    Delivered,
-    /// Already there: X said "duplicate content". Counts as delivered.
-    Duplicate,
-    /// A limit is used up: stop posting to this sink until it lifts (see
-    /// `ratelimit::block`), keep the queue.
-    RateLimited(Limit),
-    /// The service will never take this post as it is (a 4xx other than
-    /// 401, 403, 408, 425 and 429): park it with this reason and go on with
-    /// the rest of the queue.
-    Refused(anyhow::Error),
-    /// Nothing is wrong with the post, but this sink cannot take posts now
-    /// (a refused credential, a server error, no answer): stop the sink,
-    /// keep its queue for the next run.
-    Failed(anyhow::Error),
+/// A destination. Its name (see `about`) is the same on the command line,
+/// in the options file's `sink = [...]`, in the outbox, the state and
+/// messages; the order here is the order runs post in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkName {
+    Stdout,
+    /// X goes by its old name, `twitter`, which cron lines use.
+    #[serde(rename = "twitter")]
+    X,
+    Mastodon,
+    Bluesky,
+    #[serde(rename = "abuseipdb")]
+    AbuseIpDb,
+    Webhook,
 }
 
-/// A place that publishes posts.
-pub trait Sink {
-    fn name(&self) -> &'static str;
-    fn publish(&mut self, post: &Post) -> Outcome;
-    /// The addresses of the last post already delivered, when the post as
-    /// a whole was not: a sink that sends each address by itself
-    /// (AbuseIPDB) must not send them again on the retry.
-    fn delivered_part(&mut self) -> Vec<IpAddr> {
-        Vec::new()
+impl SinkName {
+    pub const ALL: [SinkName; 6] = [
+        SinkName::Stdout,
+        SinkName::X,
+        SinkName::Mastodon,
+        SinkName::Bluesky,
+        SinkName::AbuseIpDb,
+        SinkName::Webhook,
+    ];
+
+    /// Its name, and what `--help` says of it.
+    pub fn about(self) -> (&'static str, &'static str) {
+        match self {
+            SinkName::Stdout => ("stdout", "Print posts on standard output"),
+            SinkName::X => ("twitter", "Post on X (Twitter); the default"),
+            SinkName::Mastodon => (
+                "mastodon",
+                "Post on Mastodon ([mastodon] in the --config file)",
+            ),
+            SinkName::Bluesky => (
+                "bluesky",
+                "Post on Bluesky ([bluesky] in the --config file)",
+            ),
+            SinkName::AbuseIpDb => (
+                "abuseipdb",
+                "Report each address to AbuseIPDB ([abuseipdb] in the --config file)",
+            ),
+            SinkName::Webhook => (
+                "webhook",
+                "POST a JSON payload to a URL ([webhook] in the --config file)",
+            ),
+        }
     }
-    /// A limit the last delivered post's reply said is now used up: wait
-    /// for it rather than be refused on the next post.
-    fn used_up(&mut self) -> Option<Limit> {
-        None
+
+    /// The destination that goes by `name`.
+    pub fn named(name: &str) -> Option<SinkName> {
+        SinkName::ALL.into_iter().find(|s| s.about().0 == name)
     }
-    /// Checks the credentials without posting, for `verify-credentials`:
-    /// whom the service says they are, or why they were refused.
-    fn check(&mut self) -> anyhow::Result<String>;
 }
 
 /// The name a sink goes by in the outbox, the state and messages.
 pub fn name_of(s: SinkName) -> &'static str {
-    match s {
-        SinkName::Stdout => "stdout",
-        SinkName::Twitter => "twitter",
-        SinkName::Mastodon => "mastodon",
-        SinkName::Bluesky => "bluesky",
-        SinkName::Abuseipdb => "abuseipdb",
-        SinkName::Webhook => "webhook",
+    s.about().0
+}
+
+/// Each destination's part of the options file, with the environment's
+/// secrets in place (`with_env`): standard output's `--json`, X's
+/// `twitter-*` keys, and a section for each other one that has any.
+#[derive(Debug, Clone, Default)]
+pub struct Sections {
+    pub stdout: stdout::StdoutConfig,
+    pub x: x::XConfig,
+    pub mastodon: Option<mastodon::MastodonConfig>,
+    pub bluesky: Option<bluesky::BlueskyConfig>,
+    pub abuseipdb: Option<abuseipdb::AbuseIpDbConfig>,
+    pub webhook: Option<webhook::WebhookConfig>,
+}
+
+impl Sections {
+    /// The part of the destination `name`: its one arm here.
+    fn part(&self, name: SinkName) -> &dyn Part {
+        match name {
+            SinkName::Stdout => &self.stdout,
+            SinkName::X => &self.x,
+            SinkName::Mastodon => &self.mastodon,
+            SinkName::Bluesky => &self.bluesky,
+            SinkName::AbuseIpDb => &self.abuseipdb,
+            SinkName::Webhook => &self.webhook,
+        }
     }
-}
 
-/// Builds the sink `name` (one configured in the options file) from its
-/// section; `now` is the run's time, for `createdAt` and relative
-/// rate-limit resets.
-pub fn make(name: SinkName, s: &SinkSettings, now: Secs) -> Result<Box<dyn Sink>> {
-    Ok(match name {
-        SinkName::Mastodon => Box::new(mastodon::MastodonSink::from_settings(s, now)?),
-        SinkName::Bluesky => Box::new(bluesky::BlueskySink::from_settings(s, now)?),
-        SinkName::Abuseipdb => Box::new(abuseipdb::AbuseIpDbSink::from_settings(s, now)?),
-        SinkName::Webhook => Box::new(webhook::WebhookSink::from_settings(s, now)?),
-        SinkName::Stdout | SinkName::Twitter => bail!("{name:?} is not built here"),
-    })
-}
+    /// The same, to change.
+    fn part_mut(&mut self, name: SinkName) -> &mut dyn Part {
+        match name {
+            SinkName::Stdout => &mut self.stdout,
+            SinkName::X => &mut self.x,
+            SinkName::Mastodon => &mut self.mastodon,
+            SinkName::Bluesky => &mut self.bluesky,
+            SinkName::AbuseIpDb => &mut self.abuseipdb,
+            SinkName::Webhook => &mut self.webhook,
+        }
+    }
 
-/// The same for the same post, whatever run sends it: a retry after a crash
-/// is recognised by the server.
-pub fn idempotency_key(sink: &str, post: &Post) -> String {
-    let seed = format!("{sink}\n{}\n{}", post.batch, post.text);
-    format!("tweet-attacks-{:016x}", fnv1a(seed.as_bytes()))
+    /// Whether any part holds a secret, which puts the file under the 0600 rule.
+    pub fn has_secrets(&self) -> bool {
+        SinkName::ALL.iter().any(|&s| self.part(s).has_secrets())
+    }
+
+    /// The secrets set in the environment (`env` reads a variable) put in
+    /// place of the file's, each destination reading its own variables.
+    pub fn with_env(mut self, env: Env) -> Sections {
+        for s in SinkName::ALL {
+            self.part_mut(s).with_env(env);
+        }
+        self
+    }
+
+    /// The parts' API base URLs, named as the options file names them, to
+    /// check before a sink quotes them.
+    pub fn base_urls(&self) -> Vec<(&'static str, &str)> {
+        SinkName::ALL
+            .iter()
+            .filter_map(|&s| self.part(s).base_url())
+            .collect()
+    }
+
+    /// The destinations configured in the file or the environment.
+    pub fn configured(&self) -> Vec<SinkName> {
+        SinkName::ALL
+            .into_iter()
+            .filter(|&s| self.part(s).is_set())
+            .collect()
+    }
+
+    /// Builds the sink `name` from its own part alone; `now` is the run's
+    /// time, for `createdAt` and relative rate-limit resets. Run and
+    /// `verify-credentials` build every sink here.
+    pub fn make(&self, name: SinkName, now: Secs) -> Result<Box<dyn Sink>> {
+        self.part(name).build(now)
+    }
+
+    /// Checks that every sink `names` names is fully configured, in that
+    /// order, by building it (nothing is sent); the first error names what
+    /// is missing.
+    pub fn check(&self, names: &[SinkName]) -> Result<()> {
+        for &name in names {
+            self.make(name, 0)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::samples::post;
+    use abuseipdb::AbuseIpDbConfig;
+    use bluesky::BlueskyConfig;
+    use mastodon::MastodonConfig;
+    use std::collections::BTreeMap;
+    use stdout::StdoutConfig;
+    use webhook::WebhookConfig;
+    use x::XConfig;
 
     #[test]
-    fn idempotency_key_is_stable_and_specific() {
-        let k = idempotency_key("mastodon", &post(3, "hello"));
-        assert_eq!(k, idempotency_key("mastodon", &post(3, "hello")));
-        assert_ne!(k, idempotency_key("mastodon", &post(4, "hello")));
-        assert_ne!(k, idempotency_key("mastodon", &post(3, "hello!")));
-        assert_ne!(k, idempotency_key("webhook", &post(3, "hello")));
-        assert!(k.starts_with("tweet-attacks-") && k.len() == 30, "{k}");
+    fn sections_debug_redacts_every_secret() {
+        let s = Sections {
+            stdout: StdoutConfig::default(),
+            x: XConfig {
+                api_url: None,
+                credentials: [Some(Secret::new("CKEY-6".into())), None, None, None],
+            },
+            mastodon: Some(MastodonConfig {
+                instance: Some("https://m.example".into()),
+                token: Some(Secret::new("TOK-1".into())),
+                ..Default::default()
+            }),
+            bluesky: Some(BlueskyConfig {
+                handle: Some("me.bsky.social".into()),
+                app_password: Some(Secret::new("PW-2".into())),
+                service: None,
+            }),
+            abuseipdb: Some(AbuseIpDbConfig {
+                key: Some(Secret::new("KEY-3".into())),
+                api_url: None,
+            }),
+            webhook: Some(WebhookConfig {
+                url: Some(Secret::new("https://hooks.example/HOOK-4".into())),
+                headers: [("Authorization".to_string(), Secret::new("HDR-5".into()))].into(),
+            }),
+        };
+        let shown = format!("{s:?} {s:#?}");
+        for secret in ["TOK-1", "PW-2", "KEY-3", "HOOK-4", "HDR-5", "CKEY-6"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("me.bsky.social") && shown.contains("<redacted>"));
+        assert!(s.has_secrets());
+        assert!(!Sections::default().has_secrets());
+    }
+
+    #[test]
+    fn check_names_what_is_missing() {
+        let err = |s: &Sections, name| format!("{:#}", s.check(&[name]).unwrap_err());
+        let none = Sections::default();
+        assert!(none.check(&[SinkName::Stdout]).is_ok());
+        let e = err(&none, SinkName::X);
+        assert!(e.starts_with("TWITTER_CONSUMER_KEY is not set"), "{e}");
+        let e = err(&none, SinkName::Mastodon);
+        assert!(
+            e.contains("[mastodon] section") && e.contains("token"),
+            "{e}"
+        );
+        let e = err(&none, SinkName::Webhook);
+        assert!(e.contains("[webhook] section"), "{e}");
+        let s = Sections {
+            stdout: StdoutConfig::default(),
+            x: XConfig::default(),
+            mastodon: Some(MastodonConfig {
+                instance: Some("https://m.example".into()),
+                ..Default::default()
+            }),
+            bluesky: Some(BlueskyConfig {
+                app_password: Some(Secret::new("pw".into())),
+                ..Default::default()
+            }),
+            abuseipdb: Some(AbuseIpDbConfig {
+                key: Some(Secret::new(" ".into())),
+                api_url: None,
+            }),
+            webhook: Some(WebhookConfig {
+                url: Some(Secret::new("ftp://h/SECRETPATH".into())),
+                headers: BTreeMap::new(),
+            }),
+        };
+        assert_eq!(
+            err(&s, SinkName::Mastodon),
+            "set MASTODON_TOKEN in the environment, or token in [mastodon]: \
+             [mastodon] in the --config file has no token"
+        );
+        assert_eq!(
+            err(&s, SinkName::Bluesky),
+            "[bluesky] in the --config file has no handle"
+        );
+        assert_eq!(
+            err(&s, SinkName::AbuseIpDb),
+            "set ABUSEIPDB_KEY in the environment, or key in [abuseipdb]: \
+             [abuseipdb] in the --config file has no key"
+        );
+        let e = err(&s, SinkName::Webhook);
+        assert!(e.contains("http(s)://") && !e.contains("SECRETPATH"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+    use stdout::StdoutConfig;
+    use x::XConfig;
+
+    #[test]
+    fn each_destination_goes_by_one_name_everywhere() {
+        for s in SinkName::ALL {
+            let name = name_of(s);
+            assert_eq!(SinkName::named(name), Some(s));
+            let quoted = format!("{name:?}");
+            assert_eq!(serde_json::from_str::<SinkName>(&quoted).unwrap(), s);
+        }
+        let mut sorted = SinkName::ALL;
+        sorted.sort();
+        assert_eq!(sorted, SinkName::ALL, "ALL is in the order runs post in");
+    }
+
+    #[test]
+    fn all_holds_every_destination() {
+        // serde's derive lists every variant by name, ALL or not.
+        let e = serde_json::from_str::<SinkName>("\"?\"").unwrap_err();
+        let every: Vec<String> = e
+            .to_string()
+            .split('`')
+            .skip(3)
+            .step_by(2)
+            .map(String::from)
+            .collect();
+        let all: Vec<String> = SinkName::ALL
+            .iter()
+            .map(|&s| name_of(s).to_string())
+            .collect();
+        assert_eq!(every, all, "{e}");
+    }
+
+    fn section<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+        Some(toml::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn each_sink_made_goes_by_its_name() {
+        let key = |k: &str| Some(Secret::new(k.into()));
+        let sections = Sections {
+            stdout: StdoutConfig::default(),
+            x: XConfig {
+                api_url: None,
+                credentials: [key("ck"), key("cs"), key("at"), key("ats")],
+            },
+            mastodon: section("instance = \"http://127.0.0.1:9\"\ntoken = \"t\""),
+            bluesky: section("handle = \"a.b\"\napp-password = \"pw\""),
+            abuseipdb: section("key = \"k\""),
+            webhook: section("url = \"http://127.0.0.1:9/hook\""),
+        };
+        for s in SinkName::ALL {
+            let sink = sections.make(s, 0).unwrap();
+            assert_eq!(sink.name(), name_of(s));
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Announcements and posts for the sinks' unit tests.
 
-use super::Post;
+use super::outbox::Post;
 use crate::render::Announcement;
 
 /// An attacker on `services`, at 203.0.113.5.

@@ -1,4 +1,5 @@
-//! The secrets of one service, kept out of everything it can make us say.
+//! The secrets of one service, kept out of everything it can make us say,
+//! and remote text made safe to show (`sanitize`).
 //!
 //! A service's reply may quote a secret back: the token in an error
 //! message, the webhook URL's path in a 404 page. It may quote it raw,
@@ -23,13 +24,14 @@ use std::fmt;
 
 use anyhow::anyhow;
 
-use super::http::sanitize;
-
 pub(crate) const REDACTED: &str = "<redacted>";
 
 /// The shortest piece of a secret redacted wherever it appears; a secret
 /// shorter than this is redacted only whole, as a word of its own.
 pub(crate) const MIN_PIECE: usize = 6;
+
+/// The most characters of remote text a message shows.
+pub(crate) const MAX_DETAIL_CHARS: usize = 200;
 
 /// A URL part shorter than this is not a secret.
 const MIN_URL_PART: usize = 3;
@@ -347,6 +349,25 @@ fn percent_decoded(s: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
 }
 
+/// Remote text goes into logs and terminals: control characters become
+/// spaces, bidi and zero-width ones visible escapes, and its length is
+/// bounded. Never shown but through `Secrets::shown`, which scrubs it
+/// before and after.
+pub(crate) fn sanitize(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let clean = crate::text::escape(&spaced);
+    match clean.char_indices().nth(MAX_DETAIL_CHARS) {
+        Some((cut, _)) => format!("{}…", &clean[..cut]),
+        None => clean.into_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,10 +414,7 @@ mod tests {
         // Five bytes tell next to nothing, and would garble ordinary words.
         assert_eq!(s.scrub("token tok3n…"), "token tok3n…");
         // Cut by our own limit: scrubbed again after cutting.
-        let long = format!(
-            "{}{TOKEN}",
-            "y".repeat(super::super::http::MAX_DETAIL_CHARS - 8)
-        );
+        let long = format!("{}{TOKEN}", "y".repeat(MAX_DETAIL_CHARS - 8));
         let shown = s.shown(&long);
         assert!(pieces_in(&shown, TOKEN).is_empty(), "{shown}");
     }

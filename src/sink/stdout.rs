@@ -1,13 +1,16 @@
-//! Standard output: posts printed for runs by hand, pipelines and cron
-//! mail, and the JSON shape of an attacker that `--json` lines and webhook
-//! payloads share.
+//! Standard output: its options (quiet under `--json`), posts printed for
+//! runs by hand, pipelines and cron mail, the `--json` line, and the JSON
+//! shape of an attacker that `--json` lines and webhook payloads share.
 
 use std::io::Write;
 use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{Outcome, Post, Sink};
+use super::outbox::Post;
+use super::seam::{Outcome, Sink};
+use super::section::{Env, Part};
+use crate::clock::Secs;
 use crate::render::Announcement;
 
 /// An attacker as other programs read it: in `--json` lines and webhook payloads.
@@ -46,15 +49,15 @@ impl<'a> AttackerJson<'a> {
 
 /// The machine-readable line printed for an announced attacker.
 #[derive(Debug, Serialize)]
-pub struct Report<'a> {
+pub struct AttackerLine<'a> {
     #[serde(flatten)]
     pub attacker: AttackerJson<'a>,
     pub text: &'a str,
 }
 
-impl<'a> Report<'a> {
-    pub fn new(a: &'a Announcement, text: &'a str) -> Report<'a> {
-        Report {
+impl<'a> AttackerLine<'a> {
+    pub fn new(a: &'a Announcement, text: &'a str) -> AttackerLine<'a> {
+        AttackerLine {
             attacker: AttackerJson::new(a),
             text,
         }
@@ -66,7 +69,7 @@ impl<'a> Report<'a> {
 pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Result<()> {
     if json {
         for a in &post.subjects {
-            crate::text::write_json(&mut *out, &Report::new(a, &post.text), false)?;
+            crate::text::write_json(&mut *out, &AttackerLine::new(a, &post.text), false)?;
             out.write_all(b"\n")?;
         }
     } else {
@@ -75,6 +78,30 @@ pub fn print_post(out: &mut impl Write, post: &Post, json: bool) -> std::io::Res
         }
     }
     Ok(())
+}
+
+/// Standard output's options: it has no section and no secret.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdoutConfig {
+    /// `--json`: the run's report prints each post (see `StdoutSink`).
+    pub quiet: bool,
+}
+
+impl Part for StdoutConfig {
+    fn has_secrets(&self) -> bool {
+        false
+    }
+
+    fn with_env(&mut self, _env: Env) {}
+
+    /// Never configured in the options file: named, it is there.
+    fn is_set(&self) -> bool {
+        false
+    }
+
+    fn build(&self, _now: Secs) -> anyhow::Result<Box<dyn Sink>> {
+        Ok(Box::new(StdoutSink::new(std::io::stdout(), self.quiet)))
+    }
 }
 
 /// Prints posts: for runs by hand, pipelines, and cron mail. Under `--json`

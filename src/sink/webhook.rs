@@ -1,14 +1,19 @@
-//! A generic JSON webhook (Slack, Discord, ntfy, a SIEM): one POST per post.
+//! A generic JSON webhook (Slack, Discord, ntfy, a SIEM): the `[webhook]`
+//! section and its `WEBHOOK_URL`, one POST per post.
 
 use anyhow::{Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::http::{Api, Payload, origin};
-use super::settings::{Secret, SinkSettings, secret_or_var, section};
+use super::outbox::Post;
+use super::seam::{Outcome, Sink, idempotency_key};
+use super::section::{Env, Part, Secret, env_secret, secret_or_var, section};
 use super::stdout::AttackerJson;
-use super::{Outcome, Post, Sink, idempotency_key};
 use crate::clock::Secs;
+
+/// The URL's environment variable, which wins over the file's.
+pub const URL_VAR: &str = "WEBHOOK_URL";
 
 /// `[webhook]`. The URL is a secret: Slack's and Discord's carry their token.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -17,6 +22,29 @@ pub struct WebhookConfig {
     pub url: Option<Secret>,
     #[serde(default)]
     pub headers: BTreeMap<String, Secret>,
+}
+
+impl Part for Option<WebhookConfig> {
+    /// The section is its URL, a secret.
+    fn has_secrets(&self) -> bool {
+        self.is_some()
+    }
+
+    /// `WEBHOOK_URL` in place of the section's URL: the URL is all it
+    /// needs, so the variable alone makes the section.
+    fn with_env(&mut self, env: Env) {
+        if let Some(v) = env_secret(env, URL_VAR) {
+            self.get_or_insert_with(Default::default).url = Some(v);
+        }
+    }
+
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+
+    fn build(&self, now: Secs) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(WebhookSink::new(self.as_ref(), now)?))
+    }
 }
 
 /// The webhook's JSON body; its schema is documented in the README.
@@ -52,9 +80,9 @@ pub struct WebhookSink {
 impl WebhookSink {
     /// Builds the sink from its `[webhook]` section; `now` is the run's
     /// time, for relative rate-limit resets.
-    pub fn from_settings(s: &SinkSettings, now: Secs) -> Result<WebhookSink> {
-        let c = section(&s.webhook, "webhook", "url")?;
-        let url = secret_or_var(&c.url, "webhook", "url")?.to_owned();
+    pub fn new(c: Option<&WebhookConfig>, now: Secs) -> Result<WebhookSink> {
+        let c = section(c, "webhook", "url")?;
+        let url = secret_or_var(&c.url, "webhook", "url", URL_VAR)?.to_owned();
         // The URL may carry a token (Slack, Discord): never quote it.
         let shown = origin(&url);
         let host = shown.split_once("://").map_or("", |(_, h)| h);

@@ -1,23 +1,106 @@
-//! X (Twitter): the API v2 client (OAuth 1.0a signed posting and account
-//! check) and the sink that posts through it.
+//! X (Twitter): its options (the `twitter-*` keys of the options file,
+//! `--twitter-api-url`, the `TWITTER_*` variables), the API v2 client
+//! (OAuth 1.0a signed posting and account check, through the shared
+//! `http::Api`), X's rate-limit headers and refusals, and the sink that
+//! posts through it.
 
 use std::fmt;
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use oauth1_request as oauth;
 use serde::Deserialize;
 
-use super::http::{CONNECT_TIMEOUT, GLOBAL_TIMEOUT, MAX_REPLY_BYTES, agent, origin, permanent};
-use super::ratelimit::USAGE_CAP_HOLD;
-use super::scrub::Secrets;
-use super::{Limit, Outcome, Post, Sink};
+use super::http::{Answer, Api, Payload, agent, permanent};
+use super::outbox::Post;
+use super::ratelimit::{Limit, USAGE_CAP_HOLD};
+use super::seam::{Outcome, Sink};
+use super::section::{Env, Part, Secret};
+use crate::clock::Secs;
+
+/// X's own API, unless `--twitter-api-url` or the options file says otherwise.
+pub const DEFAULT_API: &str = "https://api.x.com";
+
+/// The credentials' environment variables, in `Credentials` field order;
+/// each wins over the options file's key of the same name
+/// (`twitter-consumer-key`, …).
+pub const CREDENTIAL_VARS: [&str; 4] = [
+    "TWITTER_CONSUMER_KEY",
+    "TWITTER_CONSUMER_SECRET",
+    "TWITTER_ACCESS_TOKEN",
+    "TWITTER_ACCESS_TOKEN_SECRET",
+];
 
 const WRITE_PERMISSION_HINT: &str = "the app lacks write permission (set it to \"Read and write\" \
     in the developer portal, then regenerate the access token and secret)";
 const NOT_ENROLLED_HINT: &str = "the app is not attached to a Project with API access \
     (client-not-enrolled): attach it to a Project in the developer portal; its keys stay valid";
+
+/// X's options: the API base URL and the four credentials, as the options
+/// file's top-level `twitter-*` keys and the environment give them.
+#[derive(Debug, Clone, Default)]
+pub struct XConfig {
+    /// `--twitter-api-url` or `twitter-api-url`, checked; X's own when unset.
+    pub api_url: Option<String>,
+    /// In `CREDENTIAL_VARS` order.
+    pub credentials: [Option<Secret>; 4],
+}
+
+impl Part for XConfig {
+    fn has_secrets(&self) -> bool {
+        self.credentials.iter().any(Option::is_some)
+    }
+
+    /// Each `TWITTER_*` variable that is set in place of the file's key.
+    fn with_env(&mut self, env: Env) {
+        for (var, slot) in CREDENTIAL_VARS.iter().zip(&mut self.credentials) {
+            if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                *slot = Some(Secret::new(v));
+            }
+        }
+    }
+
+    /// Set when all four credentials are. (Its base URL is checked as
+    /// `--twitter-api-url`, by that name, wherever it came from.)
+    fn is_set(&self) -> bool {
+        self.credentials().is_ok()
+    }
+
+    /// X's resets are Unix times: the run's time is not needed.
+    fn build(&self, _now: Secs) -> anyhow::Result<Box<dyn Sink>> {
+        Ok(Box::new(XSink::new(self)?))
+    }
+}
+
+impl XConfig {
+    /// The credentials, each from its environment variable or else the
+    /// options file, or which one is missing.
+    pub fn credentials(&self) -> anyhow::Result<Credentials> {
+        let mut values = Vec::with_capacity(4);
+        for (var, value) in CREDENTIAL_VARS.iter().zip(&self.credentials) {
+            match value.as_ref().map(Secret::expose).filter(|v| !v.is_empty()) {
+                Some(v) => values.push(v.to_owned()),
+                None => bail!(
+                    "{var} is not set (set it in the environment, or as {} in the --config file)",
+                    var.to_ascii_lowercase().replace('_', "-")
+                ),
+            }
+        }
+        let [
+            consumer_key,
+            consumer_secret,
+            access_token,
+            access_token_secret,
+        ]: [String; 4] = values.try_into().expect("four credentials");
+        Ok(Credentials {
+            consumer_key,
+            consumer_secret,
+            access_token,
+            access_token_secret,
+        })
+    }
+}
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -40,20 +123,19 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// X's API v2, signed with the account's credentials.
 pub struct XClient {
-    agent: ureq::Agent,
-    api: String,
+    /// The four credentials and the API URL's secret parts are its secrets,
+    /// kept out of every message, as every sink keeps its own (see `scrub`).
+    api: Api,
     creds: Credentials,
-    /// The four credentials and the API URL's secret parts, kept out of
-    /// every message, as every sink keeps its own (see `scrub`).
-    secrets: Secrets,
 }
 
 impl fmt::Debug for XClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL's path may hold a secret: only its origin is shown.
         f.debug_struct("XClient")
-            .field("api", &origin(&self.api))
+            .field("api", &self.api.origin)
             .field("creds", &self.creds)
             .finish_non_exhaustive()
     }
@@ -243,10 +325,11 @@ fn base_string_uri(url: &str) -> String {
     format!("{scheme}://{authority}{path}")
 }
 
+/// An answer from X, with the windows its headers state.
 struct Reply {
     status: u16,
     limits: Windows,
-    body: anyhow::Result<String>,
+    body: Result<String, String>,
 }
 
 impl Reply {
@@ -281,23 +364,21 @@ impl XClient {
             // Never quoted: it may hold user:password@.
             _ => bail!("invalid X API base URL (not shown): expected http(s)://host[:port]"),
         }
-        let mut secrets = Secrets::new([
+        let secrets = [
             &creds.consumer_key,
             &creds.consumer_secret,
             &creds.access_token,
             &creds.access_token_secret,
-        ]);
-        secrets.add_url(api);
-        Ok(XClient {
-            agent: agent(CONNECT_TIMEOUT, GLOBAL_TIMEOUT),
-            api: api.to_owned(),
-            creds,
-            secrets,
-        })
+        ];
+        // X's resets are Unix times, not seconds from now: no run's time is needed.
+        let mut api = Api::new("X", "", api, secrets.map(String::clone).to_vec(), 0);
+        // X's messages have always named its address alone.
+        api.reached_as = api.origin.clone();
+        Ok(XClient { api, creds })
     }
 
     pub fn with_timeouts(mut self, connect: Duration, global: Duration) -> XClient {
-        self.agent = agent(connect, global);
+        self.api.agent = agent(connect, global);
         self
     }
 
@@ -315,7 +396,7 @@ impl XClient {
                     id: created.id,
                     used_up: reply.limits.used_up(),
                 },
-                Err(e) => PostOutcome::Failed(self.secrets.error(format_args!(
+                Err(e) => PostOutcome::Failed(self.api.secrets.error(format_args!(
                     "X accepted the post ({}) but its reply could not be understood: {e:#}",
                     reply.status
                 ))),
@@ -341,7 +422,10 @@ impl XClient {
         let user = self
             .parse::<User>(&reply)
             .context("X's /2/users/me reply could not be understood")?;
-        let name = self.secrets.shown(user.username.trim_start_matches('@'));
+        let name = self
+            .api
+            .secrets
+            .shown(user.username.trim_start_matches('@'));
         if name.is_empty() {
             bail!("X's /2/users/me reply has an empty username");
         }
@@ -349,34 +433,21 @@ impl XClient {
     }
 
     fn call(&self, path: &str, json: Option<String>) -> anyhow::Result<Reply> {
-        let url = format!("{}{path}", self.api);
-        let unreachable = |e: ureq::Error| {
-            let e = self.secrets.shown(&e.to_string());
-            self.secrets
-                .error(format_args!("cannot reach {}: {e}", origin(&self.api)))
+        let url = format!("{}{path}", self.api.base);
+        let (method, payload) = match json {
+            Some(body) => ("POST", Payload::Json(body)),
+            None => ("GET", Payload::Get),
         };
-        let method = if json.is_some() { "POST" } else { "GET" };
         let auth = sign(method, &url, &self.creds, None, None, &());
-        let sent = match json {
-            Some(body) => self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .content_type("application/json")
-                .send(body),
-            None => self.agent.get(&url).header("Authorization", &auth).call(),
-        };
-        let mut response = sent.map_err(unreachable)?;
-        let limits = Windows::read(response.headers());
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_REPLY_BYTES)
-            .read_to_string()
-            .map_err(unreachable);
+        let Answer {
+            status,
+            headers,
+            body,
+            ..
+        } = self.api.call(&url, &[("Authorization", &auth)], payload)?;
         Ok(Reply {
-            status: response.status().as_u16(),
-            limits,
+            status,
+            limits: Windows::read(&headers),
             body,
         })
     }
@@ -384,11 +455,16 @@ impl XClient {
 
 impl XClient {
     fn parse<T: serde::de::DeserializeOwned>(&self, reply: &Reply) -> anyhow::Result<T> {
-        let text = reply.body.as_ref().map_err(|e| anyhow!("{e:#}"))?;
+        let text = reply.body.as_ref().map_err(|e| self.api.unreachable(e))?;
         // serde's message may quote the reply, as the reply may quote a secret.
         let parsed: Data<T> = serde_json::from_str(text).map_err(|e| {
-            let (e, text) = (self.secrets.shown(&e.to_string()), self.secrets.shown(text));
-            self.secrets.error(format_args!("{e}; reply was: {text}"))
+            let (e, text) = (
+                self.api.secrets.shown(&e.to_string()),
+                self.api.secrets.shown(text),
+            );
+            self.api
+                .secrets
+                .error(format_args!("{e}; reply was: {text}"))
         })?;
         Ok(parsed.data)
     }
@@ -429,8 +505,11 @@ impl XClient {
         _ => format!("unexpected reply from X ({status}) for {what}"),
     };
         match self.detail(reply.text()) {
-            Some(detail) => self.secrets.error(format_args!("{msg}; X says: {detail}")),
-            None => self.secrets.error(msg),
+            Some(detail) => self
+                .api
+                .secrets
+                .error(format_args!("{msg}; X says: {detail}")),
+            None => self.api.secrets.error(msg),
         }
     }
 
@@ -443,26 +522,28 @@ impl XClient {
             .as_str()
             .or_else(|| v["title"].as_str())
             .or_else(|| v["errors"][0]["message"].as_str())?;
-        Some(self.secrets.shown(text)).filter(|s| !s.is_empty())
+        Some(self.api.secrets.shown(text)).filter(|s| !s.is_empty())
     }
 }
 /// Posts to X through the v2 API.
-pub struct TwitterSink {
+pub struct XSink {
     client: XClient,
     /// A limit the last post's reply said is used up.
     used_up: Option<Limit>,
 }
 
-impl TwitterSink {
-    pub fn new(client: XClient) -> Self {
-        TwitterSink {
-            client,
+impl XSink {
+    /// Builds the sink from X's options.
+    pub fn new(c: &XConfig) -> anyhow::Result<XSink> {
+        let api = c.api_url.as_deref().unwrap_or(DEFAULT_API);
+        Ok(XSink {
+            client: XClient::new(api, c.credentials()?)?,
             used_up: None,
-        }
+        })
     }
 }
 
-impl Sink for TwitterSink {
+impl Sink for XSink {
     fn name(&self) -> &'static str {
         "twitter"
     }
@@ -489,41 +570,23 @@ impl Sink for TwitterSink {
     }
 }
 
-// The fake X shared with the end-to-end tests. Declared here rather than in
-// `tests`, since a #[path] inside an inline module resolves under src/sink/x/tests/.
-#[cfg(test)]
-#[path = "../../tests/support/fake_x.rs"]
-mod fake_x;
-
 #[cfg(test)]
 mod tests {
-    use super::fake_x::{self, FakeX, KEYS, Keys, Reply, Seen, refused_url, verify_signature};
     use super::*;
-    use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-    fn credentials(k: &Keys) -> Credentials {
-        Credentials {
-            consumer_key: k.consumer_key.into(),
-            consumer_secret: k.consumer_secret.into(),
-            access_token: k.access_token.into(),
-            access_token_secret: k.access_token_secret.into(),
-        }
-    }
-
-    fn creds() -> Credentials {
-        credentials(&KEYS)
-    }
-
-    const DOCS_KEYS: Keys = Keys {
-        consumer_key: "xvz1evFS4wEEPTGEFPHBog",
-        consumer_secret: "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
-        access_token: "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
-        access_token_secret: "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
-    };
 
     const DOCS_URL: &str = "https://api.x.com/1.1/statuses/update.json";
     const DOCS_NONCE: &str = "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg";
     const DOCS_STATUS: &str = "Hello Ladies + Gentlemen, a signed OAuth request!";
+
+    /// The credentials of X's documentation example.
+    fn docs_credentials() -> Credentials {
+        Credentials {
+            consumer_key: "xvz1evFS4wEEPTGEFPHBog".into(),
+            consumer_secret: "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw".into(),
+            access_token: "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb".into(),
+            access_token_secret: "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE".into(),
+        }
+    }
 
     #[test]
     fn signer_matches_x_documentation_example() {
@@ -532,7 +595,7 @@ mod tests {
         let header = sign(
             "POST",
             DOCS_URL,
-            &credentials(&DOCS_KEYS),
+            &docs_credentials(),
             Some(DOCS_NONCE),
             NonZeroU64::new(1318622958),
             &params,
@@ -548,369 +611,10 @@ mod tests {
     }
 
     #[test]
-    fn test_verifier_accepts_documentation_example() {
-        // Proves the independent verifier the fake X uses is itself correct.
-        let header = "OAuth oauth_consumer_key=\"xvz1evFS4wEEPTGEFPHBog\",\
-             oauth_nonce=\"kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg\",\
-             oauth_signature=\"Ls93hJiZbQ3akF3HF3x1Bz8%2FzU4%3D\",\
-             oauth_signature_method=\"HMAC-SHA1\",oauth_timestamp=\"1318622958\",\
-             oauth_token=\"370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb\",\
-             oauth_version=\"1.0\"";
-        let extra = [("include_entities", "true"), ("status", DOCS_STATUS)];
-        verify_signature(header, "POST", DOCS_URL, &extra, &DOCS_KEYS);
-        // And it rejects a signature over anything else.
-        let wrong = [("include_entities", "true"), ("status", "Hello")];
-        assert!(fake_x::check_signature(header, "POST", DOCS_URL, &wrong, &DOCS_KEYS).is_err());
-        assert!(fake_x::check_signature(header, "POST", DOCS_URL, &extra, &KEYS).is_err());
-    }
-
-    #[test]
-    fn the_base_string_uri_is_normalised() {
-        // Signed as X computes it: lower-case scheme and host, no default port.
-        let typed = [
-            "HTTPS://API.X.com:443/2/tweets",
-            "https://api.X.COM/2/tweets",
-            "https://api.x.com:443/2/tweets",
-        ];
-        for url in typed {
-            let header = authorization("POST", url, &creds(), "n0nce", 1700000123);
-            let wanted = authorization(
-                "POST",
-                "https://api.x.com/2/tweets",
-                &creds(),
-                "n0nce",
-                1700000123,
-            );
-            assert_eq!(header, wanted, "{url}");
-            verify_signature(&header, "POST", "https://api.x.com/2/tweets", &[], &KEYS);
-        }
+    fn the_base_string_uri_is_lower_case_without_the_default_port() {
         assert_eq!(
             base_string_uri("http://Example.COM:80/a/B?x=Y"),
             "http://example.com/a/B?x=Y"
-        );
-        // Another port stays, and so does the path's case.
-        let h = authorization("GET", "https://api.x.com:8443/2/Users/me", &creds(), "n", 1);
-        verify_signature(&h, "GET", "https://api.x.com:8443/2/Users/me", &[], &KEYS);
-        assert!(
-            fake_x::check_signature(&h, "GET", "https://api.x.com/2/Users/me", &[], &KEYS).is_err()
-        );
-    }
-
-    #[test]
-    fn an_upper_case_host_is_signed_as_x_expects() {
-        // The fake verifies against the Host header, normalised as X does.
-        let x = FakeX::start(vec![Reply::created("1")]);
-        let upper = x.url().replace("http://127.0.0.1", "http://LocalHost");
-        let outcome = XClient::new(&upper, creds()).unwrap().post("hello");
-        assert!(matches!(outcome, PostOutcome::Posted { .. }), "{outcome:?}");
-        assert_eq!(x.requests().len(), 1);
-    }
-
-    #[test]
-    fn authorization_uses_given_nonce_and_timestamp() {
-        let header = authorization(
-            "GET",
-            "https://api.x.com/2/users/me",
-            &creds(),
-            "n0nce",
-            1700000123,
-        );
-        let oauth = verify_signature(&header, "GET", "https://api.x.com/2/users/me", &[], &KEYS);
-        assert!(oauth.contains(&("oauth_nonce".into(), "n0nce".into())));
-        assert!(oauth.contains(&("oauth_timestamp".into(), "1700000123".into())));
-        let other = authorization(
-            "GET",
-            "https://api.x.com/2/users/me",
-            &creds(),
-            "n0nce",
-            1700000124,
-        );
-        assert_ne!(header, other);
-    }
-
-    /// One post against a fake X answering `reply`; the fake has verified its signature.
-    fn post_with(reply: Reply) -> (PostOutcome, Seen) {
-        let x = FakeX::start(vec![reply]);
-        let outcome = XClient::new(x.url(), creds()).unwrap().post("hello");
-        let mut seen = x.requests();
-        assert_eq!(seen.len(), 1, "{seen:?}");
-        (outcome, seen.remove(0))
-    }
-
-    fn failure(outcome: PostOutcome) -> String {
-        match outcome {
-            PostOutcome::Failed(e) | PostOutcome::Refused(e) => format!("{e:#}"),
-            other => panic!("expected Failed or Refused, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn post_201_sends_signed_json_and_returns_id() {
-        let x = FakeX::start(vec![Reply::json(
-            201,
-            r#"{"data":{"id":"1445880548472328192","text":"x"}}"#,
-        )]);
-        let text = "Blocked 203.0.113.7 — 42 attempts & \"quotes\" + 100% 🚫\nnext line";
-        let outcome = XClient::new(x.url(), creds()).unwrap().post(text);
-        assert!(
-            matches!(&outcome, PostOutcome::Posted { id, .. } if id == "1445880548472328192"),
-            "{outcome:?}"
-        );
-        let seen = x.requests();
-        assert_eq!(seen.len(), 1);
-        let seen = &seen[0];
-        assert_eq!(seen.method, "POST");
-        assert_eq!(seen.url(), format!("{}/2/tweets", x.url()));
-        assert_eq!(seen.header("content-type"), Some("application/json"));
-        assert_eq!(seen.text(), text);
-        assert_eq!(seen.oauth("oauth_version"), Some("1.0"));
-    }
-
-    #[test]
-    fn post_403_duplicate() {
-        let (outcome, _) = post_with(Reply::duplicate());
-        assert!(matches!(outcome, PostOutcome::Duplicate), "{outcome:?}");
-    }
-
-    #[test]
-    fn post_403_other_is_a_plain_refusal_with_sanitized_detail() {
-        let detail = format!(
-            "You are not permitted.\u{1b}[31m\r\nreason {}",
-            "x".repeat(500)
-        );
-        let body = serde_json::json!({ "detail": detail, "title": "Forbidden", "status": 403 });
-        let (outcome, _) = post_with(Reply::json(403, &body.to_string()));
-        let msg = failure(outcome);
-        assert!(msg.starts_with("X refused the post (403); X says"), "{msg}");
-        assert!(!msg.contains("write permission"), "{msg}");
-        assert!(
-            msg.contains("X says: You are not permitted. [31m reason xxx"),
-            "{msg}"
-        );
-        assert!(!msg.chars().any(char::is_control), "{msg:?}");
-        assert!(msg.len() < 600, "detail not truncated: {}", msg.len());
-    }
-
-    #[test]
-    fn post_403_hints_follow_the_problem_type() {
-        let msg = failure(post_with(Reply::oauth1_permissions()).0);
-        assert!(
-            msg.starts_with("X refused the post (403): the app lacks write permission"),
-            "{msg}"
-        );
-        let msg = failure(post_with(Reply::client_forbidden()).0);
-        assert!(
-            msg.starts_with("X refused the post (403): the app is not attached to a Project"),
-            "{msg}"
-        );
-        assert!(
-            msg.contains("client-not-enrolled") && !msg.contains("write permission"),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn post_4xx_about_the_post_itself_is_refused_for_good() {
-        for status in [400, 404, 413, 422] {
-            let (outcome, _) = post_with(Reply::status(status));
-            assert!(
-                matches!(outcome, PostOutcome::Refused(_)),
-                "{status}: {outcome:?}"
-            );
-        }
-        for status in [401, 402, 403, 408, 500] {
-            let (outcome, _) = post_with(Reply::status(status));
-            assert!(
-                matches!(outcome, PostOutcome::Failed(_)),
-                "{status}: {outcome:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn post_429_of_the_24_hour_cap_waits_for_its_reset() {
-        let now = 1_795_694_400;
-        let (outcome, _) = post_with(Reply::day_capped(now, now + 20 * 3600));
-        let PostOutcome::RateLimited(limit) = outcome else {
-            panic!("{outcome:?}")
-        };
-        assert_eq!(
-            limit.reset,
-            Some(now + 20 * 3600),
-            "not the 15-minute reset"
-        );
-        assert_eq!(
-            limit.what,
-            "X's 24-hour post limit for the account (17 posts)"
-        );
-
-        // The app's cap used up too, lifting later.
-        let mut both = Reply::day_capped(now, now + 60);
-        both.headers
-            .retain(|(k, _)| !k.starts_with("x-app-limit-24hour-re"));
-        let both = both
-            .header("x-app-limit-24hour-remaining", "0")
-            .header("x-app-limit-24hour-reset", &(now + 7200).to_string());
-        let (outcome, _) = post_with(both);
-        let PostOutcome::RateLimited(limit) = outcome else {
-            panic!("{outcome:?}")
-        };
-        assert_eq!(limit.reset, Some(now + 7200), "the later of the two");
-        assert!(
-            limit.what.contains("for the account")
-                && limit.what.contains("for the app (10000 posts)"),
-            "{}",
-            limit.what
-        );
-
-        let (outcome, _) = post_with(Reply::usage_capped());
-        let PostOutcome::RateLimited(limit) = outcome else {
-            panic!("{outcome:?}")
-        };
-        assert_eq!(limit.reset, None);
-        assert_eq!(limit.hold, Some(3600));
-        assert!(limit.what.starts_with("X's usage cap"), "{}", limit.what);
-    }
-
-    #[test]
-    fn post_401_mentions_credentials() {
-        let (outcome, _) = post_with(Reply::json(
-            401,
-            r#"{"title":"Unauthorized","detail":"Unauthorized","status":401}"#,
-        ));
-        let msg = failure(outcome);
-        assert!(
-            msg.starts_with("X rejected the credentials (401): check the four TWITTER_* values"),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn post_402_credits_depleted_says_add_credits() {
-        let (outcome, _) = post_with(Reply::credits_depleted());
-        let msg = failure(outcome);
-        assert!(
-            msg.contains("credits are depleted (402, CreditsDepleted)"),
-            "{msg}"
-        );
-        assert!(msg.contains("add credits"), "{msg}");
-        assert!(!msg.contains("billing period"), "{msg}");
-        assert!(msg.contains("does not have any credits"), "{msg}");
-    }
-
-    #[test]
-    fn post_429_rate_limited_with_reset() {
-        let (outcome, _) = post_with(Reply::rate_limited(1700000000));
-        let PostOutcome::RateLimited(limit) = outcome else {
-            panic!("{outcome:?}")
-        };
-        assert_eq!(limit.reset, Some(1700000000));
-        assert_eq!(limit.what, "X's 15-minute limit");
-    }
-
-    #[test]
-    fn post_500_server_error() {
-        let (outcome, _) = post_with(Reply::new(503, "<html>upstream down</html>"));
-        let msg = failure(outcome);
-        assert!(msg.starts_with("X server error (503)"), "{msg}");
-        assert!(msg.contains("will retry next run"), "{msg}");
-    }
-
-    #[test]
-    fn post_other_status_is_generic_failure() {
-        let (outcome, _) = post_with(Reply::new(418, ""));
-        let msg = failure(outcome);
-        assert!(msg.contains("unexpected reply from X (418)"), "{msg}");
-    }
-
-    #[test]
-    fn connection_refused_cannot_reach() {
-        let base = refused_url();
-        let msg = failure(XClient::new(&base, creds()).unwrap().post("hello"));
-        assert!(msg.starts_with(&format!("cannot reach {base}: ")), "{msg}");
-    }
-
-    #[test]
-    fn me_returns_username() {
-        let x = FakeX::start(vec![Reply::me("attacklog")]);
-        let client = XClient::new(&format!("{}/", x.url()), creds()).unwrap();
-        assert_eq!(client.me().unwrap(), "attacklog");
-        let seen = x.requests();
-        assert_eq!(seen.len(), 1);
-        let seen = &seen[0];
-        assert_eq!(seen.method, "GET");
-        assert_eq!(seen.url(), format!("{}/2/users/me", x.url()));
-        assert!(seen.body.is_empty());
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let ts: u64 = seen.oauth("oauth_timestamp").unwrap().parse().unwrap();
-        assert!(now.abs_diff(ts) < 60, "timestamp {ts} is not now ({now})");
-    }
-
-    #[test]
-    fn new_rejects_malformed_base() {
-        for bad in [
-            "",
-            "api.x.com",
-            "ftp://api.x.com",
-            "https://",
-            "https://api.x.com/?q",
-        ] {
-            assert!(XClient::new(bad, creds()).is_err(), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
-    fn post_times_out_when_server_never_answers() {
-        let x = FakeX::start(vec![Reply::hang()]);
-        let client = XClient::new(x.url(), creds())
-            .unwrap()
-            .with_timeouts(Duration::from_secs(1), Duration::from_secs(1));
-        let started = Instant::now();
-        let msg = failure(client.post("hello"));
-        let elapsed = started.elapsed();
-        assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
-        assert!(
-            msg.starts_with(&format!("cannot reach {}: ", x.url())),
-            "{msg}"
-        );
-        assert!(msg.contains("timeout"), "{msg}");
-        assert_eq!(x.requests().len(), 1, "the request did arrive");
-    }
-
-    #[test]
-    fn secrets_never_leak() {
-        let c = creds();
-        let mut texts = vec![format!("{c:?}"), format!("{c:#?}")];
-        let client = XClient::new(&refused_url(), c.clone()).unwrap();
-        texts.push(format!("{client:?}"));
-        texts.push(failure(client.post("hello")));
-        texts.push(format!("{:?}", client.me().unwrap_err()));
-        for status in [400, 401, 402, 403, 404, 429, 500] {
-            let reply = Reply::json(status, r#"{"detail":"nope"}"#);
-            let (outcome, _) = post_with(reply.clone());
-            texts.push(format!("{outcome:?}"));
-            let x = FakeX::start(vec![reply]);
-            let err = XClient::new(x.url(), c.clone()).unwrap().me().unwrap_err();
-            assert_eq!(x.requests().len(), 1);
-            texts.push(format!("{err:#} {err:?}"));
-        }
-        // A path in the API URL (a proxy's) is a secret too.
-        let proxied = XClient::new(&format!("{}/p-SEGMENT0042", refused_url()), c.clone()).unwrap();
-        texts.push(format!("{proxied:?}"));
-        texts.push(failure(proxied.post("hello")));
-        for text in &texts {
-            assert!(!text.contains("SEGMENT0042"), "{text}");
-            for secret in KEYS.all() {
-                assert!(!text.contains(secret), "{secret} leaked in {text}");
-            }
-        }
-        assert!(
-            texts[0].contains("<redacted>") && texts[0].contains("CKEY"),
-            "{}",
-            texts[0]
         );
     }
 }

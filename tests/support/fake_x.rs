@@ -3,8 +3,8 @@
 //! OAuth 1.0a signature independently (RFC 5849 HMAC-SHA1, computed here
 //! with its own crates, not with the code under test).
 //!
-//! Shared by the client's unit tests (src/sink/x.rs) and the end-to-end tests
-//! (tests/cli.rs), so it uses nothing from the crate itself.
+//! Shared by the X client's tests (tests/x_client.rs) and the end-to-end
+//! tests (tests/cli), and it uses nothing from the crate itself.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
