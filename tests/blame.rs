@@ -461,7 +461,15 @@ fn cases(default: u32) -> ProptestConfig {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(default);
-    ProptestConfig::with_cases(cases)
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "tests/blame.proptest-regressions",
+            ),
+        )),
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
