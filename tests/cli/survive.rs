@@ -1,5 +1,5 @@
 //! What the tool survives: compressed rotation, kills at any point, a state
-//! that cannot be saved, hostile bytes. Runs the built binary, like cli.rs.
+//! that cannot be saved, hostile bytes. Runs the built binary, like main.rs.
 
 use std::collections::BTreeMap;
 use std::fs;

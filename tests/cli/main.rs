@@ -8,8 +8,26 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-#[path = "support/fake_x.rs"]
+#[path = "../support/fake_x.rs"]
 mod fake_x;
+
+mod admin;
+mod credentials;
+mod echoes;
+mod exactly_once;
+mod hostile;
+mod journal;
+mod parked;
+mod publish;
+mod real;
+mod refused;
+mod rotation;
+mod scale;
+mod sinks;
+mod summary;
+mod survive;
+mod terminal;
+mod twitter;
 
 const NOW: &str = "2026-11-26T12:00:00Z";
 
@@ -757,54 +775,3 @@ fn bundled_examples_announce_the_three_attackers() {
     // The IPv6 attacker is counted and named as its /64.
     assert_eq!(ips, ["203.0.113.45", "198.51.100.77", "2001:db8:bad:1::"]);
 }
-
-#[path = "cli/twitter.rs"]
-mod twitter;
-
-#[path = "cli/journal.rs"]
-mod journal;
-
-#[path = "cli/survive.rs"]
-mod survive;
-
-#[path = "cli/sinks.rs"]
-mod sinks;
-
-#[path = "cli/rotation.rs"]
-mod rotation;
-
-#[path = "cli/hostile.rs"]
-mod hostile;
-
-#[path = "cli/refused.rs"]
-mod refused;
-
-#[path = "cli/exactly_once.rs"]
-mod exactly_once;
-
-#[path = "cli/parked.rs"]
-mod parked;
-
-#[path = "cli/credentials.rs"]
-mod credentials;
-
-#[path = "cli/scale.rs"]
-mod scale;
-
-#[path = "cli/summary.rs"]
-mod summary;
-
-#[path = "cli/real.rs"]
-mod real;
-
-#[path = "cli/admin.rs"]
-mod admin;
-
-#[path = "cli/echoes.rs"]
-mod echoes;
-
-#[path = "cli/terminal.rs"]
-mod terminal;
-
-#[path = "cli/publish.rs"]
-mod publish;
