@@ -760,15 +760,13 @@ mod tests {
         s.parse().unwrap()
     }
 
-    pub(super) const CONN: [&str; 7] = [
-        "Nov 26 00:00:02 web01 sshd[3504]: Invalid user admin from 203.0.113.5 port 17641",
-        "Nov 26 00:00:02 web01 sshd[3504]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5 ",
-        "Nov 26 00:00:03 web01 sshd[3504]: Failed password for invalid user admin from 203.0.113.5 port 17641 ssh2",
-        "Nov 26 00:00:05 web01 sshd[3504]: Failed password for invalid user admin from 203.0.113.5 port 17641 ssh2",
-        "Nov 26 00:00:07 web01 sshd[3504]: Failed password for invalid user admin from 203.0.113.5 port 17641 ssh2",
-        "Nov 26 00:00:08 web01 sshd[3504]: Connection closed by invalid user admin 203.0.113.5 port 17641 [preauth]",
-        "Nov 26 00:00:08 web01 sshd[3504]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5 ",
-    ];
+    /// One sshd connection: three guesses (F = 3, P = 1 + 2); the end-to-end
+    /// tests read the same file.
+    pub(super) static CONN: std::sync::LazyLock<Vec<&str>> = std::sync::LazyLock::new(|| {
+        include_str!("../tests/fixtures/one-connection.log")
+            .lines()
+            .collect()
+    });
 
     /// `CONN`, a second apart from 100 on.
     fn conn_lines() -> Vec<(&'static str, Secs)> {

@@ -210,30 +210,22 @@ fn export_temp_files_have_unguessable_names() {
     env.run(&[]).ok();
     let victim = Victim::new();
     let mut temps = Vec::new();
-    for round in 0..2 {
+    for _ in 0..2 {
         // The old predictable names, planted.
         for name in ["feed.xml.tmp", "feed.xml.1.tmp"] {
             let _ = fs::remove_file(env.path(name));
             symlink(victim.path(), env.path(name)).unwrap();
         }
-        let pause = env.path(&format!("paused{round}"));
-        let mut child = env
-            .cmd(&[
-                "export",
-                "--state",
-                "state.json",
-                "--format",
-                "atom",
-                "--out",
-                "feed.xml",
-            ])
-            .env("TWEET_ATTACKS_PAUSE_AT", "save:synced")
-            .env("TWEET_ATTACKS_PAUSE_FILE", &pause)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for(&pause);
+        let export = env.cmd(&[
+            "export",
+            "--state",
+            "state.json",
+            "--format",
+            "atom",
+            "--out",
+            "feed.xml",
+        ]);
+        let mut child = paused_at(&env, export, "save:synced");
         let pid = child.id().to_string();
         let temp: Vec<String> = names(env.dir.path())
             .into_iter()
@@ -251,19 +243,6 @@ fn export_temp_files_have_unguessable_names() {
     }
     assert_ne!(temps[0], temps[1]);
     victim.assert_intact("export");
-}
-
-/// Waits (up to 20 s) for a pause point's file to appear.
-pub fn wait_for(path: &Path) {
-    let start = std::time::Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
 }
 
 // ---------------------------------------------------------------------------

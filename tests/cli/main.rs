@@ -5,6 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -290,6 +291,46 @@ impl Out {
         assert!(err.starts_with("tweet-attacks: "), "{err}");
         err
     }
+}
+
+/// Runs `cmd` until it pauses at `point` (the `#N` form allowed), then
+/// SIGKILLs it. Returns once it is dead; panics if it never got there.
+fn kill_at(env: &Env, cmd: Command, point: &str) {
+    let mut child = paused_at(env, cmd, point);
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "killed, not ended: {status}");
+}
+
+/// Starts `cmd` and returns it, still running, once it has paused at
+/// `point`; panics if it never got there.
+fn paused_at(env: &Env, mut cmd: Command, point: &str) -> std::process::Child {
+    let file = env.path("paused");
+    let _ = fs::remove_file(&file);
+    cmd.env("TWEET_ATTACKS_PAUSE_AT", point)
+        .env("TWEET_ATTACKS_PAUSE_FILE", &file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    while !file.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before it reached {point}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never reached {point}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let name = point.split('#').next().unwrap();
+    assert_eq!(
+        fs::read_to_string(&file).unwrap(),
+        name,
+        "paused where meant"
+    );
+    child
 }
 
 /// `n` failed-password guesses from `ip`, one connection per guess.

@@ -483,7 +483,7 @@ fn a_run_killed_between_its_stages_then_rotated_counts_every_guess_once() {
     let len = fs::metadata(t.env.path("auth.log")).unwrap().len();
     let mut cmd = t.env.run_args(&[]);
     cmd.env("TWEET_ATTACKS_STAGE_BYTES", "700");
-    super::exactly_once::kill_at(&t.env, cmd, "run:stage-saved#2");
+    kill_at(&t.env, cmd, "run:stage-saved#2");
     // Killed after its second save: part of the log is counted, the rest is not.
     let offset = t.env.state()["logs"]["auth.log"]["offset"]
         .as_u64()

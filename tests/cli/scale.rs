@@ -3,16 +3,13 @@
 
 use super::*;
 
-/// One sshd connection: three guesses (F = 3, P = 1 + 2).
-const CONN: [&str; 7] = [
-    "Nov 26 00:00:02 web01 sshd[3504]: Invalid user admin from 203.0.113.5 port 17641",
-    "Nov 26 00:00:02 web01 sshd[3504]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5 ",
-    "Nov 26 00:00:03 web01 sshd[3504]: Failed password for invalid user admin from 203.0.113.5 port 17641 ssh2",
-    "Nov 26 00:00:05 web01 sshd[3504]: Failed password for invalid user admin from 203.0.113.5 port 17641 ssh2",
-    "Nov 26 00:00:07 web01 sshd[3504]: Failed password for invalid user admin from 203.0.113.5 port 17641 ssh2",
-    "Nov 26 00:00:08 web01 sshd[3504]: Connection closed by invalid user admin 203.0.113.5 port 17641 [preauth]",
-    "Nov 26 00:00:08 web01 sshd[3504]: PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5 ",
-];
+/// One sshd connection: three guesses (F = 3, P = 1 + 2), as the table's
+/// unit tests know it.
+static CONN: std::sync::LazyLock<Vec<&str>> = std::sync::LazyLock::new(|| {
+    include_str!("../fixtures/one-connection.log")
+        .lines()
+        .collect()
+});
 
 fn lines(ls: &[&str]) -> String {
     ls.iter().map(|l| format!("{l}\n")).collect()
@@ -265,7 +262,7 @@ fn a_run_killed_between_stages_goes_on_from_the_last_stage_saved() {
     env.write("auth.log", &log);
     let mut cmd = env.run_args(&["--json"]);
     cmd.env(STAGE, "700");
-    super::exactly_once::kill_at(&env, cmd, "run:stage-saved#3");
+    kill_at(&env, cmd, "run:stage-saved#3");
     // Killed after its third save: what those stages read is saved, with
     // where they got to, and nothing was announced yet.
     let offset = env.state()["logs"]["auth.log"]["offset"].as_u64().unwrap();
@@ -300,7 +297,7 @@ fn a_reader_during_a_save_reads_the_last_whole_one_and_says_nothing() {
     env.write("auth.log", &guesses("203.0.113.9", 3, 100));
     env.run(&[]).ok();
     env.append("auth.log", &guesses("203.0.113.9", 4, 200));
-    let mut run = super::exactly_once::paused_at(&env, env.run_args(&[]), "save:synced");
+    let mut run = paused_at(&env, env.run_args(&[]), "save:synced");
     let show = || {
         Out(env
             .cmd(&["show", "--state", "state.json", "--json"])

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -127,8 +126,6 @@ fn all_tries(state: &Value) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
-/// Waits until `child` writes the name of the point it paused at to `file`,
-/// and returns it; fails if the run ends first (the kill would miss).
 /// Temp files beside the state: a compaction killed before its rename leaves one.
 fn temps(env: &Env) -> usize {
     fs::read_dir(env.path("."))
@@ -139,23 +136,6 @@ fn temps(env: &Env) -> usize {
             name.starts_with(".state.json.") && name.ends_with(".tmp")
         })
         .count()
-}
-
-fn paused_at(child: &mut std::process::Child, file: &std::path::Path, what: &str) -> String {
-    let start = Instant::now();
-    loop {
-        if let Ok(name) = fs::read_to_string(file) {
-            return name;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("{what}: the run ended ({status}) before reaching its pause point");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what}: never paused"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// The IPv4 addresses a post names.
@@ -228,7 +208,7 @@ fn kills_inside_reading_saving_and_posting_lose_nothing_and_post_nothing_twice()
     env.write("auth.log", &log);
     let noise = "Nov 26 10:00:00 web01 CRON[1]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)\n"
         .repeat(500);
-    let run = |pause: Option<(&str, &std::path::Path)>| {
+    let run = || {
         let mut c = env.run_on_files(&[
             "--sink",
             "twitter",
@@ -238,13 +218,9 @@ fn kills_inside_reading_saving_and_posting_lose_nothing_and_post_nothing_twice()
             "1000",
         ]);
         c.envs(fake_x::KEYS.env());
-        if let Some((at, file)) = pause {
-            c.env("TWEET_ATTACKS_PAUSE_AT", at)
-                .env("TWEET_ATTACKS_PAUSE_FILE", file);
-        }
         c
     };
-    Out(run(None).output().unwrap()).ok();
+    Out(run().output().unwrap()).ok();
 
     let points = ["read:event", "save:synced", "save:renamed", "post:answered"];
     let mut announced: Vec<String> = Vec::new();
@@ -290,13 +266,7 @@ fn kills_inside_reading_saving_and_posting_lose_nothing_and_post_nothing_twice()
         let before = fs::read(env.path("state.json")).unwrap();
         let temps_before = temps(&env);
         let requests_before = x.requests().len();
-        let pause = env.path(&format!("paused-{round}"));
-        let mut child = run(Some((&format!("{point}#{nth}"), &pause)))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        assert_eq!(paused_at(&mut child, &pause, &what), point, "{what}");
+        let mut child = paused_at(&env, run(), &format!("{point}#{nth}"));
         let signal = if (round / points.len()).is_multiple_of(2) {
             "KILL"
         } else {
@@ -357,7 +327,7 @@ fn kills_inside_reading_saving_and_posting_lose_nothing_and_post_nothing_twice()
     assert_eq!(landed.values().sum::<u32>(), 40);
 
     // A clean run catches up: every try counted once, every post made once.
-    Out(run(None).output().unwrap()).ok();
+    Out(run().output().unwrap()).ok();
     let state = env.state();
     assert_eq!(all_tries(&state), expected);
     assert_eq!(
