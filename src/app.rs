@@ -94,7 +94,7 @@ fn missing_log(c: &RunConfig, st: &mut State, path: &Path, key: &str, now: Secs)
         bail!("log file {key} does not exist (named by a flag or in the --config file)");
     }
     // Many hosts have no vsftpd: its default log missing is normal.
-    if key != crate::config::DEFAULT_VSFTPD_LOG {
+    if key != crate::config::default_vsftpd_log() {
         crate::notice::once(
             &mut st.notes,
             &note,

@@ -383,6 +383,12 @@ fn privacy(passwd: &Path, show_local: bool) -> Result<Privacy> {
     Ok(Privacy::new(local, show_local))
 }
 
+/// vsftpd's log, unless `TWEET_ATTACKS_DEFAULT_VSFTPD_LOG` moves the
+/// default: tests must not read the host's own.
+pub fn default_vsftpd_log() -> String {
+    std::env::var("TWEET_ATTACKS_DEFAULT_VSFTPD_LOG").unwrap_or_else(|_| DEFAULT_VSFTPD_LOG.into())
+}
+
 /// Debian and Ubuntu log sshd to auth.log; the Red Hat family to secure.
 fn default_auth_log() -> PathBuf {
     ["/var/log/auth.log", "/var/log/secure"]
@@ -556,7 +562,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     }
     let vsftpd_log = r.vsftpd_log.or(file.vsftpd_log);
     explicit_logs.extend(vsftpd_log.clone());
-    logs.push(vsftpd_log.unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()));
+    logs.push(vsftpd_log.unwrap_or_else(|| default_vsftpd_log().into()));
     Ok(RunOrIdle::Run(Box::new(RunConfig {
         state: r
             .state
@@ -644,7 +650,7 @@ fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
         logs.push(
             file.vsftpd_log
                 .clone()
-                .unwrap_or_else(|| DEFAULT_VSFTPD_LOG.into()),
+                .unwrap_or_else(|| default_vsftpd_log().into()),
         );
     }
     Ok(StatusConfig {

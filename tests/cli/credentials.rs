@@ -186,9 +186,23 @@ fn verify_credentials_checks_every_configured_sink_or_those_named() {
 
 #[test]
 fn a_closed_stderr_never_ends_a_run_before_it_saves() {
-    // vsftpd.log is missing: a warning on every run, written to a closed stderr.
-    let env = Env::new();
-    env.write("auth.log", &guesses(IP, 6, 100));
+    // A line over 64 KiB: a warning on every run that reads it.
+    let warned = || {
+        let env = Env::new();
+        let mut log = guesses(IP, 6, 100);
+        log.push_str(&format!("{}\n", "x".repeat(70 << 10)));
+        env.write("auth.log", &log);
+        env
+    };
+    let out = warned().run(&[]).ok();
+    assert!(
+        out.stderr().starts_with("tweet-attacks: warning: ")
+            && out.stderr().contains("longer than 64 KiB"),
+        "the runs below write a warning: {}",
+        out.stderr()
+    );
+
+    let env = warned();
     let bin = env!("CARGO_BIN_EXE_tweet-attacks");
     let status = Command::new("sh")
         .arg("-c")
@@ -217,8 +231,7 @@ fn a_closed_stderr_never_ends_a_run_before_it_saves() {
     assert_eq!(status.code(), Some(1), "{status}");
 
     // A broken pipe (cron's mailer gone): every write to stderr fails.
-    let env = Env::new();
-    env.write("auth.log", &guesses(IP, 6, 100));
+    let env = warned();
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let status = env
