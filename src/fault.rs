@@ -8,6 +8,8 @@
 //! that point it writes the point's name to the file and sleeps until it is
 //! killed. The test waits for the file, sends SIGKILL, and so knows exactly
 //! what the kill interrupted. Without the variables every point is a no-op.
+//! A test that removes the file instead lets the run go on: a run held at a
+//! point while another starts.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,8 +49,11 @@ pub fn point(name: &str) {
     if let Some(file) = &t.file {
         // Written whole, then renamed: the test never reads half a name.
         let tmp = format!("{file}.part");
-        if std::fs::write(&tmp, name).is_ok() {
-            let _ = std::fs::rename(&tmp, file);
+        if std::fs::write(&tmp, name).is_ok() && std::fs::rename(&tmp, file).is_ok() {
+            while std::path::Path::new(file).exists() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            return;
         }
     }
     loop {

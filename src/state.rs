@@ -591,10 +591,12 @@ mod tests {
                 prev: None,
             },
         );
+        record(&mut s, CONN, 100);
+        s.next_batch = 7;
         save(&path, &mut s).unwrap();
-        let mut back = load(&path).unwrap();
-        back.table = s.table.clone();
+        let back = load(&path).unwrap();
         assert_eq!(back, s);
+        assert_eq!(back.table.len(), 1, "the attacker came back");
         assert!(!sibling(&path, ".tmp").exists());
     }
 
@@ -1046,6 +1048,28 @@ mod tests {
         let path = blocker.join("state.json");
         let err = format!("{:#}", save(&path, &mut State::default()).unwrap_err());
         assert!(err.contains("file/state.json"), "{err}");
+
+        // An old state, under a name so long that no temp file can be made
+        // beside it (".NAME.XXXXXX.tmp" is over 255 bytes), root or not.
+        let path = dir.path().join("s".repeat(250));
+        let mut old = State::default();
+        record(&mut old, CONN, 100);
+        save(&dir.path().join("old.json"), &mut old).unwrap();
+        fs::rename(dir.path().join("old.json"), &path).unwrap();
+        let before = fs::read(&path).unwrap();
+        let mut new = State::default();
+        record(&mut new, &CONN.replace("203.0.113.5", "198.51.100.9"), 200);
+        let err = format!("{:#}", save(&path, &mut new).unwrap_err());
+        assert!(
+            err.contains(&"s".repeat(250)) && err.contains("the previous state is intact"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            before,
+            "the old state, byte for byte"
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2, "no temp file");
     }
 
     #[test]

@@ -216,7 +216,7 @@ fn export_temp_files_have_unguessable_names() {
             let _ = fs::remove_file(env.path(name));
             symlink(victim.path(), env.path(name)).unwrap();
         }
-        let export = env.cmd(&[
+        let mut export = env.cmd(&[
             "export",
             "--state",
             "state.json",
@@ -225,7 +225,7 @@ fn export_temp_files_have_unguessable_names() {
             "--out",
             "feed.xml",
         ]);
-        let mut child = paused_at(&env, export, "save:synced");
+        let mut child = paused_at(&env, quiet(&mut export), "save:synced");
         let pid = child.id().to_string();
         let temp: Vec<String> = names(env.dir.path())
             .into_iter()

@@ -316,23 +316,27 @@ fn skip(why: &str) {
 
 /// Runs `cmd` until it pauses at `point` (the `#N` form allowed), then
 /// SIGKILLs it. Returns once it is dead; panics if it never got there.
-fn kill_at(env: &Env, cmd: Command, point: &str) {
-    let mut child = paused_at(env, cmd, point);
+fn kill_at(env: &Env, mut cmd: Command, point: &str) {
+    let mut child = paused_at(env, quiet(&mut cmd), point);
     child.kill().unwrap();
     let status = child.wait().unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(9), "killed, not ended: {status}");
 }
 
-/// Starts `cmd` and returns it, still running, once it has paused at
-/// `point`; panics if it never got there.
-fn paused_at(env: &Env, mut cmd: Command, point: &str) -> std::process::Child {
+/// `cmd` with its output thrown away.
+fn quiet(cmd: &mut Command) -> &mut Command {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null())
+}
+
+/// Starts `cmd` (its output as the caller set it up) and returns it, still
+/// running, once it has paused at `point`; panics if it never got there.
+/// It stays there until killed, or until `resume`.
+fn paused_at(env: &Env, cmd: &mut Command, point: &str) -> std::process::Child {
     let file = env.path("paused");
     let _ = fs::remove_file(&file);
     cmd.env("TWEET_ATTACKS_PAUSE_AT", point)
-        .env("TWEET_ATTACKS_PAUSE_FILE", &file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env("TWEET_ATTACKS_PAUSE_FILE", &file);
     let mut child = cmd.spawn().unwrap();
     let started = Instant::now();
     while !file.exists() {
@@ -352,6 +356,11 @@ fn paused_at(env: &Env, mut cmd: Command, point: &str) -> std::process::Child {
         "paused where meant"
     );
     child
+}
+
+/// Lets the run that `paused_at` holds go on.
+fn resume(env: &Env) {
+    fs::remove_file(env.path("paused")).unwrap();
 }
 
 /// `n` failed-password guesses from `ip`, one connection per guess.
@@ -497,35 +506,42 @@ fn unreadable_log_is_an_error_naming_it() {
 #[test]
 fn overlapping_runs_count_and_publish_once() {
     let env = Env::new();
-    // Big enough that the two runs overlap.
     let mut log = String::new();
     for i in 0..60 {
         log.push_str(&guesses(&format!("203.0.113.{i}"), 8, 1000 + i * 10));
     }
-    let noise = "Nov 26 10:00:00 web01 CRON[1]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)\n";
-    log.push_str(&noise.repeat(200_000));
     env.write("auth.log", &log);
-    let a = env
+    // The first run, held inside its read: it has taken the lock.
+    let mut first = env.run_args(&[]);
+    first.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let first = paused_at(&env, &mut first, "read:event");
+    // A run meanwhile is refused once its wait for the lock is over…
+    let refused = env.run(&["--lock-wait", "0.3"]);
+    assert_eq!(refused.code(), Some(75), "{}", refused.stderr());
+    assert_eq!(refused.stdout(), "", "refused before reading anything");
+    // …and one that waits long enough runs after the first.
+    let mut second = env
         .run_args(&[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let b = env
-        .run_args(&[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (a, b) = (
-        Out(a.wait_with_output().unwrap()).ok(),
-        Out(b.wait_with_output().unwrap()).ok(),
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second run waits for the first"
     );
-    let posts = a.stdout().lines().count() + b.stdout().lines().count();
+    resume(&env);
+    let (first, second) = (
+        Out(first.wait_with_output().unwrap()).ok(),
+        Out(second.wait_with_output().unwrap()).ok(),
+    );
     assert_eq!(
-        posts, 60,
-        "each attacker published by exactly one of the runs"
+        first.stdout().lines().count(),
+        60,
+        "the first run publishes every attacker"
     );
+    assert_eq!(second.stdout(), "", "and the second none of them again");
     for i in 0..60 {
         assert_eq!(env.tries(&format!("203.0.113.{i}")), 8);
     }
@@ -790,7 +806,7 @@ fn export_writes_each_format_atomically() {
             &target,
         ];
         env.write(&target, "the old export\n");
-        let mut child = paused_at(&env, env.cmd(&args), "save:synced");
+        let mut child = paused_at(&env, quiet(&mut env.cmd(&args)), "save:synced");
         let before = fs::read_to_string(env.path(&target)).unwrap();
         child.kill().unwrap();
         child.wait().unwrap();

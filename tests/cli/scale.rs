@@ -297,7 +297,7 @@ fn a_reader_during_a_save_reads_the_last_whole_one_and_says_nothing() {
     env.write("auth.log", &guesses("203.0.113.9", 3, 100));
     env.run(&[]).ok();
     env.append("auth.log", &guesses("203.0.113.9", 4, 200));
-    let mut run = paused_at(&env, env.run_args(&[]), "save:synced");
+    let mut run = paused_at(&env, quiet(&mut env.run_args(&[])), "save:synced");
     let show = || {
         Out(env
             .cmd(&["show", "--state", "state.json", "--json"])

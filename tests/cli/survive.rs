@@ -266,7 +266,7 @@ fn kills_inside_reading_saving_and_posting_lose_nothing_and_post_nothing_twice()
         let before = fs::read(env.path("state.json")).unwrap();
         let temps_before = temps(&env);
         let requests_before = x.requests().len();
-        let mut child = paused_at(&env, run(), &format!("{point}#{nth}"));
+        let mut child = paused_at(&env, quiet(&mut run()), &format!("{point}#{nth}"));
         let signal = if (round / points.len()).is_multiple_of(2) {
             "KILL"
         } else {
