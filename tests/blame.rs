@@ -29,6 +29,10 @@ use proptest::prelude::*;
 use tweet_attacks::parse::parse;
 use tweet_attacks::table::Table;
 
+#[path = "support/addr.rs"]
+mod addr;
+use addr::client;
+
 /// A source address as the daemon prints it, and the client it stands for.
 fn address() -> impl Strategy<Value = (String, IpAddr)> {
     prop_oneof![
@@ -56,23 +60,6 @@ fn address() -> impl Strategy<Value = (String, IpAddr)> {
         ]
         .prop_map(|s| (s.to_string(), client(s.parse().unwrap()))),
     ]
-}
-
-/// The client behind an IPv6 form of an IPv4 address, as the parser reads it.
-fn client(ip: IpAddr) -> IpAddr {
-    let IpAddr::V6(v6) = ip else { return ip };
-    let s = v6.segments();
-    let v4 = IpAddr::V4(Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    ));
-    match s {
-        [0, 0, 0, 0, 0, 0xffff, _, _] | [0x64, 0xff9b, 0, 0, 0, 0, _, _] => v4,
-        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => v4,
-        _ => ip,
-    }
 }
 
 /// Fragments of every shape, carrying the address `a` the attacker wants

@@ -15,6 +15,10 @@ use proptest::prelude::*;
 use tweet_attacks::parse::{Event, parse};
 use tweet_attacks::source::{MAX_LINE, ReadStats, for_each_line};
 
+#[path = "support/addr.rs"]
+mod addr;
+use addr::{addresses_in, client};
+
 // ---------------------------------------------------------------------------
 // parse
 
@@ -70,31 +74,6 @@ const TOKENS: &[&str] = &[
     "4294967296",
     "\u{0}",
 ];
-
-/// Every substring of `line` that is a maximal run of address characters and
-/// parses as an address, with where it sits.
-fn addresses_in(line: &[u8]) -> Vec<(IpAddr, Range<usize>)> {
-    let is_addr = |b: &u8| b.is_ascii_hexdigit() || *b == b':' || *b == b'.';
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < line.len() {
-        if !is_addr(&line[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < line.len() && is_addr(&line[i]) {
-            i += 1;
-        }
-        if let Some(ip) = std::str::from_utf8(&line[start..i])
-            .ok()
-            .and_then(|s| s.parse::<IpAddr>().ok())
-        {
-            out.push((ip.to_canonical(), start..i));
-        }
-    }
-    out
-}
 
 /// Where `part`, a slice borrowed from `line`, sits in it.
 fn span_in(line: &[u8], part: &[u8]) -> Range<usize> {
@@ -218,7 +197,7 @@ fn address() -> impl Strategy<Value = (String, IpAddr)> {
         }),
         any::<u128>().prop_map(|n| {
             let ip = Ipv6Addr::from(n);
-            (ip.to_string(), IpAddr::V6(ip).to_canonical())
+            (ip.to_string(), client(IpAddr::V6(ip)))
         }),
         any::<u32>().prop_map(|n| {
             let ip = Ipv4Addr::from(n);
