@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::hash::fnv1a;
+
 /// Lines longer than this are skipped whole, with a warning: memory stays
 /// bounded whatever a log holds.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -296,12 +298,6 @@ pub struct LogRead {
     pub files: Vec<PathBuf>,
     /// Whole lines are left in the log itself, past the `limit` of `read_log_upto`.
     pub more: bool,
-}
-
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 fn fingerprint(file: &File, offset: u64) -> io::Result<u64> {

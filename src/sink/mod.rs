@@ -32,7 +32,7 @@ pub use settings::{Secret, SinkSettings};
 
 use crate::cli::SinkName;
 use crate::clock::Secs;
-use crate::source::fnv1a;
+use crate::hash::fnv1a;
 
 /// What a sink said about one post.
 #[derive(Debug)]

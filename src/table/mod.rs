@@ -25,9 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Secs;
 use crate::hash::Map;
+use crate::hash::fnv1a;
 use crate::links::{Links, Waiting};
 use crate::parse::{Event, Kind, Service, Slot};
-use crate::source::fnv1a;
 use crate::text;
 
 /// A connection idle this long is over: sshd's LoginGraceTime is 120 s, and
