@@ -300,8 +300,8 @@ fn prepare_state_folder(path: &Path) -> Result<()> {
 /// missing (remembered in the state), then stays idle and silent.
 fn idle_unconfigured(path: &Path, missing: &str, now: Secs) -> Result<()> {
     prepare_state_folder(path)?;
-    let _lock = state::lock(path, std::time::Duration::from_secs(10))?;
-    let mut st = state::load(path)?;
+    let lock = state::lock(path, std::time::Duration::from_secs(10))?;
+    let mut st = state::load_as(path, Some(&lock))?;
     if crate::notice::once(
         &mut st.notes,
         UNCONFIGURED,
@@ -327,14 +327,14 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         });
     };
     // A dry run writes nothing, so it need not wait for a cron run in progress.
-    let _lock = match c.dry_run {
+    let lock = match c.dry_run {
         true => None,
         false => {
             prepare_state_folder(&c.state)?;
             Some(state::lock(&c.state, c.lock_wait)?)
         }
     };
-    let mut st = state::load(&c.state)?;
+    let mut st = state::load_as(&c.state, lock.as_ref())?;
     st.table.set_rules(c.rules);
     crate::notice::ended(&mut st.notes, UNCONFIGURED);
     drop_internal(&mut st);
@@ -342,6 +342,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         if !c.dry_run {
             record_failed_read(
                 &c.state,
+                lock.as_ref(),
                 state::RunRecord {
                     started: now,
                     ended: now + started.elapsed().as_secs() as Secs,
@@ -440,11 +441,11 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
 /// is counted twice), and only the record is added to it. A state never
 /// saved stays unsaved, and a failure to record is left unsaid: the run's
 /// own error is the one line it says.
-fn record_failed_read(path: &Path, record: state::RunRecord) {
+fn record_failed_read(path: &Path, held: Option<&state::StateLock>, record: state::RunRecord) {
     if state::must_exist(path).is_err() {
         return;
     }
-    if let Ok(mut st) = state::load(path) {
+    if let Ok(mut st) = state::load_as(path, held) {
         st.last_run = Some(record);
         let _ = state::save(path, &mut st);
     }
@@ -498,7 +499,7 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let corrupt = || state::check(&e.state, st).map_err(|e| io::Error::other(format!("{e:#}")));
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
-        Some(path) => state::write_atomically(path, 0o644, |w| {
+        Some(path) => crate::atomic::write_atomically(path, 0o644, |w| {
             crate::export::export(&st.table, &options, now, w)?;
             corrupt()
         })

@@ -25,6 +25,7 @@ pub mod table;
 pub mod text;
 pub mod verify;
 
+pub mod atomic;
 pub mod completions;
 pub mod export;
 pub mod fault;

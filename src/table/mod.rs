@@ -739,10 +739,7 @@ mod store;
 
 use store::Key;
 
-pub use store::{
-    ChunkWritten, HeadRef, Opened, PREFIX, Placed, Plan, SameHead, Staged, Summed,
-    open as open_stored, write_head, write_tick, write_trailer,
-};
+pub use store::{Headed, Opened, PREFIX, SameHead, SaveError, Wrote, open as open_stored, save};
 
 #[cfg(test)]
 mod tests {

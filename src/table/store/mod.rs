@@ -66,7 +66,7 @@ use frame::HEAD_START;
 pub use frame::{
     HeadRef, Opened, PREFIX, Placed, SameHead, Summed, open, write_head, write_tick, write_trailer,
 };
-pub use save::Staged;
+pub use save::{Headed, SaveError, Wrote, save};
 
 /// The checksum of a block, an index or a head: CRC-32, SIMD-fast (a cron
 /// run checks a few MB of index and a block per address it meets).
