@@ -18,12 +18,13 @@ use crate::decide::decide;
 use crate::deliver;
 use crate::ingest::{ingest_all, ingest_counting};
 use crate::journal;
+use crate::lines::{self, ReadStats};
 use crate::parse::{Seen, examine};
 use crate::render::{Announcement, render};
 use crate::sink::stdout::{StdoutSink, print_post};
 use crate::sink::x::{TwitterSink, XClient};
 use crate::sink::{Pending, Post, Sink, name_of as sink_name, plan};
-use crate::source::{self, ReadStats, Resume};
+use crate::source::{self, Resume};
 use crate::state::{self, State};
 use crate::summary::{Forms, Summary};
 use crate::text;
@@ -73,7 +74,7 @@ fn warn_read(what: &str, stats: &ReadStats) {
         warn(format_args!(
             "{what}: skipped {} line(s) longer than {} KiB",
             stats.too_long,
-            source::MAX_LINE / 1024
+            lines::MAX_LINE / 1024
         ));
     }
 }
@@ -582,7 +583,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         let name = input_name(input);
         let input = open_input(input)?;
         let (stats, recognised) = ingest_counting(&mut st.table, &mut clock, now, |on_line| {
-            source::for_each_line(input, true, on_line)
+            lines::for_each_line(input, true, on_line)
         });
         let stats = stats.with_context(|| format!("cannot read {name}"))?;
         warn_read(&name, &stats);
@@ -646,7 +647,7 @@ fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
         let file = (inputs.len() > 1).then_some(name.as_str());
         let mut n = 0u64;
         let mut recognised = 0u64;
-        let stats = source::for_each_line(open_input(input)?, true, |line| {
+        let stats = lines::for_each_line(open_input(input)?, true, |line| {
             n += 1;
             let ev = match examine(line) {
                 Seen::Event(ev) => ev,

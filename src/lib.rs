@@ -13,6 +13,7 @@ pub mod deliver;
 pub mod host;
 pub mod ingest;
 pub mod journal;
+pub mod lines;
 pub mod links;
 pub mod parse;
 pub mod queue;

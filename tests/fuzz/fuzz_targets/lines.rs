@@ -8,7 +8,7 @@
 use std::io::BufReader;
 
 use libfuzzer_sys::fuzz_target;
-use tweet_attacks::source::{MAX_LINE, for_each_line};
+use tweet_attacks::lines::{MAX_LINE, for_each_line};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 3 {
