@@ -53,12 +53,8 @@ pub struct LogPos {
 pub struct PrevPos {
     /// Where it was last seen (`auth.log.1`); looked for by identity elsewhere too.
     pub path: String,
-    pub offset: u64,
-    pub inode: u64,
-    pub dev: u64,
-    pub fp: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub born: u64,
+    #[serde(flatten)]
+    pub at: Mark,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -76,7 +72,7 @@ impl LogPos {
         match &self.prev {
             Some(p) => out.push_str(&format!(
                 "; also watching {} (inode {}) from byte {} for late writes until the next rotation",
-                p.path, p.inode, p.offset
+                p.path, p.at.inode, p.at.offset
             )),
             None => out.push_str("; no rotated file watched"),
         }
@@ -94,26 +90,30 @@ impl LogPos {
     }
 }
 
-impl PrevPos {
-    fn mark(&self) -> Mark {
-        Mark {
-            offset: self.offset,
-            inode: self.inode,
-            dev: self.dev,
-            fp: self.fp,
-            born: self.born,
-        }
-    }
+/// A position in one file, whichever generation of the log it is now: its
+/// fields are `LogPos`'s first ones, which the state spells out in the
+/// log's own entry (`LogPos::mark` reads them back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub offset: u64,
+    pub inode: u64,
+    pub dev: u64,
+    pub fp: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub born: u64,
 }
 
-/// A position in one file, whichever generation of the log it is now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Mark {
-    offset: u64,
-    inode: u64,
-    dev: u64,
-    fp: u64,
-    born: u64,
+impl Mark {
+    /// `file` (whose metadata is `meta`) read up to `offset`.
+    fn of(file: &File, meta: &Metadata, offset: u64) -> io::Result<Mark> {
+        Ok(Mark {
+            offset,
+            inode: meta.ino(),
+            dev: meta.dev(),
+            fp: fingerprint(file, offset)?,
+            born: born(meta),
+        })
+    }
 }
 
 /// What happened when a log was opened at its saved position.
@@ -265,18 +265,14 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
 fn prev_pos(path: &Path, file: &File, meta: &Metadata, offset: u64) -> io::Result<PrevPos> {
     Ok(PrevPos {
         path: path.to_string_lossy().into_owned(),
-        offset,
-        inode: meta.ino(),
-        dev: meta.dev(),
-        fp: fingerprint(file, offset)?,
-        born: born(meta),
+        at: Mark::of(file, meta, offset)?,
     })
 }
 
 /// Finds the watched previous generation: where it was last seen, else
 /// wherever it went since (renamed further, or compressed).
 fn locate_prev(p: &PrevPos, gens: &mut Option<Vec<Gen>>, path: &Path) -> Option<(PathBuf, Opened)> {
-    let m = p.mark();
+    let m = p.at;
     let seen = PathBuf::from(&p.path);
     if let Some((file, meta)) = open_plain(&seen)
         && same_file(&meta, &m)
@@ -467,7 +463,7 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
         // Watched while the log was not rotated again; after that its writer has
         // long been signalled, and its last line is taken as it is.
         let watched = matches!(cur, Cur::Here(_)) && matches!(opened, Opened::Plain { .. });
-        let end = self.rotated(&prev_path, &mut opened, p.offset, !watched)?;
+        let end = self.rotated(&prev_path, &mut opened, p.at.offset, !watched)?;
         match (watched, &opened) {
             (true, Opened::Plain { file, meta }) => Ok(Some(
                 prev_pos(&prev_path, file, meta, end)
@@ -544,15 +540,14 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
         self.files.push(log.path.to_path_buf());
         add(&mut self.stats, &stats);
         self.stats.partial = stats.partial;
-        let offset = start + stats.consumed;
-        let fp = fingerprint(file, offset).with_context(log.ctx())?;
+        let m = Mark::of(file, meta, start + stats.consumed).with_context(log.ctx())?;
         Ok(LogRead {
             pos: LogPos {
-                offset,
-                inode: meta.ino(),
-                dev: meta.dev(),
-                fp,
-                born: born(meta),
+                offset: m.offset,
+                inode: m.inode,
+                dev: m.dev,
+                fp: m.fp,
+                born: m.born,
                 seen: mtime(meta),
                 prev: prev.map(Box::new),
             },
@@ -568,6 +563,30 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
 mod tests {
     use super::*;
     use crate::hash::fnv1a;
+
+    #[test]
+    fn a_watched_file_is_saved_in_the_same_fields_as_before() {
+        let mut p = PrevPos {
+            path: "auth.log.1".into(),
+            at: Mark {
+                offset: 1,
+                inode: 2,
+                dev: 3,
+                fp: 4,
+                born: 0,
+            },
+        };
+        let text = serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            r#"{"path":"auth.log.1","offset":1,"inode":2,"dev":3,"fp":4}"#
+        );
+        assert_eq!(serde_json::from_str::<PrevPos>(&text).unwrap(), p);
+        p.at.born = 5;
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(text.ends_with(r#","fp":4,"born":5}"#), "{text}");
+        assert_eq!(serde_json::from_str::<PrevPos>(&text).unwrap(), p);
+    }
 
     #[test]
     fn a_log_replaced_by_a_copy_of_itself_is_not_read_again() {
