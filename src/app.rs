@@ -218,10 +218,10 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
     let queued = queued_ips(&st.outbox);
     let due = decide(&st.table, &c.policy, |ip| queued.contains(ip));
     for ip in due {
-        let Some(a) = st.table.get_mut(&ip) else {
+        let Some(a) = st.table.get(&ip) else {
             continue;
         };
-        let subject = Announcement::of(ip, a, &c.privacy);
+        let subject = Announcement::of(ip, &a, &c.privacy);
         for spec in &c.sinks {
             st.outbox.push(Pending {
                 subject: subject.clone(),
@@ -596,10 +596,10 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
     let due = decide(&st.table, &c.policy, |ip| queued.contains(ip));
     let mut out = io::BufWriter::new(io::stdout().lock());
     for ip in due {
-        let Some(a) = st.table.get_mut(&ip) else {
+        let Some(a) = st.table.get(&ip) else {
             continue;
         };
-        let a = Announcement::of(ip, a, &c.privacy);
+        let a = Announcement::of(ip, &a, &c.privacy);
         let post = Post {
             text: render(&a),
             subjects: vec![a],

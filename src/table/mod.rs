@@ -16,6 +16,7 @@
 //! block at a time when an address comes up. How they are written, found
 //! and forgotten is `store`'s business.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
@@ -361,7 +362,18 @@ impl Table {
         true
     }
 
-    /// One attacker, to read or change.
+    /// One attacker, to read: from memory, or from its stored block (a
+    /// file read), without marking it changed, so the next save does not
+    /// write it again.
+    pub fn get(&self, ip: &IpAddr) -> Option<Cow<'_, Attacker>> {
+        match self.attackers.get(ip) {
+            Some(a) => Some(Cow::Borrowed(a)),
+            None => self.stored.find(ip).map(|(a, _)| Cow::Owned(a)),
+        }
+    }
+
+    /// One attacker, to change: read into memory if it is stored (a file
+    /// read), and marked changed, so the next save writes it again.
     pub fn get_mut(&mut self, ip: &IpAddr) -> Option<&mut Attacker> {
         if !self.attackers.contains_key(ip) && !self.take_stored(ip) {
             return None;
@@ -1053,6 +1065,23 @@ mod tests {
         assert_eq!(t.len(), 1);
         assert!(t.get_mut(&ip("203.0.113.5")).is_none());
         assert!(t.get_mut(&ip("203.0.113.6")).is_some());
+    }
+
+    #[test]
+    fn reading_a_stored_attacker_does_not_mark_it_changed() {
+        let mut t = Table::default();
+        feed(&mut t, &[(CONN[2], 100), (CONN[3], 101)]);
+        let mut t = store::tests::reloaded(&t);
+        let a = t.get(&ip("203.0.113.5")).expect("stored").into_owned();
+        assert_eq!(a.last, 101);
+        assert!(t.get(&ip("203.0.113.6")).is_none());
+        assert!(
+            t.unchanged(),
+            "a read is not a change: the save writes nothing again"
+        );
+        t.get_mut(&ip("203.0.113.5")).unwrap().announced = Some(200);
+        assert!(!t.unchanged(), "a change is saved");
+        assert_eq!(t.get(&ip("203.0.113.5")).unwrap().announced, Some(200));
     }
 
     #[test]
