@@ -140,60 +140,76 @@ pub fn load_as(path: &Path, held: Option<&StateLock>) -> Result<State> {
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         anyhow::bail!("state file {} is not a regular file", path.display());
     }
-    let cannot_read = || format!("cannot read state file {}", path.display());
-    let corrupt = || {
-        format!(
-            "state file {} is corrupt (left untouched; move it away to start afresh)",
-            path.display()
-        )
-    };
-    let newer = |version: u32| {
-        anyhow::anyhow!(
-            "state file {} has format version {version}, newer than this tweet-attacks understands ({VERSION})",
-            path.display()
-        )
-    };
     let mut start = vec![0; crate::table::PREFIX.len()];
-    let n = read_up_to(&mut file, &mut start).with_context(cannot_read)?;
+    let n = read_up_to(&mut file, &mut start).with_context(|| cannot_read(path))?;
     if start[..n] == *crate::table::PREFIX {
-        let opened = crate::table::open_stored(file)
-            .map_err(|e| anyhow::anyhow!(e))
-            .with_context(corrupt)?;
-        let mut st: State = serde_json::from_slice(&opened.head).with_context(corrupt)?;
-        if st.version > VERSION {
-            return Err(newer(st.version));
-        }
-        st.saved = Saved {
-            run: st.last_run.clone(),
-            before: st.table.forgotten_before(),
-        };
-        if let Some(tick) = &opened.tick {
-            let (run, before) = read_tick(tick).with_context(corrupt)?;
-            st.last_run = Some(run);
-            st.table.set_forgotten_before(before);
-        }
-        st.table
-            .attach(&opened)
-            .map_err(|e| anyhow::anyhow!(e))
-            .with_context(corrupt)?;
-        let torn = opened.torn;
-        // A reader (`show`, a dry run) that finds another run holding the
-        // lock is looking at its save in progress, not at one cut short.
-        if torn && (held.is_some() || !another_run_saving(path)) {
-            crate::notice::warn(format_args!(
-                "state file {}: its last save was cut short; read the one before it (those lines are read again)",
-                path.display()
-            ));
-        }
-        return Ok(st);
+        return load_stored(path, file, held);
     }
     let mut bytes = start[..n].to_vec();
-    file.read_to_end(&mut bytes).with_context(cannot_read)?;
+    file.read_to_end(&mut bytes)
+        .with_context(|| cannot_read(path))?;
+    load_whole(path, bytes)
+}
+
+fn cannot_read(path: &Path) -> String {
+    format!("cannot read state file {}", path.display())
+}
+
+fn corrupt(path: &Path) -> String {
+    format!(
+        "state file {} is corrupt (left untouched; move it away to start afresh)",
+        path.display()
+    )
+}
+
+fn newer(path: &Path, version: u32) -> anyhow::Error {
+    anyhow::anyhow!(
+        "state file {} has format version {version}, newer than this tweet-attacks understands ({VERSION})",
+        path.display()
+    )
+}
+
+/// Format 4: the head, its tick if the last save was one, and the stored
+/// attackers' indexes (see `table::store`).
+fn load_stored(path: &Path, file: File, held: Option<&StateLock>) -> Result<State> {
+    let corrupt = || corrupt(path);
+    let opened = crate::table::open_stored(file)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(corrupt)?;
+    let mut st: State = serde_json::from_slice(&opened.head).with_context(corrupt)?;
+    if st.version > VERSION {
+        return Err(newer(path, st.version));
+    }
+    st.saved = Saved {
+        run: st.last_run.clone(),
+        before: st.table.forgotten_before(),
+    };
+    if let Some(tick) = &opened.tick {
+        let (run, before) = read_tick(tick).with_context(corrupt)?;
+        st.last_run = Some(run);
+        st.table.set_forgotten_before(before);
+    }
+    st.table
+        .attach(&opened)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(corrupt)?;
+    // A reader (`show`, a dry run) that finds another run holding the
+    // lock is looking at its save in progress, not at one cut short.
+    if opened.torn && (held.is_some() || !another_run_saving(path)) {
+        crate::notice::warn(format_args!(
+            "state file {}: its last save was cut short; read the one before it (those lines are read again)",
+            path.display()
+        ));
+    }
+    Ok(st)
+}
+
+/// Formats 1 to 3, read whole; an older one is written back as this one.
+fn load_whole(path: &Path, bytes: Vec<u8>) -> Result<State> {
     // UTF-8 is checked once for the whole file, not string by string.
-    let text = String::from_utf8(bytes).with_context(corrupt)?;
+    let text = String::from_utf8(bytes).with_context(|| corrupt(path))?;
     match serde_json::from_str::<State>(&text) {
-        Ok(st) if st.version > VERSION => Err(newer(st.version)),
-        // An older format is read as it is and written back as this one.
+        Ok(st) if st.version > VERSION => Err(newer(path, st.version)),
         Ok(st) => Ok(State {
             version: VERSION,
             ..st
@@ -204,8 +220,8 @@ pub fn load_as(path: &Path, held: Option<&StateLock>) -> Result<State> {
                 version: u32,
             }
             match serde_json::from_str::<Versioned>(&text) {
-                Ok(v) if v.version > VERSION => Err(newer(v.version)),
-                _ => Err(anyhow::Error::new(e).context(corrupt())),
+                Ok(v) if v.version > VERSION => Err(newer(path, v.version)),
+                _ => Err(anyhow::Error::new(e).context(corrupt(path))),
             }
         }
     }

@@ -1,6 +1,12 @@
 //! The attacker table: per address, tries, user names, services and times,
 //! plus the few sshd connections still open, so a guess is counted once
-//! even when its lines are split across two runs. Pure: no I/O.
+//! even when its lines are split across two runs. No clock: the time comes
+//! with each event. Not pure: its file I/O is all in `store`, which saves
+//! it (`store::save`), and, for a table loaded from a state file, reads its
+//! stored attackers from that file when one is asked for (`get`, `get_mut`,
+//! `record`) or all are (`for_each_standing`, `ranked`). A read that fails
+//! is kept as the table's fault (`fault`, checked by `state::check` and
+//! before every save), not returned.
 //!
 //! A try is one guess. Per sshd connection (one pid, one source address,
 //! idle for less than `CONN_IDLE`), tries = max(F, P, E, 1): F counts
@@ -437,6 +443,9 @@ impl Table {
 
     /// `record`, with the event's address known. Inlined: it is the hot loop
     /// of every read, and a call here costs the map lookups their inlining.
+    /// Longer than the house's 80 lines on purpose: it holds the attacker
+    /// and its connection borrowed at once (`a`, `c`) while the PAM children
+    /// are asked, which a split into methods on `self` could not borrow.
     #[inline(always)]
     fn record_at(&mut self, ev: &Event, addr: IpAddr, t: Secs) {
         self.latest = self.latest.max(t);

@@ -113,21 +113,7 @@ pub(in crate::table) fn write_chunk<'v, W: Write>(
     let len = w.at - at;
     w.write_all(b"}},\n")?;
     let index_at = w.at;
-    let mut part = Vec::with_capacity(blocks.len() * ENTRY * 2 + bloom.bits.len() * 16 + 32);
-    part.extend_from_slice(b"{\"index\":\"");
-    let mut entry = [0u8; ENTRY];
-    for b in &blocks {
-        entry[0] = u8::from(b.key.0);
-        entry[1..17].copy_from_slice(&b.key.1.to_be_bytes());
-        entry[17..21].copy_from_slice(&((b.at - at) as u32).to_le_bytes());
-        entry[21..].copy_from_slice(&b.sum.to_le_bytes());
-        hex(&entry, &mut part);
-    }
-    part.extend_from_slice(b"\",\"bloom\":\"");
-    for word in &bloom.bits {
-        hex(&word.to_le_bytes(), &mut part);
-    }
-    part.extend_from_slice(b"\"}");
+    let part = index_part(at, &blocks, &bloom);
     w.write_all(&part)?;
     let meta = ChunkMeta {
         at,
@@ -143,6 +129,28 @@ pub(in crate::table) fn write_chunk<'v, W: Write>(
         blocks,
         bloom,
     }))
+}
+
+/// The index part of a chunk whose records start at `at`:
+/// `{"index":"<hex>","bloom":"<hex>"}`, each block's entry (`ENTRY`) and
+/// the filter's words, little-endian.
+fn index_part(at: u64, blocks: &[BlockRef], bloom: &Bloom) -> Vec<u8> {
+    let mut part = Vec::with_capacity(blocks.len() * ENTRY * 2 + bloom.bits.len() * 16 + 32);
+    part.extend_from_slice(b"{\"index\":\"");
+    let mut entry = [0u8; ENTRY];
+    for b in blocks {
+        entry[0] = u8::from(b.key.0);
+        entry[1..17].copy_from_slice(&b.key.1.to_be_bytes());
+        entry[17..21].copy_from_slice(&((b.at - at) as u32).to_le_bytes());
+        entry[21..].copy_from_slice(&b.sum.to_le_bytes());
+        hex(&entry, &mut part);
+    }
+    part.extend_from_slice(b"\",\"bloom\":\"");
+    for word in &bloom.bits {
+        hex(&word.to_le_bytes(), &mut part);
+    }
+    part.extend_from_slice(b"\"}");
+    part
 }
 
 /// A chunk just written, to add to the store once its save is committed.
