@@ -1,8 +1,9 @@
 //! tweet-attacks: sshd and vsftpd logs → attacker table → public posts.
 //!
-//! Modules in the order the data flows: `cli`/`config` → `source` → `parse`
-//! → `table` (`ingest` runs the three on two threads) → `decide` →
-//! `render` → `sink` → `state`; `app` ties one run together.
+//! Modules in the order the data flows: `cli`/`config` → `source` (whole
+//! lines by `lines`) → `parse` → `table` (`ingest` runs the three on two
+//! threads) → `decide` → `render` → `sink` → `state`; `app` ties one run
+//! together.
 
 pub mod cli;
 pub mod config;
