@@ -17,11 +17,12 @@ use crate::decide::decide;
 use crate::deliver;
 use crate::ingest::{ingest_all, ingest_counting};
 use crate::journal;
+use crate::lines::{self, ReadStats};
 use crate::parse::{Seen, examine};
 use crate::render::{Announcement, render};
 use crate::sink::stdout::print_post;
 use crate::sink::{Pending, Post, name_of as sink_name, plan};
-use crate::source::{self, ReadStats, Resume};
+use crate::source::{self, Resume};
 use crate::state::{self, State};
 use crate::summary::{Forms, Summary};
 use crate::text;
@@ -71,7 +72,7 @@ fn warn_read(what: &str, stats: &ReadStats) {
         warn(format_args!(
             "{what}: skipped {} line(s) longer than {} KiB",
             stats.too_long,
-            source::MAX_LINE / 1024
+            lines::MAX_LINE / 1024
         ));
     }
 }
@@ -215,10 +216,10 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
     let queued = queued_ips(&st.outbox);
     let due = decide(&st.table, &c.policy, |ip| queued.contains(ip));
     for ip in due {
-        let Some(a) = st.table.get_mut(&ip) else {
+        let Some(a) = st.table.get(&ip) else {
             continue;
         };
-        let subject = Announcement::of(ip, a, &c.privacy);
+        let subject = Announcement::of(ip, &a, &c.privacy);
         for spec in &c.sinks {
             st.outbox.push(Pending {
                 subject: subject.clone(),
@@ -284,8 +285,8 @@ fn prepare_state_folder(path: &Path) -> Result<()> {
 /// missing (remembered in the state), then stays idle and silent.
 fn idle_unconfigured(path: &Path, missing: &str, now: Secs) -> Result<()> {
     prepare_state_folder(path)?;
-    let _lock = state::lock(path, std::time::Duration::from_secs(10))?;
-    let mut st = state::load(path)?;
+    let lock = state::lock(path, std::time::Duration::from_secs(10))?;
+    let mut st = state::load_as(path, Some(&lock))?;
     if crate::notice::once(
         &mut st.notes,
         UNCONFIGURED,
@@ -311,14 +312,14 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         });
     };
     // A dry run writes nothing, so it need not wait for a cron run in progress.
-    let _lock = match c.dry_run {
+    let lock = match c.dry_run {
         true => None,
         false => {
             prepare_state_folder(&c.state)?;
             Some(state::lock(&c.state, c.lock_wait)?)
         }
     };
-    let mut st = state::load(&c.state)?;
+    let mut st = state::load_as(&c.state, lock.as_ref())?;
     st.table.set_rules(c.rules);
     crate::notice::ended(&mut st.notes, UNCONFIGURED);
     drop_internal(&mut st);
@@ -326,6 +327,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
         if !c.dry_run {
             record_failed_read(
                 &c.state,
+                lock.as_ref(),
                 state::RunRecord {
                     started: now,
                     ended: now + started.elapsed().as_secs() as Secs,
@@ -424,11 +426,11 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
 /// is counted twice), and only the record is added to it. A state never
 /// saved stays unsaved, and a failure to record is left unsaid: the run's
 /// own error is the one line it says.
-fn record_failed_read(path: &Path, record: state::RunRecord) {
+fn record_failed_read(path: &Path, held: Option<&state::StateLock>, record: state::RunRecord) {
     if state::must_exist(path).is_err() {
         return;
     }
-    if let Ok(mut st) = state::load(path) {
+    if let Ok(mut st) = state::load_as(path, held) {
         st.last_run = Some(record);
         let _ = state::save(path, &mut st);
     }
@@ -482,7 +484,7 @@ fn export(e: &ExportConfig, now: Secs) -> Result<()> {
     let corrupt = || state::check(&e.state, st).map_err(|e| io::Error::other(format!("{e:#}")));
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
-        Some(path) => state::write_atomically(path, 0o644, |w| {
+        Some(path) => crate::atomic::write_atomically(path, 0o644, |w| {
             crate::export::export(&st.table, &options, now, w)?;
             corrupt()
         })
@@ -565,7 +567,7 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         let name = input_name(input);
         let input = open_input(input)?;
         let (stats, recognised) = ingest_counting(&mut st.table, &mut clock, now, |on_line| {
-            source::for_each_line(input, true, on_line)
+            lines::for_each_line(input, true, on_line)
         });
         let stats = stats.with_context(|| format!("cannot read {name}"))?;
         warn_read(&name, &stats);
@@ -578,10 +580,10 @@ fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
     let due = decide(&st.table, &c.policy, |ip| queued.contains(ip));
     let mut out = io::BufWriter::new(io::stdout().lock());
     for ip in due {
-        let Some(a) = st.table.get_mut(&ip) else {
+        let Some(a) = st.table.get(&ip) else {
             continue;
         };
-        let a = Announcement::of(ip, a, &c.privacy);
+        let a = Announcement::of(ip, &a, &c.privacy);
         let post = Post {
             text: render(&a),
             subjects: vec![a],
@@ -629,7 +631,7 @@ fn parse_inputs(inputs: &[Input], missed: bool, now: Secs) -> Result<()> {
         let file = (inputs.len() > 1).then_some(name.as_str());
         let mut n = 0u64;
         let mut recognised = 0u64;
-        let stats = source::for_each_line(open_input(input)?, true, |line| {
+        let stats = lines::for_each_line(open_input(input)?, true, |line| {
             n += 1;
             let ev = match examine(line) {
                 Seen::Event(ev) => ev,

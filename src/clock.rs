@@ -208,17 +208,8 @@ impl LocalClock {
     /// `Nov 26 10:15:01` (day may be space-padded). The year is the latest
     /// one that does not put the stamp after `now`.
     pub fn syslog(&mut self, b: &[u8]) -> Option<Secs> {
-        // A single-space day (`Nov 2 15:40:14`), as busybox and others write it.
-        let padded;
-        let b = if b.len() == 14 && b[5] == b' ' {
-            let mut p = [b' '; 15];
-            p[..4].copy_from_slice(&b[..4]);
-            p[5..].copy_from_slice(&b[4..]);
-            padded = p;
-            &padded[..]
-        } else {
-            b
-        };
+        let padded = pad_day::<15>(b, 4);
+        let b = padded.as_ref().map_or(b, |p| &p[..]);
         if b.len() != 15 || b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
             return None;
         }
@@ -273,17 +264,8 @@ impl LocalClock {
 
     /// vsftpd's own `Thu Nov 26 10:15:01 2026` (day may be space-padded).
     pub fn vsftpd(&self, b: &[u8]) -> Option<Secs> {
-        // A single-space day (`Thu Nov 2 …`).
-        let padded;
-        let b = if b.len() == 23 && b[9] == b' ' {
-            let mut p = [b' '; 24];
-            p[..8].copy_from_slice(&b[..8]);
-            p[9..].copy_from_slice(&b[8..]);
-            padded = p;
-            &padded[..]
-        } else {
-            b
-        };
+        let padded = pad_day::<24>(b, 8);
+        let b = padded.as_ref().map_or(b, |p| &p[..]);
         if b.len() != 24 || b[3] != b' ' || b[7] != b' ' || b[10] != b' ' || b[19] != b' ' {
             return None;
         }
@@ -300,6 +282,19 @@ impl LocalClock {
         let t = self.local_minute(y as i16, mo as i8, d as i8, h as i8, mi as i8)?;
         Some(t + s)
     }
+}
+
+/// A stamp whose day has one space before it where the fixed layout has
+/// two (`Nov 2 15:40:14`, as busybox and others write it), padded to the
+/// layout's width `N`; `day` is where the day's two places start. `None`
+/// when `b` is not such a stamp.
+fn pad_day<const N: usize>(b: &[u8], day: usize) -> Option<[u8; N]> {
+    (b.len() == N - 1 && b[day + 1] == b' ').then(|| {
+        let mut p = [b' '; N];
+        p[..day].copy_from_slice(&b[..day]);
+        p[day + 1..].copy_from_slice(&b[day..]);
+        p
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Who is due: attackers past the threshold, not yet announced, not ignored,
 //! at a global address (`scope`: internal ones are counted, never
-//! announced). Pure.
+//! announced). No I/O of its own and no clock (the time comes in `Policy`);
+//! but asking the table for every attacker's standing (`for_each_standing`)
+//! reads the stored ones' blocks from the state file, and a block that
+//! fails is recorded as the table's fault (see `state::check`), not returned.
 
 use std::net::IpAddr;
 use std::str::FromStr;

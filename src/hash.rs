@@ -9,6 +9,15 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::LazyLock;
 
+/// FNV-1a, 64 bits: fixed and unkeyed, unlike `Keyed`, for what is saved
+/// or compared across runs (a log's fingerprint, a hashed host or user
+/// name in the table, a sink's idempotency key).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// A `HashMap` with the fast keyed hasher.
 pub type Map<K, V> = HashMap<K, V, Keyed>;
 

@@ -229,7 +229,7 @@ impl Lines {
 
     /// A share is small: the merging thread, idle when it was handed one,
     /// comes back for the next soon, and the reading one parses meanwhile.
-    /// Lines are at most `source::MAX_LINE`, so a share is bounded.
+    /// Lines are at most `lines::MAX_LINE`, so a share is bounded.
     fn full(&self) -> bool {
         self.bytes.len() >= SHARE_BYTES
     }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::clock::{Secs, format_rfc3339};
-use crate::source::{self, ReadStats};
+use crate::lines::{self, ReadStats};
 
 /// The programs whose entries are asked for. `_COMM` is only a first
 /// filter: any user can name a program `sshd`. What is counted is decided
@@ -259,7 +259,7 @@ fn journalctl(
     let mut entries = 0u64;
     let mut bad = 0u64;
     let mut forged = 0u64;
-    let stats = source::for_each_line(BufReader::with_capacity(1 << 20, stdout), true, |json| {
+    let stats = lines::for_each_line(BufReader::with_capacity(1 << 20, stdout), true, |json| {
         let Ok(entry) = serde_json::from_slice::<Entry>(json) else {
             // Skipped and counted; the cursor moves past it if it has one.
             bad += 1;

@@ -1,8 +1,9 @@
 //! tweet-attacks: sshd and vsftpd logs → attacker table → public posts.
 //!
-//! Modules in the order the data flows: `cli`/`config` → `source` → `parse`
-//! → `table` (`ingest` runs the three on two threads) → `decide` →
-//! `render` → `sink` → `state`; `app` ties one run together.
+//! Modules in the order the data flows: `cli`/`config` → `source` (whole
+//! lines by `lines`) → `parse` → `table` (`ingest` runs the three on two
+//! threads) → `decide` → `render` → `sink` → `state`; `app` ties one run
+//! together.
 
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod deliver;
 pub mod host;
 pub mod ingest;
 pub mod journal;
+pub mod lines;
 pub mod links;
 pub mod parse;
 pub mod queue;
@@ -25,6 +27,7 @@ pub mod table;
 pub mod text;
 pub mod verify;
 
+pub mod atomic;
 pub mod completions;
 pub mod export;
 pub mod fault;

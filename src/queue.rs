@@ -228,8 +228,8 @@ pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
 
 fn change_parked(path: &Path, change: Change, which: &Which, now: Secs) -> Result<()> {
     // A run in progress holds the lock; wait for it as a second run would.
-    let _lock = state::lock(path, Duration::from_secs(10))?;
-    let mut st = state::load(path)?;
+    let lock = state::lock(path, Duration::from_secs(10))?;
+    let mut st = state::load_as(path, Some(&lock))?;
     let chosen = |p: &crate::sink::Pending| {
         p.parked.is_some()
             && match which {

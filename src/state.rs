@@ -1,22 +1,22 @@
 //! The state file: versioned, locked for the whole run, saved all or nothing.
-//! How the attackers are laid out in it is `table::store`'s business.
+//! What the head holds (this `State`) and a tick's text are this module's;
+//! how the file is laid out and written (chunks, heads, ticks, trailers, the
+//! order of the syncs) is `table::store`'s business (`store::save`).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::parent_of;
 use crate::clock::Secs;
 use crate::sink::{Pending, SinkBook};
 use crate::source::LogPos;
-use crate::table::{Placed, Plan, Table, write_head, write_tick, write_trailer};
+use crate::table::{Headed, SaveError, Table, Wrote};
 
 /// Bumped whenever an older binary could not read what a newer one writes.
 pub const VERSION: u32 = 4;
@@ -110,7 +110,16 @@ impl Default for State {
 /// Format 4 is read from its end: the head, then each chunk's index; the
 /// attackers' blocks are read (and checked) only when needed. Formats 1–3
 /// are read whole, and the next save writes format 4.
+///
+/// For a reader, which does not hold the lock: see `load_as`.
 pub fn load(path: &Path) -> Result<State> {
+    load_as(path, None)
+}
+
+/// `load`, by the holder of `path`'s lock when `held` is it: a run that
+/// finds its own state cut short says so; a reader (`show`, a dry run)
+/// says so only when no other run holds the lock (see `another_run_saving`).
+pub fn load_as(path: &Path, held: Option<&StateLock>) -> Result<State> {
     use std::os::unix::fs::OpenOptionsExt;
     // Never through a link (see `safe_fs::refuse_link`), and never waiting
     // on a FIFO at the name.
@@ -131,60 +140,76 @@ pub fn load(path: &Path) -> Result<State> {
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         anyhow::bail!("state file {} is not a regular file", path.display());
     }
-    let cannot_read = || format!("cannot read state file {}", path.display());
-    let corrupt = || {
-        format!(
-            "state file {} is corrupt (left untouched; move it away to start afresh)",
-            path.display()
-        )
-    };
-    let newer = |version: u32| {
-        anyhow::anyhow!(
-            "state file {} has format version {version}, newer than this tweet-attacks understands ({VERSION})",
-            path.display()
-        )
-    };
     let mut start = vec![0; crate::table::PREFIX.len()];
-    let n = read_up_to(&mut file, &mut start).with_context(cannot_read)?;
+    let n = read_up_to(&mut file, &mut start).with_context(|| cannot_read(path))?;
     if start[..n] == *crate::table::PREFIX {
-        let opened = crate::table::open_stored(file)
-            .map_err(|e| anyhow::anyhow!(e))
-            .with_context(corrupt)?;
-        let mut st: State = serde_json::from_slice(&opened.head).with_context(corrupt)?;
-        if st.version > VERSION {
-            return Err(newer(st.version));
-        }
-        st.saved = Saved {
-            run: st.last_run.clone(),
-            before: st.table.forgotten_before(),
-        };
-        if let Some(tick) = &opened.tick {
-            let (run, before) = read_tick(tick).with_context(corrupt)?;
-            st.last_run = Some(run);
-            st.table.set_forgotten_before(before);
-        }
-        st.table
-            .attach(&opened)
-            .map_err(|e| anyhow::anyhow!(e))
-            .with_context(corrupt)?;
-        let torn = opened.torn;
-        // A reader (`show`, a dry run) that finds another run holding the
-        // lock is looking at its save in progress, not at one cut short.
-        if torn && !another_run_saving(path) {
-            crate::notice::warn(format_args!(
-                "state file {}: its last save was cut short; read the one before it (those lines are read again)",
-                path.display()
-            ));
-        }
-        return Ok(st);
+        return load_stored(path, file, held);
     }
     let mut bytes = start[..n].to_vec();
-    file.read_to_end(&mut bytes).with_context(cannot_read)?;
+    file.read_to_end(&mut bytes)
+        .with_context(|| cannot_read(path))?;
+    load_whole(path, bytes)
+}
+
+fn cannot_read(path: &Path) -> String {
+    format!("cannot read state file {}", path.display())
+}
+
+fn corrupt(path: &Path) -> String {
+    format!(
+        "state file {} is corrupt (left untouched; move it away to start afresh)",
+        path.display()
+    )
+}
+
+fn newer(path: &Path, version: u32) -> anyhow::Error {
+    anyhow::anyhow!(
+        "state file {} has format version {version}, newer than this tweet-attacks understands ({VERSION})",
+        path.display()
+    )
+}
+
+/// Format 4: the head, its tick if the last save was one, and the stored
+/// attackers' indexes (see `table::store`).
+fn load_stored(path: &Path, file: File, held: Option<&StateLock>) -> Result<State> {
+    let corrupt = || corrupt(path);
+    let opened = crate::table::open_stored(file)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(corrupt)?;
+    let mut st: State = serde_json::from_slice(&opened.head).with_context(corrupt)?;
+    if st.version > VERSION {
+        return Err(newer(path, st.version));
+    }
+    st.saved = Saved {
+        run: st.last_run.clone(),
+        before: st.table.forgotten_before(),
+    };
+    if let Some(tick) = &opened.tick {
+        let (run, before) = read_tick(tick).with_context(corrupt)?;
+        st.last_run = Some(run);
+        st.table.set_forgotten_before(before);
+    }
+    st.table
+        .attach(&opened)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(corrupt)?;
+    // A reader (`show`, a dry run) that finds another run holding the
+    // lock is looking at its save in progress, not at one cut short.
+    if opened.torn && (held.is_some() || !another_run_saving(path)) {
+        crate::notice::warn(format_args!(
+            "state file {}: its last save was cut short; read the one before it (those lines are read again)",
+            path.display()
+        ));
+    }
+    Ok(st)
+}
+
+/// Formats 1 to 3, read whole; an older one is written back as this one.
+fn load_whole(path: &Path, bytes: Vec<u8>) -> Result<State> {
     // UTF-8 is checked once for the whole file, not string by string.
-    let text = String::from_utf8(bytes).with_context(corrupt)?;
+    let text = String::from_utf8(bytes).with_context(|| corrupt(path))?;
     match serde_json::from_str::<State>(&text) {
-        Ok(st) if st.version > VERSION => Err(newer(st.version)),
-        // An older format is read as it is and written back as this one.
+        Ok(st) if st.version > VERSION => Err(newer(path, st.version)),
         Ok(st) => Ok(State {
             version: VERSION,
             ..st
@@ -195,8 +220,8 @@ pub fn load(path: &Path) -> Result<State> {
                 version: u32,
             }
             match serde_json::from_str::<Versioned>(&text) {
-                Ok(v) if v.version > VERSION => Err(newer(v.version)),
-                _ => Err(anyhow::Error::new(e).context(corrupt())),
+                Ok(v) if v.version > VERSION => Err(newer(path, v.version)),
+                _ => Err(anyhow::Error::new(e).context(corrupt(path))),
             }
         }
     }
@@ -235,51 +260,12 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn parent_of(path: &Path) -> &Path {
-    path.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// Replaces `path` all at once: writes a temp file beside it, fsyncs it,
-/// renames it over `path`, fsyncs the folder. A kill at any point leaves the
-/// old file or the new one, never a mix.
-///
-/// The temp file has an unpredictable name and is created with `O_EXCL`
-/// (the tempfile crate), so nothing planted at a name we would open is ever
-/// written through.
-pub fn write_atomically(
-    path: &Path,
-    mode: u32,
-    // A concrete writer, not `dyn Write`: serde_json makes ten small writes
-    // per attacker, each a virtual call through `dyn`.
-    fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
-) -> io::Result<()> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let (mut f, temp) = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(parent_of(path))?
-        .into_parts();
-    let mut w = io::BufWriter::with_capacity(1 << 20, &mut f);
-    fill(&mut w)?;
-    w.flush()?;
-    drop(w);
-    // On the handle: the umask does not count.
-    f.set_permissions(fs::Permissions::from_mode(mode))?;
-    f.sync_all()?;
-    crate::fault::point("save:synced");
-    drop(f);
-    temp.persist(path).map_err(|e| e.error)?;
-    crate::fault::point("save:renamed");
-    File::open(parent_of(path))?.sync_all()
-}
-
-/// Saves the state; only the lock holder writes. Usually appends the
-/// attackers changed since the last save and a new head (see
-/// `table::store`); rewrites the file atomically (see `write_atomically`)
-/// when it is new, migrated, due for compaction, or not the one loaded.
+/// Saves the state; only the lock holder writes. How it is written, and
+/// in what order it is synced, is `table::store`'s business (`store::save`):
+/// usually the attackers changed since the last save and a new head are
+/// appended, or just a tick when nothing but the run's record changed; the
+/// file is rewritten atomically when it is new, migrated, due for
+/// compaction, or not the one loaded.
 pub fn save(path: &Path, state: &mut State) -> Result<()> {
     let context = || {
         format!(
@@ -289,12 +275,20 @@ pub fn save(path: &Path, state: &mut State) -> Result<()> {
     };
     check(path, state)?;
     state.version = VERSION;
-    match state.table.plan_save(path) {
-        Plan::Append(file) => match tick_of(state).map_err(anyhow::Error::from)? {
-            Some(text) => tick(state, file, &text).with_context(context),
-            None => append(state, file).with_context(context),
-        },
-        Plan::Rewrite => rewrite(path, state).with_context(context),
+    match crate::table::save(path, state, tick_of) {
+        Ok(Wrote::Head) => {
+            saved_head(state);
+            Ok(())
+        }
+        Ok(Wrote::Tick) => Ok(()),
+        Err(SaveError::Tick(e)) => Err(e.into()),
+        Err(SaveError::Write(e)) => Err(e).with_context(context),
+    }
+}
+
+impl Headed for State {
+    fn table(&mut self) -> &mut Table {
+        &mut self.table
     }
 }
 
@@ -367,29 +361,6 @@ fn tick_of(state: &mut State) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-/// Appends a tick and a trailer that names the head in force again, synced in that order.
-fn tick(state: &mut State, mut file: File, text: &[u8]) -> io::Result<()> {
-    let head = state
-        .table
-        .head_ref()
-        .ok_or_else(|| io::Error::other("no head to tick after"))?;
-    let at = state.table.append_at();
-    file.seek(io::SeekFrom::Start(at))?;
-    let mut w = Placed::new(io::BufWriter::new(&file), at);
-    let end = write_tick(&mut w, text, head, |w| {
-        w.flush()?;
-        file.sync_data()?;
-        crate::fault::point("save:synced");
-        Ok(())
-    })?;
-    w.flush()?;
-    file.set_len(w.at)?;
-    file.sync_all()?;
-    crate::fault::point("save:renamed");
-    state.table.ticked(end);
-    Ok(())
-}
-
 /// After a head was written: it is the one in force.
 fn saved_head(state: &mut State) {
     state.saved = Saved {
@@ -407,84 +378,6 @@ pub fn check(path: &Path, state: &State) -> Result<()> {
             "state file {} is corrupt: {fault} (left untouched; move it away to start afresh)",
             path.display()
         ),
-    }
-}
-
-/// Writes the head's body: the state without its attackers.
-fn head_body<W: Write>(state: &State, w: &mut crate::table::Summed<'_, W>) -> io::Result<()> {
-    Ok(serde_json::to_writer(w, state)?)
-}
-
-/// The new parts after the old trailer, synced, then the trailer that
-/// names them, synced: cut short anywhere, the old trailer is the last whole one.
-fn append(state: &mut State, mut file: File) -> io::Result<()> {
-    let at = state.table.append_at();
-    file.seek(io::SeekFrom::Start(at))?;
-    let mut w = Placed::new(io::BufWriter::with_capacity(1 << 16, &file), at);
-    let chunk = state.table.write_changes(&mut w)?;
-    let staged = state.table.stage(chunk.as_ref(), false);
-    let mut written = || {
-        let head = write_head(&mut w, |w| head_body(state, w))?;
-        w.flush()?;
-        file.sync_data()?;
-        crate::fault::point("save:synced");
-        let end = write_trailer(&mut w, head)?;
-        w.flush()?;
-        file.set_len(w.at)?;
-        file.sync_all()?;
-        Ok::<_, io::Error>((head, end))
-    };
-    match written() {
-        Ok((head, end)) => {
-            crate::fault::point("save:renamed");
-            state.table.committed(chunk, false, None, head, end);
-            saved_head(state);
-            Ok(())
-        }
-        Err(e) => {
-            state.table.unstage(staged);
-            Err(e)
-        }
-    }
-}
-
-/// The whole file anew: every attacker in one chunk, a head and a trailer.
-fn rewrite(path: &Path, state: &mut State) -> io::Result<()> {
-    let mut done = None;
-    let mut staged = None;
-    let result = write_atomically(path, 0o600, |w| {
-        let mut w = Placed::new(w, 0);
-        let chunk = state.table.write_everything(&mut w)?;
-        staged = Some(state.table.stage(Some(&chunk), true));
-        let head = write_head(&mut w, |w| head_body(state, w))?;
-        let end = write_trailer(&mut w, head)?;
-        done = Some((chunk, head, end));
-        Ok(())
-    });
-    // Format 3 kept the previous state under this name between runs.
-    let _ = fs::remove_file(sibling(path, ".tmp"));
-    let reopened = result.and_then(|()| {
-        use std::os::unix::fs::OpenOptionsExt;
-        fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-    });
-    match (reopened, done) {
-        (Ok(file), Some((chunk, head, end))) => {
-            state
-                .table
-                .committed(Some(chunk), true, Some(Arc::new(file)), head, end);
-            saved_head(state);
-            Ok(())
-        }
-        (Err(e), _) => {
-            if let Some(staged) = staged {
-                state.table.unstage(staged);
-            }
-            Err(e)
-        }
-        (Ok(_), None) => Err(io::Error::other("the state was not written")),
     }
 }
 
@@ -510,24 +403,11 @@ pub struct StateLock {
     _file: File,
 }
 
-/// Whether this process holds a state's lock: a run that finds its own
-/// state cut short must say so, whoever else looks.
-static HOLDING: AtomicBool = AtomicBool::new(false);
-
-impl Drop for StateLock {
-    fn drop(&mut self) {
-        HOLDING.store(false, Ordering::Relaxed);
-    }
-}
-
 /// Whether another process holds `path`'s lock now, and so may be saving.
 /// The lock file is only looked at: opened to read, never created, never
 /// through a link, and never waited on (a FIFO in its place does not block).
 fn another_run_saving(path: &Path) -> bool {
     use std::os::unix::fs::OpenOptionsExt;
-    if HOLDING.load(Ordering::Relaxed) {
-        return false;
-    }
     let Ok(f) = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -555,7 +435,6 @@ pub fn lock(path: &Path, wait: Duration) -> Result<StateLock> {
     loop {
         match file.try_lock() {
             Ok(()) => {
-                HOLDING.store(true, Ordering::Relaxed);
                 return Ok(StateLock { _file: file });
             }
             Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
@@ -572,6 +451,7 @@ pub fn lock(path: &Path, wait: Duration) -> Result<StateLock> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn missing_is_empty_and_round_trips() {

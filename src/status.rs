@@ -102,7 +102,7 @@ fn log_status(path: &str, pos: Option<&LogPos>) -> LogStatus {
         file,
         watching: pos
             .and_then(|p| p.prev.as_ref())
-            .map(|prev| format!("{} from byte {}", prev.path, prev.offset)),
+            .map(|prev| format!("{} from byte {}", prev.path, prev.at.offset)),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Property tests over the two parsers of untrusted bytes: `parse::parse`
-//! (one log line → an event) and `source::for_each_line` (a byte stream →
+//! (one log line → an event) and `lines::for_each_line` (a byte stream →
 //! lines). Arbitrary and mutated input never panics, an event's address is
 //! never taken from the attacker-chosen user name, and the line reader's
 //! output is exactly what a naive reference splitter says.
@@ -12,8 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
 use proptest::prelude::*;
+use tweet_attacks::lines::{MAX_LINE, ReadStats, for_each_line};
 use tweet_attacks::parse::{Event, parse};
-use tweet_attacks::source::{MAX_LINE, ReadStats, for_each_line};
 
 #[path = "support/addr.rs"]
 mod addr;

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::outbox::Post;
 use super::ratelimit::Limit;
-use crate::source::fnv1a;
+use crate::hash::fnv1a;
 
 /// What a sink said about one post.
 #[derive(Debug)]

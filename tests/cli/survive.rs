@@ -222,7 +222,12 @@ fn kills_inside_reading_saving_and_posting_lose_nothing_and_post_nothing_twice()
     };
     Out(run().output().unwrap()).ok();
 
-    let points = ["read:event", "save:synced", "save:renamed", "post:answered"];
+    let points = [
+        "read:event",
+        "save:synced",
+        "save:committed",
+        "post:answered",
+    ];
     let mut announced: Vec<String> = Vec::new();
     let mut landed = BTreeMap::<String, u32>::new();
     let mut pid = 100_000;
@@ -298,7 +303,7 @@ fn kills_inside_reading_saving_and_posting_lose_nothing_and_post_nothing_twice()
                 }
                 assert_eq!(state, committed_state(&before), "{what}: the old state")
             }
-            "save:renamed" if nth == 1 => {
+            "save:committed" if nth == 1 => {
                 assert_ne!(state, committed_state(&before), "{what}: the new state")
             }
             // X has it (accepted, or answered as a duplicate of a post an

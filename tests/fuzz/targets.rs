@@ -5,8 +5,8 @@
 
 use std::io::BufReader;
 
+use tweet_attacks::lines::{MAX_LINE, for_each_line};
 use tweet_attacks::parse::parse;
-use tweet_attacks::source::{MAX_LINE, for_each_line};
 
 #[path = "../support/addr.rs"]
 mod addr;

@@ -1,158 +1,26 @@
-//! Log input: the one line reader, and log files read from a saved position
-//! that survives truncation, replacement and rotation: every generation
-//! logrotate made since (renamed, copied, compressed, dated) is read in
-//! order, and the renamed file is watched for its writer's late lines.
+//! Log files read from a saved position that survives truncation,
+//! replacement and rotation: every generation logrotate made since
+//! (renamed, copied, compressed, dated) is read in order, and the renamed
+//! file is watched for its writer's late lines. This module holds the
+//! positions and the resume algorithm; `rotation` knows a file again
+//! wherever it went; lines are read by `crate::lines`.
 
 use std::fs::{File, Metadata};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// Lines longer than this are skipped whole, with a warning: memory stays
-/// bounded whatever a log holds.
-pub const MAX_LINE: usize = 64 * 1024;
+use crate::lines::{READ_BLOCK, ReadStats, for_each_line};
 
-const READ_BLOCK: usize = 1 << 20;
+mod rotation;
 
-/// How many bytes before the saved offset are fingerprinted.
-const FINGERPRINT_LEN: u64 = 256;
-
-/// What one pass of the line reader saw.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ReadStats {
-    /// Bytes of whole lines, newline included: where the next read starts.
-    pub consumed: u64,
-    pub lines: u64,
-    /// Lines over `MAX_LINE`, skipped.
-    pub too_long: u64,
-    /// Bytes after the last newline, left for the next run (0 when `final_line`).
-    pub partial: u64,
-}
-
-/// Calls `on_line` with every line of `input`, without its newline.
-///
-/// With `final_line` false, an unterminated last line is left unread (a log
-/// being written); with true it is passed on too (a whole file or a pipe).
-/// A read error is returned as an error, never taken for the end.
-pub fn for_each_line<R: BufRead>(
-    mut input: R,
-    final_line: bool,
-    mut on_line: impl FnMut(&[u8]),
-) -> io::Result<ReadStats> {
-    let mut stats = ReadStats::default();
-    // A line split across two reads is assembled here; a line over MAX_LINE is dropped
-    // as it streams past (`skipping`), so it never grows the buffer.
-    let mut carry: Vec<u8> = Vec::new();
-    let mut skipping = false;
-    let mut pending: u64 = 0;
-    let newlines = Newlines::new();
-    loop {
-        let buf = match input.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            break;
-        }
-        let mut start = 0;
-        for nl in newlines.iter(buf) {
-            let piece = &buf[start..nl];
-            if skipping {
-                stats.too_long += 1;
-                skipping = false;
-            } else if !carry.is_empty() {
-                if carry.len() + piece.len() > MAX_LINE {
-                    stats.too_long += 1;
-                } else {
-                    carry.extend_from_slice(piece);
-                    on_line(&carry);
-                }
-                carry.clear();
-            } else if piece.len() > MAX_LINE {
-                stats.too_long += 1;
-            } else {
-                on_line(piece);
-            }
-            stats.lines += 1;
-            stats.consumed += pending + (nl + 1 - start) as u64;
-            pending = 0;
-            start = nl + 1;
-        }
-        let rest = &buf[start..];
-        pending += rest.len() as u64;
-        if !skipping {
-            if carry.len() + rest.len() > MAX_LINE {
-                skipping = true;
-                carry = Vec::new();
-            } else {
-                carry.extend_from_slice(rest);
-            }
-        }
-        let n = buf.len();
-        input.consume(n);
-    }
-    if pending > 0 {
-        if final_line {
-            if skipping {
-                stats.too_long += 1;
-            } else {
-                on_line(&carry);
-            }
-            stats.lines += 1;
-            stats.consumed += pending;
-        } else {
-            stats.partial = pending;
-        }
-    }
-    Ok(stats)
-}
-
-/// Finds the newlines of a buffer. `memchr_iter` looks up the CPU's
-/// searcher and builds it again for every line; this one is built once.
-struct Newlines {
-    #[cfg(target_arch = "x86_64")]
-    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
-}
-
-impl Newlines {
-    fn new() -> Newlines {
-        Newlines {
-            #[cfg(target_arch = "x86_64")]
-            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
-        }
-    }
-
-    fn iter<'a>(&'a self, buf: &'a [u8]) -> NewlineIter<'a> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(one) = &self.avx2 {
-            return NewlineIter::Avx2(one.iter(buf));
-        }
-        NewlineIter::Any(memchr::memchr_iter(b'\n', buf))
-    }
-}
-
-enum NewlineIter<'a> {
-    #[cfg(target_arch = "x86_64")]
-    Avx2(memchr::arch::x86_64::avx2::memchr::OneIter<'a, 'a>),
-    Any(memchr::Memchr<'a>),
-}
-
-impl Iterator for NewlineIter<'_> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            NewlineIter::Avx2(it) => it.next(),
-            NewlineIter::Any(it) => it.next(),
-        }
-    }
-}
+use rotation::{
+    Found, Gen, Opened, born, fingerprint, generations, locate, mtime, open_nonblocking,
+    open_plain, regular, same_file, still_ours,
+};
 
 /// Where the last run stopped reading one log: a byte offset in one file,
 /// and enough to know that file again wherever logrotate moved it.
@@ -185,12 +53,8 @@ pub struct LogPos {
 pub struct PrevPos {
     /// Where it was last seen (`auth.log.1`); looked for by identity elsewhere too.
     pub path: String,
-    pub offset: u64,
-    pub inode: u64,
-    pub dev: u64,
-    pub fp: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub born: u64,
+    #[serde(flatten)]
+    pub at: Mark,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -208,7 +72,7 @@ impl LogPos {
         match &self.prev {
             Some(p) => out.push_str(&format!(
                 "; also watching {} (inode {}) from byte {} for late writes until the next rotation",
-                p.path, p.inode, p.offset
+                p.path, p.at.inode, p.at.offset
             )),
             None => out.push_str("; no rotated file watched"),
         }
@@ -226,26 +90,30 @@ impl LogPos {
     }
 }
 
-impl PrevPos {
-    fn mark(&self) -> Mark {
-        Mark {
-            offset: self.offset,
-            inode: self.inode,
-            dev: self.dev,
-            fp: self.fp,
-            born: self.born,
-        }
-    }
+/// A position in one file, whichever generation of the log it is now: its
+/// fields are `LogPos`'s first ones, which the state spells out in the
+/// log's own entry (`LogPos::mark` reads them back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    pub offset: u64,
+    pub inode: u64,
+    pub dev: u64,
+    pub fp: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub born: u64,
 }
 
-/// A position in one file, whichever generation of the log it is now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Mark {
-    offset: u64,
-    inode: u64,
-    dev: u64,
-    fp: u64,
-    born: u64,
+impl Mark {
+    /// `file` (whose metadata is `meta`) read up to `offset`.
+    fn of(file: &File, meta: &Metadata, offset: u64) -> io::Result<Mark> {
+        Ok(Mark {
+            offset,
+            inode: meta.ino(),
+            dev: meta.dev(),
+            fp: fingerprint(file, offset)?,
+            born: born(meta),
+        })
+    }
 }
 
 /// What happened when a log was opened at its saved position.
@@ -296,280 +164,6 @@ pub struct LogRead {
     pub files: Vec<PathBuf>,
     /// Whole lines are left in the log itself, past the `limit` of `read_log_upto`.
     pub more: bool,
-}
-
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-fn fingerprint(file: &File, offset: u64) -> io::Result<u64> {
-    let start = offset.saturating_sub(FINGERPRINT_LEN);
-    let mut buf = vec![0u8; (offset - start) as usize];
-    file.read_exact_at(&mut buf, start)?;
-    Ok(fnv1a(&buf))
-}
-
-/// True when `file` still holds, just before `m.offset`, the bytes we read.
-fn still_ours(file: &File, meta: &Metadata, m: &Mark) -> io::Result<bool> {
-    if meta.len() < m.offset {
-        return Ok(false);
-    }
-    Ok(fingerprint(file, m.offset)? == m.fp)
-}
-
-/// The last write, in ns.
-fn mtime(meta: &Metadata) -> u64 {
-    (meta.mtime().max(0) as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(meta.mtime_nsec().max(0) as u64)
-}
-
-/// The birth time in ns, or 0 where the filesystem does not keep it.
-fn born(meta: &Metadata) -> u64 {
-    #[cfg(test)]
-    if let Some(b) = tests::BORN.get() {
-        return b;
-    }
-    meta.created()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as u64)
-}
-
-/// The same file as the one `m` was taken in: same inode on the same device,
-/// and, where both birth times are known, born at the same time (ext4 hands a
-/// freed inode number to the next new file, which logrotate's `create` makes).
-fn same_file(meta: &Metadata, m: &Mark) -> bool {
-    let b = born(meta);
-    meta.ino() == m.inode && meta.dev() == m.dev && (m.born == 0 || b == 0 || b == m.born)
-}
-
-/// One rotated generation of a log, as logrotate names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Gen {
-    path: PathBuf,
-    gz: bool,
-}
-
-/// How a rotated name sorts: numbered (`.1`, newest is lowest) before dated
-/// (`-20261201`, `-2026-12-01`, `.20261201`, newest is highest).
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Age {
-    Numbered(u32),
-    /// The date's digits, then the suffix as it is.
-    Dated(std::cmp::Reverse<String>),
-}
-
-/// Longest `.N` taken for a generation number; longer digit runs are dates.
-const MAX_GEN_DIGITS: usize = 6;
-
-/// How the part of a file name after the log's name (`.1`, `-2026-12-01`,
-/// `.gz` already removed) says it is a rotated generation, if it does.
-fn age_of(suffix: &str) -> Option<Age> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if let Some(n) = suffix.strip_prefix('.')
-        && digits(n)
-        && n.len() <= MAX_GEN_DIGITS
-    {
-        return n.parse().ok().map(Age::Numbered);
-    }
-    // logrotate's dateformat: %Y %m %d %H %M %S %V %s, and the separators between them.
-    let rest = suffix.strip_prefix(['-', '.', '_'])?;
-    let dated = rest.starts_with(|c: char| c.is_ascii_digit())
-        && rest
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
-    // By the digits alone, so `-2026-12-01` and `-20261130` (a dateformat
-    // changed) still sort by date.
-    let key: String = rest.chars().filter(char::is_ascii_digit).collect();
-    dated.then(|| Age::Dated(std::cmp::Reverse(key + rest)))
-}
-
-/// The rotated generations of `path` that exist now, newest first.
-fn generations(path: &Path) -> Vec<Gen> {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return Vec::new();
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(Age, bool, PathBuf)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let file_name = e.file_name();
-            let suffix = file_name.to_str()?.strip_prefix(name)?;
-            let (suffix, gz) = match suffix.strip_suffix(".gz") {
-                Some(s) => (s, true),
-                None => (suffix, false),
-            };
-            Some((age_of(suffix)?, gz, dir.join(&file_name)))
-        })
-        .collect();
-    // An uncompressed copy and its .gz side by side (compressing was cut
-    // short): the uncompressed one first, it is the original.
-    found.sort();
-    found
-        .into_iter()
-        .map(|(_, gz, path)| Gen { path, gz })
-        .collect()
-}
-
-/// Compressed generations are known by their contents, not their inode,
-/// so only this many are decompressed to look.
-const GZ_CANDIDATES: usize = 3;
-
-/// What a compressed candidate turned out to be.
-enum GzCheck {
-    /// Its decompressed bytes before the saved offset are the ones we read:
-    /// the decoder stands at the offset.
-    Ours(Box<flate2::read::MultiGzDecoder<File>>),
-    NotOurs,
-    Unreadable(io::Error),
-}
-
-fn check_gz(cand: &Path, m: &Mark) -> GzCheck {
-    let file = match open_nonblocking(cand) {
-        Ok((f, meta)) if meta.is_file() => f,
-        Ok(_) => return GzCheck::NotOurs,
-        Err(e) => return GzCheck::Unreadable(e),
-    };
-    let mut dec = flate2::read::MultiGzDecoder::new(file);
-    let start = m.offset.saturating_sub(FINGERPRINT_LEN);
-    match io::copy(&mut (&mut dec).take(start), &mut io::sink()) {
-        Ok(n) if n < start => return GzCheck::NotOurs,
-        Ok(_) => {}
-        Err(e) => return GzCheck::Unreadable(e),
-    }
-    // read_to_end tells a clean, short end (not ours) from a corrupt stream (an error).
-    let want = m.offset - start;
-    let mut before = Vec::with_capacity(want as usize);
-    match (&mut dec).take(want).read_to_end(&mut before) {
-        Ok(n) if n as u64 == want && fnv1a(&before) == m.fp => GzCheck::Ours(Box::new(dec)),
-        Ok(_) => GzCheck::NotOurs,
-        Err(e) => GzCheck::Unreadable(e),
-    }
-}
-
-/// An open generation, standing where reading it is to start.
-enum Opened {
-    Plain { file: File, meta: Metadata },
-    Gz(Box<flate2::read::MultiGzDecoder<File>>),
-}
-
-/// Where a saved position was found among a log's rotated generations.
-struct Found {
-    /// Its index in `generations`, newest (0) first.
-    index: usize,
-    opened: Opened,
-}
-
-/// Opens a log or one of its generations to read, never waiting: with
-/// `O_NONBLOCK` a FIFO at the name opens at once (a plain open waits for a
-/// writer, forever, while the run holds the state's lock). What was opened
-/// is then looked at through the handle (fstat), so nothing can be swapped
-/// in between; reading a regular file is not changed by the flag.
-fn open_nonblocking(path: &Path) -> io::Result<(File, Metadata)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let meta = file.metadata()?;
-    Ok((file, meta))
-}
-
-/// What a log that is not a regular file is, in words.
-fn kind_of(meta: &Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    match () {
-        _ if t.is_dir() => "a directory",
-        _ if t.is_fifo() => "a FIFO",
-        _ if t.is_char_device() => "a character device",
-        _ if t.is_block_device() => "a block device",
-        _ if t.is_socket() => "a socket",
-        _ => "not a regular file",
-    }
-}
-
-/// A log must be a regular file: a FIFO would block the run, a device or a
-/// folder has no lines to keep a position in.
-fn regular(path: &Path, opened: (File, Metadata)) -> Result<(File, Metadata)> {
-    if !opened.1.is_file() {
-        anyhow::bail!(
-            "log {} is {}, not a regular file; name the log file itself",
-            path.display(),
-            kind_of(&opened.1)
-        );
-    }
-    Ok(opened)
-}
-
-fn open_plain(path: &Path) -> Option<(File, Metadata)> {
-    open_nonblocking(path)
-        .ok()
-        .filter(|(_, meta)| meta.is_file())
-}
-
-/// Finds the generation that holds `m`: first by identity (a renamed file),
-/// then, with something read before, by the fingerprint of its bytes before
-/// the offset (a copy: copytruncate's, or a gzip). Newest first, so a
-/// rotated copy is preferred to an older copy of a copy. A compressed
-/// generation that cannot be decompressed is remembered for the warning.
-fn locate(gens: &[Gen], m: &Mark, unreadable: &mut Option<(PathBuf, io::Error)>) -> Option<Found> {
-    for (index, g) in gens.iter().enumerate().filter(|(_, g)| !g.gz) {
-        if let Some((file, meta)) = open_plain(&g.path)
-            && same_file(&meta, m)
-            && still_ours(&file, &meta, m).unwrap_or(false)
-        {
-            return Some(Found {
-                index,
-                opened: Opened::Plain { file, meta },
-            });
-        }
-    }
-    // With nothing read before (offset 0) no copy can be told to be ours:
-    // taking another day's file would count it twice.
-    if m.offset == 0 {
-        return None;
-    }
-    let mut gz_left = GZ_CANDIDATES;
-    for (index, g) in gens.iter().enumerate() {
-        if !g.gz {
-            if let Some((file, meta)) = open_plain(&g.path)
-                && still_ours(&file, &meta, m).unwrap_or(false)
-            {
-                return Some(Found {
-                    index,
-                    opened: Opened::Plain { file, meta },
-                });
-            }
-            continue;
-        }
-        if gz_left == 0 {
-            continue;
-        }
-        gz_left -= 1;
-        match check_gz(&g.path, m) {
-            GzCheck::Ours(dec) => {
-                return Some(Found {
-                    index,
-                    opened: Opened::Gz(dec),
-                });
-            }
-            GzCheck::NotOurs => {}
-            GzCheck::Unreadable(e) => {
-                unreadable.get_or_insert((g.path.clone(), e));
-            }
-        }
-    }
-    None
 }
 
 /// Reads `file` from `offset` up to its length now; later appends wait for the next run.
@@ -671,18 +265,14 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
 fn prev_pos(path: &Path, file: &File, meta: &Metadata, offset: u64) -> io::Result<PrevPos> {
     Ok(PrevPos {
         path: path.to_string_lossy().into_owned(),
-        offset,
-        inode: meta.ino(),
-        dev: meta.dev(),
-        fp: fingerprint(file, offset)?,
-        born: born(meta),
+        at: Mark::of(file, meta, offset)?,
     })
 }
 
 /// Finds the watched previous generation: where it was last seen, else
 /// wherever it went since (renamed further, or compressed).
 fn locate_prev(p: &PrevPos, gens: &mut Option<Vec<Gen>>, path: &Path) -> Option<(PathBuf, Opened)> {
-    let m = p.mark();
+    let m = p.at;
     let seen = PathBuf::from(&p.path);
     if let Some((file, meta)) = open_plain(&seen)
         && same_file(&meta, &m)
@@ -721,6 +311,11 @@ pub fn read_log(
 /// further than the last whole line within `limit` bytes of where it
 /// starts; `more` then says whether lines are left. At least one line is
 /// read, however long it is, so that a caller reading on always gets on.
+///
+/// In four phases: where the saved position is now (`find_saved`); the
+/// watched previous generation (`Reading::watched_prev`); the generations
+/// rotated since, or why the position is lost (`Reading::rotated_since`,
+/// `gone`); then the log itself (`Reading::the_log`).
 pub fn read_log_upto(
     path: &Path,
     saved: Option<&LogPos>,
@@ -732,7 +327,7 @@ pub fn read_log_upto(
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
     };
-    let ctx = || format!("cannot read {}", path.display());
+    let log = Log { path, file, meta };
     let mut r = Reading {
         on_line: &mut on_line,
         stats: ReadStats::default(),
@@ -742,240 +337,256 @@ pub fn read_log_upto(
     // Listed only when the log is not where we left it: a quiet run reads
     // no folder.
     let mut gens: Option<Vec<Gen>> = None;
-    let here = |m: &Mark| still_ours(&file, &meta, m);
-
-    // Where the saved position is now.
-    enum Cur {
-        Here(u64),
-        Rotated(Found),
-        Gone,
-    }
     let mut unreadable = None;
-    let cur = match saved {
-        None => Cur::Gone,
-        Some(pos) => {
-            let m = pos.mark();
-            if same_file(&meta, &m) && here(&m).with_context(ctx)? {
-                Cur::Here(pos.offset)
-            } else {
-                let list = gens.get_or_insert_with(|| generations(path));
-                match locate(list, &m, &mut unreadable) {
-                    Some(found) => Cur::Rotated(found),
-                    // Replaced by a copy of itself (`sed -i`, a restore): same bytes, carry on.
-                    None if pos.offset > 0 && here(&m).with_context(ctx)? => Cur::Here(pos.offset),
-                    None => Cur::Gone,
-                }
-            }
-        }
-    };
-
+    let cur = log.find_saved(saved, &mut gens, &mut unreadable)?;
     // The previous generation first: it is older than anything below.
-    let mut prev = None;
-    if let Some(p) = saved.and_then(|s| s.prev.as_deref())
-        && let Some((prev_path, mut opened)) = locate_prev(p, &mut gens, path)
-    {
-        let newer_read = match &cur {
-            Cur::Rotated(f) => gens.as_deref().unwrap_or_default()[..=f.index]
-                .iter()
-                .any(|g| g.path == prev_path),
-            _ => false,
-        };
-        if !newer_read {
-            // Watched while the log was not rotated again; after that its writer has
-            // long been signalled, and its last line is taken as it is.
-            let watched = matches!(cur, Cur::Here(_)) && matches!(opened, Opened::Plain { .. });
-            let end = r.rotated(&prev_path, &mut opened, p.offset, !watched)?;
-            if let (true, Opened::Plain { file, meta }) = (watched, &opened) {
-                prev = Some(
-                    prev_pos(&prev_path, file, meta, end)
-                        .with_context(|| format!("cannot read {}", prev_path.display()))?,
-                );
-            }
-        }
-    }
-
+    let mut prev = match saved.and_then(|s| s.prev.as_deref()) {
+        Some(p) => r.watched_prev(p, &cur, &mut gens, path)?,
+        None => None,
+    };
     let (start, resume) = match cur {
         Cur::Here(offset) => (offset, Resume::Continue),
         Cur::Rotated(found) => {
             let list = gens.take().unwrap_or_default();
-            let old = list[found.index].path.clone();
-            let offset = saved.map_or(0, |s| s.offset);
-            // Every newer generation, oldest first, written since our read: an
-            // old file that merely sorts newer (left from another naming, a
-            // stray copy) is left alone.
-            let seen = saved.map_or(0, |s| s.seen);
-            let newer: Vec<&Gen> = list[..found.index]
-                .iter()
-                .rev()
-                .filter(|g| std::fs::metadata(&g.path).is_ok_and(|m| mtime(&m) >= seen))
-                .collect();
-            // The newest of them may still be written to until its writer is
-            // signalled: its partial last line waits, and it is watched from here.
-            let mut opened = found.opened;
-            let end = r.rotated(&old, &mut opened, offset, !newer.is_empty())?;
-            let mut newest = (end, opened, &list[found.index]);
-            for (n, g) in newer.iter().enumerate() {
-                let (end, opened) = r.whole(g, n + 1 < newer.len())?;
-                newest = (end, opened, g);
-            }
-            if let (end, Opened::Plain { file, meta }, g) = &newest {
-                prev = Some(
-                    prev_pos(&g.path, file, meta, *end)
-                        .with_context(|| format!("cannot read {}", g.path.display()))?,
-                );
+            let (old, newest) = r.rotated_since(found, &list, saved)?;
+            if newest.is_some() {
+                prev = newest;
             }
             (0, Resume::Rotated(old))
         }
-        Cur::Gone => match saved {
-            None => (0, Resume::New),
-            Some(pos) => {
-                let m = pos.mark();
-                let lost = |why: String| {
-                    Resume::Replaced(Lost {
-                        offset: pos.offset,
-                        why,
-                    })
-                };
-                if same_file(&meta, &m) {
-                    (0, Resume::Truncated)
-                } else {
-                    let reused = if meta.ino() == m.inode && meta.dev() == m.dev {
-                        " (a new file took its inode number)"
-                    } else {
-                        ""
-                    };
-                    match unreadable {
-                        Some((cand, e)) => (
-                            0,
-                            lost(format!(
-                                "its old file was not found{reused}, and {} cannot be decompressed to check ({e})",
-                                cand.display()
-                            )),
-                        ),
-                        None => (0, lost(format!("its old file was not found{reused}"))),
-                    }
-                }
-            }
-        },
+        Cur::Gone => (0, log.gone(saved, unreadable)),
     };
     // A compressed generation that broke off is the one loss to say.
     let resume = match (r.lost.take(), resume) {
         (Some(lost), Resume::Continue | Resume::Rotated(_)) => Resume::Replaced(lost),
         (_, resume) => resume,
     };
-    let upto =
-        |reach: Option<u64>| reach.map_or(meta.len(), |n| meta.len().min(start.saturating_add(n)));
-    let mut reach = limit;
-    let mut until = upto(reach);
-    let mut stats = read_from(&file, start, until, false, r.on_line).with_context(ctx)?;
-    while stats.consumed == 0 && until < meta.len() {
-        // Not one whole line within reach, so none was passed on: reach further.
-        reach = reach.map(|n| n.saturating_mul(2));
-        until = upto(reach);
-        stats = read_from(&file, start, until, false, r.on_line).with_context(ctx)?;
+    r.the_log(&log, start, limit, resume, prev).map(Some)
+}
+
+/// The log itself, open.
+struct Log<'p> {
+    path: &'p Path,
+    file: File,
+    meta: Metadata,
+}
+
+/// Where the saved position is now.
+enum Cur {
+    Here(u64),
+    Rotated(Found),
+    Gone,
+}
+
+impl Log<'_> {
+    fn ctx(&self) -> impl Fn() -> String + '_ {
+        || format!("cannot read {}", self.path.display())
     }
-    let more = until < meta.len();
-    r.files.push(path.to_path_buf());
-    add(&mut r.stats, &stats);
-    r.stats.partial = stats.partial;
-    let offset = start + stats.consumed;
-    let fp = fingerprint(&file, offset).with_context(ctx)?;
-    Ok(Some(LogRead {
-        pos: LogPos {
-            offset,
-            inode: meta.ino(),
-            dev: meta.dev(),
-            fp,
-            born: born(&meta),
-            seen: mtime(&meta),
-            prev: prev.map(Box::new),
-        },
-        resume,
-        stats: r.stats,
-        files: r.files,
-        more,
-    }))
+
+    /// Phase one: the saved position in the log itself, in a rotated
+    /// generation (the generations are listed into `gens`), or nowhere.
+    fn find_saved(
+        &self,
+        saved: Option<&LogPos>,
+        gens: &mut Option<Vec<Gen>>,
+        unreadable: &mut Option<(PathBuf, io::Error)>,
+    ) -> Result<Cur> {
+        let Some(pos) = saved else {
+            return Ok(Cur::Gone);
+        };
+        let here = |m: &Mark| still_ours(&self.file, &self.meta, m).with_context(self.ctx());
+        let m = pos.mark();
+        if same_file(&self.meta, &m) && here(&m)? {
+            return Ok(Cur::Here(pos.offset));
+        }
+        let list = gens.get_or_insert_with(|| generations(self.path));
+        Ok(match locate(list, &m, unreadable) {
+            Some(found) => Cur::Rotated(found),
+            // Replaced by a copy of itself (`sed -i`, a restore): same bytes, carry on.
+            None if pos.offset > 0 && here(&m)? => Cur::Here(pos.offset),
+            None => Cur::Gone,
+        })
+    }
+
+    /// Phase three, when the saved position was found nowhere: a new log,
+    /// one truncated, or one whose old file is lost (and why).
+    fn gone(&self, saved: Option<&LogPos>, unreadable: Option<(PathBuf, io::Error)>) -> Resume {
+        let Some(pos) = saved else {
+            return Resume::New;
+        };
+        let m = pos.mark();
+        if same_file(&self.meta, &m) {
+            return Resume::Truncated;
+        }
+        let reused = if self.meta.ino() == m.inode && self.meta.dev() == m.dev {
+            " (a new file took its inode number)"
+        } else {
+            ""
+        };
+        let why = match unreadable {
+            Some((cand, e)) => format!(
+                "its old file was not found{reused}, and {} cannot be decompressed to check ({e})",
+                cand.display()
+            ),
+            None => format!("its old file was not found{reused}"),
+        };
+        Resume::Replaced(Lost {
+            offset: pos.offset,
+            why,
+        })
+    }
+}
+
+impl<F: FnMut(&[u8])> Reading<'_, F> {
+    /// Phase two: the rest of the watched previous generation `p`, unless
+    /// a newer one than it is read below (`cur`). Returns it, to watch on,
+    /// while the log was not rotated again.
+    fn watched_prev(
+        &mut self,
+        p: &PrevPos,
+        cur: &Cur,
+        gens: &mut Option<Vec<Gen>>,
+        path: &Path,
+    ) -> Result<Option<PrevPos>> {
+        let Some((prev_path, mut opened)) = locate_prev(p, gens, path) else {
+            return Ok(None);
+        };
+        let newer_read = match cur {
+            Cur::Rotated(f) => gens.as_deref().unwrap_or_default()[..=f.index]
+                .iter()
+                .any(|g| g.path == prev_path),
+            _ => false,
+        };
+        if newer_read {
+            return Ok(None);
+        }
+        // Watched while the log was not rotated again; after that its writer has
+        // long been signalled, and its last line is taken as it is.
+        let watched = matches!(cur, Cur::Here(_)) && matches!(opened, Opened::Plain { .. });
+        let end = self.rotated(&prev_path, &mut opened, p.at.offset, !watched)?;
+        match (watched, &opened) {
+            (true, Opened::Plain { file, meta }) => Ok(Some(
+                prev_pos(&prev_path, file, meta, end)
+                    .with_context(|| format!("cannot read {}", prev_path.display()))?,
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// Phase three, when the saved position is in a rotated generation:
+    /// the rest of it, then every newer generation. Returns the old file's
+    /// path, and the newest generation read, to watch, if it is plain.
+    fn rotated_since(
+        &mut self,
+        found: Found,
+        list: &[Gen],
+        saved: Option<&LogPos>,
+    ) -> Result<(PathBuf, Option<PrevPos>)> {
+        let old = list[found.index].path.clone();
+        let offset = saved.map_or(0, |s| s.offset);
+        // Every newer generation, oldest first, written since our read: an
+        // old file that merely sorts newer (left from another naming, a
+        // stray copy) is left alone.
+        let seen = saved.map_or(0, |s| s.seen);
+        let newer: Vec<&Gen> = list[..found.index]
+            .iter()
+            .rev()
+            .filter(|g| std::fs::metadata(&g.path).is_ok_and(|m| mtime(&m) >= seen))
+            .collect();
+        // The newest of them may still be written to until its writer is
+        // signalled: its partial last line waits, and it is watched from here.
+        let mut opened = found.opened;
+        let end = self.rotated(&old, &mut opened, offset, !newer.is_empty())?;
+        let mut newest = (end, opened, &list[found.index]);
+        for (n, g) in newer.iter().enumerate() {
+            let (end, opened) = self.whole(g, n + 1 < newer.len())?;
+            newest = (end, opened, g);
+        }
+        let prev = match &newest {
+            (end, Opened::Plain { file, meta }, g) => Some(
+                prev_pos(&g.path, file, meta, *end)
+                    .with_context(|| format!("cannot read {}", g.path.display()))?,
+            ),
+            _ => None,
+        };
+        Ok((old, prev))
+    }
+
+    /// Phase four: the log itself from `start`, within `limit` (see
+    /// `read_log_upto`), and the position to save.
+    fn the_log(
+        mut self,
+        log: &Log,
+        start: u64,
+        limit: Option<u64>,
+        resume: Resume,
+        prev: Option<PrevPos>,
+    ) -> Result<LogRead> {
+        let (file, meta) = (&log.file, &log.meta);
+        let upto = |reach: Option<u64>| {
+            reach.map_or(meta.len(), |n| meta.len().min(start.saturating_add(n)))
+        };
+        let mut reach = limit;
+        let mut until = upto(reach);
+        let mut stats =
+            read_from(file, start, until, false, self.on_line).with_context(log.ctx())?;
+        while stats.consumed == 0 && until < meta.len() {
+            // Not one whole line within reach, so none was passed on: reach further.
+            reach = reach.map(|n| n.saturating_mul(2));
+            until = upto(reach);
+            stats = read_from(file, start, until, false, self.on_line).with_context(log.ctx())?;
+        }
+        let more = until < meta.len();
+        self.files.push(log.path.to_path_buf());
+        add(&mut self.stats, &stats);
+        self.stats.partial = stats.partial;
+        let m = Mark::of(file, meta, start + stats.consumed).with_context(log.ctx())?;
+        Ok(LogRead {
+            pos: LogPos {
+                offset: m.offset,
+                inode: m.inode,
+                dev: m.dev,
+                fp: m.fp,
+                born: m.born,
+                seen: mtime(meta),
+                prev: prev.map(Box::new),
+            },
+            resume,
+            stats: self.stats,
+            files: self.files,
+            more,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::rotation::BORN;
     use super::*;
-    use std::io::Cursor;
-
-    thread_local! {
-        /// The birth time every file has, for a test that needs birth times
-        /// on any filesystem (tmpfs and overlayfs keep none).
-        pub(super) static BORN: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
-    }
-
-    fn lines(input: &[u8], final_line: bool) -> (Vec<Vec<u8>>, ReadStats) {
-        let mut out = Vec::new();
-        let stats =
-            for_each_line(Cursor::new(input), final_line, |l| out.push(l.to_vec())).unwrap();
-        (out, stats)
-    }
+    use crate::hash::fnv1a;
 
     #[test]
-    fn whole_lines_only_unless_final() {
-        let (got, st) = lines(b"a\nbb\nccc", false);
-        assert_eq!(got, vec![b"a".to_vec(), b"bb".to_vec()]);
-        assert_eq!((st.consumed, st.partial, st.lines), (5, 3, 2));
-        let (got, st) = lines(b"a\nbb\nccc", true);
-        assert_eq!(got.len(), 3);
-        assert_eq!((st.consumed, st.partial), (8, 0));
-    }
-
-    #[test]
-    fn lines_across_small_buffers() {
-        let text = b"first line\nsecond line is longer\n\nlast\n";
-        let mut out = Vec::new();
-        let st = for_each_line(BufReader::with_capacity(3, &text[..]), false, |l| {
-            out.push(String::from_utf8(l.to_vec()).unwrap())
-        })
-        .unwrap();
-        assert_eq!(out, ["first line", "second line is longer", "", "last"]);
-        assert_eq!(st.consumed, text.len() as u64);
-    }
-
-    #[test]
-    fn overlong_lines_are_skipped_and_counted() {
-        let mut input = b"ok1\n".to_vec();
-        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
-        input.extend(b"\nok2\n");
-        input.extend(std::iter::repeat_n(b'y', MAX_LINE * 3));
-        let mut out = Vec::new();
-        let st = for_each_line(BufReader::with_capacity(4096, &input[..]), false, |l| {
-            out.push(l.to_vec())
-        })
-        .unwrap();
-        assert_eq!(out, vec![b"ok1".to_vec(), b"ok2".to_vec()]);
-        assert_eq!(st.too_long, 1);
+    fn a_watched_file_is_saved_in_the_same_fields_as_before() {
+        let mut p = PrevPos {
+            path: "auth.log.1".into(),
+            at: Mark {
+                offset: 1,
+                inode: 2,
+                dev: 3,
+                fp: 4,
+                born: 0,
+            },
+        };
+        let text = serde_json::to_string(&p).unwrap();
         assert_eq!(
-            st.partial,
-            (MAX_LINE * 3) as u64,
-            "the unterminated giant waits"
+            text,
+            r#"{"path":"auth.log.1","offset":1,"inode":2,"dev":3,"fp":4}"#
         );
-        let st = for_each_line(BufReader::with_capacity(4096, &input[..]), true, |_| {}).unwrap();
-        assert_eq!(st.too_long, 2);
-        assert_eq!(st.consumed, input.len() as u64);
-    }
-
-    struct FailingReader(usize);
-    impl Read for FailingReader {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.0 == 0 {
-                return Err(io::Error::other("disk on fire"));
-            }
-            self.0 -= 1;
-            buf[..2].copy_from_slice(b"a\n");
-            Ok(2)
-        }
-    }
-
-    #[test]
-    fn a_read_error_is_an_error_not_eof() {
-        let err = for_each_line(BufReader::new(FailingReader(3)), true, |_| {}).unwrap_err();
-        assert_eq!(err.to_string(), "disk on fire");
+        assert_eq!(serde_json::from_str::<PrevPos>(&text).unwrap(), p);
+        p.at.born = 5;
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(text.ends_with(r#","fp":4,"born":5}"#), "{text}");
+        assert_eq!(serde_json::from_str::<PrevPos>(&text).unwrap(), p);
     }
 
     #[test]
