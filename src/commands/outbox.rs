@@ -277,3 +277,39 @@ fn change_parked(path: &Path, change: Change, which: &Which, now: Secs) -> Resul
     }
     state::save(path, &mut st)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::SinkBook;
+
+    #[test]
+    fn the_listing_names_each_busy_sink_by_name_and_no_idle_one() {
+        let now = 1_000;
+        let mut st = State::default();
+        let book = |until: Secs| SinkBook {
+            recent: vec![now - 10],
+            blocked_until: Some(until),
+            blocked_by: Some("daily".into()),
+        };
+        // Blocked with nothing queued: listed, by its block.
+        st.sinks.insert("webhook".into(), book(now + 60));
+        // A block that has lifted, and nothing queued: not listed.
+        st.sinks.insert("bluesky".into(), book(now - 60));
+        let sinks = busy_sinks(&st, now);
+        let names: Vec<&str> = sinks.iter().map(|s| s.sink.as_str()).collect();
+        assert_eq!(names, ["webhook"]);
+        // `outbox --json` keeps its five fields, the budget left to `status`.
+        let line = serde_json::to_value(QueueLine::from(&sinks[0])).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({
+                "sink": "webhook",
+                "waiting": 0,
+                "parked": 0,
+                "blocked_until": "1970-01-01T00:17:40Z",
+                "blocked_by": "daily",
+            })
+        );
+    }
+}

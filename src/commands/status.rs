@@ -4,7 +4,7 @@
 //!
 //! Built as a `Status` value first (also printed as JSON), so that new
 //! bookkeeping in the state is one more field here and one more line in
-//! `print`. Each sink's queue, block and budget (`SinkStatus`) and the
+//! `print` or its part for that section. Each sink's queue, block and budget (`SinkStatus`) and the
 //! parked posts come from `outbox`, which `show` uses too; the rotated file
 //! still watched from `LogPos`.
 
