@@ -2,8 +2,8 @@
 //! options file and the environment: the options file is read and checked
 //! here, and each destination's part of it is handed, with the
 //! environment's secrets, to `sink::Sections`, whose parts check
-//! themselves. Core code sees only these; `outbox`'s arguments are read by
-//! `queue` itself (`OutboxConfig::from_args`).
+//! themselves. Core code sees only these: every command's arguments,
+//! `outbox`'s too, are read here.
 
 use crate::table::{DEFAULT_IPV6_PREFIX, DEFAULT_MAX_ATTACKERS, Rules};
 use std::os::unix::fs::PermissionsExt;
@@ -68,20 +68,12 @@ pub struct Config {
 
 #[derive(Debug)]
 pub enum Command {
-    Run(Box<RunConfig>),
+    Run(RunOrIdle),
     Replay(ReplayConfig),
-    Parse {
-        inputs: Vec<Input>,
-        missed: bool,
-    },
+    Parse { inputs: Vec<Input>, missed: bool },
     Show(ShowConfig),
     Status(StatusConfig),
-    Outbox(crate::queue::OutboxConfig),
-    /// `run --if-configured` with no sink configured: `missing` says what is missing.
-    Unconfigured {
-        state: PathBuf,
-        missing: String,
-    },
+    Outbox(OutboxConfig),
     VerifyCredentials(Box<crate::verify::VerifyConfig>),
     Export(ExportConfig),
     Completions(clap_complete::Shell),
@@ -122,6 +114,27 @@ pub struct StatusConfig {
     pub logs: Vec<PathBuf>,
     /// Each sink `run` would post to, with its budget.
     pub sinks: Vec<SinkSpec>,
+}
+
+/// What `outbox` was asked to do.
+#[derive(Debug)]
+pub struct OutboxConfig {
+    pub state: PathBuf,
+    pub json: bool,
+    pub change: Option<(Change, Which)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Retry,
+    Drop,
+}
+
+/// Parked posts by ID, or all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Which {
+    All,
+    Ids(Vec<u64>),
 }
 
 /// A log to read whole: a file, or standard input.
@@ -455,9 +468,14 @@ fn inputs(paths: Vec<PathBuf>) -> Vec<Input> {
 }
 
 /// What `run` does: the pipeline, or (`--if-configured`) nothing yet.
-enum RunOrIdle {
+#[derive(Debug)]
+pub enum RunOrIdle {
     Run(Box<RunConfig>),
-    Unconfigured { state: PathBuf, missing: String },
+    /// No sink is configured yet: `missing` says what is missing.
+    Idle {
+        state: PathBuf,
+        missing: String,
+    },
 }
 
 fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
@@ -525,7 +543,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     match sections.check(&others).and_then(|()| sections.check(&x)) {
         Ok(()) => {}
         Err(e) if r.if_configured => {
-            return Ok(RunOrIdle::Unconfigured {
+            return Ok(RunOrIdle::Idle {
                 state: r
                     .state
                     .or(file.state)
@@ -664,6 +682,32 @@ fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
     })
 }
 
+fn outbox_config(a: cli::OutboxArgs) -> Result<OutboxConfig> {
+    let which = |ids: Vec<String>| -> Result<Which> {
+        if ids.iter().any(|i| i == "all") {
+            return Ok(Which::All);
+        }
+        let ids = ids
+            .iter()
+            .map(|i| {
+                i.parse()
+                    .map_err(|_| Usage(format!("bad post ID {i:?}: a number or `all`")).into())
+            })
+            .collect::<Result<_>>()?;
+        Ok(Which::Ids(ids))
+    };
+    let change = match a.action {
+        None => None,
+        Some(cli::OutboxAction::Retry { ids }) => Some((Change::Retry, which(ids)?)),
+        Some(cli::OutboxAction::Drop { ids }) => Some((Change::Drop, which(ids)?)),
+    };
+    Ok(OutboxConfig {
+        state: a.state,
+        json: a.json,
+        change,
+    })
+}
+
 impl Config {
     /// Validates the arguments; `wall_clock` is used unless `--now` pins the time.
     pub fn from_args(args: Args, wall_clock: Secs) -> Result<Config> {
@@ -673,12 +717,7 @@ impl Config {
             None => wall_clock,
         };
         let command = match args.command {
-            cli::Command::Run(r) => match run_config(*r, now)? {
-                RunOrIdle::Run(c) => Command::Run(c),
-                RunOrIdle::Unconfigured { state, missing } => {
-                    Command::Unconfigured { state, missing }
-                }
-            },
+            cli::Command::Run(r) => Command::Run(run_config(*r, now)?),
             cli::Command::Replay(r) => Command::Replay(ReplayConfig {
                 state: r.state,
                 policy: policy(r.threshold, &r.ignore)?,
@@ -702,7 +741,7 @@ impl Config {
                 ip: s.ip,
             }),
             cli::Command::Status(s) => Command::Status(status_config(s)?),
-            cli::Command::Outbox(o) => Command::Outbox(crate::queue::OutboxConfig::from_args(o)?),
+            cli::Command::Outbox(o) => Command::Outbox(outbox_config(o)?),
             cli::Command::VerifyCredentials(v) => {
                 let file = FileConfig::maybe_load(v.config.as_deref())?;
                 let api_url = twitter_api_url(v.twitter_api_url, &file)?;

@@ -2,22 +2,25 @@
 //!
 //! Modules in the order the data flows: `cli`/`config` → `source` (whole
 //! lines by `lines`) → `parse` → `table` (`ingest` runs the three on two
-//! threads) → `decide` → `render` → `sink` → `state`; `app` ties one run
-//! together.
+//! threads) → `decide` → `render` → `sink` → `state`. `app` tells the cron
+//! run (`gather` reads, `announce` queues the due, `publish` posts);
+//! `commands` picks the subcommand and holds the others, one file each.
 
 pub mod cli;
 pub mod config;
 
+pub mod announce;
 pub mod clock;
 pub mod decide;
 pub mod deliver;
+pub mod gather;
 pub mod host;
 pub mod ingest;
 pub mod journal;
 pub mod lines;
 pub mod links;
 pub mod parse;
-pub mod queue;
+pub mod publish;
 pub mod render;
 pub mod sink;
 pub mod source;
@@ -35,7 +38,8 @@ pub mod hash;
 pub mod manual;
 pub mod notice;
 pub mod safe_fs;
+pub mod saved;
 pub mod scope;
-pub mod status;
 
 pub mod app;
+pub mod commands;

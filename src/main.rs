@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use tweet_attacks::{app, cli, config, state};
+use tweet_attacks::{cli, commands, config, state};
 
 /// sysexits.h EX_TEMPFAIL: cron should simply try again next time.
 const EX_TEMPFAIL: u8 = 75;
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let result = config::Config::from_args(args, wall_clock).and_then(app::run);
+    let result = config::Config::from_args(args, wall_clock).and_then(commands::run);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // `tweet-attacks parse big.log | head` is not an error.

@@ -24,7 +24,9 @@
 # headers), cargo, and root or user namespaces for the network namespace.
 # Installs into $TWEET_ATTACKS_PDS_CACHE (default ~/.cache/tweet-attacks-pds);
 # a second run reuses it. $TWEET_ATTACKS_BIN picks the binary (default: cargo
-# build --release). $TWEET_ATTACKS_PDS_KEEP=1 keeps the work dir.
+# build --release --features fault-injection: the kill in step 3 needs the
+# pause points, which a plain release build leaves out). $TWEET_ATTACKS_PDS_KEEP=1
+# keeps the work dir.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -75,7 +77,7 @@ if [ "${1:-}" != --inside ]; then
     install
     installed=$(date +%s)
     if [ -z "${TWEET_ATTACKS_BIN:-}" ]; then
-        (cd "$ROOT" && cargo build --release --quiet)
+        (cd "$ROOT" && cargo build --release --quiet --features fault-injection)
         TWEET_ATTACKS_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/tweet-attacks
     fi
     [ -x "$TWEET_ATTACKS_BIN" ] || die "no tweet-attacks binary at $TWEET_ATTACKS_BIN"

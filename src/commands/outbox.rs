@@ -4,71 +4,23 @@
 //! summary under its table; `sink_status` and `parked_posts` are the data,
 //! for any other view.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::cli::{OutboxAction, OutboxArgs};
 use crate::clock::{Secs, format_rfc3339};
+use crate::config::{Change, OutboxConfig, SinkSpec, Which};
 use crate::state::{self, State};
 use crate::text::{put_line, write_json};
 
-/// What `outbox` was asked to do.
-#[derive(Debug)]
-pub struct OutboxConfig {
-    pub state: PathBuf,
-    pub json: bool,
-    pub change: Option<(Change, Which)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Retry,
-    Drop,
-}
-
-/// Parked posts by ID, or all of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Which {
-    All,
-    Ids(Vec<u64>),
-}
-
-impl OutboxConfig {
-    pub fn from_args(a: OutboxArgs) -> Result<OutboxConfig> {
-        let which = |ids: Vec<String>| -> Result<Which> {
-            if ids.iter().any(|i| i == "all") {
-                return Ok(Which::All);
-            }
-            let ids = ids
-                .iter()
-                .map(|i| {
-                    i.parse().map_err(|_| {
-                        crate::config::Usage(format!("bad post ID {i:?}: a number or `all`")).into()
-                    })
-                })
-                .collect::<Result<_>>()?;
-            Ok(Which::Ids(ids))
-        };
-        let change = match a.action {
-            None => None,
-            Some(OutboxAction::Retry { ids }) => Some((Change::Retry, which(ids)?)),
-            Some(OutboxAction::Drop { ids }) => Some((Change::Drop, which(ids)?)),
-        };
-        Ok(OutboxConfig {
-            state: a.state,
-            json: a.json,
-            change,
-        })
-    }
-}
-
-/// One sink's queue as the state has it.
+/// One sink's queue as the state has it: what waits, what is parked, what
+/// it waits out, and (with the sink's budget, for `status`) what it may
+/// post. The one account of a sink's queue, for every view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SinkStatus {
     pub sink: String,
@@ -76,40 +28,92 @@ pub struct SinkStatus {
     pub waiting: usize,
     /// Announcements in parked posts.
     pub parked: usize,
+    pub oldest_queued: Option<String>,
     /// No post before this time (RFC 3339), while a rate limit lasts.
     pub blocked_until: Option<String>,
     /// The limit waited for, as the service named it.
     pub blocked_by: Option<String>,
+    /// Posts accepted in the last 24 hours, and the daily limit (None: none).
+    pub posted_24h: usize,
+    pub per_day: Option<usize>,
+    /// Posts the next run may make (None: no limit).
+    pub left_today: Option<usize>,
+}
+
+impl SinkStatus {
+    /// Nothing queued, parked or waited for.
+    fn is_idle(&self) -> bool {
+        self.waiting == 0 && self.parked == 0 && self.blocked_until.is_none()
+    }
+}
+
+/// The sink `name`'s queue; `spec`, the sink as configured, gives its budget.
+pub fn sink_status(st: &State, name: &str, spec: Option<&SinkSpec>, now: Secs) -> SinkStatus {
+    let waiting: Vec<_> = st
+        .outbox
+        .iter()
+        .filter(|p| p.sink == name && p.parked.is_none())
+        .collect();
+    let parked = st
+        .outbox
+        .iter()
+        .filter(|p| p.sink == name && p.parked.is_some())
+        .count();
+    let book = st.sinks.get(name).cloned().unwrap_or_default();
+    let posted_24h = book.recent.iter().filter(|t| **t > now - 86_400).count();
+    let blocked = book.blocked_until.filter(|t| *t > now);
+    let budget = spec.map(|s| s.budget);
+    let left = budget.and_then(|b| (b.per_day.is_some() || b.per_run.is_some()).then_some(b));
+    SinkStatus {
+        sink: name.to_string(),
+        waiting: waiting.len(),
+        parked,
+        oldest_queued: waiting.iter().map(|p| p.queued).min().map(format_rfc3339),
+        blocked_until: blocked.map(format_rfc3339),
+        blocked_by: blocked.and(book.blocked_by.clone()),
+        posted_24h,
+        per_day: budget.and_then(|b| b.per_day),
+        left_today: match blocked {
+            Some(_) => Some(0),
+            None => left.map(|b| b.left(&book, now)),
+        },
+    }
 }
 
 /// Every sink that has something queued, parked or waited for, by name.
-pub fn sink_status(st: &State, now: Secs) -> Vec<SinkStatus> {
-    let mut by: BTreeMap<&str, SinkStatus> = BTreeMap::new();
-    for p in &st.outbox {
-        let s = by.entry(p.sink.as_str()).or_insert_with(|| empty(&p.sink));
-        match p.parked {
-            Some(_) => s.parked += 1,
-            None => s.waiting += 1,
-        }
-    }
-    for (name, book) in &st.sinks {
-        let Some(until) = book.blocked_until.filter(|u| *u > now) else {
-            continue;
-        };
-        let s = by.entry(name.as_str()).or_insert_with(|| empty(name));
-        s.blocked_until = Some(format_rfc3339(until));
-        s.blocked_by = book.blocked_by.clone();
-    }
-    by.into_values().collect()
+fn busy_sinks(st: &State, now: Secs) -> Vec<SinkStatus> {
+    let names: BTreeSet<&str> = st
+        .outbox
+        .iter()
+        .map(|p| p.sink.as_str())
+        .chain(st.sinks.keys().map(String::as_str))
+        .collect();
+    names
+        .into_iter()
+        .map(|name| sink_status(st, name, None, now))
+        .filter(|s| !s.is_idle())
+        .collect()
 }
 
-fn empty(sink: &str) -> SinkStatus {
-    SinkStatus {
-        sink: sink.to_string(),
-        waiting: 0,
-        parked: 0,
-        blocked_until: None,
-        blocked_by: None,
+/// A sink's line of `outbox --json`: its queue, without the budget.
+#[derive(Serialize)]
+struct QueueLine<'a> {
+    sink: &'a str,
+    waiting: usize,
+    parked: usize,
+    blocked_until: &'a Option<String>,
+    blocked_by: &'a Option<String>,
+}
+
+impl<'a> From<&'a SinkStatus> for QueueLine<'a> {
+    fn from(s: &'a SinkStatus) -> Self {
+        QueueLine {
+            sink: &s.sink,
+            waiting: s.waiting,
+            parked: s.parked,
+            blocked_until: &s.blocked_until,
+            blocked_by: &s.blocked_by,
+        }
     }
 }
 
@@ -149,7 +153,7 @@ pub fn parked_posts(st: &State) -> Vec<ParkedPost> {
 /// The sinks' queues and the parked posts, for people, with the hazards in
 /// a service's reason or a saved limit's name escaped; nothing when all is empty.
 pub fn write_summary(out: &mut impl Write, st: &State, now: Secs) -> io::Result<()> {
-    let sinks = sink_status(st, now);
+    let sinks = busy_sinks(st, now);
     if !sinks.is_empty() {
         writeln!(
             out,
@@ -199,8 +203,8 @@ pub fn write_summary(out: &mut impl Write, st: &State, now: Secs) -> io::Result<
 }
 
 #[derive(Serialize)]
-struct Listing {
-    sinks: Vec<SinkStatus>,
+struct Listing<'a> {
+    sinks: Vec<QueueLine<'a>>,
     parked: Vec<ParkedPost>,
 }
 
@@ -211,8 +215,9 @@ pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
         let st = state::load(&c.state)?;
         let mut out = io::BufWriter::new(io::stdout().lock());
         if c.json {
+            let sinks = busy_sinks(&st, now);
             let listing = Listing {
-                sinks: sink_status(&st, now),
+                sinks: sinks.iter().map(QueueLine::from).collect(),
                 parked: parked_posts(&st),
             };
             write_json(&mut out, &listing, false)?;
@@ -271,4 +276,40 @@ fn change_parked(path: &Path, change: Change, which: &Which, now: Secs) -> Resul
         }
     }
     state::save(path, &mut st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::SinkBook;
+
+    #[test]
+    fn the_listing_names_each_busy_sink_by_name_and_no_idle_one() {
+        let now = 1_000;
+        let mut st = State::default();
+        let book = |until: Secs| SinkBook {
+            recent: vec![now - 10],
+            blocked_until: Some(until),
+            blocked_by: Some("daily".into()),
+        };
+        // Blocked with nothing queued: listed, by its block.
+        st.sinks.insert("webhook".into(), book(now + 60));
+        // A block that has lifted, and nothing queued: not listed.
+        st.sinks.insert("bluesky".into(), book(now - 60));
+        let sinks = busy_sinks(&st, now);
+        let names: Vec<&str> = sinks.iter().map(|s| s.sink.as_str()).collect();
+        assert_eq!(names, ["webhook"]);
+        // `outbox --json` keeps its five fields, the budget left to `status`.
+        let line = serde_json::to_value(QueueLine::from(&sinks[0])).unwrap();
+        assert_eq!(
+            line,
+            serde_json::json!({
+                "sink": "webhook",
+                "waiting": 0,
+                "parked": 0,
+                "blocked_until": "1970-01-01T00:17:40Z",
+                "blocked_by": "daily",
+            })
+        );
+    }
 }

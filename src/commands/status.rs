@@ -4,8 +4,9 @@
 //!
 //! Built as a `Status` value first (also printed as JSON), so that new
 //! bookkeeping in the state is one more field here and one more line in
-//! `print`. Parked posts and blocks come from `queue`, which `outbox` and
-//! `show` use too; the rotated file still watched from `LogPos`.
+//! `print` or its part for that section. Each sink's queue, block and budget (`SinkStatus`) and the
+//! parked posts come from `outbox`, which `show` uses too; the rotated file
+//! still watched from `LogPos`.
 
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
@@ -13,9 +14,10 @@ use std::os::unix::fs::MetadataExt;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::app::{UNCONFIGURED, load_existing};
+use super::outbox::{ParkedPost, SinkStatus, parked_posts, sink_status};
 use crate::clock::{Secs, format_rfc3339};
-use crate::config::{SinkSpec, StatusConfig};
+use crate::config::StatusConfig;
+use crate::saved::{UNCONFIGURED, load_existing};
 use crate::source::LogPos;
 use crate::state::{RunRecord, State};
 use crate::text::{put_line, write_json};
@@ -33,7 +35,7 @@ pub struct Status {
     pub journal_cursor: Option<String>,
     pub sinks: Vec<SinkStatus>,
     /// Posts set aside after a sink refused them for good (`outbox retry|drop`).
-    pub parked: Vec<crate::queue::ParkedPost>,
+    pub parked: Vec<ParkedPost>,
     /// Lasting conditions said once on stderr, with when.
     pub notes: Vec<Note>,
 }
@@ -58,23 +60,6 @@ pub struct LogStatus {
     pub file: &'static str,
     /// The previous generation still read for late writes, and from where.
     pub watching: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SinkStatus {
-    pub sink: String,
-    /// Announcements waiting for this sink, and set aside in parked posts.
-    pub waiting: usize,
-    pub parked: usize,
-    pub oldest_queued: Option<String>,
-    /// Rate-limited: nothing is sent before this, for this limit.
-    pub blocked_until: Option<String>,
-    pub blocked_by: Option<String>,
-    /// Posts accepted in the last 24 hours, and the daily limit (None: none).
-    pub posted_24h: usize,
-    pub per_day: Option<usize>,
-    /// Posts the next run may make (None: no limit).
-    pub left_today: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,38 +88,6 @@ fn log_status(path: &str, pos: Option<&LogPos>) -> LogStatus {
         watching: pos
             .and_then(|p| p.prev.as_ref())
             .map(|prev| format!("{} from byte {}", prev.path, prev.at.offset)),
-    }
-}
-
-fn sink_status(st: &State, name: &str, spec: Option<&SinkSpec>, now: Secs) -> SinkStatus {
-    let waiting: Vec<_> = st
-        .outbox
-        .iter()
-        .filter(|p| p.sink == name && p.parked.is_none())
-        .collect();
-    let parked = st
-        .outbox
-        .iter()
-        .filter(|p| p.sink == name && p.parked.is_some())
-        .count();
-    let book = st.sinks.get(name).cloned().unwrap_or_default();
-    let posted_24h = book.recent.iter().filter(|t| **t > now - 86_400).count();
-    let blocked = book.blocked_until.filter(|t| *t > now);
-    let budget = spec.map(|s| s.budget);
-    let left = budget.and_then(|b| (b.per_day.is_some() || b.per_run.is_some()).then_some(b));
-    SinkStatus {
-        sink: name.to_string(),
-        waiting: waiting.len(),
-        parked,
-        oldest_queued: waiting.iter().map(|p| p.queued).min().map(format_rfc3339),
-        blocked_until: blocked.map(format_rfc3339),
-        blocked_by: blocked.and(book.blocked_by.clone()),
-        posted_24h,
-        per_day: budget.and_then(|b| b.per_day),
-        left_today: match blocked {
-            Some(_) => Some(0),
-            None => left.map(|b| b.left(&book, now)),
-        },
     }
 }
 
@@ -188,7 +141,7 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
                 sink_status(st, name, spec, now)
             })
             .collect(),
-        parked: crate::queue::parked_posts(st),
+        parked: parked_posts(st),
         notes: st
             .notes
             .iter()
@@ -229,6 +182,13 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
             s.attackers
         )?,
     }
+    print_logs(s, out)?;
+    print_sinks(&s.sinks, out)?;
+    print_parked_and_notes(s, out)
+}
+
+/// Each log's position and file, and the journal's cursor.
+fn print_logs(s: &Status, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "logs")?;
     for l in &s.logs {
         let at = match (l.offset, l.size) {
@@ -248,8 +208,13 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
     if let Some(c) = &s.journal_cursor {
         put_line(out, format_args!("  {:<32} cursor {c}", "journal"))?;
     }
+    Ok(())
+}
+
+/// The outbox, one line per sink.
+fn print_sinks(sinks: &[SinkStatus], out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "outbox")?;
-    for k in &s.sinks {
+    for k in sinks {
         let mut line = format!("  {:<10} {} waiting", k.sink, k.waiting);
         if k.parked > 0 {
             line.push_str(&format!(", {} parked", k.parked));
@@ -272,6 +237,11 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
         }
         put_line(out, format_args!("{line}"))?;
     }
+    Ok(())
+}
+
+/// The parked posts, and the conditions said once.
+fn print_parked_and_notes(s: &Status, out: &mut impl Write) -> io::Result<()> {
     if !s.parked.is_empty() {
         writeln!(out, "parked (tweet-attacks outbox retry|drop ID)")?;
         for p in &s.parked {
@@ -319,6 +289,7 @@ pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SinkSpec;
     use crate::render::Announcement;
     use crate::sink::SinkName;
     use crate::sink::{Budget, Parked, Pending, SinkBook};

@@ -1,0 +1,37 @@
+//! Which attackers are due now, as the announcements that name them: the
+//! one place a due attacker becomes an `Announcement`. `run` queues each
+//! for its sinks; `replay` prints it.
+
+use std::net::IpAddr;
+
+use crate::decide::{Policy, decide};
+use crate::hash::Set;
+use crate::render::{Announcement, Privacy};
+use crate::sink::Pending;
+use crate::table::Table;
+
+/// The addresses waiting in the outbox, as a set: looked up once per
+/// attacker, and a queue may hold as many as the table.
+pub fn queued_ips(outbox: &[Pending]) -> Set<IpAddr> {
+    outbox.iter().map(|p| p.subject.ip).collect()
+}
+
+/// Hands `each` the announcement of every attacker due now and not in
+/// `queued`, most tries first, one at a time: a backlog's due attackers are
+/// never all held as announcements at once.
+pub fn each_due<E>(
+    table: &Table,
+    queued: &Set<IpAddr>,
+    policy: &Policy,
+    privacy: &Privacy,
+    mut each: impl FnMut(Announcement) -> Result<(), E>,
+) -> Result<(), E> {
+    for ip in decide(table, policy, |ip| queued.contains(ip)) {
+        // Read, not changed: it is not written again by the next save.
+        let Some(a) = table.get(&ip) else {
+            continue;
+        };
+        each(Announcement::of(ip, &a, privacy))?;
+    }
+    Ok(())
+}
