@@ -179,7 +179,7 @@ fn a_healthy_run_is_silent_and_a_lasting_condition_is_said_once() {
     let idle = || output(env.run_on_files(&["--if-configured"])).ok().stderr();
     let first = idle();
     assert!(
-        first.contains("not configured yet") && first.contains("TWITTER_CONSUMER_KEY is not set"),
+        first.contains("not configured yet") && first.contains(": twitter-consumer-key, "),
         "{first}"
     );
     assert_eq!(first.lines().count(), 1, "{first}");
@@ -187,7 +187,7 @@ fn a_healthy_run_is_silent_and_a_lasting_condition_is_said_once() {
     assert!(env.state()["notes"]["unconfigured"].is_i64());
     // Without the gate, the same is an error.
     let err = output(env.run_on_files(&[])).one_error_line();
-    assert!(err.contains("TWITTER_CONSUMER_KEY is not set"), "{err}");
+    assert!(err.contains(": twitter-consumer-key, "), "{err}");
     // Any sink counts, not only X: a configured one runs, and re-arms the note.
     let out = env.run(&["--if-configured"]).ok();
     assert_eq!(out.stderr(), "");
