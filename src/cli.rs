@@ -38,7 +38,8 @@ pub enum Command {
     /// `outbox retry ID…` or `outbox drop ID…` (or `all`) puts them back or forgets them.
     Outbox(OutboxArgs),
     /// Check each configured sink's credentials (or those named with --sink)
-    /// without posting: X's signed GET /2/users/me prints the account's @username.
+    /// without posting, one line each (a failure's reason on stderr; exit 1
+    /// if any failed): X's signed GET /2/users/me prints the account's @username.
     VerifyCredentials(VerifyArgs),
     /// Write the attacker table as a blocklist, CSV, JSON or an Atom feed.
     Export(ExportArgs),

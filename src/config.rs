@@ -537,10 +537,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     }
     .with_env(&env);
     check_sink_urls(&sections)?;
-    // X's credentials are checked after the other sinks, as they always were.
-    let (x, others): (Vec<SinkName>, Vec<SinkName>) =
-        names.iter().partition(|&&name| name == SinkName::X);
-    match sections.check(&others).and_then(|()| sections.check(&x)) {
+    match sections.check(&names, r.config.as_deref()) {
         Ok(()) => {}
         Err(e) if r.if_configured => {
             return Ok(RunOrIdle::Idle {
@@ -748,8 +745,8 @@ impl Config {
                 let sections = file.sections(api_url).with_env(&env);
                 check_sink_urls(&sections)?;
                 Command::VerifyCredentials(Box::new(crate::verify::VerifyConfig::new(
-                    v.sinks, sections,
-                )?))
+                    v.sinks, sections, v.config,
+                )))
             }
             cli::Command::Export(e) => Command::Export(export_config(e, now)?),
             cli::Command::Completions { shell } => Command::Completions(shell),

@@ -125,8 +125,9 @@ A log must be a regular file: a FIFO, a device or a folder is refused at
 once, with a line that names it.
 .TP
 \fI/etc/cron.d/tweet\-attacks\fR, \fItweet\-attacks.timer\fR
-Run \fBrun\fR every 15 minutes. Only one of them runs: the cron line does
-nothing while the timer is enabled.
+Run \fBrun \-\-if\-configured\fR every 15 minutes. Only one of them runs:
+the cron line does nothing while systemd runs and the timer is enabled, as
+the package leaves it; without systemd, cron runs it.
 "#;
 
 const ENVIRONMENT: &str = r#".SH ENVIRONMENT

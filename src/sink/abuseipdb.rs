@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::http::{Api, Payload, base_url};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink};
-use super::section::{Env, Part, Secret, env_secret, secret_or_var, section};
+use super::section::{Env, Missing, Part, Secret, env_secret};
 use crate::clock::{Secs, format_rfc3339};
 use crate::render::Announcement;
 use crate::scope::within;
@@ -67,8 +67,13 @@ impl AbuseIpDbSink {
     /// Builds the sink from its `[abuseipdb]` section; `now` is the run's
     /// time, for relative rate-limit resets.
     pub fn new(c: Option<&AbuseIpDbConfig>, now: Secs) -> Result<AbuseIpDbSink> {
-        let c = section(c, "abuseipdb", "key")?;
-        let key = secret_or_var(&c.key, "abuseipdb", "key", KEY_VAR)?.to_owned();
+        let none = AbuseIpDbConfig::default();
+        let c = c.unwrap_or(&none);
+        let mut missing = Missing::default();
+        let key = missing
+            .secret(&c.key, "abuseipdb", "key", KEY_VAR)
+            .to_owned();
+        missing.done()?;
         let api = c.api_url.as_deref().unwrap_or(ABUSEIPDB_DEFAULT_API);
         let api = base_url("abuseipdb", "api-url", api)?;
         Ok(AbuseIpDbSink {

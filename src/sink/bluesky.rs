@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::http::{Api, Payload, base_url};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink};
-use super::section::{Env, Part, Secret, env_secret, secret_or_var, section, text};
+use super::section::{Env, Missing, Part, Secret, env_secret};
 use crate::clock::{Secs, format_rfc3339};
 
 /// Bluesky's limit is 300 graphemes; a text of at most 300 chars has at most
@@ -81,10 +81,14 @@ impl BlueskySink {
     /// Builds the sink from its `[bluesky]` section; `now` is the run's
     /// time, for `createdAt` and relative rate-limit resets.
     pub fn new(c: Option<&BlueskyConfig>, now: Secs) -> Result<BlueskySink> {
-        let c = section(c, "bluesky", "handle and app-password")?;
-        let handle = text(&c.handle, "bluesky", "handle")?.trim_start_matches('@');
-        let password =
-            secret_or_var(&c.app_password, "bluesky", "app-password", APP_PASSWORD_VAR)?.to_owned();
+        let none = BlueskyConfig::default();
+        let c = c.unwrap_or(&none);
+        let mut missing = Missing::default();
+        let handle = missing.text(&c.handle, "bluesky", "handle");
+        let password = missing.secret(&c.app_password, "bluesky", "app-password", APP_PASSWORD_VAR);
+        missing.done()?;
+        let handle = handle.trim_start_matches('@');
+        let password = password.to_owned();
         let service = c.service.as_deref().unwrap_or(BLUESKY_DEFAULT_SERVICE);
         let service = base_url("bluesky", "service", service)?;
         Ok(BlueskySink {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::http::{Api, Payload, base_url};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink, idempotency_key};
-use super::section::{Env, Part, Secret, env_secret, secret_or_var, section, text};
+use super::section::{Env, Missing, Part, Secret, env_secret};
 use crate::clock::Secs;
 
 /// Mastodon's stock limit, used when the instance does not say.
@@ -70,13 +70,14 @@ impl MastodonSink {
     /// Builds the sink from its `[mastodon]` section; `now` is the run's
     /// time, for relative rate-limit resets.
     pub fn new(c: Option<&MastodonConfig>, now: Secs) -> Result<MastodonSink> {
-        let c = section(c, "mastodon", "instance and token")?;
-        let instance = base_url(
-            "mastodon",
-            "instance",
-            text(&c.instance, "mastodon", "instance")?,
-        )?;
-        let token = secret_or_var(&c.token, "mastodon", "token", TOKEN_VAR)?.to_owned();
+        let none = MastodonConfig::default();
+        let c = c.unwrap_or(&none);
+        let mut missing = Missing::default();
+        let instance = missing.text(&c.instance, "mastodon", "instance");
+        let token = missing.secret(&c.token, "mastodon", "token", TOKEN_VAR);
+        missing.done()?;
+        let instance = base_url("mastodon", "instance", instance)?;
+        let token = token.to_owned();
         let visibility = c.visibility.as_deref().unwrap_or("public").trim();
         if !["public", "unlisted", "private", "direct"].contains(&visibility) {
             bail!(

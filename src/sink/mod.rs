@@ -34,13 +34,15 @@ pub mod stdout;
 pub mod webhook;
 pub mod x;
 
+use std::path::Path;
+
 use anyhow::Result;
 use serde::Deserialize;
 
 pub use outbox::{Budget, Parked, Pending, Post, SinkBook, plan};
 pub use ratelimit::Limit;
 pub use seam::{Outcome, Sink};
-pub use section::{Env, Part, Secret};
+pub use section::{Env, Missing, Part, Secret};
 
 use crate::clock::Secs;
 
@@ -182,14 +184,32 @@ impl Sections {
         self.part(name).build(now)
     }
 
-    /// Checks that every sink `names` names is fully configured, in that
-    /// order, by building it (nothing is sent); the first error names what
-    /// is missing.
-    pub fn check(&self, names: &[SinkName]) -> Result<()> {
+    /// Checks that every sink `names` names is fully configured, by
+    /// building it (nothing is sent): one error names every key missing
+    /// from them all, in the options file `file` first, then what else is
+    /// wrong, each sink's in turn.
+    pub fn check(&self, names: &[SinkName], file: Option<&Path>) -> Result<()> {
+        let mut missing = Missing::default();
+        let mut wrong = Vec::new();
         for &name in names {
-            self.make(name, 0)?;
+            if let Err(e) = self.make(name, 0) {
+                match e.downcast::<Missing>() {
+                    Ok(m) => missing.extend(m),
+                    Err(e) => wrong.push(e),
+                }
+            }
         }
-        Ok(())
+        if let Err(e) = missing.done() {
+            wrong.insert(0, Missing::in_file(e, file));
+        }
+        match wrong.len() {
+            0 => Ok(()),
+            1 => Err(wrong.remove(0)),
+            _ => {
+                let each: Vec<String> = wrong.iter().map(|e| format!("{e:#}")).collect();
+                anyhow::bail!("{}", each.join("; "))
+            }
+        }
     }
 }
 
@@ -242,18 +262,47 @@ mod tests {
 
     #[test]
     fn check_names_what_is_missing() {
-        let err = |s: &Sections, name| format!("{:#}", s.check(&[name]).unwrap_err());
+        let file = Path::new("/etc/tweet-attacks.toml");
+        let err = |s: &Sections, name| format!("{:#}", s.check(&[name], Some(file)).unwrap_err());
         let none = Sections::default();
-        assert!(none.check(&[SinkName::Stdout]).is_ok());
-        let e = err(&none, SinkName::X);
-        assert!(e.starts_with("TWITTER_CONSUMER_KEY is not set"), "{e}");
-        let e = err(&none, SinkName::Mastodon);
-        assert!(
-            e.contains("[mastodon] section") && e.contains("token"),
-            "{e}"
+        assert!(none.check(&[SinkName::Stdout], None).is_ok());
+        // Every credential at once, the file's names first.
+        assert_eq!(
+            err(&none, SinkName::X),
+            "missing in /etc/tweet-attacks.toml: twitter-consumer-key, twitter-consumer-secret, \
+             twitter-access-token, twitter-access-token-secret (or, in the environment: \
+             TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, \
+             TWITTER_ACCESS_TOKEN_SECRET)"
         );
-        let e = err(&none, SinkName::Webhook);
-        assert!(e.contains("[webhook] section"), "{e}");
+        let key = Some(Secret::new("ck".into()));
+        let one = Sections {
+            x: XConfig {
+                api_url: None,
+                credentials: [key.clone(), None, key.clone(), None],
+            },
+            ..Sections::default()
+        };
+        assert_eq!(
+            err(&one, SinkName::X),
+            "missing in /etc/tweet-attacks.toml: twitter-consumer-secret, \
+             twitter-access-token-secret (or, in the environment: TWITTER_CONSUMER_SECRET, \
+             TWITTER_ACCESS_TOKEN_SECRET)"
+        );
+        // Every sink's at once.
+        let all = [
+            SinkName::X,
+            SinkName::Mastodon,
+            SinkName::Bluesky,
+            SinkName::Webhook,
+        ];
+        assert_eq!(
+            format!("{:#}", one.check(&all, None).unwrap_err()),
+            "missing in the options file (--config FILE): twitter-consumer-secret, \
+             twitter-access-token-secret, [mastodon] instance, [mastodon] token, \
+             [bluesky] handle, [bluesky] app-password, [webhook] url (or, in the environment: \
+             TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN_SECRET, MASTODON_TOKEN, \
+             BLUESKY_APP_PASSWORD, WEBHOOK_URL)"
+        );
         let s = Sections {
             stdout: StdoutConfig::default(),
             x: XConfig::default(),
@@ -276,17 +325,17 @@ mod tests {
         };
         assert_eq!(
             err(&s, SinkName::Mastodon),
-            "set MASTODON_TOKEN in the environment, or token in [mastodon]: \
-             [mastodon] in the --config file has no token"
+            "missing in /etc/tweet-attacks.toml: [mastodon] token \
+             (or, in the environment: MASTODON_TOKEN)"
         );
         assert_eq!(
             err(&s, SinkName::Bluesky),
-            "[bluesky] in the --config file has no handle"
+            "missing in /etc/tweet-attacks.toml: [bluesky] handle"
         );
         assert_eq!(
             err(&s, SinkName::AbuseIpDb),
-            "set ABUSEIPDB_KEY in the environment, or key in [abuseipdb]: \
-             [abuseipdb] in the --config file has no key"
+            "missing in /etc/tweet-attacks.toml: [abuseipdb] key \
+             (or, in the environment: ABUSEIPDB_KEY)"
         );
         let e = err(&s, SinkName::Webhook);
         assert!(e.contains("http(s)://") && !e.contains("SECRETPATH"), "{e}");

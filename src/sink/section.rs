@@ -1,12 +1,14 @@
 //! What every destination's part of the options file shares: what the
 //! registry asks of it (`Part`), secrets that are never shown, the
 //! environment variable that may give each one instead (it wins over the
-//! file), and the checks that name what a section is missing. Each
-//! destination's own part, and its variables, are in its own file.
+//! file), and `Missing`, which names at once every key the named sections
+//! lack. Each destination's own part, and its variables, are in its own
+//! file.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 
 use super::seam::Sink;
@@ -63,31 +65,95 @@ pub(super) fn env_secret(env: Env, var: &str) -> Option<Secret> {
     env(var).filter(|v| !v.trim().is_empty()).map(Secret)
 }
 
-/// The section, or what to add to the options file.
-pub(super) fn section<'a, T>(s: Option<&'a T>, name: &str, keys: &str) -> Result<&'a T> {
-    s.with_context(|| {
-        format!("--sink {name} needs a [{name}] section in the --config file, with {keys}")
-    })
+/// What the named destinations' parts of the options file lack, gathered
+/// whole so that one message names every missing key (filling them in
+/// takes one try, not one per key): each as the options file names it
+/// (`twitter-consumer-secret`, `[mastodon] token`), the file first, since
+/// cron and systemd runs see no login environment, then the variables that
+/// may give the secrets instead.
+#[derive(Debug, Default)]
+pub struct Missing {
+    /// Each key as the options file names it, with its variable if it has one.
+    keys: Vec<(String, Option<&'static str>)>,
+    /// The options file, named in the message (`None`: none was given).
+    file: Option<PathBuf>,
 }
 
-pub(super) fn text<'a>(v: &'a Option<String>, section: &str, key: &str) -> Result<&'a str> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .with_context(|| format!("[{section}] in the --config file has no {key}"))
+impl Missing {
+    /// Notes `key` (in `[section]`, or at the top) as missing.
+    pub(super) fn add(&mut self, section: Option<&str>, key: &str, var: Option<&'static str>) {
+        let key = match section {
+            Some(section) => format!("[{section}] {key}"),
+            None => key.to_owned(),
+        };
+        self.keys.push((key, var));
+    }
+
+    /// The text of `v`, trimmed; `""`, noted as missing, when it has none.
+    pub(super) fn text<'a>(&mut self, v: &'a Option<String>, section: &str, key: &str) -> &'a str {
+        let v = v.as_deref().map_or("", str::trim);
+        if v.is_empty() {
+            self.add(Some(section), key, None);
+        }
+        v
+    }
+
+    /// The secret in `v` (where `var` has put the environment's), trimmed;
+    /// `""`, noted as missing, when it has none.
+    pub(super) fn secret<'a>(
+        &mut self,
+        v: &'a Option<Secret>,
+        section: &str,
+        key: &str,
+        var: &'static str,
+    ) -> &'a str {
+        let v = v.as_ref().map_or("", |s| s.expose().trim());
+        if v.is_empty() {
+            self.add(Some(section), key, Some(var));
+        }
+        v
+    }
+
+    /// An error naming every key noted, if any was.
+    pub(super) fn done(self) -> Result<()> {
+        match self.keys.is_empty() {
+            true => Ok(()),
+            false => Err(self.into()),
+        }
+    }
+
+    /// `e`, where it says what is missing, naming the options file `file`.
+    pub fn in_file(e: anyhow::Error, file: Option<&Path>) -> anyhow::Error {
+        match e.downcast::<Missing>() {
+            Ok(m) => Missing {
+                file: file.map(Path::to_path_buf),
+                ..m
+            }
+            .into(),
+            Err(e) => e,
+        }
+    }
+
+    /// Adds what `other` lacks.
+    pub(super) fn extend(&mut self, other: Missing) {
+        self.keys.extend(other.keys);
+    }
 }
 
-/// A secret from the section (where `var` has put the environment's), or
-/// what to set when it has none.
-pub(super) fn secret_or_var<'a>(
-    v: &'a Option<Secret>,
-    section: &str,
-    key: &str,
-    var: &str,
-) -> Result<&'a str> {
-    v.as_ref()
-        .map(|s| s.expose().trim())
-        .filter(|s| !s.is_empty())
-        .with_context(|| format!("[{section}] in the --config file has no {key}"))
-        .with_context(|| format!("set {var} in the environment, or {key} in [{section}]"))
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&str> = self.keys.iter().map(|(k, _)| k.as_str()).collect();
+        match &self.file {
+            Some(file) => write!(f, "missing in {}: ", file.display())?,
+            None => f.write_str("missing in the options file (--config FILE): ")?,
+        }
+        f.write_str(&keys.join(", "))?;
+        let vars: Vec<&str> = self.keys.iter().filter_map(|(_, v)| *v).collect();
+        if !vars.is_empty() {
+            write!(f, " (or, in the environment: {})", vars.join(", "))?;
+        }
+        Ok(())
+    }
 }
+
+impl std::error::Error for Missing {}

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::http::{Api, Payload, origin};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink, idempotency_key};
-use super::section::{Env, Part, Secret, env_secret, secret_or_var, section};
+use super::section::{Env, Missing, Part, Secret, env_secret};
 use super::stdout::AttackerJson;
 use crate::clock::Secs;
 
@@ -81,8 +81,11 @@ impl WebhookSink {
     /// Builds the sink from its `[webhook]` section; `now` is the run's
     /// time, for relative rate-limit resets.
     pub fn new(c: Option<&WebhookConfig>, now: Secs) -> Result<WebhookSink> {
-        let c = section(c, "webhook", "url")?;
-        let url = secret_or_var(&c.url, "webhook", "url", URL_VAR)?.to_owned();
+        let none = WebhookConfig::default();
+        let c = c.unwrap_or(&none);
+        let mut missing = Missing::default();
+        let url = missing.secret(&c.url, "webhook", "url", URL_VAR).to_owned();
+        missing.done()?;
         // The URL may carry a token (Slack, Discord): never quote it.
         let shown = origin(&url);
         let host = shown.split_once("://").map_or("", |(_, h)| h);

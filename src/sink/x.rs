@@ -16,7 +16,7 @@ use super::http::{Answer, Api, Payload, agent, permanent};
 use super::outbox::Post;
 use super::ratelimit::{Limit, USAGE_CAP_HOLD};
 use super::seam::{Outcome, Sink};
-use super::section::{Env, Part, Secret};
+use super::section::{Env, Missing, Part, Secret};
 use crate::clock::Secs;
 
 /// X's own API, unless `--twitter-api-url` or the options file says otherwise.
@@ -75,18 +75,20 @@ impl Part for XConfig {
 
 impl XConfig {
     /// The credentials, each from its environment variable or else the
-    /// options file, or which one is missing.
+    /// options file, or every one that is missing (`twitter-consumer-key`
+    /// for `TWITTER_CONSUMER_KEY`, …).
     pub fn credentials(&self) -> anyhow::Result<Credentials> {
         let mut values = Vec::with_capacity(4);
-        for (var, value) in CREDENTIAL_VARS.iter().zip(&self.credentials) {
-            match value.as_ref().map(Secret::expose).filter(|v| !v.is_empty()) {
-                Some(v) => values.push(v.to_owned()),
-                None => bail!(
-                    "{var} is not set (set it in the environment, or as {} in the --config file)",
-                    var.to_ascii_lowercase().replace('_', "-")
-                ),
+        let mut missing = Missing::default();
+        for (&var, value) in CREDENTIAL_VARS.iter().zip(&self.credentials) {
+            let v = value.as_ref().map_or("", Secret::expose);
+            if v.is_empty() {
+                let key = var.to_ascii_lowercase().replace('_', "-");
+                missing.add(None, &key, Some(var));
             }
+            values.push(v.to_owned());
         }
+        missing.done()?;
         let [
             consumer_key,
             consumer_secret,

@@ -177,7 +177,7 @@ fn a_healthy_run_is_silent_and_a_lasting_condition_is_said_once() {
     let idle = || output(env.run_on_files(&["--if-configured"])).ok().stderr();
     let first = idle();
     assert!(
-        first.contains("not configured yet") && first.contains("TWITTER_CONSUMER_KEY is not set"),
+        first.contains("not configured yet") && first.contains(": twitter-consumer-key, "),
         "{first}"
     );
     assert_eq!(first.lines().count(), 1, "{first}");
@@ -185,7 +185,7 @@ fn a_healthy_run_is_silent_and_a_lasting_condition_is_said_once() {
     assert!(env.state()["notes"]["unconfigured"].is_i64());
     // Without the gate, the same is an error.
     let err = output(env.run_on_files(&[])).one_error_line();
-    assert!(err.contains("TWITTER_CONSUMER_KEY is not set"), "{err}");
+    assert!(err.contains(": twitter-consumer-key, "), "{err}");
     // Any sink counts, not only X: a configured one runs, and re-arms the note.
     let out = env.run(&["--if-configured"]).ok();
     assert_eq!(out.stderr(), "");
@@ -582,7 +582,9 @@ fn a_missing_default_vsftpd_log_is_normal_and_silent() {
 }
 
 /// The command of cron.d/tweet-attacks's job line, with `/usr/bin/tweet-attacks`
-/// replaced by `bin`, run by sh with `PATH` = `path` (where a fake `systemctl` may be).
+/// replaced by `bin` and systemd's `/run/systemd/system` (there while systemd
+/// runs) by `path`'s `systemd`, run by sh with `PATH` = `path` (where a fake
+/// `systemctl` may be).
 fn cron_job(bin: &std::path::Path, path: &std::path::Path) -> std::process::Output {
     let file =
         fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/cron.d/tweet-attacks")).unwrap();
@@ -593,7 +595,12 @@ fn cron_job(bin: &std::path::Path, path: &std::path::Path) -> std::process::Outp
     // Five time fields, the user, then the command.
     let command = line.splitn(7, ' ').nth(6).unwrap();
     assert_eq!(line.split(' ').nth(5), Some("root"));
-    let command = command.replace("/usr/bin/tweet-attacks", &bin.display().to_string());
+    let command = command
+        .replace("/usr/bin/tweet-attacks", &bin.display().to_string())
+        .replace(
+            "/run/systemd/system",
+            &path.join("systemd").display().to_string(),
+        );
     Command::new("/bin/sh")
         .args(["-c", &command])
         .env_clear()
@@ -627,14 +634,23 @@ fn the_cron_line_is_quiet_without_the_binary_and_stands_aside_for_the_timer() {
         "run --config /etc/tweet-attacks.toml --if-configured"
     );
     fs::remove_file(&mark).unwrap();
-    // The timer enabled: cron stands aside.
+    // The timer enabled: cron stands aside while systemd runs.
     script(
         &path.join("systemctl"),
         "[ \"$*\" = \"-q is-enabled tweet-attacks.timer\" ]",
     );
+    fs::create_dir(path.join("systemd")).unwrap();
     let out = cron_job(&bin, &path);
     assert!(!mark.exists(), "the timer runs it, not cron");
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    // Enabled where systemd is not running (a chroot, a container, another
+    // init: the package enables it on every install), the timer never
+    // fires: cron runs the job.
+    fs::remove_dir(path.join("systemd")).unwrap();
+    cron_job(&bin, &path);
+    assert!(mark.exists(), "no systemd, so cron runs it");
+    fs::remove_file(&mark).unwrap();
+    fs::create_dir(path.join("systemd")).unwrap();
     // Disabled: cron runs it again.
     script(&path.join("systemctl"), "exit 1");
     cron_job(&bin, &path);
@@ -649,8 +665,15 @@ fn the_unit_the_cron_line_the_package_and_the_readme_agree_on_the_binary() {
         read("Cargo.toml").contains("[\"target/release/tweet-attacks\", \"usr/bin/\", \"755\"]"),
         "the package installs {bin}"
     );
-    assert!(read("systemd/tweet-attacks.service").contains(&format!("ExecStart={bin} run ")));
+    let unit = read("systemd/tweet-attacks.service");
+    assert!(unit.contains(&format!("ExecStart={bin} run ")));
     let cron = read("cron.d/tweet-attacks");
+    // The timer runs exactly what the cron line runs, --if-configured included.
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    assert!(cron.contains(&format!("&& {exec}\n")), "{exec}");
     assert!(
         cron.contains(&format!("test -x {bin} && ")) && cron.contains(&format!("&& {bin} run "))
     );

@@ -102,7 +102,7 @@ fn every_sink_takes_its_secret_from_the_environment() {
         .unwrap())
     .one_error_line();
     assert!(
-        err.contains("set MASTODON_TOKEN in the environment, or token in [mastodon]"),
+        err.contains("[mastodon] token (or, in the environment: MASTODON_TOKEN)"),
         "{err}"
     );
 }

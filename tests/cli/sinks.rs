@@ -817,7 +817,7 @@ fn a_sink_named_but_not_configured_is_an_error_naming_what_is_missing() {
         write_options(&env, "", &[]);
         let err = the_error(&sink_run(&env, &[sink], &[]).fails());
         assert!(
-            err.contains(&format!("--sink {sink} needs a [{sink}] section")),
+            err.contains(&format!("missing in sinks.toml: [{sink}] ")),
             "{err}"
         );
         assert!(
@@ -851,7 +851,7 @@ fn a_sink_named_but_not_configured_is_an_error_naming_what_is_missing() {
         write_options(&env, "", &[text]);
         let err = the_error(&sink_run(&env, &[sink], &[]).fails());
         assert!(
-            err.ends_with(&format!("[{sink}] in the --config file has no {key}\n")),
+            err.contains(&format!("missing in sinks.toml: [{sink}] {key}")),
             "{err}"
         );
         assert!(!env.path("state.json").exists());
@@ -862,7 +862,7 @@ fn a_sink_named_but_not_configured_is_an_error_naming_what_is_missing() {
     write_options(&env, "", &[]);
     let err = the_error(&sink_run(&env, &["mastodon"], &["--dry-run"]).fails());
     assert!(
-        err.contains("--sink mastodon needs a [mastodon] section"),
+        err.contains("missing in sinks.toml: [mastodon] instance, [mastodon] token"),
         "{err}"
     );
     // Configured, it shows what would be posted, and asks nothing.

@@ -720,7 +720,10 @@ fn x_dry_run_shows_exactly_what_a_real_run_posts() {
         dry.env_remove(var);
     }
     let err = Out(dry.output().unwrap()).one_error_line();
-    assert!(err.contains("TWITTER_CONSUMER_KEY is not set"), "{err}");
+    assert!(
+        err.contains("missing in the options file (--config FILE): twitter-consumer-key, "),
+        "{err}"
+    );
     // With them, it asks X nothing.
     let mut dry = env.x_cmd(x.url(), &["--dry-run", "--max-posts-per-day", "3"]);
     let out = checked(Out(dry.output().unwrap())).ok();
@@ -784,7 +787,10 @@ fn verify_credentials_prints_the_username_or_names_what_is_missing() {
     let out = verify(Some("TWITTER_ACCESS_TOKEN_SECRET")).fails();
     let err = one_error(&out);
     assert!(
-        err.contains("TWITTER_ACCESS_TOKEN_SECRET is not set"),
+        err.contains(
+            "missing in the options file (--config FILE): twitter-access-token-secret \
+             (or, in the environment: TWITTER_ACCESS_TOKEN_SECRET)"
+        ),
         "{err}"
     );
     assert_eq!(x.requests().len(), 1, "no request without credentials");
