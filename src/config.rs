@@ -480,55 +480,26 @@ pub enum RunOrIdle {
 
 fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     let file = FileConfig::maybe_load(r.config.as_deref())?;
-    let retention = r
-        .retention
-        .or(file.retention.clone())
-        .unwrap_or_else(|| "30d".into());
-    let retention_given = retention;
-    let retention = duration("--retention", &retention_given)?;
-    if retention < MIN_RETENTION {
-        return Err(bad(
-            "--retention",
-            format!(
-                "{retention_given:?} is shorter than the day in which an attacker may still be announced: it would forget attackers before they are announced (give 1d or more)"
-            ),
-        ));
-    }
+    let retention = run_retention(r.retention.clone(), &file)?;
     // Parsed whether or not the journal is read: a bad value is a bad value.
     let look_back = duration(
         "--since",
         r.since.as_deref().or(file.since.as_deref()).unwrap_or("1h"),
     )?;
-    let rules = Rules {
-        ipv6_prefix: match r.ipv6_prefix.or(file.ipv6_prefix) {
-            Some(p) if p > 128 => return Err(bad("--ipv6-prefix", format!("{p} (0 to 128)"))),
-            p => p.unwrap_or(DEFAULT_IPV6_PREFIX),
-        },
-        max_attackers: match r.max_attackers.or(file.max_attackers) {
-            Some(0) => {
-                return Err(bad(
-                    "--max-attackers",
-                    "0 would keep no attacker at all (at least 1)",
-                ));
-            }
-            n => n.map_or(DEFAULT_MAX_ATTACKERS, |n| {
-                usize::try_from(n).unwrap_or(usize::MAX)
-            }),
-        },
-    };
+    let rules = run_rules(&r, &file)?;
     if !(0.0..=3600.0).contains(&r.lock_wait) {
         return Err(bad(
             "--lock-wait",
             format!("{} (0 to 3600 seconds)", r.lock_wait),
         ));
     }
-    let names = sink_names(r.sinks, &file);
+    let names = sink_names(r.sinks.clone(), &file);
     let sinks = sink_specs(
         &names,
         r.max_posts_per_day.or(file.max_posts_per_day),
         r.max_posts_per_run.or(file.max_posts_per_run),
     );
-    let api_url = twitter_api_url(r.twitter_api_url, &file)?;
+    let api_url = twitter_api_url(r.twitter_api_url.clone(), &file)?;
     // A dry run checks them too: it does everything but the sending.
     let sections = Sections {
         // Under --json the run's report prints each post.
@@ -537,56 +508,35 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     }
     .with_env(&env);
     check_sink_urls(&sections)?;
+    let state = r
+        .state
+        .clone()
+        .or(file.state.clone())
+        .unwrap_or_else(|| DEFAULT_STATE.into());
     match sections.check(&names, r.config.as_deref()) {
         Ok(()) => {}
         Err(e) if r.if_configured => {
             return Ok(RunOrIdle::Idle {
-                state: r
-                    .state
-                    .or(file.state)
-                    .unwrap_or_else(|| DEFAULT_STATE.into()),
+                state,
                 missing: format!("{e:#}"),
             });
         }
         Err(e) => return Err(e),
     };
     let mut ignore = file.ignore.clone();
-    ignore.extend(r.ignore);
+    ignore.extend(r.ignore.iter().cloned());
     let passwd = r
         .passwd
+        .clone()
         .or(file.passwd.clone())
         .unwrap_or_else(|| "/etc/passwd".into());
-    let explicit_auth_log = r.auth_log.or(file.auth_log.clone());
-    let auth_log = explicit_auth_log.clone().unwrap_or_else(default_auth_log);
-    let journalctl = r.journalctl.or(file.journalctl.clone());
-    let forced = r.journal || file.journal.unwrap_or(false);
-    // journald-only hosts (Debian 12+, Fedora, Arch) often have no auth.log at all.
-    let auto = !forced && explicit_auth_log.is_none() && !auth_log.exists();
-    let journal = match journalctl.or_else(|| find_on_path("journalctl")) {
-        Some(journalctl) if forced || auto => Some(JournalSource {
-            journalctl,
-            look_back,
-        }),
-        None if forced => bail!("--journal: no journalctl found on PATH (give --journalctl PATH)"),
-        _ => None,
-    };
-    let mut logs = Vec::new();
-    let mut explicit_logs: Vec<PathBuf> = explicit_auth_log.into_iter().collect();
-    if journal.is_none() {
-        logs.push(auth_log);
-    }
-    let vsftpd_log = r.vsftpd_log.or(file.vsftpd_log);
-    explicit_logs.extend(vsftpd_log.clone());
-    logs.push(vsftpd_log.unwrap_or_else(|| default_vsftpd_log().into()));
+    let sources = run_sources(&r, &file, look_back)?;
     Ok(RunOrIdle::Run(Box::new(RunConfig {
-        state: r
-            .state
-            .or(file.state)
-            .unwrap_or_else(|| DEFAULT_STATE.into()),
-        journal_auto: auto && journal.is_some(),
-        journal,
-        logs,
-        explicit_logs,
+        state,
+        journal_auto: sources.journal_auto,
+        journal: sources.journal,
+        logs: sources.logs,
+        explicit_logs: sources.explicit_logs,
         policy: {
             let mut p = policy(
                 r.threshold.or(file.threshold).unwrap_or(DEFAULT_THRESHOLD),
@@ -612,6 +562,86 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         lock_wait: Duration::from_secs_f64(r.lock_wait),
         stage_bytes: (!r.dry_run).then_some(r.stage_bytes),
     })))
+}
+
+/// `--retention`: a retention shorter than the announcement window would
+/// forget attackers before they can be announced.
+fn run_retention(given: Option<String>, file: &FileConfig) -> Result<Secs> {
+    let given = given
+        .or(file.retention.clone())
+        .unwrap_or_else(|| "30d".into());
+    let retention = duration("--retention", &given)?;
+    if retention < MIN_RETENTION {
+        return Err(bad(
+            "--retention",
+            format!(
+                "{given:?} is shorter than the day in which an attacker may still be announced: it would forget attackers before they are announced (give 1d or more)"
+            ),
+        ));
+    }
+    Ok(retention)
+}
+
+/// How addresses group into attackers, and how many are kept.
+fn run_rules(r: &cli::RunArgs, file: &FileConfig) -> Result<Rules> {
+    Ok(Rules {
+        ipv6_prefix: match r.ipv6_prefix.or(file.ipv6_prefix) {
+            Some(p) if p > 128 => return Err(bad("--ipv6-prefix", format!("{p} (0 to 128)"))),
+            p => p.unwrap_or(DEFAULT_IPV6_PREFIX),
+        },
+        max_attackers: match r.max_attackers.or(file.max_attackers) {
+            Some(0) => {
+                return Err(bad(
+                    "--max-attackers",
+                    "0 would keep no attacker at all (at least 1)",
+                ));
+            }
+            n => n.map_or(DEFAULT_MAX_ATTACKERS, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }),
+        },
+    })
+}
+
+/// What a run reads: the logs, or the journal where asked for or where
+/// there is no auth.log.
+struct Sources {
+    journal: Option<JournalSource>,
+    journal_auto: bool,
+    logs: Vec<PathBuf>,
+    /// The logs named on purpose: a missing one is an error.
+    explicit_logs: Vec<PathBuf>,
+}
+
+fn run_sources(r: &cli::RunArgs, file: &FileConfig, look_back: Secs) -> Result<Sources> {
+    let explicit_auth_log = r.auth_log.clone().or(file.auth_log.clone());
+    let auth_log = explicit_auth_log.clone().unwrap_or_else(default_auth_log);
+    let journalctl = r.journalctl.clone().or(file.journalctl.clone());
+    let forced = r.journal || file.journal.unwrap_or(false);
+    // journald-only hosts (Debian 12+, Fedora, Arch) often have no auth.log at all.
+    let auto = !forced && explicit_auth_log.is_none() && !auth_log.exists();
+    let journal = match journalctl.or_else(|| find_on_path("journalctl")) {
+        Some(journalctl) if forced || auto => Some(JournalSource {
+            journalctl,
+            look_back,
+        }),
+        None if forced => bail!("--journal: no journalctl found on PATH (give --journalctl PATH)"),
+        _ => None,
+    };
+    let mut logs = Vec::new();
+    let mut explicit_logs: Vec<PathBuf> = explicit_auth_log.into_iter().collect();
+    if journal.is_none() {
+        logs.push(auth_log);
+    }
+    let vsftpd_log = r.vsftpd_log.clone().or(file.vsftpd_log.clone());
+    explicit_logs.extend(vsftpd_log.clone());
+    logs.push(vsftpd_log.unwrap_or_else(|| default_vsftpd_log().into()));
+    Ok(Sources {
+        journal_auto: auto && journal.is_some(),
+        journal,
+        logs,
+        explicit_logs,
+    })
 }
 
 /// `--since DURATION` as the oldest time it lets in (all time without it).
