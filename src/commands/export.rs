@@ -9,11 +9,16 @@ use anyhow::{Context, Result};
 use crate::clock::Secs;
 use crate::config::ExportConfig;
 use crate::export::{Options, export as write_export};
-use crate::saved::load_existing;
-use crate::state;
+use crate::saved::view;
+use crate::state::{self, State};
 
 pub fn export(e: &ExportConfig, now: Secs) -> Result<()> {
-    let st = load_existing(&e.state)?;
+    view(&e.state, |st| export_of(e, st, now))
+}
+
+/// A file is replaced only by a whole export of a whole state: the check
+/// that `view` makes after the export is made here before the rename too.
+fn export_of(e: &ExportConfig, st: &State, now: Secs) -> Result<()> {
     let options = Options {
         format: e.format,
         since: e.since,
@@ -23,7 +28,6 @@ pub fn export(e: &ExportConfig, now: Secs) -> Result<()> {
         author: &e.author,
         feed_url: e.feed_url.as_deref(),
     };
-    let st = &st;
     let corrupt = || state::check(&e.state, st).map_err(|e| io::Error::other(format!("{e:#}")));
     match &e.out {
         // Readable by the web server that publishes it; never half-written.
@@ -36,7 +40,7 @@ pub fn export(e: &ExportConfig, now: Secs) -> Result<()> {
             let mut out = io::BufWriter::new(io::stdout().lock());
             write_export(&st.table, &options, now, &mut out)?;
             out.flush()?;
-            state::check(&e.state, st)
+            Ok(())
         }
     }
 }

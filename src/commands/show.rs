@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::outbox::{ParkedPost, parked_posts, write_summary};
 use crate::clock::{Secs, format_rfc3339};
 use crate::config::ShowConfig;
-use crate::saved::load_existing;
-use crate::state;
+use crate::saved::view;
+use crate::state::State;
 use crate::table::Attacker;
 use crate::text;
 
@@ -35,8 +35,11 @@ struct ShowLine<'a> {
 }
 
 pub fn show(c: &ShowConfig, now: Secs) -> Result<()> {
+    view(&c.state, |st| show_state(c, st, now))
+}
+
+fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
     let json = c.json;
-    let st = load_existing(&c.state)?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
         text::put_line(
@@ -47,7 +50,7 @@ pub fn show(c: &ShowConfig, now: Secs) -> Result<()> {
             ),
         )?;
     }
-    let parked = parked_posts(&st);
+    let parked = parked_posts(st);
     let mut parked_by_ip: HashMap<IpAddr, Vec<&ParkedPost>> = HashMap::new();
     for p in &parked {
         for ip in &p.ips {
@@ -82,13 +85,13 @@ pub fn show(c: &ShowConfig, now: Secs) -> Result<()> {
     })?;
     // The queues, what a sink waits for, and parked posts, under the table.
     let mut summary = Vec::new();
-    write_summary(&mut summary, &st, now)?;
+    write_summary(&mut summary, st, now)?;
     if !json && !summary.is_empty() {
         writeln!(out)?;
         out.write_all(&summary)?;
     }
     out.flush()?;
-    state::check(&c.state, &st)
+    Ok(())
 }
 
 /// Within `--since`, `--min-tries` and `--ip`.

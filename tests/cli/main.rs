@@ -491,6 +491,49 @@ fn corrupt_state_is_refused_and_kept() {
     );
 }
 
+/// A block of stored attackers that fails its checksum is found only when
+/// it is read: every view that reads the table says so at its end, and
+/// shows nothing as if it were the whole table.
+#[test]
+fn a_corrupt_block_fails_every_view_that_reads_it() {
+    let env = Env::new();
+    let log: String = (0..80)
+        .map(|i| guesses(&format!("203.0.113.{i}"), 2, 1000 + i * 10))
+        .collect();
+    env.write("auth.log", &log);
+    env.run(&["--sink", "stdout"]).ok();
+    // One digit of one attacker's record, inside its block: the JSON stays
+    // whole, the block's checksum does not.
+    let mut bytes = fs::read(env.path("state.json")).unwrap();
+    let key = b"\"203.0.113.40\":[";
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the record")
+        + key.len();
+    let digit = at + bytes[at..].iter().position(u8::is_ascii_digit).unwrap();
+    bytes[digit] = if bytes[digit] == b'7' { b'8' } else { b'7' };
+    fs::write(env.path("state.json"), &bytes).unwrap();
+    for args in [
+        &["show", "--state", "state.json"][..],
+        &["show", "--state", "state.json", "--json"],
+        &["export", "--state", "state.json", "--format", "csv"],
+        &["status", "--state", "state.json"],
+    ] {
+        let out = Out(env.cmd(args).output().unwrap()).fails();
+        assert!(
+            out.stderr().contains("is corrupt"),
+            "{args:?}: {}",
+            out.stderr()
+        );
+    }
+    assert_eq!(
+        fs::read(env.path("state.json")).unwrap(),
+        bytes,
+        "left untouched"
+    );
+}
+
 #[test]
 fn unreadable_log_is_an_error_naming_it() {
     let env = Env::new();
