@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use crate::clock::{LocalClock, Secs};
-use crate::parse::{Event, Kind, Pending, Service, Stamp, parse_pending, stamp_of};
+use crate::parse::{Event, Kind, LineAddr, Service, Stamp, parse_pending, stamp_of};
 use crate::table::Table;
 
 /// Events handed from the reading thread to the merging one at a time.
@@ -254,7 +254,7 @@ struct Batch {
     bytes: Vec<u8>,
 }
 
-/// An event's address, as `Pending` but with its text copied.
+/// An event's address, as `parse::LineAddr` but with its text copied.
 enum Ip {
     Known(Option<std::net::IpAddr>),
     /// Decoded on the merging thread: the reading one is the busier.
@@ -298,7 +298,7 @@ impl Batch {
 
     /// Copies `line` once: what `ev` and `ip` name of it is kept as where
     /// it lies in the copy, one copy instead of five.
-    fn push(&mut self, line: &[u8], ev: &Event, ip: Pending) {
+    fn push(&mut self, line: &[u8], ev: &Event, ip: LineAddr) {
         let base = self.bytes.len();
         self.bytes.extend_from_slice(line);
         let mut keep = |b: &[u8]| {
@@ -320,8 +320,8 @@ impl Batch {
             Stamp::Vsftpd(b) => (StampKind::Vsftpd, keep(b)),
         };
         let ip = match ip {
-            Pending::Known(ip) => Ip::Known(ip),
-            Pending::Text { text, keep: k } => Ip::Text {
+            LineAddr::Known(ip) => Ip::Known(ip),
+            LineAddr::Text { text, keep: k } => Ip::Text {
                 text: keep(text),
                 keep: k,
             },
@@ -358,7 +358,7 @@ impl Batch {
                 Ip::Known(ip) => *ip,
                 Ip::Text { text, keep } => {
                     let text = &self.bytes[text.clone()];
-                    let pending = Pending::Text { text, keep: *keep };
+                    let pending = LineAddr::Text { text, keep: *keep };
                     let Some(ip) = pending.resolve() else {
                         continue;
                     };

@@ -201,7 +201,7 @@ fn count_from(n: &[u8]) -> Option<u32> {
 struct Body<'a> {
     kind: Kind,
     method: Option<&'a [u8]>,
-    ip: Pending<'a>,
+    ip: LineAddr<'a>,
     user: Option<&'a [u8]>,
     count: u32,
 }
@@ -210,7 +210,7 @@ struct Body<'a> {
 /// cost of an attack line, so the reading thread leaves it to the merging
 /// one (see `ingest`): the line is an event only if the text decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pending<'a> {
+pub(crate) enum LineAddr<'a> {
     /// Decided already: the address, or none (it comes from the connection).
     Known(Option<IpAddr>),
     /// The address as sshd wrote it (`ip_with_zone` decodes it). With `keep`
@@ -219,13 +219,13 @@ pub(crate) enum Pending<'a> {
     Text { text: &'a [u8], keep: bool },
 }
 
-impl Pending<'_> {
+impl LineAddr<'_> {
     /// `None` when the text is no address: then the line is no event.
     #[inline]
     pub(crate) fn resolve(self) -> Option<Option<IpAddr>> {
         match self {
-            Pending::Known(ip) => Some(ip),
-            Pending::Text { text, keep } => {
+            LineAddr::Known(ip) => Some(ip),
+            LineAddr::Text { text, keep } => {
                 let ip = addr::ip_with_zone(text)?;
                 Some(keep.then_some(ip))
             }
@@ -235,8 +235,8 @@ impl Pending<'_> {
     /// The same address, which the event then does not take.
     fn dropped(self) -> Self {
         match self {
-            Pending::Known(_) => Pending::Known(None),
-            Pending::Text { text, .. } => Pending::Text { text, keep: false },
+            LineAddr::Known(_) => LineAddr::Known(None),
+            LineAddr::Text { text, .. } => LineAddr::Text { text, keep: false },
         }
     }
 }
@@ -284,9 +284,9 @@ pub fn parse(line: &[u8]) -> Option<Event<'_>> {
 }
 
 /// `parse`, but the address is left to decode: the event's `ip` is `None`
-/// until `Pending::resolve` gives it, and the line is an event only if that
+/// until `LineAddr::resolve` gives it, and the line is an event only if that
 /// does not fail.
-pub(crate) fn parse_pending(line: &[u8]) -> Option<(Event<'_>, Pending<'_>)> {
+pub(crate) fn parse_pending(line: &[u8]) -> Option<(Event<'_>, LineAddr<'_>)> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     event(&header(line)?)
 }
@@ -343,7 +343,7 @@ pub fn examine(line: &[u8]) -> Seen<'_> {
     }
 }
 
-fn event<'a>(h: &Header<'a>) -> Option<(Event<'a>, Pending<'a>)> {
+fn event<'a>(h: &Header<'a>) -> Option<(Event<'a>, LineAddr<'a>)> {
     let (service, body) = match h.prog {
         b"sshd" | b"sshd-session" | b"sshd-auth" => (Service::Sshd, sshd_body(h.msg)?),
         b"sshd(pam_unix)" => (Service::Sshd, sshd::pam_unix_tag_body(h.msg)?),

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use memchr::memmem;
 
 use super::addr::{ip_with_zone, is_addr_byte};
-use super::{Body, Kind, Pending, count_from};
+use super::{Body, Kind, LineAddr, count_from};
 
 // sshd's messages are matched by hand, from their fixed end backwards, with
 // exactly the meaning of these patterns (`(?-u)`, so `.` is any byte but
@@ -159,7 +159,7 @@ enum Addr<'a> {
 }
 
 /// The matched parts of one sshd message: (address, user name).
-type Found<'a> = (Addr<'a>, Option<&'a [u8]>);
+type Reading<'a> = (Addr<'a>, Option<&'a [u8]>);
 
 /// `Failed METHOD for …`; returns (method, rest after ` for `). sshd logs the
 /// method the client asked for, so any name of method bytes counts, up to 40
@@ -215,12 +215,12 @@ fn failed_candidate(r: &[u8]) -> Option<&[u8]> {
 /// them name the same one; when they disagree the address comes from the
 /// connection's other lines. (METHOD is the monitor's own word, never the
 /// client's: with privilege separation only the monitor logs this line.)
-fn failed_tail(r: &[u8]) -> Option<Found<'_>> {
+fn failed_tail(r: &[u8]) -> Option<Reading<'_>> {
     // Built once, not per failed line.
     static FROM: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new(b" from "));
     let window = &r[..r.len().min(FAILED_USER_SPAN + 6)];
-    let mut found: Option<Found> = None;
+    let mut found: Option<Reading> = None;
     for at in every(&FROM, window) {
         let user = &r[..at];
         let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
@@ -245,7 +245,7 @@ fn failed_tail(r: &[u8]) -> Option<Found<'_>> {
 /// (then the name is not known), or another (then neither is: the
 /// connection's address is used). A reading whose text is no address is no
 /// reading.
-fn agree<'a>(seen: Found<'a>, (text, user): (&'a [u8], &'a [u8])) -> Found<'a> {
+fn agree<'a>(seen: Reading<'a>, (text, user): (&'a [u8], &'a [u8])) -> Reading<'a> {
     let Some(ip) = ip_with_zone(text) else {
         return seen;
     };
@@ -262,14 +262,14 @@ fn agree<'a>(seen: Found<'a>, (text, user): (&'a [u8], &'a [u8])) -> Found<'a> {
 }
 
 /// `[invalid user ]U from IP port \d+` → (ip, user).
-fn from_port(body: &[u8]) -> Option<Found<'_>> {
+fn from_port(body: &[u8]) -> Option<Reading<'_>> {
     let (user, ip) = addr_back(port_back(body)?, b" from ")?;
     let user = user.strip_prefix(b"invalid user ").unwrap_or(user);
     Some((Addr::Text(ip), Some(user_text(user)?)))
 }
 
 /// `… from IP( port \d+)?` → (ip, user).
-fn invalid_tail(r: &[u8]) -> Option<Found<'_>> {
+fn invalid_tail(r: &[u8]) -> Option<Reading<'_>> {
     let (user, ip) = match port_back(r).and_then(|h| addr_back(h, b" from ")) {
         Some(found) => found,
         None => addr_back(r, b" from ")?,
@@ -278,7 +278,7 @@ fn invalid_tail(r: &[u8]) -> Option<Found<'_>> {
 }
 
 /// `logname=\S* uid=\d+ euid=\d+ tty=\S* ruser=\S* rhost=IP(?: +user=(.*?))? *$`, after `; `.
-fn pam_tail(r: &[u8]) -> Option<Found<'_>> {
+fn pam_tail(r: &[u8]) -> Option<Reading<'_>> {
     let r = r.strip_prefix(b"logname=")?;
     let (_, r) = split_run(r, is_nonspace);
     let r = r.strip_prefix(b" uid=")?;
@@ -310,7 +310,7 @@ fn pam_tail(r: &[u8]) -> Option<Found<'_>> {
 }
 
 /// `… from IP` → (ip, user), after an optional `illegal user ` or `invalid user `.
-fn pam_error_tail(r: &[u8]) -> Option<Found<'_>> {
+fn pam_error_tail(r: &[u8]) -> Option<Reading<'_>> {
     let (user, ip) = addr_back(r, b" from ")?;
     let user = user
         .strip_prefix(b"illegal user ")
@@ -321,7 +321,7 @@ fn pam_error_tail(r: &[u8]) -> Option<Found<'_>> {
 
 /// `error: PAM: REASON for …`: Linux-PAM's, OpenPAM's and Solaris's words for a
 /// failed guess, and for an unknown user.
-fn pam_error(msg: &[u8]) -> Option<(Kind, Found<'_>)> {
+fn pam_error(msg: &[u8]) -> Option<(Kind, Reading<'_>)> {
     const FAILED: [&[u8]; 6] = [
         b"Authentication failure",
         b"authentication failure",
@@ -344,13 +344,13 @@ fn pam_error(msg: &[u8]) -> Option<(Kind, Found<'_>)> {
 }
 
 /// `… from IP port \d+ ssh2( \[preauth\])?` → (ip, user).
-fn max_auth_tail(r: &[u8]) -> Option<Found<'_>> {
+fn max_auth_tail(r: &[u8]) -> Option<Reading<'_>> {
     let r = r.strip_suffix(b" [preauth]").unwrap_or(r);
     from_port(r.strip_suffix(b" ssh2")?)
 }
 
 /// `… from IP not allowed because REASON` → (ip, user).
-fn not_allowed_tail(r: &[u8]) -> Option<Found<'_>> {
+fn not_allowed_tail(r: &[u8]) -> Option<Reading<'_>> {
     const BECAUSE: &[u8] = b" not allowed because ";
     const REASONS: [&[u8]; 5] = [
         b"not listed in AllowUsers",
@@ -398,7 +398,7 @@ fn preamble_user(pre: &[u8]) -> Option<&[u8]> {
 
 /// `(?:invalid|authenticating) user … IP port \d+( \[preauth\])?` → (ip, user).
 /// Nothing the client chose follows the address, so it is the one sshd wrote.
-fn closed_tail(r: &[u8]) -> Option<Found<'_>> {
+fn closed_tail(r: &[u8]) -> Option<Reading<'_>> {
     let body = r.strip_suffix(b" [preauth]").unwrap_or(r);
     let (pre, ip) = addr_back(port_back(body)?, b" ")?;
     Some((Addr::Text(ip), Some(preamble_user(pre)?)))
@@ -416,8 +416,8 @@ const TOO_MANY: &[u8] = b"Too many authentication failures";
 /// failures): any other reason is no guess, and a line that may be one is
 /// not counted at all. Readings that disagree on the address leave it to the
 /// connection's other lines.
-fn disconnecting_tail(r: &[u8]) -> Option<Found<'_>> {
-    let mut found: Option<Found> = None;
+fn disconnecting_tail(r: &[u8]) -> Option<Reading<'_>> {
+    let mut found: Option<Reading> = None;
     for (ip, user, guess) in disconnecting_readings(r) {
         if !guess {
             // Another reason: no guess, if that reading is sshd's at all.
@@ -494,7 +494,7 @@ pub(super) fn ambiguous(msg: &[u8]) -> bool {
 
 /// `Too many authentication failures( for (invalid user )?U)?( \[preauth\])?`,
 /// after `Disconnecting: `: older sshd's words, without an address.
-fn too_many_tail(r: &[u8]) -> Option<Found<'_>> {
+fn too_many_tail(r: &[u8]) -> Option<Reading<'_>> {
     let r = r.strip_prefix(b"Too many authentication failures")?;
     let user = match r.strip_prefix(b" for ") {
         Some(u) => {
@@ -508,7 +508,7 @@ fn too_many_tail(r: &[u8]) -> Option<Found<'_>> {
 }
 
 /// `IP( port \d+)?` after `ROOT LOGIN REFUSED FROM `.
-fn root_refused_tail(r: &[u8]) -> Option<Found<'_>> {
+fn root_refused_tail(r: &[u8]) -> Option<Reading<'_>> {
     let r = port_back(r).unwrap_or(r);
     let (head, ip) = split_run_back(r, is_addr_byte);
     (head.is_empty() && !ip.is_empty()).then_some((Addr::Text(ip), None))
@@ -548,14 +548,14 @@ pub(super) fn pam_unix_tag_body(msg: &[u8]) -> Option<Body<'_>> {
 fn body<'a>(
     kind: Kind,
     method: Option<&'a [u8]>,
-    (addr, user): Found<'a>,
+    (addr, user): Reading<'a>,
     count: u32,
 ) -> Option<Body<'a>> {
-    // The text is decoded later, off the reading thread (`Pending::resolve`).
+    // The text is decoded later, off the reading thread (`LineAddr::resolve`).
     let ip = match addr {
-        Addr::Text(text) => Pending::Text { text, keep: true },
-        Addr::Ip(ip) => Pending::Known(Some(ip)),
-        Addr::Connection => Pending::Known(None),
+        Addr::Text(text) => LineAddr::Text { text, keep: true },
+        Addr::Ip(ip) => LineAddr::Known(Some(ip)),
+        Addr::Connection => LineAddr::Known(None),
     };
     Some(Body {
         kind,

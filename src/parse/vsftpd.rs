@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use super::addr::ip_from;
 use regex::bytes::Regex;
 
-use super::{Body, Kind, Pending, REPEATED, count_of, re};
+use super::{Body, Kind, LineAddr, REPEATED, count_of, re};
 
 /// One way vsftpd can have written a line (logging.c,
 /// `vsf_log_do_log_vsftpd_format`): after `[pid N] ` (or its syslog tag),
@@ -90,7 +90,7 @@ fn fail_login(msg: &[u8]) -> Option<Body<'_>> {
     Some(Body {
         kind: Kind::FtpFailLogin,
         method: None,
-        ip: Pending::Known(Some(found.ip)),
+        ip: LineAddr::Known(Some(found.ip)),
         user: if many { None } else { found.user },
         count: 1,
     })
@@ -159,7 +159,7 @@ fn vsftpd_pam(msg: &[u8]) -> Option<Body<'_>> {
     Some(Body {
         kind: Kind::PamAuthFailure,
         method: None,
-        ip: Pending::Known(Some(ip)),
+        ip: LineAddr::Known(Some(ip)),
         user,
         count: 1,
     })

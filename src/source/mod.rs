@@ -18,7 +18,7 @@ use crate::lines::{READ_BLOCK, ReadStats, for_each_line};
 mod rotation;
 
 use rotation::{
-    Found, Gen, Opened, born, fingerprint, generations, locate, mtime, open_nonblocking,
+    FoundGen, Gen, OpenGen, born, fingerprint, generations, locate, mtime, open_nonblocking,
     open_plain, regular, same_file, still_ours,
 };
 
@@ -205,19 +205,19 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
     fn rotated(
         &mut self,
         path: &Path,
-        opened: &mut Opened,
+        opened: &mut OpenGen,
         start: u64,
         final_line: bool,
     ) -> Result<u64> {
         self.files.push(path.to_path_buf());
         match opened {
-            Opened::Plain { file, meta } => {
+            OpenGen::Plain { file, meta } => {
                 let s = read_from(file, start, meta.len(), final_line, self.on_line)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 add(&mut self.stats, &s);
                 Ok(start + s.consumed)
             }
-            Opened::Gz(dec) => {
+            OpenGen::Gz(dec) => {
                 // Lines are passed on as they are decompressed; if the stream breaks
                 // off, those already read count and the rest is reported lost.
                 let mut read = 0u64;
@@ -248,13 +248,13 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
     }
 
     /// Reads a whole generation we have not seen before.
-    fn whole(&mut self, g: &Gen, final_line: bool) -> Result<(u64, Opened)> {
+    fn whole(&mut self, g: &Gen, final_line: bool) -> Result<(u64, OpenGen)> {
         let ctx = || format!("cannot open {}", g.path.display());
         let (file, meta) = regular(&g.path, open_nonblocking(&g.path).with_context(ctx)?)?;
         let mut opened = if g.gz {
-            Opened::Gz(Box::new(flate2::read::MultiGzDecoder::new(file)))
+            OpenGen::Gz(Box::new(flate2::read::MultiGzDecoder::new(file)))
         } else {
-            Opened::Plain { file, meta }
+            OpenGen::Plain { file, meta }
         };
         let end = self.rotated(&g.path, &mut opened, 0, final_line || g.gz)?;
         Ok((end, opened))
@@ -271,14 +271,18 @@ fn prev_pos(path: &Path, file: &File, meta: &Metadata, offset: u64) -> io::Resul
 
 /// Finds the watched previous generation: where it was last seen, else
 /// wherever it went since (renamed further, or compressed).
-fn locate_prev(p: &PrevPos, gens: &mut Option<Vec<Gen>>, path: &Path) -> Option<(PathBuf, Opened)> {
+fn locate_prev(
+    p: &PrevPos,
+    gens: &mut Option<Vec<Gen>>,
+    path: &Path,
+) -> Option<(PathBuf, OpenGen)> {
     let m = p.at;
     let seen = PathBuf::from(&p.path);
     if let Some((file, meta)) = open_plain(&seen)
         && same_file(&meta, &m)
         && still_ours(&file, &meta, &m).unwrap_or(false)
     {
-        return Some((seen, Opened::Plain { file, meta }));
+        return Some((seen, OpenGen::Plain { file, meta }));
     }
     let gens = gens.get_or_insert_with(|| generations(path));
     let found = locate(gens, &m, &mut None)?;
@@ -374,7 +378,7 @@ struct Log<'p> {
 /// Where the saved position is now.
 enum Cur {
     Here(u64),
-    Rotated(Found),
+    Rotated(FoundGen),
     Gone,
 }
 
@@ -462,10 +466,10 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
         }
         // Watched while the log was not rotated again; after that its writer has
         // long been signalled, and its last line is taken as it is.
-        let watched = matches!(cur, Cur::Here(_)) && matches!(opened, Opened::Plain { .. });
+        let watched = matches!(cur, Cur::Here(_)) && matches!(opened, OpenGen::Plain { .. });
         let end = self.rotated(&prev_path, &mut opened, p.at.offset, !watched)?;
         match (watched, &opened) {
-            (true, Opened::Plain { file, meta }) => Ok(Some(
+            (true, OpenGen::Plain { file, meta }) => Ok(Some(
                 prev_pos(&prev_path, file, meta, end)
                     .with_context(|| format!("cannot read {}", prev_path.display()))?,
             )),
@@ -478,7 +482,7 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
     /// path, and the newest generation read, to watch, if it is plain.
     fn rotated_since(
         &mut self,
-        found: Found,
+        found: FoundGen,
         list: &[Gen],
         saved: Option<&LogPos>,
     ) -> Result<(PathBuf, Option<PrevPos>)> {
@@ -503,7 +507,7 @@ impl<F: FnMut(&[u8])> Reading<'_, F> {
             newest = (end, opened, g);
         }
         let prev = match &newest {
-            (end, Opened::Plain { file, meta }, g) => Some(
+            (end, OpenGen::Plain { file, meta }, g) => Some(
                 prev_pos(&g.path, file, meta, *end)
                     .with_context(|| format!("cannot read {}", g.path.display()))?,
             ),

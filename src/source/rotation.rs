@@ -175,16 +175,16 @@ pub(super) fn check_gz(cand: &Path, m: &Mark) -> GzCheck {
 }
 
 /// An open generation, standing where reading it is to start.
-pub(super) enum Opened {
+pub(super) enum OpenGen {
     Plain { file: File, meta: Metadata },
     Gz(Box<flate2::read::MultiGzDecoder<File>>),
 }
 
 /// Where a saved position was found among a log's rotated generations.
-pub(super) struct Found {
+pub(super) struct FoundGen {
     /// Its index in `generations`, newest (0) first.
     pub(super) index: usize,
-    pub(super) opened: Opened,
+    pub(super) opened: OpenGen,
 }
 
 /// Opens a log or one of its generations to read, never waiting: with
@@ -244,15 +244,15 @@ pub(super) fn locate(
     gens: &[Gen],
     m: &Mark,
     unreadable: &mut Option<(PathBuf, io::Error)>,
-) -> Option<Found> {
+) -> Option<FoundGen> {
     for (index, g) in gens.iter().enumerate().filter(|(_, g)| !g.gz) {
         if let Some((file, meta)) = open_plain(&g.path)
             && same_file(&meta, m)
             && still_ours(&file, &meta, m).unwrap_or(false)
         {
-            return Some(Found {
+            return Some(FoundGen {
                 index,
-                opened: Opened::Plain { file, meta },
+                opened: OpenGen::Plain { file, meta },
             });
         }
     }
@@ -267,9 +267,9 @@ pub(super) fn locate(
             if let Some((file, meta)) = open_plain(&g.path)
                 && still_ours(&file, &meta, m).unwrap_or(false)
             {
-                return Some(Found {
+                return Some(FoundGen {
                     index,
-                    opened: Opened::Plain { file, meta },
+                    opened: OpenGen::Plain { file, meta },
                 });
             }
             continue;
@@ -280,9 +280,9 @@ pub(super) fn locate(
         gz_left -= 1;
         match check_gz(&g.path, m) {
             GzCheck::Ours(dec) => {
-                return Some(Found {
+                return Some(FoundGen {
                     index,
-                    opened: Opened::Gz(dec),
+                    opened: OpenGen::Gz(dec),
                 });
             }
             GzCheck::NotOurs => {}
