@@ -65,6 +65,8 @@ pub struct RunArgs {
     /// Options file (TOML): any option below, by its long name, plus the
     /// four twitter-* credentials and the [mastodon], [bluesky], [abuseipdb]
     /// and [webhook] sections. Must be mode 0600 if it holds secrets.
+    /// [default: $TWEET_ATTACKS_CONFIG, else /etc/tweet-attacks.toml if it
+    /// exists; every command finds it the same way]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -217,13 +219,13 @@ pub struct ParseArgs {
 
 #[derive(Debug, ClapArgs)]
 pub struct ShowArgs {
-    /// State file to read.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/var/lib/tweet-attacks/state.json"
-    )]
-    pub state: PathBuf,
+    /// Options file (TOML), as given to `run`: its state is read.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// State file to read [default: the options file's, else /var/lib/tweet-attacks/state.json]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 
     /// Print one JSON object per attacker.
     #[arg(long)]
@@ -262,14 +264,13 @@ pub struct OutboxArgs {
     #[command(subcommand)]
     pub action: Option<OutboxAction>,
 
-    /// State file to read (and change).
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/var/lib/tweet-attacks/state.json",
-        global = true
-    )]
-    pub state: PathBuf,
+    /// Options file (TOML), as given to `run`: its state is read.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// State file to read (and change) [default: the options file's, else /var/lib/tweet-attacks/state.json]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub state: Option<PathBuf>,
 
     /// Print the listing as one JSON object.
     #[arg(long)]
@@ -326,8 +327,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
     pub min_tries: Option<u64>,
 
-    /// Options file (TOML), as given to `run`: its threshold, ignore, passwd
-    /// and show-local-users apply here too.
+    /// Options file (TOML), as given to `run`: its state, threshold, ignore,
+    /// passwd and show-local-users apply here too.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -355,13 +356,9 @@ pub struct ExportArgs {
     #[arg(long, value_name = "URL")]
     pub feed_url: Option<String>,
 
-    /// State file to read.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/var/lib/tweet-attacks/state.json"
-    )]
-    pub state: PathBuf,
+    /// State file to read [default: the options file's, else /var/lib/tweet-attacks/state.json]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 /// A count given on the command line: a whole number, 0 or more. Negative

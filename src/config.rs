@@ -27,6 +27,9 @@ use crate::sink::{Budget, Secret, Sections, SinkName};
 
 pub const DEFAULT_STATE: &str = "/var/lib/tweet-attacks/state.json";
 pub const DEFAULT_VSFTPD_LOG: &str = "/var/log/vsftpd.log";
+/// The options file every command reads when neither `--config` nor
+/// `$TWEET_ATTACKS_CONFIG` names one, if it exists.
+pub const DEFAULT_CONFIG: &str = "/etc/tweet-attacks.toml";
 pub const DEFAULT_THRESHOLD: u64 = 5;
 pub const DEFAULT_POSTS_PER_DAY: usize = 17;
 
@@ -283,8 +286,23 @@ impl FileConfig {
         Ok(file)
     }
 
-    fn maybe_load(path: Option<&Path>) -> Result<FileConfig> {
-        path.map_or_else(|| Ok(FileConfig::default()), FileConfig::load)
+    /// The options file, found the same way by every command: `--config
+    /// FILE`, else `$TWEET_ATTACKS_CONFIG` (if not empty), else
+    /// [`DEFAULT_CONFIG`] if it exists; none at all is no options. Returns
+    /// the path used, so that messages can name it.
+    fn maybe_load(given: Option<PathBuf>) -> Result<(Option<PathBuf>, FileConfig)> {
+        let path = given
+            .or_else(|| {
+                std::env::var_os("TWEET_ATTACKS_CONFIG")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(|| Some(default_config()).filter(|p| p.exists()));
+        let file = match &path {
+            Some(p) => FileConfig::load(p)?,
+            None => FileConfig::default(),
+        };
+        Ok((path, file))
     }
 }
 
@@ -396,6 +414,13 @@ fn privacy(passwd: &Path, show_local: bool) -> Result<Privacy> {
     Ok(Privacy::new(local, show_local))
 }
 
+/// [`DEFAULT_CONFIG`], unless `TWEET_ATTACKS_DEFAULT_CONFIG` moves it:
+/// tests must not read the host's own.
+fn default_config() -> PathBuf {
+    std::env::var_os("TWEET_ATTACKS_DEFAULT_CONFIG")
+        .map_or_else(|| DEFAULT_CONFIG.into(), PathBuf::from)
+}
+
 /// vsftpd's log, unless `TWEET_ATTACKS_DEFAULT_VSFTPD_LOG` moves the
 /// default: tests must not read the host's own.
 pub fn default_vsftpd_log() -> String {
@@ -478,8 +503,9 @@ pub enum RunOrIdle {
     },
 }
 
-fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
-    let file = FileConfig::maybe_load(r.config.as_deref())?;
+fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
+    let (path, file) = FileConfig::maybe_load(r.config.take())?;
+    r.config = path;
     let retention = run_retention(r.retention.clone(), &file)?;
     // Parsed whether or not the journal is read: a bad value is a bad value.
     let look_back = duration(
@@ -508,11 +534,7 @@ fn run_config(r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
     }
     .with_env(&env);
     check_sink_urls(&sections)?;
-    let state = r
-        .state
-        .clone()
-        .or(file.state.clone())
-        .unwrap_or_else(|| DEFAULT_STATE.into());
+    let state = state_path(r.state.clone(), &file);
     match sections.check(&names, r.config.as_deref()) {
         Ok(()) => {}
         Err(e) if r.if_configured => {
@@ -644,6 +666,13 @@ fn run_sources(r: &cli::RunArgs, file: &FileConfig, look_back: Secs) -> Result<S
     })
 }
 
+/// `--state FILE`, else the options file's `state`, else the default.
+fn state_path(given: Option<PathBuf>, file: &FileConfig) -> PathBuf {
+    given
+        .or(file.state.clone())
+        .unwrap_or_else(|| DEFAULT_STATE.into())
+}
+
 /// `--since DURATION` as the oldest time it lets in (all time without it).
 fn since(now: Secs, d: Option<&str>) -> Result<Secs> {
     Ok(match d {
@@ -653,7 +682,7 @@ fn since(now: Secs, d: Option<&str>) -> Result<Secs> {
 }
 
 fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
-    let file = FileConfig::maybe_load(e.config.as_deref())?;
+    let (_, file) = FileConfig::maybe_load(e.config)?;
     let threshold = file.threshold.unwrap_or(DEFAULT_THRESHOLD);
     let mut ignore = file.ignore.clone();
     ignore.extend(e.ignore);
@@ -667,7 +696,7 @@ fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
         .or(file.passwd.clone())
         .unwrap_or_else(|| "/etc/passwd".into());
     Ok(ExportConfig {
-        state: e.state,
+        state: state_path(e.state, &file),
         format: e.format,
         since: since(now, e.since.as_deref())?,
         out: e.out,
@@ -685,12 +714,12 @@ fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
 }
 
 fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
-    let file = FileConfig::maybe_load(s.config.as_deref())?;
+    let (path, file) = FileConfig::maybe_load(s.config)?;
     let names = sink_names(Vec::new(), &file);
     // With the options file, the logs it names (or the defaults) are shown
     // even before a run read them; without it, only the logs the state has.
     let mut logs = Vec::new();
-    if s.config.is_some() {
+    if path.is_some() {
         logs.push(file.auth_log.clone().unwrap_or_else(default_auth_log));
         logs.push(
             file.vsftpd_log
@@ -699,10 +728,7 @@ fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
         );
     }
     Ok(StatusConfig {
-        state: s
-            .state
-            .or(file.state.clone())
-            .unwrap_or_else(|| DEFAULT_STATE.into()),
+        state: state_path(s.state, &file),
         json: s.json,
         logs,
         sinks: sink_specs(&names, file.max_posts_per_day, file.max_posts_per_run),
@@ -728,8 +754,9 @@ fn outbox_config(a: cli::OutboxArgs) -> Result<OutboxConfig> {
         Some(cli::OutboxAction::Retry { ids }) => Some((Change::Retry, which(ids)?)),
         Some(cli::OutboxAction::Drop { ids }) => Some((Change::Drop, which(ids)?)),
     };
+    let (_, file) = FileConfig::maybe_load(a.config)?;
     Ok(OutboxConfig {
-        state: a.state,
+        state: state_path(a.state, &file),
         json: a.json,
         change,
     })
@@ -761,7 +788,7 @@ impl Config {
                 missed: p.missed,
             },
             cli::Command::Show(s) => Command::Show(ShowConfig {
-                state: s.state,
+                state: state_path(s.state, &FileConfig::maybe_load(s.config)?.1),
                 json: s.json,
                 since: since(now, s.since.as_deref())?,
                 min_tries: s.min_tries.unwrap_or(0),
@@ -770,12 +797,12 @@ impl Config {
             cli::Command::Status(s) => Command::Status(status_config(s)?),
             cli::Command::Outbox(o) => Command::Outbox(outbox_config(o)?),
             cli::Command::VerifyCredentials(v) => {
-                let file = FileConfig::maybe_load(v.config.as_deref())?;
+                let (path, file) = FileConfig::maybe_load(v.config)?;
                 let api_url = twitter_api_url(v.twitter_api_url, &file)?;
                 let sections = file.sections(api_url).with_env(&env);
                 check_sink_urls(&sections)?;
                 Command::VerifyCredentials(Box::new(crate::verify::VerifyConfig::new(
-                    v.sinks, sections, v.config,
+                    v.sinks, sections, path,
                 )))
             }
             cli::Command::Export(e) => Command::Export(export_config(e, now)?),

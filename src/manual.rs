@@ -102,7 +102,9 @@ fn command(out: &mut String, parent: &str, cmd: &clap::Command) {
 const FILES: &str = r#".SH FILES
 .TP
 \fI/etc/tweet\-attacks.toml\fR
-The options file given to \fBrun \-\-config\fR: any \fBrun\fR option by its
+The options file. Every command finds it the same way: \fB\-\-config\fR
+\fIFILE\fR, else \fB$TWEET_ATTACKS_CONFIG\fR, else this file if it exists; a
+command that needs none works without one. It holds any \fBrun\fR option by its
 long name, the four \fBtwitter\-*\fR credentials and the [mastodon],
 [bluesky], [abuseipdb] and [webhook] sections. It must be mode 0600 when
 it holds secrets.
@@ -140,6 +142,9 @@ the command line.
 The other sinks' secrets, instead of \fBtoken\fR in [mastodon],
 \fBapp\-password\fR in [bluesky], \fBkey\fR in [abuseipdb] and \fBurl\fR in
 [webhook]; they win over the options file.
+.TP
+\fBTWEET_ATTACKS_CONFIG\fR
+The options file, when \fB\-\-config\fR is not given (see FILES).
 .TP
 \fBTZ\fR
 The time zone of classic syslog time stamps.

@@ -37,6 +37,12 @@ fn tool(dir: &tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Output 
         .current_dir(dir.path())
         .env("TZ", "UTC")
         .env("TWEET_ATTACKS_NOW", "2026-11-26T12:00:00Z")
+        // Never the host's own options file.
+        .env_remove("TWEET_ATTACKS_CONFIG")
+        .env(
+            "TWEET_ATTACKS_DEFAULT_CONFIG",
+            dir.path().join("no-default.toml"),
+        )
         .stdin(Stdio::null());
     for var in VARS {
         c.env_remove(var);

@@ -297,7 +297,7 @@ mod tests {
         ];
         assert_eq!(
             format!("{:#}", one.check(&all, None).unwrap_err()),
-            "missing in the options file (--config FILE): twitter-consumer-secret, \
+            "missing in the options file (none found: --config FILE, $TWEET_ATTACKS_CONFIG or /etc/tweet-attacks.toml): twitter-consumer-secret, \
              twitter-access-token-secret, [mastodon] instance, [mastodon] token, \
              [bluesky] handle, [bluesky] app-password, [webhook] url (or, in the environment: \
              TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN_SECRET, MASTODON_TOKEN, \

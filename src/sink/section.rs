@@ -145,7 +145,11 @@ impl fmt::Display for Missing {
         let keys: Vec<&str> = self.keys.iter().map(|(k, _)| k.as_str()).collect();
         match &self.file {
             Some(file) => write!(f, "missing in {}: ", file.display())?,
-            None => f.write_str("missing in the options file (--config FILE): ")?,
+            None => write!(
+                f,
+                "missing in the options file (none found: --config FILE, $TWEET_ATTACKS_CONFIG or {}): ",
+                crate::config::DEFAULT_CONFIG
+            )?,
         }
         f.write_str(&keys.join(", "))?;
         let vars: Vec<&str> = self.keys.iter().filter_map(|(_, v)| *v).collect();

@@ -225,6 +225,11 @@ fn permission_denied_on_the_state_is_not_no_state_file() {
             .arg(env!("CARGO_BIN_EXE_tweet-attacks"))
             .args(&args)
             .current_dir(env.dir.path())
+            .env(
+                "TWEET_ATTACKS_DEFAULT_CONFIG",
+                env.path("default-options.toml"),
+            )
+            .env_remove("TWEET_ATTACKS_CONFIG")
             .stdin(Stdio::null());
         let out = output(c);
         let err = out.one_error_line();

@@ -213,6 +213,11 @@ fn a_closed_stderr_never_ends_a_run_before_it_saves() {
         .current_dir(env.path(""))
         .env("TWEET_ATTACKS_NOW", NOW)
         .env("TZ", "UTC")
+        .env(
+            "TWEET_ATTACKS_DEFAULT_CONFIG",
+            env.path("default-options.toml"),
+        )
+        .env_remove("TWEET_ATTACKS_CONFIG")
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(0), "{status}");
@@ -226,6 +231,11 @@ fn a_closed_stderr_never_ends_a_run_before_it_saves() {
         .arg("-c")
         .arg(format!("exec \"{bin}\" show --state missing.json 2>&-"))
         .current_dir(env.path(""))
+        .env(
+            "TWEET_ATTACKS_DEFAULT_CONFIG",
+            env.path("default-options.toml"),
+        )
+        .env_remove("TWEET_ATTACKS_CONFIG")
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(1), "{status}");

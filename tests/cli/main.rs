@@ -18,6 +18,7 @@ mod echoes;
 mod exactly_once;
 mod hostile;
 mod journal;
+mod options_file;
 mod parked;
 mod publish;
 mod real;
@@ -85,6 +86,12 @@ impl Env {
                 "TWEET_ATTACKS_DEFAULT_VSFTPD_LOG",
                 self.path("default-vsftpd.log"),
             )
+            // The default options file, absent: never the host's own.
+            .env(
+                "TWEET_ATTACKS_DEFAULT_CONFIG",
+                self.path("default-options.toml"),
+            )
+            .env_remove("TWEET_ATTACKS_CONFIG")
             .env_remove("TWITTER_CONSUMER_KEY")
             .stdin(Stdio::null());
         c

@@ -721,7 +721,7 @@ fn x_dry_run_shows_exactly_what_a_real_run_posts() {
     }
     let err = Out(dry.output().unwrap()).one_error_line();
     assert!(
-        err.contains("missing in the options file (--config FILE): twitter-consumer-key, "),
+        err.contains("missing in the options file (none found: --config FILE, $TWEET_ATTACKS_CONFIG or /etc/tweet-attacks.toml): twitter-consumer-key, "),
         "{err}"
     );
     // With them, it asks X nothing.
@@ -788,7 +788,7 @@ fn verify_credentials_prints_the_username_or_names_what_is_missing() {
     let err = one_error(&out);
     assert!(
         err.contains(
-            "missing in the options file (--config FILE): twitter-access-token-secret \
+            "missing in the options file (none found: --config FILE, $TWEET_ATTACKS_CONFIG or /etc/tweet-attacks.toml): twitter-access-token-secret \
              (or, in the environment: TWITTER_ACCESS_TOKEN_SECRET)"
         ),
         "{err}"
