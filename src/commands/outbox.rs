@@ -222,6 +222,9 @@ pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
             };
             write_json(&mut out, &listing, false)?;
             writeln!(out)?;
+        } else if busy_sinks(&st, now).is_empty() && parked_posts(&st).is_empty() {
+            // Silence would look like a hang or a failure.
+            writeln!(out, "nothing waiting")?;
         } else {
             write_summary(&mut out, &st, now)?;
         }

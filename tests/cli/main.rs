@@ -27,6 +27,7 @@ mod rotation;
 mod scale;
 mod sinks;
 mod summary;
+mod surprises;
 mod survive;
 mod terminal;
 mod twitter;
