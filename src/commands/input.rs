@@ -1,6 +1,7 @@
 //! The whole logs `replay` and `parse` read: a file (gzip-compressed or
 //! not) or stdin, with a progress bar on a terminal, and what is said of a
-//! file that holds no failed login at all.
+//! file that holds no failed login at all, and, at a terminal, that it
+//! waits for standard input.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -17,7 +18,16 @@ use crate::notice::warn;
 pub fn open_input(input: &Input) -> Result<Box<dyn BufRead + Send>> {
     let bar = progress_bar(input);
     let raw: Box<dyn io::Read + Send> = match input {
-        Input::Stdin => Box::new(io::stdin()),
+        Input::Stdin => {
+            // Without this, a command run with no file at a terminal waits
+            // in silence and looks hung.
+            if io::IsTerminal::is_terminal(&io::stdin()) {
+                crate::notice::say(
+                    "reading the log from standard input (end with Ctrl-D); give a FILE to read one",
+                );
+            }
+            Box::new(io::stdin())
+        }
         Input::File(p) => {
             Box::new(File::open(p).with_context(|| format!("cannot open {}", p.display()))?)
         }

@@ -23,3 +23,30 @@ fn an_empty_outbox_says_nothing_is_waiting() {
     .ok();
     assert!(!out.stdout().contains("nothing"), "{}", out.stdout());
 }
+
+#[test]
+fn parse_at_a_terminal_says_it_reads_standard_input() {
+    // `script` runs it on a terminal, which ends its input at the Ctrl-D
+    // written to script's own stdin.
+    let env = Env::new();
+    let bin = env!("CARGO_BIN_EXE_tweet-attacks");
+    let Ok(mut child) = Command::new("script")
+        .args(["-qec", &format!("{bin} parse"), "/dev/null"])
+        .current_dir(env.path(""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+    else {
+        return skip("script is not installed (util-linux)");
+    };
+    child.stdin.take().unwrap().write_all(b"\x04").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("reading the log from standard input"),
+        "{text}"
+    );
+    // From a pipe or /dev/null, as cron and scripts give it: not a word.
+    let out = Out(env.cmd(&["parse"]).output().unwrap()).ok();
+    assert!(!out.stderr().contains("standard input"), "{}", out.stderr());
+}
