@@ -115,6 +115,9 @@ pub struct StatusConfig {
     pub json: bool,
     /// The logs `run` would read with the same options.
     pub logs: Vec<PathBuf>,
+    /// Where `run` would read sshd from (a log file or the journal), when
+    /// an options file says.
+    pub sshd_source: Option<String>,
     /// Each sink `run` would post to, with its budget.
     pub sinks: Vec<SinkSpec>,
 }
@@ -625,6 +628,15 @@ fn run_rules(r: &cli::RunArgs, file: &FileConfig) -> Result<Rules> {
     })
 }
 
+/// `run`'s flags that choose what it reads.
+#[derive(Default)]
+struct SourceFlags {
+    journal: bool,
+    auth_log: Option<PathBuf>,
+    journalctl: Option<PathBuf>,
+    vsftpd_log: Option<PathBuf>,
+}
+
 /// What a run reads: the logs, or the journal where asked for or where
 /// there is no auth.log.
 struct Sources {
@@ -636,6 +648,17 @@ struct Sources {
 }
 
 fn run_sources(r: &cli::RunArgs, file: &FileConfig, look_back: Secs) -> Result<Sources> {
+    let flags = SourceFlags {
+        journal: r.journal,
+        auth_log: r.auth_log.clone(),
+        journalctl: r.journalctl.clone(),
+        vsftpd_log: r.vsftpd_log.clone(),
+    };
+    sources(flags, file, look_back)
+}
+
+/// The sources from the flags (`status` has none) and the options file.
+fn sources(r: SourceFlags, file: &FileConfig, look_back: Secs) -> Result<Sources> {
     let explicit_auth_log = r.auth_log.clone().or(file.auth_log.clone());
     let auth_log = explicit_auth_log.clone().unwrap_or_else(default_auth_log);
     let journalctl = r.journalctl.clone().or(file.journalctl.clone());
@@ -719,6 +742,15 @@ fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
     // With the options file, the logs it names (or the defaults) are shown
     // even before a run read them; without it, only the logs the state has.
     let mut logs = Vec::new();
+    // Where `run` reads sshd from, by the same rule; a journal asked for
+    // without journalctl is `run`'s error to report, not `status`'s.
+    let sshd_source = path
+        .as_ref()
+        .map(|_| match sources(SourceFlags::default(), &file, 0) {
+            Ok(s) if s.journal.is_some() => "the journal".to_string(),
+            Ok(s) => s.logs[0].display().to_string(),
+            Err(_) => "the journal (journalctl not found)".to_string(),
+        });
     if path.is_some() {
         logs.push(file.auth_log.clone().unwrap_or_else(default_auth_log));
         logs.push(
@@ -731,6 +763,7 @@ fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
         state: state_path(s.state, &file),
         json: s.json,
         logs,
+        sshd_source,
         sinks: sink_specs(&names, file.max_posts_per_day, file.max_posts_per_run),
     })
 }

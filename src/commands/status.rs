@@ -33,6 +33,9 @@ pub struct Status {
     pub logs: Vec<LogStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_cursor: Option<String>,
+    /// Where `run` reads sshd from: a log file or `the journal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sshd_source: Option<String>,
     pub sinks: Vec<SinkStatus>,
     /// Posts set aside after a sink refused them for good (`outbox retry|drop`).
     pub parked: Vec<ParkedPost>,
@@ -131,6 +134,7 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
             .map(|p| log_status(p, st.logs.get(p)))
             .collect(),
         journal_cursor: st.journal_cursor.clone(),
+        sshd_source: c.sshd_source.clone(),
         sinks: sinks
             .iter()
             .map(|name| {
@@ -189,6 +193,9 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
 
 /// Each log's position and file, and the journal's cursor.
 fn print_logs(s: &Status, out: &mut impl Write) -> io::Result<()> {
+    if let Some(from) = &s.sshd_source {
+        put_line(out, format_args!("sshd from  {from}"))?;
+    }
     writeln!(out, "logs")?;
     for l in &s.logs {
         let at = match (l.offset, l.size) {
@@ -344,6 +351,7 @@ mod tests {
             state: "state.json".into(),
             json: false,
             logs: vec![],
+            sshd_source: None,
             sinks: vec![SinkSpec {
                 name: SinkName::X,
                 budget: Budget {

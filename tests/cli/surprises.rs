@@ -50,3 +50,27 @@ fn parse_at_a_terminal_says_it_reads_standard_input() {
     let out = Out(env.cmd(&["parse"]).output().unwrap()).ok();
     assert!(!out.stderr().contains("standard input"), "{}", out.stderr());
 }
+
+#[test]
+fn status_names_where_sshd_is_read_from() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.7", 9, 100))
+        .write("vsftpd.log", "");
+    env.run(&[]).ok();
+    let status = |opts: &str, json: bool| {
+        env.write("opts.toml", opts);
+        let mut c = env.cmd(&["status", "--state", "state.json", "--config", "opts.toml"]);
+        if json {
+            c.arg("--json");
+        }
+        Out(c.output().unwrap()).ok().stdout()
+    };
+    let out = status("auth-log = \"auth.log\"\n", false);
+    assert!(out.contains("sshd from  auth.log\n"), "{out}");
+    // A journalctl that exists, so that the journal is what run would read.
+    let journal = "journal = true\njournalctl = \"/bin/true\"\n";
+    let out = status(journal, false);
+    assert!(out.contains("sshd from  the journal\n"), "{out}");
+    let json: Value = serde_json::from_str(&status(journal, true)).unwrap();
+    assert_eq!(json["sshd_source"], "the journal");
+}
