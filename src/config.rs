@@ -1,9 +1,10 @@
 //! Validated settings for one command, built from the command line, the
-//! options file and the environment: the options file is read and checked
-//! here, and each destination's part of it is handed, with the
-//! environment's secrets, to `sink::Sections`, whose parts check
-//! themselves. Core code sees only these: every command's arguments,
-//! `outbox`'s too, are read here.
+//! options file and the environment: the options file is found (one rule
+//! for every command: `FileConfig::maybe_load`), read and checked here,
+//! and each destination's part of it is handed, with the environment's
+//! secrets, to `sink::Sections`, whose parts check themselves. Core code
+//! sees only these: every command's arguments, `outbox`'s too, are read
+//! here.
 
 use crate::table::{DEFAULT_IPV6_PREFIX, DEFAULT_MAX_ATTACKERS, Rules};
 use std::os::unix::fs::PermissionsExt;
