@@ -103,7 +103,7 @@ pub struct ShowConfig {
     /// Oldest last try shown.
     pub since: Secs,
     pub min_tries: u64,
-    pub ip: Option<std::net::IpAddr>,
+    pub ip: Option<crate::decide::Net>,
 }
 
 #[derive(Debug)]

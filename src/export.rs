@@ -111,10 +111,7 @@ pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -
         };
         match o.format {
             // A network counted as one attacker is blocked as one.
-            Format::Blocklist => match a.net {
-                Some((prefix, _)) => writeln!(out, "{ip}/{prefix}")?,
-                None => writeln!(out, "{ip}")?,
-            },
+            Format::Blocklist => writeln!(out, "{}", a.source(ip))?,
             Format::Csv => out.write_all(csv_row(&row).as_bytes())?,
             Format::Json => {
                 out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
@@ -166,7 +163,8 @@ const CSV_HEADER: &str = "ip,tries,services,first,last,announced,users,users_mor
 
 fn csv_row(Row { ip, a, public }: &Row) -> String {
     format!(
-        "{ip},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{}\n",
+        a.source(**ip),
         a.tries(),
         a.services.names().join(" "),
         format_rfc3339(a.first),

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::outbox::{ParkedPost, parked_posts, write_summary};
 use crate::clock::{Secs, format_rfc3339};
 use crate::config::ShowConfig;
+use crate::decide::Net;
 use crate::saved::view;
 use crate::state::State;
 use crate::table::Attacker;
@@ -94,19 +95,19 @@ fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
     Ok(())
 }
 
-/// Within `--since`, `--min-tries` and `--ip`.
+/// Within `--since`, `--min-tries` and the address or network asked for.
 fn wanted(c: &ShowConfig, ip: IpAddr, a: &Attacker) -> bool {
     a.last >= c.since
         && a.tries() >= c.min_tries
         && c.ip.is_none_or(|want| {
-            // One address finds its own entry, or the network counted as one.
-            let want = want.to_canonical();
-            want == ip
-                || a.net.is_some_and(|(prefix, _)| {
-                    format!("{ip}/{prefix}")
-                        .parse::<crate::decide::Net>()
-                        .is_ok_and(|n| n.contains(&want))
-                })
+            // An address finds its own entry or the network counted as one;
+            // a network (`2001:db8:1:2::/64`, as a post names it) finds itself
+            // and whatever is inside it.
+            let own = match a.net {
+                Some((prefix, _)) => Net::new(ip, prefix),
+                None => Net::from(ip),
+            };
+            want.overlaps(&own)
         })
 }
 
@@ -121,7 +122,7 @@ fn print_line(out: &mut impl Write, line: &ShowLine, a: &Attacker) -> io::Result
         out,
         format_args!(
             "{:<39} {:>7}  {:<10} {:<20} {:<20} {}",
-            line.ip.to_string(),
+            a.source(line.ip),
             line.tries,
             line.services.join(","),
             line.last,
