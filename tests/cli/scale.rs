@@ -57,7 +57,10 @@ fn ipv6_is_counted_and_posted_per_64_unless_asked_otherwise() {
     assert_eq!(posts[0]["prefix"], 64);
     assert_eq!(posts[0]["seen"], "2001:db8:1:2:1::1");
     let text = posts[0]["text"].as_str().unwrap();
-    assert!(text.contains("from 2001:db8:1:2::/64: 8 tries"), "{text}");
+    assert!(
+        text.contains("from 2001:db8:1:2::/64 (first seen 2001:db8:1:2:1::1): 8 tries"),
+        "a search for the address in the log finds the post: {text}"
+    );
     assert_eq!(env.tries("2001:db8:1:2::"), 8);
     let out = Out(env
         .cmd(&["export", "--state", "state.json", "--format", "blocklist"])
