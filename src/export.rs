@@ -181,6 +181,12 @@ fn csv_row(Row { ip, a, public }: &Row) -> String {
 #[derive(Serialize)]
 struct JsonRow<'a> {
     ip: &'a IpAddr,
+    /// A network counted as one: its prefix length (with `ip`, its first
+    /// address), and the first address seen in it, as `run --json` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seen: Option<IpAddr>,
     tries: u64,
     services: Vec<&'static str>,
     /// Only names the posts may show; `users_more` counts the others.
@@ -196,6 +202,8 @@ struct JsonRow<'a> {
 fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
     JsonRow {
         ip,
+        prefix: a.net.map(|(prefix, _)| prefix),
+        seen: a.net.map(|(_, seen)| seen),
         tries: a.tries(),
         services: a.services.names(),
         users: &public.users,

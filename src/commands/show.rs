@@ -21,6 +21,12 @@ use crate::text;
 #[derive(Serialize)]
 struct ShowLine<'a> {
     ip: std::net::IpAddr,
+    /// A network counted as one: its prefix length (with `ip`, its first
+    /// address), and the first address seen in it, as `run --json` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seen: Option<IpAddr>,
     tries: u64,
     users: &'a [String],
     users_more: u32,
@@ -65,6 +71,8 @@ fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
         let line = ShowLine {
             parked: parked_by_ip.remove(&ip).unwrap_or_default(),
             ip,
+            prefix: a.net.map(|(prefix, _)| prefix),
+            seen: a.net.map(|(_, seen)| seen),
             tries: a.tries(),
             users: &a.users,
             users_more: a.users_more,

@@ -130,6 +130,17 @@ fn a_network_reads_as_one_in_show_and_csv_and_show_finds_it_by_cidr_or_address()
     // JSON keeps the address as it is.
     let rows = show(&["--json"]).ok().json_lines();
     assert_eq!(rows[0]["ip"], "2001:db8:1:2::");
+    assert_eq!(rows[0]["prefix"], 64, "as run --json says");
+    assert_eq!(rows[0]["seen"], "2001:db8:1:2:1::1");
+    let rows = Out(env
+        .cmd(&["export", "--state", "state.json", "--format", "json"])
+        .output()
+        .unwrap())
+    .ok();
+    let rows: Value = serde_json::from_str(&rows.stdout()).unwrap();
+    assert_eq!(rows[0]["ip"], "2001:db8:1:2::");
+    assert_eq!(rows[0]["prefix"], 64);
+    assert_eq!(rows[0]["seen"], "2001:db8:1:2:1::1");
     let csv = Out(env
         .cmd(&["export", "--state", "state.json", "--format", "csv"])
         .output()
