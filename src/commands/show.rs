@@ -259,4 +259,26 @@ mod tests {
             "2026-11-26T10:00:01Z"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn users_fit_their_room_or_are_only_counted(
+            names in proptest::collection::vec("[^\\p{C}]{0,24}", 0..12),
+            more in 0u32..5000,
+            room in 0usize..120,
+        ) {
+            let cut = Layout::fitted(80).users(&names, more, Some(room));
+            let total = names.len() as u64 + u64::from(more);
+            let counted_only = match total {
+                0 => String::new(),
+                n => format!("+{n}"),
+            };
+            proptest::prop_assert!(cut.chars().count() <= room || cut == counted_only, "{cut:?}");
+            let shown = match cut.rsplit_once('+') {
+                Some((list, _)) => list.trim_end(),
+                None => cut.as_str(),
+            };
+            proptest::prop_assert!(names.join(",").starts_with(shown), "the first names, in order");
+        }
+    }
 }
