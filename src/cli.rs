@@ -239,9 +239,13 @@ pub struct ShowArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
     pub min_tries: Option<u64>,
 
-    /// Only this address.
+    /// Every user name and full times, however wide the terminal.
+    #[arg(long)]
+    pub wide: bool,
+
+    /// Only this address or network (CIDR), or the tracked network holding the address.
     #[arg(value_name = "IP")]
-    pub ip: Option<std::net::IpAddr>,
+    pub ip: Option<crate::decide::Net>,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -107,7 +107,9 @@ pub struct ShowConfig {
     /// Oldest last try shown.
     pub since: Secs,
     pub min_tries: u64,
-    pub ip: Option<std::net::IpAddr>,
+    pub ip: Option<crate::decide::Net>,
+    /// Every user name and full times, not cut to the terminal's width.
+    pub wide: bool,
 }
 
 #[derive(Debug)]
@@ -827,6 +829,7 @@ impl Config {
                 since: since(now, s.since.as_deref())?,
                 min_tries: s.min_tries.unwrap_or(0),
                 ip: s.ip,
+                wide: s.wide,
             }),
             cli::Command::Status(s) => Command::Status(status_config(s)?),
             cli::Command::Outbox(o) => Command::Outbox(outbox_config(o)?),

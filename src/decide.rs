@@ -21,6 +21,24 @@ pub struct Net {
 }
 
 impl Net {
+    /// The network of `prefix` bits at `ip` (a prefix past the family's width is all of it).
+    pub fn new(ip: IpAddr, prefix: u8) -> Net {
+        let addr = ip.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        Net {
+            addr,
+            prefix: prefix.min(max),
+        }
+    }
+
+    /// One holds the other: an address inside a network, or a network inside a wider one.
+    pub fn overlaps(&self, other: &Net) -> bool {
+        match self.prefix <= other.prefix {
+            true => self.contains(&other.addr),
+            false => other.contains(&self.addr),
+        }
+    }
+
     pub fn contains(&self, ip: &IpAddr) -> bool {
         match (self.addr, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {

@@ -44,6 +44,8 @@ pub struct Options<'a> {
     /// Atom: the feed's author, and the URL it is served at.
     pub author: &'a str,
     pub feed_url: Option<&'a str>,
+    /// Atom without `feed_url`: the host whose feed it is, for an id no other host's feed has.
+    pub host: &'a str,
 }
 
 /// One exported attacker: its numbers, and only the user names the posts may show.
@@ -111,10 +113,7 @@ pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -
         };
         match o.format {
             // A network counted as one attacker is blocked as one.
-            Format::Blocklist => match a.net {
-                Some((prefix, _)) => writeln!(out, "{ip}/{prefix}")?,
-                None => writeln!(out, "{ip}")?,
-            },
+            Format::Blocklist => writeln!(out, "{}", a.source(ip))?,
             Format::Csv => out.write_all(csv_row(&row).as_bytes())?,
             Format::Json => {
                 out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
@@ -166,7 +165,8 @@ const CSV_HEADER: &str = "ip,tries,services,first,last,announced,users,users_mor
 
 fn csv_row(Row { ip, a, public }: &Row) -> String {
     format!(
-        "{ip},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{}\n",
+        a.source(**ip),
         a.tries(),
         a.services.names().join(" "),
         format_rfc3339(a.first),
@@ -181,6 +181,12 @@ fn csv_row(Row { ip, a, public }: &Row) -> String {
 #[derive(Serialize)]
 struct JsonRow<'a> {
     ip: &'a IpAddr,
+    /// A network counted as one: its prefix length (with `ip`, its first
+    /// address), and the first address seen in it, as `run --json` says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seen: Option<IpAddr>,
     tries: u64,
     services: Vec<&'static str>,
     /// Only names the posts may show; `users_more` counts the others.
@@ -196,6 +202,8 @@ struct JsonRow<'a> {
 fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
     JsonRow {
         ip,
+        prefix: a.net.map(|(prefix, _)| prefix),
+        seen: a.net.map(|(_, seen)| seen),
         tries: a.tries(),
         services: a.services.names(),
         users: &public.users,
@@ -227,20 +235,24 @@ fn xml_escape(s: &str) -> String {
 /// An Atom 1.0 feed (RFC 4287): the feed has the author that every entry
 /// lacks, and each entry carries the post's text as its content (an entry
 /// without content needs an alternate link, and there is no page to link).
+/// Its ids are the feed's own and an entry's stays when its text changes.
 fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
-    let updated = rows
-        .iter()
-        .filter_map(|r| r.a.announced)
-        .max()
-        .unwrap_or(now);
+    // A feed's id is its own: the URL it is served at, else one derived
+    // from the host, so two hosts' feeds merged by a reader stay apart.
+    let feed_id = match o.feed_url {
+        Some(url) => url.to_string(),
+        None => uuid_urn(&format!("tweet-attacks feed of {}", o.host)),
+    };
+    let updated = rows.iter().map(entry_updated).max().unwrap_or(now);
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
          <feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
          <title>Brute-force attackers</title>\n\
-         <id>urn:tweet-attacks:feed</id>\n\
+         <id>{}</id>\n\
          <updated>{}</updated>\n\
          <author><name>{}</name></author>\n\
          <generator>tweet-attacks</generator>\n",
+        xml_escape(&feed_id),
         format_rfc3339(updated),
         xml_escape(o.author),
     );
@@ -254,7 +266,8 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
     // Newest announcement first, as feed readers expect.
     let mut rows: Vec<&Row> = rows.iter().collect();
     rows.sort_by_key(|r| (std::cmp::Reverse(r.a.announced), *r.ip));
-    for Row { ip, a, public } in rows {
+    for row in rows {
+        let Row { ip, a, public } = row;
         let announced = a.announced.unwrap_or(now);
         let services = a.services.names().join(", ");
         // The names the post shows, defused as it defuses them.
@@ -273,18 +286,42 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
         );
         let _ = write!(
             out,
-            "<entry>\n<title>{}</title>\n<id>urn:tweet-attacks:{}:{announced}</id>\n\
+            "<entry>\n<title>{}</title>\n<id>{}</id>\n\
              <updated>{}</updated>\n<summary>{}</summary>\n\
              <content type=\"text\">{}</content>\n</entry>\n",
-            xml_escape(&format!("Brute-force attacker {ip}")),
-            xml_escape(&ip.to_string()),
-            format_rfc3339(announced),
+            xml_escape(&format!("Brute-force attacker {}", a.source(**ip))),
+            uuid_urn(&format!("{feed_id} {ip} {announced}")),
+            format_rfc3339(entry_updated(row)),
             xml_escape(&summary),
             xml_escape(&render(public)),
         );
     }
     out.push_str("</feed>\n");
     out
+}
+
+/// When an entry last changed: its announcement, or a later try, which
+/// changes the text (tries, span, names) that the entry carries.
+fn entry_updated(r: &Row) -> Secs {
+    r.a.announced.unwrap_or(r.a.last).max(r.a.last)
+}
+
+/// A `urn:uuid:` (RFC 9562 version 8, custom) named by `name`: the same
+/// name gives the same id on every export, another name another id.
+fn uuid_urn(name: &str) -> String {
+    let hi = crate::hash::fnv1a(name.as_bytes());
+    let lo = crate::hash::fnv1a(format!("{name}\u{0}{hi:x}").as_bytes());
+    let mut b = (u128::from(hi) << 64) | u128::from(lo);
+    b = (b & !(0xf << 76)) | (0x8 << 76);
+    b = (b & !(0x3 << 62)) | (0x2 << 62);
+    format!(
+        "urn:uuid:{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        b >> 96,
+        (b >> 80) & 0xffff,
+        (b >> 64) & 0xffff,
+        (b >> 48) & 0xffff,
+        b & 0xffff_ffff_ffff
+    )
 }
 
 #[cfg(test)]
@@ -348,6 +385,7 @@ mod tests {
             privacy: &privacy,
             author: "tweet-attacks on web01",
             feed_url: Some("https://example.org/attackers.atom"),
+            host: "web01",
         };
         export_text(&table(), &o, 5000)
     }
@@ -453,21 +491,27 @@ mod tests {
         );
     }
 
-    #[test]
-    fn atom_summary_and_content_show_the_same_defused_names() {
-        // A local account published by choice is the one name here that
-        // could be a link: both parts of the entry defuse it.
-        let privacy = Privacy::new(["evil.tld".to_string()], true);
+    /// The whole table as Atom, for the feed of `host`, served at `feed_url`.
+    fn atom_of(t: &Table, privacy: &Privacy, host: &str, feed_url: Option<&str>) -> String {
         let o = Options {
             format: Format::Atom,
             since: 0,
             policy: &policy(),
             min_tries: 0,
-            privacy: &privacy,
+            privacy,
             author: "a",
-            feed_url: None,
+            feed_url,
+            host,
         };
-        let out = export_text(&table(), &o, 5000);
+        export_text(t, &o, 5000)
+    }
+
+    #[test]
+    fn atom_summary_and_content_show_the_same_defused_names() {
+        // A local account published by choice is the one name here that
+        // could be a link: both parts of the entry defuse it.
+        let privacy = Privacy::new(["evil.tld".to_string()], true);
+        let out = atom_of(&table(), &privacy, "web01", None);
         assert!(!out.contains("evil.tld"), "{out}");
         let entry = &out[out.find("203.0.113.7:").unwrap()..];
         let summary = &entry[..entry.find("</summary>").unwrap()];
@@ -482,5 +526,65 @@ mod tests {
         );
         let hidden = export_with(Format::Atom, 0, 0, false);
         assert!(hidden.contains("Users tried: 1 withheld."), "{hidden}");
+    }
+
+    #[test]
+    fn atom_ids_are_the_feeds_own_and_updated_moves_with_the_text() {
+        let privacy = Privacy::new(["root".to_string()], false);
+        let feed = |t: &Table, host: &str, feed_url| atom_of(t, &privacy, host, feed_url);
+        let id = |out: &str| out[out.find("<id>").unwrap()..out.find("</id>").unwrap()].to_string();
+        let t = table();
+        let web01 = feed(&t, "web01", None);
+        assert!(id(&web01).starts_with("<id>urn:uuid:"), "{web01}");
+        assert_eq!(id(&web01), id(&feed(&t, "web01", None)), "stable");
+        let web02 = feed(&t, "web02", None);
+        assert_ne!(id(&web01), id(&web02), "one per host");
+        assert!(!web01.contains("urn:tweet-attacks"), "{web01}");
+        let entry_ids =
+            |out: &str| -> Vec<String> { out.split("<entry>").skip(1).map(id).collect() };
+        assert!(
+            entry_ids(&web01)
+                .iter()
+                .all(|e| !entry_ids(&web02).contains(e)),
+            "entries of two hosts' feeds stay apart"
+        );
+        let served = feed(&t, "web01", Some("https://example.org/a.atom"));
+        assert_eq!(id(&served), "<id>https://example.org/a.atom");
+
+        // The entry carries the post's text; a try after the announcement
+        // changes that text, and moves the entry's <updated> and the feed's.
+        let entry = |out: &str| {
+            let at = out.find("203.0.113.1</title>").unwrap();
+            out[at..at + out[at..].find("</entry>").unwrap()].to_string()
+        };
+        let before = entry(&web01);
+        let public = Announcement::of(
+            "203.0.113.1".parse().unwrap(),
+            &t.get(&"203.0.113.1".parse().unwrap()).unwrap(),
+            &privacy,
+        );
+        assert!(before.contains(&xml_escape(&render(&public))), "{before}");
+        assert!(
+            before.contains("<updated>1970-01-01T00:18:20Z</updated>"),
+            "{before}"
+        );
+        let mut t = t;
+        let line = "Nov 26 00:00:01 web01 sshd[1]: Failed password for invalid user x from 203.0.113.1 port 22 ssh2";
+        t.record(&parse(line.as_bytes()).unwrap(), 4000);
+        let after = feed(&t, "web01", None);
+        assert_ne!(entry(&after), before);
+        assert!(
+            entry(&after).contains("<updated>1970-01-01T01:06:40Z</updated>"),
+            "{after}"
+        );
+        assert!(
+            after.contains("<updated>1970-01-01T01:06:40Z</updated>\n<author>"),
+            "{after}"
+        );
+        assert_eq!(
+            entry_ids(&after)[0],
+            entry_ids(&web01)[0],
+            "one entry, still"
+        );
     }
 }

@@ -212,6 +212,13 @@ impl Announcement {
         }
     }
 
+    /// For a network, the first address seen in it, so that a search for the
+    /// address found in a log finds the post; `None` for one address.
+    fn first_seen(&self) -> Option<IpAddr> {
+        self.seen
+            .filter(|seen| self.prefix.is_some() && *seen != self.ip)
+    }
+
     /// One address it attacked from: for a network, the first one seen.
     pub fn address(&self) -> IpAddr {
         self.seen.unwrap_or(self.ip)
@@ -298,8 +305,12 @@ pub fn tries_and_time(tries: u64, first: Secs, last: Secs) -> String {
 }
 
 fn render_with(a: &Announcement, shown: usize) -> String {
+    let first_seen = match a.first_seen() {
+        Some(seen) => format!(" (first seen {seen})"),
+        None => String::new(),
+    };
     let mut text = format!(
-        "{} brute force from {}: {}.",
+        "{} brute force from {}{first_seen}: {}.",
         services_label(&a.services),
         a.source(),
         tries_and_time(a.tries, a.first, a.last),
@@ -344,8 +355,12 @@ pub fn render_packed(group: &[&Announcement]) -> Option<String> {
     let items: Vec<String> = group
         .iter()
         .map(|a| {
+            let first_seen = match a.first_seen() {
+                Some(seen) => format!(", first seen {seen}"),
+                None => String::new(),
+            };
             format!(
-                "{} ({} tries, {})",
+                "{} ({} tries, {}{first_seen})",
                 a.source(),
                 a.tries,
                 services_label(&a.services)
@@ -393,12 +408,17 @@ mod tests {
         a.prefix = Some(64);
         a.seen = Some("2001:db8:1:2::77".parse().unwrap());
         assert!(
-            render(&a).starts_with("SSH brute force from 2001:db8:1:2::/64: 12 tries"),
-            "{}",
+            render(&a).starts_with(
+                "SSH brute force from 2001:db8:1:2::/64 (first seen 2001:db8:1:2::77): 12 tries"
+            ),
+            "a search for the address in a log finds the post: {}",
             render(&a)
         );
         let t = render_packed(&[&a, &sample()]).unwrap();
-        assert!(t.contains("2001:db8:1:2::/64 (12 tries, SSH)"), "{t}");
+        assert!(
+            t.contains("2001:db8:1:2::/64 (12 tries, SSH, first seen 2001:db8:1:2::77)"),
+            "{t}"
+        );
         assert_eq!(a.address().to_string(), "2001:db8:1:2::77");
         assert_eq!(sample().address(), sample().ip);
     }
@@ -763,16 +783,19 @@ mod tests {
     #[test]
     fn every_post_fits_280() {
         let mut a = sample();
-        a.ip = "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap();
+        a.ip = "2001:db8:ffff:ffff::".parse().unwrap();
+        a.prefix = Some(64);
+        a.seen = Some("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap());
         a.users = (0..10).map(|i| format!("{}{i}", "w".repeat(30))).collect();
         a.services = vec!["sshd".into(), "vsftpd".into()];
         let t = render(&a);
         assert!(weighted_len(&t) <= MAX_WEIGHT, "{} {t}", weighted_len(&t));
         assert!(t.contains("wwww"), "as many names as fit: {t}");
+        assert!(t.contains("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"), "{t}");
         let group: Vec<Announcement> = (0..30).map(|_| a.clone()).collect();
         let refs: Vec<&Announcement> = group.iter().collect();
         assert_eq!(render_packed(&refs), None);
-        let t = render_packed(&refs[..3]).unwrap();
+        let t = render_packed(&refs[..2]).unwrap();
         assert!(t.starts_with("Brute-force attackers: 2001:db8:ffff"), "{t}");
         assert!(weighted_len(&t) <= MAX_WEIGHT);
     }

@@ -27,6 +27,7 @@ fn export_of(e: &ExportConfig, st: &State, now: Secs) -> Result<()> {
         privacy: &e.privacy,
         author: &e.author,
         feed_url: e.feed_url.as_deref(),
+        host: &crate::host::name(),
     };
     let corrupt = || state::check(&e.state, st).map_err(|e| io::Error::other(format!("{e:#}")));
     match &e.out {

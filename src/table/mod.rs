@@ -176,6 +176,15 @@ pub struct Attacker {
 }
 
 impl Attacker {
+    /// How people read the attacker at `ip` (its key): `203.0.113.5`, or
+    /// `2001:db8:1:2::/64` for a network counted as one, so it never looks like one host.
+    pub fn source(&self, ip: IpAddr) -> String {
+        match self.net {
+            Some((prefix, _)) => format!("{ip}/{prefix}"),
+            None => ip.to_string(),
+        }
+    }
+
     pub fn tries(&self) -> u64 {
         Self::tries_of(self.ssh_tries, self.ftp_fail, self.ftp_pam)
     }

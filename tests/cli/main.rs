@@ -752,6 +752,55 @@ fn show_lists_most_tries_first() {
 }
 
 #[test]
+fn show_fits_the_terminal_and_wide_or_json_give_everything() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.31", 40, 100));
+    env.run(&[]).ok();
+    let show = |args: &[&str], columns: Option<&str>| {
+        let mut all = vec!["show", "--state", "state.json"];
+        all.extend(args);
+        let mut c = env.cmd(&all);
+        match columns {
+            Some(n) => c.env("COLUMNS", n),
+            None => c.env_remove("COLUMNS"),
+        };
+        Out(c.output().unwrap()).ok().stdout().to_string()
+    };
+    let row = |out: &str| out.lines().nth(1).unwrap().to_string();
+    let narrow = show(&[], None);
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
+    let cut = row(&narrow);
+    assert!(cut.starts_with("203.0.113.31"), "{cut}");
+    assert!(
+        cut.contains("u0,") && cut.contains(" +"),
+        "cut with +N: {cut}"
+    );
+    let wider = row(&show(&[], Some("120")));
+    assert!(
+        wider.chars().count() <= 120 && wider.len() > cut.len(),
+        "{wider}"
+    );
+    let wide = row(&show(&["--wide"], Some("80")));
+    assert!(wide.contains("2026-11-26T10:00:39Z"), "full times: {wide}");
+    let rows = Out(env
+        .cmd(&["show", "--state", "state.json", "--json"])
+        .env("COLUMNS", "40")
+        .output()
+        .unwrap())
+    .ok()
+    .json_lines();
+    let users = rows[0]["users"].as_array().unwrap();
+    let more = rows[0]["users_more"].as_u64().unwrap();
+    assert_eq!(users.len() as u64 + more, 40);
+    let names = users
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect::<Vec<_>>();
+    let listed = format!("{} +{more}", names.join(","));
+    assert!(wide.ends_with(&listed), "every name: {wide}");
+}
+
+#[test]
 fn export_writes_each_format_atomically() {
     use std::os::unix::fs::PermissionsExt;
     let env = Env::new();

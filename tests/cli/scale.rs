@@ -57,7 +57,10 @@ fn ipv6_is_counted_and_posted_per_64_unless_asked_otherwise() {
     assert_eq!(posts[0]["prefix"], 64);
     assert_eq!(posts[0]["seen"], "2001:db8:1:2:1::1");
     let text = posts[0]["text"].as_str().unwrap();
-    assert!(text.contains("from 2001:db8:1:2::/64: 8 tries"), "{text}");
+    assert!(
+        text.contains("from 2001:db8:1:2::/64 (first seen 2001:db8:1:2:1::1): 8 tries"),
+        "a search for the address in the log finds the post: {text}"
+    );
     assert_eq!(env.tries("2001:db8:1:2::"), 8);
     let out = Out(env
         .cmd(&["export", "--state", "state.json", "--format", "blocklist"])
@@ -85,6 +88,72 @@ fn ipv6_is_counted_and_posted_per_64_unless_asked_otherwise() {
         out.stdout().contains("2001:db8:1:2::/64"),
         "{}",
         out.stdout()
+    );
+}
+
+#[test]
+fn a_network_reads_as_one_in_show_and_csv_and_show_finds_it_by_cidr_or_address() {
+    let env = Env::new();
+    env.write("auth.log", &rotating(8));
+    env.run(&[]).ok();
+    let show = |args: &[&str]| {
+        let mut all = vec!["show", "--state", "state.json"];
+        all.extend(args);
+        Out(env.cmd(&all).output().unwrap())
+    };
+    let table = show(&[]).ok();
+    assert!(
+        table
+            .stdout()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2001:db8:1:2::/64 "),
+        "{}",
+        table.stdout()
+    );
+    // As copied from a post, as the network's own address, or any address inside it.
+    for want in [
+        "2001:db8:1:2::/64",
+        "2001:db8:1:2::",
+        "2001:db8:1:2:1::1",
+        "2001:db8::/32",
+    ] {
+        let out = show(&[want]).ok();
+        assert_eq!(out.stdout().lines().count(), 2, "{want}: {}", out.stdout());
+    }
+    for other in ["2001:db8:1:3::/64", "2001:db8:1:3::1", "203.0.113.5/24"] {
+        let out = show(&[other]).ok();
+        assert_eq!(out.stdout().lines().count(), 1, "{other}: {}", out.stdout());
+    }
+    assert_eq!(show(&["2001:db8::/129"]).fails().code(), Some(2));
+    // JSON keeps the address as it is.
+    let rows = show(&["--json"]).ok().json_lines();
+    assert_eq!(rows[0]["ip"], "2001:db8:1:2::");
+    assert_eq!(rows[0]["prefix"], 64, "as run --json says");
+    assert_eq!(rows[0]["seen"], "2001:db8:1:2:1::1");
+    let rows = Out(env
+        .cmd(&["export", "--state", "state.json", "--format", "json"])
+        .output()
+        .unwrap())
+    .ok();
+    let rows: Value = serde_json::from_str(&rows.stdout()).unwrap();
+    assert_eq!(rows[0]["ip"], "2001:db8:1:2::");
+    assert_eq!(rows[0]["prefix"], 64);
+    assert_eq!(rows[0]["seen"], "2001:db8:1:2:1::1");
+    let csv = Out(env
+        .cmd(&["export", "--state", "state.json", "--format", "csv"])
+        .output()
+        .unwrap())
+    .ok();
+    assert!(
+        csv.stdout()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2001:db8:1:2::/64,"),
+        "{}",
+        csv.stdout()
     );
 }
 
