@@ -29,8 +29,10 @@ use crate::sink::{Budget, Secret, Sections, SinkName};
 pub const DEFAULT_STATE: &str = "/var/lib/tweet-attacks/state.json";
 pub const DEFAULT_VSFTPD_LOG: &str = "/var/log/vsftpd.log";
 /// The options file every command reads when neither `--config` nor
-/// `$TWEET_ATTACKS_CONFIG` names one, if it exists.
-pub const DEFAULT_CONFIG: &str = "/etc/tweet-attacks.toml";
+/// `$TWEET_ATTACKS_CONFIG` names one, if it exists. Defined with what a
+/// destination lacks (`Missing`), whose message names it: sinks import no
+/// module above them.
+pub use crate::sink::section::DEFAULT_CONFIG;
 pub const DEFAULT_THRESHOLD: u64 = 5;
 pub const DEFAULT_POSTS_PER_DAY: usize = 17;
 

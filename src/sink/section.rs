@@ -140,6 +140,11 @@ impl Missing {
     }
 }
 
+/// The options file every command reads when neither `--config` nor
+/// `$TWEET_ATTACKS_CONFIG` names one, if it exists (`config` finds it; a
+/// message of what is missing names it).
+pub const DEFAULT_CONFIG: &str = "/etc/tweet-attacks.toml";
+
 impl fmt::Display for Missing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let keys: Vec<&str> = self.keys.iter().map(|(k, _)| k.as_str()).collect();
@@ -148,7 +153,7 @@ impl fmt::Display for Missing {
             None => write!(
                 f,
                 "missing in the options file (none found: --config FILE, $TWEET_ATTACKS_CONFIG or {}): ",
-                crate::config::DEFAULT_CONFIG
+                DEFAULT_CONFIG
             )?,
         }
         f.write_str(&keys.join(", "))?;

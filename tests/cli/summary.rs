@@ -51,6 +51,43 @@ fn parse_missed_lists_an_unknown_sshd_line_and_the_summary_counts_it() {
     assert!(out.stderr().starts_with(SUMMARY), "{}", out.stderr());
 }
 
+/// A line the daemon may have written in two ways, one of them a failure
+/// of another address, is counted for nobody: `parse --missed` lists it
+/// behind `ambiguous: `, the summary counts it, and `parse` prints no event.
+#[test]
+fn parse_missed_lists_an_ambiguous_line_counted_for_nobody() {
+    let env = Env::new();
+    // Real sshd 9.2's line for a client that changed its service (captured
+    // in tests/fixtures/real/attacks), and vsftpd's for a path the client chose.
+    let sshd = "Nov 26 10:00:01 web01 sshd[7]: Disconnecting invalid user root 198.51.100.40 port 35618: Change of username or service not allowed: (root,x 8.8.8.8 port 22: Too many authentication failures [preauth]";
+    let ftp = r#"Thu Nov 26 10:00:02 2026 [pid 9] [eve] OK MKDIR: Client "::ffff:198.51.100.41", "/home/eve/a] FAIL LOGIN: Client "8.8.8.8""#;
+    env.write("auth.log", &format!("{sshd}\n"));
+    env.write("vsftpd.log", &format!("{ftp}\n"));
+    let out = Out(env
+        .cmd(&["parse", "--missed", "auth.log", "vsftpd.log"])
+        .output()
+        .unwrap())
+    .ok();
+    assert_eq!(
+        out.stdout(),
+        format!("ambiguous: {sshd}\nambiguous: {ftp}\n"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr().contains("2 ambiguous, counted for nobody"),
+        "{}",
+        out.stderr()
+    );
+    let out = Out(env
+        .cmd(&["parse", "auth.log", "vsftpd.log"])
+        .output()
+        .unwrap())
+    .ok();
+    assert_eq!(out.stdout(), "", "no event for anyone");
+    assert!(out.stderr().contains("0 attackers"), "{}", out.stderr());
+}
+
 #[test]
 fn replay_ends_with_the_same_summary() {
     let env = Env::new();
