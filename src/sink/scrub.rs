@@ -482,6 +482,13 @@ mod tests {
     /// `encode` writes undone: an independent reading, to check the
     /// scrubber's.
     fn readings(text: &str) -> Vec<String> {
+        let mut all = readings_with(text, true);
+        all.extend(readings_with(text, false));
+        all
+    }
+
+    /// `readings`, with or without `%XX` undone.
+    fn readings_with(text: &str, percent: bool) -> Vec<String> {
         let mut t = text.to_string();
         let mut all = vec![t.clone()];
         for _ in 0..3 {
@@ -498,7 +505,7 @@ mod tests {
                 let (ch, len) = match (c, rest.get(1..2)) {
                     ('\\', Some("u")) => (num(rest.get(2..6), 16), 6),
                     ('\\', Some(e)) if "/\\\"".contains(e) => (e.chars().next(), 2),
-                    ('%', _) => (num(rest.get(1..3), 16), 3),
+                    ('%', _) if percent => (num(rest.get(1..3), 16), 3),
                     ('&', _) if entity.is_some() => {
                         let end = entity.unwrap_or(0);
                         (num(rest.get(2..end), 10), end + 1)
@@ -520,6 +527,21 @@ mod tests {
             all.push(t.clone());
         }
         all
+    }
+
+    /// A secret that holds `%00`, echoed JSON-escaped after a backslash: the
+    /// test's own reading lost it to percent-decoding (found by the property
+    /// below in CI); the scrubber removes it.
+    #[test]
+    fn a_secret_holding_a_percent_escape_is_found_behind_a_backslash() {
+        let s = Secrets::new(["!%00!A"]);
+        let text = format!("\\{}", encode("!%00!A", 2));
+        assert!(echoes(&text, "!%00!A"), "{text}");
+        assert!(
+            !echoes(&s.scrub(&text), "!%00!A"),
+            "{text} -> {}",
+            s.scrub(&text)
+        );
     }
 
     /// A backslash before an echo escaped twice pairs with the first escape's
