@@ -180,6 +180,23 @@ pub struct Announcement {
     /// And the first address seen in it, for a report that takes one address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<IpAddr>,
+    /// Who holds the address, from the offline databases, when configured.
+    #[serde(flatten, default)]
+    pub owner: Owner,
+}
+
+/// Who holds an address, from the MaxMind databases the options file's
+/// `[geoip]` names: each part only when a database knows it. In JSON these
+/// are the fields `asn`, `as_org` and `country`, absent when unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_org: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
 }
 
 fn is_one_or_less(n: &u32) -> bool {
@@ -201,6 +218,7 @@ impl Announcement {
             servers: a.hosts.len() as u32,
             prefix: a.net.map(|(p, _)| p),
             seen: a.net.map(|(_, ip)| ip),
+            owner: Owner::default(),
         }
     }
 
@@ -398,6 +416,7 @@ mod tests {
             servers: 1,
             prefix: None,
             seen: None,
+            owner: Default::default(),
         }
     }
 

@@ -317,6 +317,7 @@ mod tests {
                 servers: 1,
                 prefix: None,
                 seen: None,
+                owner: Default::default(),
             },
             sink: sink.into(),
             batch: Some(7),

@@ -16,6 +16,7 @@ pub fn attacker(services: &[&str]) -> Announcement {
         servers: 1,
         prefix: None,
         seen: None,
+        owner: Default::default(),
     }
 }
 
@@ -42,5 +43,6 @@ pub fn subject(ip: &str, tries: u64) -> Announcement {
         servers: 1,
         prefix: None,
         seen: None,
+        owner: Default::default(),
     }
 }
