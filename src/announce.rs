@@ -1,10 +1,12 @@
 //! Which attackers are due now, as the announcements that name them: the
-//! one place a due attacker becomes an `Announcement`. `run` queues each
+//! one place a due attacker becomes an `Announcement`, with who holds its
+//! address (`geoip`, looked up in memory) frozen in it. `run` queues each
 //! for its sinks; `replay` prints it.
 
 use std::net::IpAddr;
 
 use crate::decide::{Policy, decide};
+use crate::geoip::Geo;
 use crate::hash::Set;
 use crate::render::{Announcement, Privacy};
 use crate::sink::Pending;
@@ -18,12 +20,14 @@ pub fn queued_ips(outbox: &[Pending]) -> Set<IpAddr> {
 
 /// Hands `each` the announcement of every attacker due now and not in
 /// `queued`, most tries first, one at a time: a backlog's due attackers are
-/// never all held as announcements at once.
+/// never all held as announcements at once. A network's owner is that of
+/// the first address seen in it.
 pub fn each_due<E>(
     table: &Table,
     queued: &Set<IpAddr>,
     policy: &Policy,
     privacy: &Privacy,
+    geo: &Geo,
     mut each: impl FnMut(Announcement) -> Result<(), E>,
 ) -> Result<(), E> {
     for ip in decide(table, policy, |ip| queued.contains(ip)) {
@@ -31,7 +35,7 @@ pub fn each_due<E>(
         let Some(a) = table.get(&ip) else {
             continue;
         };
-        each(Announcement::of(ip, &a, privacy))?;
+        each(Announcement::of(ip, &a, privacy).owned_by(geo))?;
     }
     Ok(())
 }

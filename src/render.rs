@@ -222,6 +222,13 @@ impl Announcement {
         }
     }
 
+    /// With who holds its address: for a network, the first address seen
+    /// in it (the network's own address when none was kept).
+    pub fn owned_by(mut self, geo: &crate::geoip::Geo) -> Announcement {
+        self.owner = geo.owner(self.address());
+        self
+    }
+
     /// The attacker as a post names it: `203.0.113.5`, or `2001:db8:1:2::/64`.
     pub fn source(&self) -> String {
         match self.prefix {

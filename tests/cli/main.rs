@@ -11,11 +11,14 @@ use serde_json::Value;
 
 #[path = "../support/fake_x.rs"]
 mod fake_x;
+#[path = "../support/mmdb.rs"]
+mod mmdb;
 
 mod admin;
 mod credentials;
 mod echoes;
 mod exactly_once;
+mod geoip;
 mod hostile;
 mod journal;
 mod options_file;
