@@ -381,12 +381,12 @@ pub struct ExportArgs {
 #[derive(Debug, Default, ClapArgs)]
 pub struct GeoipArgs {
     /// MaxMind DB file that names the AS holding an address (GeoLite2-ASN,
-    /// DB-IP ASN Lite, IPinfo Lite) [default: the options file's [geoip] asn]
+    /// DB-IP ASN Lite, IPinfo Lite), instead of the options file's [geoip] asn
     #[arg(long, value_name = "FILE")]
     pub geoip_asn: Option<PathBuf>,
 
     /// MaxMind DB file that names the country of an address (GeoLite2-Country,
-    /// DB-IP Country Lite, IPinfo Lite) [default: the options file's [geoip] country]
+    /// DB-IP Country Lite, IPinfo Lite), instead of the options file's [geoip] country
     #[arg(long, value_name = "FILE")]
     pub geoip_country: Option<PathBuf>,
 }
