@@ -199,6 +199,44 @@ pub fn clean_country(code: &str) -> Option<String> {
         .then(|| code.to_ascii_uppercase())
 }
 
+/// The credit a database's licence asks of pages that show its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credit {
+    pub text: &'static str,
+    pub url: &'static str,
+}
+
+/// DB-IP Lite: CC BY 4.0, a link back on pages that show its results.
+pub const DBIP: Credit = Credit {
+    text: "IP Geolocation by DB-IP",
+    url: "https://db-ip.com",
+};
+/// IPinfo Lite: CC BY-SA 4.0.
+pub const IPINFO: Credit = Credit {
+    text: "IP address data powered by IPinfo",
+    url: "https://ipinfo.io",
+};
+/// GeoLite2: MaxMind's GeoLite End User License Agreement.
+pub const MAXMIND: Credit = Credit {
+    text: "This product includes GeoLite2 data created by MaxMind, available from https://www.maxmind.com",
+    url: "https://www.maxmind.com",
+};
+
+/// Whose database it is, by its metadata's `database_type`: DB-IP's say
+/// `DBIP-ASN-Lite (compat=GeoLite2-ASN)`, so DB-IP is asked first.
+fn credit_of(database_type: &str) -> Option<Credit> {
+    let t = database_type.to_ascii_lowercase();
+    if t.contains("dbip") || t.contains("db-ip") {
+        Some(DBIP)
+    } else if t.contains("ipinfo") {
+        Some(IPINFO)
+    } else if t.contains("geolite") || t.contains("geoip") {
+        Some(MAXMIND)
+    } else {
+        None
+    }
+}
+
 /// The databases configured: none, one or both.
 #[derive(Debug, Default)]
 pub struct Geo {
@@ -249,6 +287,20 @@ impl Geo {
             as_org,
             country: c.country.or(a.country),
         }
+    }
+
+    /// The credits the databases' licences ask of pages that show their
+    /// data, each once; none for a database of unknown origin.
+    pub fn credits(&self) -> Vec<Credit> {
+        let mut credits: Vec<Credit> = Vec::new();
+        for d in self.databases() {
+            if let Some(c) = credit_of(&d.reader.metadata().database_type)
+                && !credits.contains(&c)
+            {
+                credits.push(c);
+            }
+        }
+        credits
     }
 
     /// `run`: says once (remembered in the state's notes) that a database
@@ -352,6 +404,20 @@ mod tests {
             assert_eq!(o.as_org.as_deref(), Some("Example Net"));
             assert_eq!(o.country.as_deref(), Some("NL"));
         }
+    }
+
+    #[test]
+    fn credits_follow_the_databases_makers() {
+        let made = |kind: &str| Writer::new(kind, NOW as u64);
+        let g = geo(
+            Some(&made("DBIP-ASN-Lite (compat=GeoLite2-ASN)")),
+            Some(&made("DBIP-Country-Lite")),
+        );
+        assert_eq!(g.credits(), [DBIP], "once");
+        let g = geo(Some(&made("GeoLite2-ASN")), Some(&made("ipinfo_lite")));
+        assert_eq!(g.credits(), [MAXMIND, IPINFO]);
+        assert_eq!(geo(Some(&made("home-made")), None).credits(), []);
+        assert_eq!(Geo::default().credits(), []);
     }
 
     #[test]
