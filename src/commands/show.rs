@@ -166,11 +166,12 @@ impl Layout {
     }
 
     /// The owner's column: the AS number and country (`AS64500 NL`), or
-    /// with the AS name too under `--wide`.
+    /// with the AS name too under `--wide`, whose longer names push the
+    /// users right rather than being cut.
     fn owner_width(&self) -> usize {
         match self.columns {
             Some(_) => 13,
-            None => 13 + crate::geoip::MAX_ORG_CHARS,
+            None => 40,
         }
     }
 
