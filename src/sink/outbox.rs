@@ -57,7 +57,19 @@ pub struct SinkBook {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     pub per_day: Option<usize>,
+    /// Posts in one run; None: by the quarter rule of `run_share` when
+    /// there is a daily limit, else no limit.
     pub per_run: Option<usize>,
+}
+
+/// The posts one run may make of the `left` the last 24 hours leave of a
+/// daily limit: a quarter, rounded up, so at least one while any is left
+/// (17 → 5, 4 → 1, 1 → 1, 0 → 0). The first run over a backlog would
+/// otherwise spend the whole day's budget, and for 24 hours no new attacker
+/// could be posted; a quarter of what is left keeps posts for the runs
+/// after it, and rounding up still lets the last post of the day be made.
+pub fn run_share(left: usize) -> usize {
+    left.div_ceil(4)
 }
 
 impl Budget {
@@ -66,11 +78,26 @@ impl Budget {
         per_run: None,
     };
 
-    /// Posts allowed now, given what the last 24 hours used.
-    pub fn left(&self, book: &SinkBook, now: Secs) -> usize {
+    /// Posts the daily limit leaves, given what the last 24 hours used
+    /// (`usize::MAX`: no daily limit).
+    pub fn left_today(&self, book: &SinkBook, now: Secs) -> usize {
         let used = book.recent.iter().filter(|t| **t > now - 86_400).count();
-        let day = self.per_day.map_or(usize::MAX, |d| d.saturating_sub(used));
-        day.min(self.per_run.unwrap_or(usize::MAX))
+        self.per_day.map_or(usize::MAX, |d| d.saturating_sub(used))
+    }
+
+    /// Posts this run may make now: an explicit `per_run` if one was given,
+    /// else `run_share` of what today leaves. The quarter rule follows any
+    /// daily limit, not a sink's name: a daily limit is a budget that one
+    /// run can spend for the whole day, whatever the sink. Only X has one
+    /// today; the other sinks are paced by their services' rate limits.
+    pub fn left(&self, book: &SinkBook, now: Secs) -> usize {
+        let day = self.left_today(book, now);
+        let run = match (self.per_run, self.per_day) {
+            (Some(n), _) => n,
+            (None, Some(_)) => run_share(day),
+            (None, None) => usize::MAX,
+        };
+        day.min(run)
     }
 }
 
@@ -95,7 +122,9 @@ impl Post {
 ///
 /// Parked entries are left out. Entries already batched go first, as they were. The rest go one per
 /// post, most tries first, while the budget lasts; when more are due than
-/// posts remain, several are packed into each post rather than dropping any.
+/// posts remain, each post carries as many as fit its length limit, most
+/// tries first, rather than dropping any: the fewest posts of the budget are
+/// spent, and what is left of it waits for the attackers of later runs.
 /// Whatever does not fit waits for the next budget. A new batch is made at
 /// `now`.
 pub fn plan(
@@ -146,7 +175,10 @@ pub fn plan(
     if slots == 0 || fresh.is_empty() {
         return posts;
     }
-    let per_post = fresh.len().div_ceil(slots);
+    let per_post = match fresh.len() > slots {
+        true => fresh.len(),
+        false => 1,
+    };
     let mut rest = &fresh[..];
     let packed = |outbox: &[Pending], group: &[usize]| {
         let group: Vec<&Announcement> = group.iter().map(|&i| &outbox[i].subject).collect();
@@ -155,8 +187,8 @@ pub fn plan(
     while !rest.is_empty() && posts.len() < left {
         // The most of `per_post` that fit, counted up: a packed text only
         // grows with each one added, and a post holds about ten. Counting
-        // down from `per_post` (4,700 when 80,000 share 17 posts) rendered
-        // thousands of groups per post.
+        // down from `per_post` (80,000 due) would render thousands of
+        // groups per post.
         let most = per_post.min(rest.len());
         let mut take = 1;
         let mut text = packed(outbox, &rest[..1]).expect("one always fits");
@@ -228,17 +260,22 @@ mod tests {
 
     #[test]
     fn packs_when_more_are_due_than_posts_remain_and_drops_none() {
-        let mut outbox: Vec<Pending> = (1..=7)
+        let mut outbox: Vec<Pending> = (1..=30)
             .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
             .collect();
         let mut next = 0;
         let posts = plan(&mut outbox, "twitter", 3, &mut next, 100);
         assert_eq!(posts.len(), 3);
         let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
-        assert_eq!(counts, [3, 3, 1]);
-        assert_eq!(posts[0].subjects[0].tries, 17, "most tries first");
-        assert!(posts[0].text.contains("203.0.113.7") && posts[0].text.contains("203.0.113.5"));
-        assert!(outbox.iter().all(|p| p.batch.is_some()), "all seven placed");
+        assert!(counts.iter().all(|&n| n > 1), "{counts:?}");
+        assert_eq!(posts[0].subjects[0].tries, 40, "most tries first");
+        assert!(posts[0].text.contains("203.0.113.30") && posts[0].text.contains("203.0.113.29"));
+        let placed: usize = counts.iter().sum();
+        assert_eq!(
+            outbox.iter().filter(|p| p.batch.is_some()).count(),
+            placed,
+            "the rest waits, unbatched"
+        );
 
         // Nothing posted: the next plan rebuilds exactly the same texts.
         let texts: Vec<String> = posts.iter().map(|p| p.text.clone()).collect();
@@ -249,6 +286,18 @@ mod tests {
             again, texts,
             "saved batches keep their text; the newcomer waits"
         );
+    }
+
+    #[test]
+    fn a_few_more_than_posts_left_share_one_post() {
+        let mut outbox: Vec<Pending> = (1..=7)
+            .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
+            .collect();
+        let mut next = 0;
+        let posts = plan(&mut outbox, "twitter", 5, &mut next, 100);
+        let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
+        assert_eq!(counts, [7], "as tightly as 280 allows, not one post each");
+        assert!(outbox.iter().all(|p| p.batch == Some(0)));
     }
 
     #[test]
@@ -274,10 +323,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Each post holds the most of its share that fit, in the order of
-        /// most tries first: what counting down from the share gave.
+        /// One post each when all fit the posts left; else each post holds
+        /// as many as fit, in the order of most tries first.
         #[test]
-        fn each_post_packs_the_most_of_its_share_that_fit(
+        fn each_post_packs_the_most_that_fit(
             tries in proptest::collection::vec(6u64..100_000, 1..300),
             left in 1usize..20,
         ) {
@@ -290,18 +339,20 @@ mod tests {
             order.sort_by(|a, b| b.tries.cmp(&a.tries).then(a.ip.cmp(&b.ip)));
             let mut next = 0;
             let posts = plan(&mut outbox, "twitter", left, &mut next, 100);
-            let share = order.len().div_ceil(left);
+            let packing = order.len() > left;
+            proptest::prop_assert!(posts.len() <= left);
             let mut at = 0;
             for post in &posts {
                 let k = post.subjects.len();
-                proptest::prop_assert!((1..=share).contains(&k));
+                proptest::prop_assert!(k >= 1 && (packing || k == 1));
                 proptest::prop_assert_eq!(&post.subjects[..], &order[at..at + k]);
-                if k < share && at + k < order.len() {
+                if packing && at + k < order.len() {
                     let more: Vec<&Announcement> = order[at..=at + k].iter().collect();
                     proptest::prop_assert!(render_packed(&more).is_none(), "one more fits");
                 }
                 at += k;
             }
+            proptest::prop_assert!(posts.len() == left || at == order.len(), "a post unused");
         }
     }
 
@@ -322,6 +373,34 @@ mod tests {
         };
         assert_eq!(b.left(&book, 100_000), 1, "the post at t=10 has aged out");
         assert_eq!(Budget::UNLIMITED.left(&book, 0), usize::MAX);
+    }
+
+    #[test]
+    fn a_run_spends_a_quarter_of_what_is_left_rounded_up() {
+        let shares: Vec<usize> = [17, 16, 5, 4, 3, 1, 0].map(run_share).to_vec();
+        assert_eq!(shares, [5, 4, 2, 1, 1, 1, 0]);
+        let day = |per_run| Budget {
+            per_day: Some(17),
+            per_run,
+        };
+        let at = |n: usize| SinkBook {
+            recent: vec![99_000; n],
+            ..SinkBook::default()
+        };
+        let left = |b: Budget, used| b.left(&at(used), 100_000);
+        assert_eq!(left(day(None), 0), 5, "the first run of the day: 17 → 5");
+        assert_eq!(left(day(None), 5), 3, "then 12 → 3");
+        assert_eq!(left(day(None), 16), 1, "the last post of the day is made");
+        assert_eq!(left(day(None), 17), 0);
+        assert_eq!(left(day(Some(9)), 0), 9, "an explicit per-run wins");
+        assert_eq!(left(day(Some(17)), 0), 17, "even all of the day's");
+        assert_eq!(left(day(Some(9)), 12), 5, "within what the day leaves");
+        assert_eq!(day(None).left_today(&at(5), 100_000), 12);
+        let per_run_only = Budget {
+            per_day: None,
+            per_run: Some(2),
+        };
+        assert_eq!(left(per_run_only, 0), 2, "no daily limit, no quarter");
     }
 
     #[test]

@@ -433,7 +433,11 @@ fn status_shows_the_last_run_logs_outbox_and_budget() {
         .find(|k| k["sink"] == "twitter")
         .unwrap();
     assert_eq!(x["waiting"], 1);
-    assert_eq!((&x["per_day"], &x["left_today"]), (&4.into(), &4.into()));
+    assert_eq!(
+        (&x["per_day"], &x["left_today"], &x["next_run"]),
+        (&4.into(), &4.into(), &1.into()),
+        "a run spends a quarter of the day's 4"
+    );
     // The screen says the same in words, and that the log then moved on.
     fs::rename(env.path("auth.log"), env.path("auth.log.1")).unwrap();
     env.write("auth.log", "");
@@ -445,7 +449,10 @@ fn status_shows_the_last_run_logs_outbox_and_budget() {
         "{text}"
     );
     assert!(text.contains("twitter    1 waiting"), "{text}");
-    assert!(text.contains("0 of 4 posted in 24 h, 4 left now"), "{text}");
+    assert!(
+        text.contains("0 of 4 posted in 24 h, 4 left today, at most 1 next run"),
+        "{text}"
+    );
     assert!(text.contains("rotated"), "{text}");
     // After a run, the rotated file is still read for its writer's late lines.
     env.run(&[]).ok();
