@@ -15,7 +15,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::outbox::{ParkedPost, SinkStatus, parked_posts, sink_status};
-use crate::clock::{Secs, format_rfc3339};
+use crate::clock::{Secs, format_rfc3339, span};
 use crate::config::StatusConfig;
 use crate::saved::{UNCONFIGURED, view};
 use crate::source::LogPos;
@@ -167,10 +167,10 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
         Some(r) => put_line(
             out,
             format_args!(
-                "last run   {}, ended {} ({} s), {} post(s), {}",
+                "last run   {}, ended {} ({}), {} post(s), {}",
                 r.started,
                 r.ended,
-                r.seconds,
+                span(r.seconds),
                 r.posted,
                 r.error
                     .as_deref()
