@@ -142,8 +142,9 @@ pub struct RunArgs {
     pub max_posts_per_day: Option<usize>,
 
     /// Posts to X in one run [default: a quarter of what the last 24 hours
-    /// leave of --max-posts-per-day, rounded up: 17 left gives 5, the last 1
-    /// gives 1, so a backlog drains over the day's runs]
+    /// leave of --max-posts-per-day, rounded up (17 left gives 5), and no
+    /// more than the day's pace allows (then one per 24 h / 17), so a
+    /// backlog drains over the whole day]
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count_usize)]
     pub max_posts_per_run: Option<usize>,
 

@@ -72,6 +72,31 @@ pub fn run_share(left: usize) -> usize {
     left.div_ceil(4)
 }
 
+/// The posts a daily limit of `per_day` allows now by its pace, given when
+/// the last 24 hours' posts were made: a bucket that holds a first run's
+/// share (`run_share(per_day)`) and fills again at `per_day` a day. The
+/// quarter rule alone lets every run take a quarter of what is left, so a
+/// backlog spends 17 in eight runs (5, 3, 3, 2, 1, 1, 1, 1: two hours of
+/// cron), and then nothing can be posted for 22 hours; at this pace the
+/// first run still posts 5, and the rest come one every 85 minutes, so the
+/// day's budget lasts the day. Computed from the times alone: for every
+/// recent post, the posts since it (itself included) and this run's may
+/// not pass the bucket plus what it has earned since.
+fn paced(per_day: usize, recent: &[Secs], now: Secs) -> usize {
+    let burst = run_share(per_day) as i128;
+    let mut since: Vec<Secs> = recent
+        .iter()
+        .copied()
+        .filter(|t| *t > now - 86_400 && *t <= now)
+        .collect();
+    since.sort_unstable_by(|a, b| b.cmp(a));
+    let allowed = since.iter().enumerate().fold(burst, |allowed, (i, t)| {
+        let earned = i128::from(now - t) * per_day as i128 / 86_400;
+        allowed.min(burst + earned - (i as i128 + 1))
+    });
+    allowed.max(0) as usize
+}
+
 impl Budget {
     pub const UNLIMITED: Budget = Budget {
         per_day: None,
@@ -94,7 +119,7 @@ impl Budget {
         let day = self.left_today(book, now);
         let run = match (self.per_run, self.per_day) {
             (Some(n), _) => n,
-            (None, Some(_)) => run_share(day),
+            (None, Some(d)) => run_share(day).min(paced(d, &book.recent, now)),
             (None, None) => usize::MAX,
         };
         day.min(run)
@@ -359,7 +384,7 @@ mod tests {
     #[test]
     fn budget_counts_the_last_24_hours() {
         let book = SinkBook {
-            recent: vec![10, 90_000, 90_100],
+            recent: vec![10, 40_000, 40_100],
             ..SinkBook::default()
         };
         let b = Budget {
@@ -383,8 +408,9 @@ mod tests {
             per_day: Some(17),
             per_run,
         };
+        // Made long enough ago that the pace (`paced`) does not bind.
         let at = |n: usize| SinkBook {
-            recent: vec![99_000; n],
+            recent: vec![20_000; n],
             ..SinkBook::default()
         };
         let left = |b: Budget, used| b.left(&at(used), 100_000);
@@ -401,6 +427,35 @@ mod tests {
             per_run: Some(2),
         };
         assert_eq!(left(per_run_only, 0), 2, "no daily limit, no quarter");
+    }
+
+    #[test]
+    fn a_backlog_spends_the_day_at_its_pace() {
+        let b = Budget {
+            per_day: Some(17),
+            per_run: None,
+        };
+        let mut book = SinkBook::default();
+        let mut made = Vec::new();
+        // Cron every 15 minutes for two days, always something due.
+        for run in 0..2 * 96 {
+            let now = 1_000_000 + run * 900;
+            let n = b.left(&book, now);
+            book.recent.extend(std::iter::repeat_n(now, n));
+            made.push(n);
+        }
+        assert_eq!(made[..2], [5, 0], "the first run's share, then the pace");
+        assert!(made.iter().all(|n| *n <= 5));
+        let first_day: usize = made[..96].iter().sum();
+        assert_eq!(first_day, 17, "the whole budget, {made:?}");
+        let last = made[..96].iter().rposition(|n| *n > 0).unwrap();
+        assert!(last >= 64, "posts last the day: the 17th at run {last}");
+        for end in 96..made.len() {
+            let day: usize = made[end - 95..=end].iter().sum();
+            assert!(day <= 17, "24 hours to run {end} made {day}");
+        }
+        let later: usize = made[96..].iter().sum();
+        assert!(later >= 16, "the next day goes on posting: {later}");
     }
 
     #[test]
