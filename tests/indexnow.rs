@@ -290,6 +290,30 @@ fn no_answer_or_a_server_error_is_retried_next_run_then_backed_off() {
 }
 
 #[test]
+fn a_connection_closed_without_an_answer_is_retried() {
+    let s = setup();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/indexnow", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let _ = std::io::Read::read(&mut conn, &mut [0; 1024]);
+        // Dropped: closed with no status line.
+    });
+    let ep = Endpoint {
+        url,
+        ..s.ep.clone()
+    };
+    let (sent, stop) = submit(&ep, &s.pages(1), &Book::default(), NOW);
+    server.join().unwrap();
+    assert_eq!(sent, 0);
+    let why = retried(&stop);
+    assert!(
+        why.starts_with("cannot reach IndexNow at http://127.0.0.1:"),
+        "{why}"
+    );
+}
+
+#[test]
 fn a_parking_holds_every_send_until_unparked() {
     let s = setup();
     let path = format!("/attacks/{KEY}.txt");

@@ -31,8 +31,14 @@
 //! most 24 hours. A 429 without `Retry-After` waits `backoff(n)` for the
 //! n-th failure in a row; a `Retry` lets the next cron run try after the
 //! first failure and waits `backoff(n - 1)` after the n-th (n ≥ 2), so a
-//! server that is down for a day is asked about once an hour, then less.
-//! Any accepted POST ends the run of failures.
+//! server that is down is asked eight times in its first day, then once a
+//! day. Any accepted POST ends the run of failures.
+//!
+//! Use, once per run after the pages are written:
+//! `let (n, stop) = submit(&ep, &queue, &book, now);` drop the first `n`
+//! URLs from the queue, `book.record(stop.as_ref(), now);` save both, and
+//! show `book.describe(now)` in `status` and `outbox`. `submit` itself
+//! sends nothing while the book holds (`Book::may_send`).
 //!
 //! The key is public by design (it is served), but no message here quotes
 //! it: the key file's URL is shown with `<key>` in its place, and what a
@@ -502,6 +508,7 @@ pub fn check_key(key_url: &str, key: &str) -> Result<String> {
 mod tests {
     use super::*;
     use anyhow::anyhow;
+    use proptest::prelude::*;
 
     const NOW: Secs = 1_796_644_800; // 2026-12-07T12:00:00Z
 
@@ -570,6 +577,26 @@ mod tests {
             assert_eq!(retry_after(bad, NOW), None, "{bad:?}");
         }
         assert!(retry_after(&u64::MAX.to_string(), NOW).is_some());
+        assert_eq!(retry_after(&http_date(NOW + 5), NOW), Some(NOW + 5));
+    }
+
+    #[test]
+    fn no_answer_is_said_in_words() {
+        use std::io::{Error, ErrorKind};
+        let refused = ureq::Error::Io(Error::from(ErrorKind::ConnectionRefused));
+        assert_eq!(unreachable(&refused), "connection refused");
+        assert_eq!(
+            unreachable(&ureq::Error::HostNotFound),
+            "host not found (DNS)"
+        );
+        let late = ureq::Error::Timeout(ureq::Timeout::Global);
+        assert!(
+            unreachable(&late).starts_with("timed out"),
+            "{}",
+            unreachable(&late)
+        );
+        let late = ureq::Error::Io(Error::from(ErrorKind::TimedOut));
+        assert_eq!(unreachable(&late), "timed out");
     }
 
     fn reply(status: u16) -> Reply {
@@ -721,5 +748,58 @@ mod tests {
         assert_eq!(said("<html>502</html>", &s), None);
         assert_eq!(said("", &s), None);
         assert_eq!(said("slow down", &s).as_deref(), Some("slow down"));
+    }
+
+    fn http_date(t: Secs) -> String {
+        let t = jiff::Timestamp::from_second(t).unwrap();
+        jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&t)
+            .unwrap()
+    }
+
+    proptest! {
+        /// Whatever a server answers (any status, any text, any
+        /// Retry-After), the answer is one of the four, a wait ends within
+        /// `MAX_BLOCK`, and no message holds the key, however the server
+        /// echoes it.
+        #[test]
+        fn any_reply_has_a_meaning_without_the_key(
+            status in prop_oneof![Just(429u16), 0u16..1000],
+            before in ".{0,40}",
+            after in ".{0,40}",
+            echo in proptest::sample::select(vec![
+                "secretkey-42", "SECRETKEY-42", "secretkey%2D42", "secretkey\\u002d42",
+            ]),
+            retry in proptest::option::of(prop_oneof![
+                any::<u64>().prop_map(|n| n.to_string()),
+                (0i64..4_000_000_000).prop_map(http_date),
+                ".{0,40}".prop_map(String::from),
+            ]),
+            failures in 0u32..40,
+        ) {
+            let book = Book { failures, ..Book::default() };
+            let text = format!("{before}{echo}{after}");
+            let secrets = Secrets::new(["secretkey-42"]);
+            let r = Reply {
+                status,
+                retry_after: retry.and_then(|v| retry_after(&v, NOW)),
+                location: Some(secrets.shown(&text)),
+                said: said(&serde_json::json!({ "message": text }).to_string(), &secrets),
+            };
+            let message = match mean(&r, &book) {
+                Answer::Accepted => String::new(),
+                Answer::Wait { until, reason } => {
+                    prop_assert!(until >= NOW);
+                    prop_assert!(until <= NOW + crate::sink::ratelimit::MAX_BLOCK);
+                    reason
+                }
+                Answer::Park(why) => why,
+                Answer::Retry(e) => format!("{e:#}"),
+            };
+            prop_assert!(
+                !message.to_ascii_lowercase().contains("secretkey"),
+                "{}", message
+            );
+        }
     }
 }
