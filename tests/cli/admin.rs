@@ -677,7 +677,7 @@ fn the_cron_line_is_quiet_without_the_binary_and_stands_aside_for_the_timer() {
 }
 
 #[test]
-fn the_unit_the_cron_line_the_package_and_the_readme_agree_on_the_binary() {
+fn the_unit_the_cron_line_the_package_and_the_reference_agree_on_the_binary() {
     let read = |p: &str| fs::read_to_string(format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let bin = "/usr/bin/tweet-attacks";
     assert!(
@@ -696,17 +696,20 @@ fn the_unit_the_cron_line_the_package_and_the_readme_agree_on_the_binary() {
     assert!(
         cron.contains(&format!("test -x {bin} && ")) && cron.contains(&format!("&& {bin} run "))
     );
-    // Installed by hand in /usr/local/bin, both files are rewritten to say so.
-    let readme = read("README.md");
+    // Installed by hand in /usr/local/bin (doc/REFERENCE.md, which the
+    // README links), both files are rewritten to say so.
+    let reference = read("doc/REFERENCE.md");
+    assert!(read("README.md").contains("(doc/REFERENCE.md#installing-by-hand)"));
+    assert!(reference.contains("\n### Installing by hand\n"));
     for file in ["cron.d/tweet-attacks", "systemd/tweet-attacks.service"] {
         assert!(
-            readme.contains(&format!(
+            reference.contains(&format!(
                 "sed 's|{bin}|/usr/local/bin/tweet-attacks|g' {file}"
             )),
             "{file}"
         );
     }
-    assert!(readme.contains("install -m 755 target/release/tweet-attacks /usr/local/bin/"));
+    assert!(reference.contains("install -m 755 target/release/tweet-attacks /usr/local/bin/"));
 }
 
 #[test]
