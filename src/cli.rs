@@ -31,6 +31,12 @@ pub enum Command {
     /// Print one JSON object per failed-login line recognised (like fail2ban-regex).
     Parse(ParseArgs),
     /// Print the attacker table, most tries first.
+    ///
+    /// It is cut to the terminal's width ($COLUMNS, else the terminal's
+    /// window, else 80 columns): shorter times, and user lists ending in +N;
+    /// --wide or --json print everything. IP narrows it to one address, to a
+    /// network in CIDR form as a post names it (2001:db8:1:2::/64), or to the
+    /// tracked network that holds an address (2001:db8:1:2::77 finds that /64).
     Show(ShowArgs),
     /// One screen on the job itself: the last run, each log's position, the outbox, the budget.
     Status(StatusArgs),
