@@ -31,6 +31,12 @@ pub enum Command {
     /// Print one JSON object per failed-login line recognised (like fail2ban-regex).
     Parse(ParseArgs),
     /// Print the attacker table, most tries first.
+    ///
+    /// It is cut to the terminal's width ($COLUMNS, else the terminal's
+    /// window, else 80 columns): shorter times, and user lists ending in +N;
+    /// --wide or --json print everything. IP narrows it to one address, to a
+    /// network in CIDR form as a post names it (2001:db8:1:2::/64), or to the
+    /// tracked network that holds an address (2001:db8:1:2::77 finds that /64).
     Show(ShowArgs),
     /// One screen on the job itself: the last run, each log's position, the outbox, the budget.
     Status(StatusArgs),
@@ -141,7 +147,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count_usize)]
     pub max_posts_per_day: Option<usize>,
 
-    /// Posts to X in one run [default: no limit but the daily one]
+    /// Posts to X in one run [default: a quarter of what the last 24 hours
+    /// leave of --max-posts-per-day, rounded up (17 left gives 5), and no
+    /// more than the day's pace allows (then one per 24 h / 17), so a
+    /// backlog drains over the whole day]
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count_usize)]
     pub max_posts_per_run: Option<usize>,
 

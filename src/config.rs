@@ -494,6 +494,10 @@ fn sink_specs(names: &[SinkName], per_day: Option<usize>, per_run: Option<usize>
         .map(|&name| SinkSpec {
             name,
             budget: match name {
+                // X alone has a daily budget (legacy Free's 17 posts, and a
+                // price per post), and so the per-run quarter of
+                // `Budget::left`; the others go as their services' rate
+                // limits allow.
                 SinkName::X => Budget {
                     per_day: Some(per_day),
                     per_run,

@@ -1,7 +1,7 @@
 //! The attacker table as files other admins and tools can use: a blocklist,
 //! CSV, JSON and an Atom feed of announcements, written as the table is read.
 //!
-//! Exports are public too (the README serves the feed from /var/www), so
+//! Exports are public too (doc/REFERENCE.md serves the feed from /var/www), so
 //! they follow the posts' rules: user names go through `Privacy`; internal
 //! addresses (`scope`) are in the CSV and JSON, marked, but never in the
 //! feed or the blocklist; and the blocklist, which feeds a firewall, never

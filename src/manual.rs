@@ -207,6 +207,7 @@ tweet\-attacks replay /var/log/auth.log.2.gz /var/log/auth.log.1 /var/log/auth.l
 tweet\-attacks run \-\-config /etc/tweet\-attacks.toml \-\-dry\-run
 tweet\-attacks status
 tweet\-attacks show \-\-since 1h \-\-min\-tries 20
+tweet\-attacks show \-\-wide 2001:db8:1:2::77
 tweet\-attacks export \-\-format blocklist \-\-out /etc/nftables.d/attackers.txt
 tweet\-attacks show \-\-geoip\-asn asn.mmdb \-\-geoip\-country country.mmdb
 tweet\-attacks man | man \-l \-
@@ -297,6 +298,23 @@ mod tests {
         ] {
             assert!(page.contains(&format!(".SH {section}")), "{section}");
         }
+    }
+
+    #[test]
+    fn show_says_what_it_takes_and_how_to_see_everything() {
+        let page = page();
+        let show = &page[page.find(".SS \"tweet\\-attacks show\"").unwrap()..];
+        let show = &show[..show.find(".SS \"tweet\\-attacks status\"").unwrap()];
+        for words in [
+            "CIDR",
+            "tracked network",
+            "\\-\\-wide or \\-\\-json print everything",
+            "+N",
+            "80 columns",
+        ] {
+            assert!(show.contains(words), "{words}");
+        }
+        assert!(page.contains("tweet\\-attacks show \\-\\-wide 2001:db8:1:2::77\n"));
     }
 
     #[test]
