@@ -27,7 +27,8 @@ pub enum Format {
     Csv,
     /// The table, as a JSON array.
     Json,
-    /// An Atom feed with one entry per announced attacker.
+    /// An Atom feed with one entry per announced attacker: its content is
+    /// the text as it was posted, its summary the totals so far.
     Atom,
 }
 
@@ -233,9 +234,10 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// An Atom 1.0 feed (RFC 4287): the feed has the author that every entry
-/// lacks, and each entry carries the post's text as its content (an entry
-/// without content needs an alternate link, and there is no page to link).
-/// Its ids are the feed's own and an entry's stays when its text changes.
+/// lacks, and each entry carries the post's text, as it was posted, as its
+/// content (an entry without content needs an alternate link, and there is
+/// no page to link), and the attacker's totals so far as its summary. Its
+/// ids are the feed's own, and an entry's stays when its summary changes.
 fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
     // A feed's id is its own: the URL it is served at, else one derived
     // from the host, so two hosts' feeds merged by a reader stay apart.
@@ -293,7 +295,7 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
             uuid_urn(&format!("{feed_id} {ip} {announced}")),
             format_rfc3339(entry_updated(row)),
             xml_escape(&summary),
-            xml_escape(&render(public)),
+            xml_escape(&render(&Announcement::as_announced(**ip, a, o.privacy))),
         );
     }
     out.push_str("</feed>\n");
@@ -301,7 +303,9 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
 }
 
 /// When an entry last changed: its announcement, or a later try, which
-/// changes the text (tries, span, names) that the entry carries.
+/// changes the totals (tries, span, names) its summary says; its content,
+/// the text as posted, is what `said` kept then (before that was kept, the
+/// live numbers, which change with the same try).
 fn entry_updated(r: &Row) -> Secs {
     r.a.announced.unwrap_or(r.a.last).max(r.a.last)
 }
@@ -526,6 +530,51 @@ mod tests {
         );
         let hidden = export_with(Format::Atom, 0, 0, false);
         assert!(hidden.contains("Users tried: 1 withheld."), "{hidden}");
+    }
+
+    #[test]
+    fn atom_content_is_the_text_as_posted_whatever_came_after() {
+        let ip: IpAddr = "203.0.113.1".parse().unwrap();
+        let strict = Privacy::new(["root".to_string()], false);
+        let mut t = table();
+        let live = |t: &Table| {
+            let out = atom_of(t, &strict, "web01", None);
+            let at = out.find("203.0.113.1</title>").unwrap();
+            out[at..at + out[at..].find("</entry>").unwrap()].to_string()
+        };
+        // Before what was said was kept: the live text, as before.
+        let a = t.get(&ip).unwrap().into_owned();
+        assert!(live(&t).contains(&xml_escape(&render(&Announcement::of(ip, &a, &strict)))));
+        // Posted with the names then publishable; then more tries, a name
+        // and another service come, and the names allowed change.
+        let mut posted = Announcement::of(ip, &a, &strict);
+        posted.users.push("admin".into());
+        t.record(&parse(b"Nov 26 00:00:01 web01 sshd[2]: Failed password for invalid user admin from 203.0.113.1 port 22 ssh2").unwrap(), 3000);
+        let a = t.get_mut(&ip).unwrap();
+        a.said = Some(posted.said(a));
+        t.record(&parse(b"Nov 26 00:00:01 web01 sshd[3]: Failed password for invalid user oracle from 203.0.113.1 port 22 ssh2").unwrap(), 3500);
+        t.record(&parse(b"Nov 26 00:00:02 web01 vsftpd[4]: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=root rhost=203.0.113.1").unwrap(), 3600);
+        let text = render(&posted);
+        assert!(
+            text.starts_with("SSH brute force from 203.0.113.1: 9 tries"),
+            "{text}"
+        );
+        for privacy in [&strict, &Privacy::new([], true)] {
+            let a = t.get(&ip).unwrap();
+            assert_eq!(render(&Announcement::as_announced(ip, &a, privacy)), text);
+        }
+        let entry = live(&t);
+        assert!(
+            entry.contains(&format!(
+                "<content type=\"text\">{}</content>",
+                xml_escape(&text)
+            )),
+            "{entry}"
+        );
+        assert!(
+            entry.contains("<summary>203.0.113.1: 12 tries against sshd, vsftpd between"),
+            "{entry}"
+        );
     }
 
     #[test]

@@ -7,10 +7,10 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attacker, Services};
+use super::{Attacker, Said, Services};
 use crate::clock::Secs;
 
-/// `[ssh, s, f, l, u, h, ftf, ftp, a, um]`: the fields in declaration order,
+/// `[ssh, s, f, l, u, h, ftf, ftp, a, um, n, an]`: the fields in declaration order,
 /// which is also the order the derived `Deserialize` reads an array in; it
 /// fills in the defaults of a shorter one. Most attackers only tried sshd
 /// and are not announced yet, so most arrays end after `h`.
@@ -23,6 +23,7 @@ impl Serialize for Attacker {
             self.announced.is_some(),
             self.users_more != 0,
             self.net.is_some(),
+            self.said.is_some(),
         ];
         let tail = set.iter().rposition(|&x| x).map_or(0, |i| i + 1);
         let mut t = s.serialize_tuple(6 + tail)?;
@@ -46,6 +47,9 @@ impl Serialize for Attacker {
         }
         if tail > 4 {
             t.serialize_element(&self.net)?;
+        }
+        if tail > 5 {
+            t.serialize_element(&self.said)?;
         }
         t.end()
     }
@@ -75,6 +79,9 @@ pub(super) struct Head {
     um: u32,
     #[serde(default)]
     n: Option<(u8, IpAddr)>,
+    /// Read, to refuse what `Attacker` refuses; only numbers, so nothing allocates.
+    #[serde(default)]
+    an: Option<Said>,
 }
 
 impl Head {
@@ -129,6 +136,7 @@ pub(super) fn scan_head(json: &[u8]) -> Option<Head> {
         a: None,
         um: 0,
         n: None,
+        an: None,
     };
     if c.byte(b',').is_some() {
         head.ftf = c.uint()?;
@@ -280,6 +288,7 @@ mod tests {
             users: vec!["r\"o\\ot".into(), "é".into(), "]".into()],
             hosts: vec!["web01".into()],
             net: None,
+            said: None,
             last_other: 0,
         };
         let json = serde_json::to_string(&a).unwrap();
@@ -310,10 +319,48 @@ mod tests {
             ("[1,1,2,3,[],[],0,0,null,0,[64,\"2001:db8::1\"],1]", false),
             ("[1,1,2,3,[],[],0,0,null,0,[64,\"host\"]]", false),
             ("[1,1,2,3,[],[],0,0,\"x\"]", false),
+            // What an announcement said: read, and refused when it is not numbers.
+            (
+                "[1,1,2,3,[],[],0,0,5,0,null,{\"t\":9,\"f\":1,\"l\":2,\"s\":1}]",
+                true,
+            ),
+            (
+                "[1,1,2,3,[],[],0,0,5,0,null,{\"t\":9,\"f\":1,\"l\":2,\"s\":1,\"u\":-1}]",
+                false,
+            ),
+            ("[1,1,2,3,[],[],0,0,5,0,null,null,1]", false),
         ] {
             assert_eq!(scan_head(json.as_bytes()), None, "{json}");
             assert_eq!(serde_head(json).is_some(), serde_ok, "{json}");
         }
+    }
+
+    #[test]
+    fn what_was_said_is_kept_last_and_only_when_there_is_some() {
+        let mut a = Attacker {
+            ssh_tries: 7,
+            services: Services(1),
+            announced: Some(9),
+            ..Attacker::default()
+        };
+        let before = serde_json::to_string(&a).unwrap();
+        assert_eq!(before, "[7,1,0,0,[],[],0,0,9]", "as a state without it");
+        a.said = Some(Said {
+            tries: 6,
+            last: 8,
+            services: Services(1),
+            shown: 0b101,
+            ..Said::default()
+        });
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(
+            json,
+            "[7,1,0,0,[],[],0,0,9,0,null,{\"t\":6,\"f\":0,\"l\":8,\"s\":1,\"h\":0,\"u\":5,\"m\":0}]"
+        );
+        assert_eq!(serde_json::from_str::<Attacker>(&json).unwrap(), a);
+        assert_eq!(serde_head(&json).map(|h| h.a), Some(Some(9)));
+        let old: Attacker = serde_json::from_str(&before).unwrap();
+        assert_eq!(old.said, None, "a state saved before it was kept");
     }
 
     proptest::proptest! {

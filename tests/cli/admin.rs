@@ -167,6 +167,49 @@ fn atom_feed_is_valid_rfc_4287() {
     assert!(feed.contains("rel=\"self\""), "{feed}");
 }
 
+/// The text of the feed's `tag` in the entry of `source`.
+fn entry_part(feed: &str, source: &str, tag: &str) -> String {
+    let entry = &feed[feed.find(&format!("{source}</title>")).unwrap()..];
+    let entry = &entry[..entry.find("</entry>").unwrap()];
+    let open = entry.find(&format!("<{tag}")).unwrap();
+    let start = open + entry[open..].find('>').unwrap() + 1;
+    entry[start..entry.find(&format!("</{tag}>")).unwrap()].to_string()
+}
+
+#[test]
+fn an_atom_entry_carries_the_text_as_posted_and_its_summary_the_totals() {
+    let mut env = private_env();
+    let posted = export(&env, &["--format", "atom"]).stdout();
+    let said = entry_part(&posted, "203.0.113.7", "content");
+    assert!(said.contains(": 9 tries in 6 s ("), "{posted}");
+    // Three more tries after the post, read an hour later: the post stays
+    // as it was, the summary says the totals, and the entry is updated.
+    env.now = "2026-11-26T13:00:00Z".into();
+    let later: String = (0..3)
+        .map(|i| format!("Nov 26 12:30:0{i} web01 sshd[{}]: Failed password for oracle from 203.0.113.7 port 22 ssh2\n", 900 + i))
+        .collect();
+    env.append("auth.log", &later);
+    env.run(&["--passwd", "passwd", "--ignore", "192.0.2.0/24"])
+        .ok();
+    assert_eq!(env.tries("203.0.113.7"), 12);
+    let later = export(&env, &["--format", "atom"]).stdout();
+    assert_eq!(
+        entry_part(&later, "203.0.113.7", "content"),
+        said,
+        "{later}"
+    );
+    let summary = entry_part(&later, "203.0.113.7", "summary");
+    assert!(
+        summary.starts_with("203.0.113.7: 12 tries against sshd"),
+        "{summary}"
+    );
+    assert!(summary.contains(" and 2026-11-26T12:30:02Z."), "{summary}");
+    assert_ne!(
+        entry_part(&later, "203.0.113.7", "updated"),
+        entry_part(&posted, "203.0.113.7", "updated")
+    );
+}
+
 /// A program the test needs, or `None` (see `skip`) where it is not
 /// installed. CI installs it (.ci/run).
 fn tool(name: &str) -> Option<String> {
