@@ -83,7 +83,9 @@ pub struct RunArgs {
     pub vsftpd_log: Option<PathBuf>,
 
     /// Read sshd from the journal (journalctl) instead of a log file. Chosen
-    /// by itself when the default log file does not exist.
+    /// by itself while the default log file does not exist, said once on
+    /// stderr; when the file is back, said once too, it is read on from its
+    /// end, since the journal gave what it holds.
     #[arg(long)]
     pub journal: bool,
 

@@ -33,9 +33,11 @@ pub struct Status {
     pub logs: Vec<LogStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_cursor: Option<String>,
-    /// Where `run` reads sshd from: a log file or `the journal`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sshd_source: Option<String>,
+    /// Where `run` reads sshd from: a log file or `the journal`, and why.
+    pub sshd_source: String,
+    /// Where `run` reads vsftpd from: its log, where it stands, or that it
+    /// is not there.
+    pub vsftpd_source: String,
     pub sinks: Vec<SinkStatus>,
     /// Posts set aside after a sink refused them for good (`outbox retry|drop`).
     pub parked: Vec<ParkedPost>,
@@ -94,6 +96,19 @@ fn log_status(path: &str, pos: Option<&LogPos>) -> LogStatus {
     }
 }
 
+/// vsftpd's log and where the next run reads it from, or that it is not
+/// there: normal for the default (no vsftpd here), an error for one named.
+fn vsftpd_source(c: &StatusConfig, st: &State) -> String {
+    let key = c.vsftpd_log.display().to_string();
+    let l = log_status(&key, st.logs.get(&key));
+    match (l.size, l.offset) {
+        (None, _) if c.vsftpd_default => format!("{key} (not found: no vsftpd here)"),
+        (None, _) => format!("{key} (missing: run fails until it exists)"),
+        (Some(n), Some(o)) => format!("{key}, at {o} of {n} bytes"),
+        (Some(n), None) => format!("{key}, {n} bytes, not read yet"),
+    }
+}
+
 pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
     let (mut attackers, mut internal) = (0, 0);
     st.table.for_each_standing(|s| {
@@ -107,9 +122,10 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
             paths.push(p);
         }
     }
-    let mut sinks: Vec<String> = c
-        .sinks
-        .iter()
+    // Without an options file, what `run` posts to is whatever its command
+    // line said: only the sinks the state knows are listed.
+    let mut sinks: Vec<String> = (c.sinks.iter())
+        .filter(|_| c.options_file)
         .map(|s| crate::sink::name_of(s.name).to_string())
         .collect();
     for name in st.outbox.iter().map(|p| &p.sink).chain(st.sinks.keys()) {
@@ -134,7 +150,14 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
             .map(|p| log_status(p, st.logs.get(p)))
             .collect(),
         journal_cursor: st.journal_cursor.clone(),
-        sshd_source: c.sshd_source.clone(),
+        sshd_source: match st.journal_noted && c.sshd_file_back {
+            true => format!(
+                "the journal, until the next run: {} is back, and read on from its end",
+                c.sshd_source
+            ),
+            false => c.sshd_source.clone(),
+        },
+        vsftpd_source: vsftpd_source(c, st),
         sinks: sinks
             .iter()
             .map(|name| {
@@ -193,9 +216,8 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
 
 /// Each log's position and file, and the journal's cursor.
 fn print_logs(s: &Status, out: &mut impl Write) -> io::Result<()> {
-    if let Some(from) = &s.sshd_source {
-        put_line(out, format_args!("sshd from  {from}"))?;
-    }
+    put_line(out, format_args!("sshd from  {}", s.sshd_source))?;
+    put_line(out, format_args!("vsftpd     {}", s.vsftpd_source))?;
     writeln!(out, "logs")?;
     for l in &s.logs {
         let at = match (l.offset, l.size) {
@@ -352,7 +374,11 @@ mod tests {
             state: "state.json".into(),
             json: false,
             logs: vec![],
-            sshd_source: None,
+            sshd_source: "auth.log".into(),
+            sshd_file_back: false,
+            vsftpd_log: "vsftpd.log".into(),
+            vsftpd_default: true,
+            options_file: true,
             sinks: vec![SinkSpec {
                 name: SinkName::X,
                 budget: Budget {
