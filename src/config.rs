@@ -112,6 +112,9 @@ pub struct ShowConfig {
     pub ip: Option<crate::decide::Net>,
     /// Every user name and full times, not cut to the terminal's width.
     pub wide: bool,
+    /// What is ignored (`host_policy`): marked, and its queued announcements
+    /// not listed as going out.
+    pub policy: Policy,
 }
 
 #[derive(Debug)]
@@ -133,6 +136,9 @@ pub struct StatusConfig {
     pub options_file: bool,
     /// Each sink `run` would post to, with its budget.
     pub sinks: Vec<SinkSpec>,
+    /// What is ignored (`host_policy`): counted, and its queued
+    /// announcements not counted as waiting.
+    pub policy: Policy,
 }
 
 /// What `outbox` was asked to do.
@@ -140,6 +146,9 @@ pub struct StatusConfig {
 pub struct OutboxConfig {
     pub state: PathBuf,
     pub json: bool,
+    /// What is ignored (`host_policy`): its queued announcements are not
+    /// listed as going out.
+    pub policy: Policy,
     pub change: Option<(Change, Which)>,
 }
 
@@ -409,6 +418,21 @@ fn env(var: &str) -> Option<String> {
     std::env::var(var).ok()
 }
 
+/// What is ignored, the same for every command that reads this host's
+/// state (run, show, status, export, outbox): loopback, the options file's
+/// `ignore` and `--ignore`'s, and this host's own addresses (a run reads
+/// this host's logs, so they are never attackers, and a blocklist must
+/// never lock the host out of itself). A replay, which may read another
+/// host's logs, keeps only loopback (`policy`).
+fn host_policy(threshold: u64, file: &FileConfig, flags: &[String]) -> Result<Policy> {
+    let mut ignore = file.ignore.clone();
+    ignore.extend(flags.iter().cloned());
+    let mut p = policy(threshold, &ignore)?;
+    p.ignore
+        .extend(crate::host::own_addresses().into_iter().map(Net::from));
+    Ok(p)
+}
+
 fn policy(threshold: u64, ignore: &[String]) -> Result<Policy> {
     let mut nets = default_ignores();
     for s in ignore {
@@ -571,8 +595,6 @@ fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         }
         Err(e) => return Err(e),
     };
-    let mut ignore = file.ignore.clone();
-    ignore.extend(r.ignore.iter().cloned());
     let passwd = r
         .passwd
         .clone()
@@ -587,14 +609,11 @@ fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         logs: sources.logs,
         explicit_logs: sources.explicit_logs,
         policy: {
-            let mut p = policy(
+            let mut p = host_policy(
                 r.threshold.or(file.threshold).unwrap_or(DEFAULT_THRESHOLD),
-                &ignore,
+                &file,
+                &r.ignore,
             )?;
-            // A run reads this host's logs, so its own addresses are never attackers.
-            // (A replay may read another host's logs: it keeps only loopback.)
-            p.ignore
-                .extend(crate::host::own_addresses().into_iter().map(Net::from));
             p.active_since = Some(now - crate::decide::ACTIVE_WINDOW);
             p
         },
@@ -748,13 +767,7 @@ fn since(now: Secs, d: Option<&str>) -> Result<Secs> {
 fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
     let (_, file) = FileConfig::maybe_load(e.config)?;
     let threshold = file.threshold.unwrap_or(DEFAULT_THRESHOLD);
-    let mut ignore = file.ignore.clone();
-    ignore.extend(e.ignore);
-    let mut policy = policy(threshold, &ignore)?;
-    // The blocklist feeds this host's firewall: never lock it out of itself.
-    policy
-        .ignore
-        .extend(crate::host::own_addresses().into_iter().map(Net::from));
+    let policy = host_policy(threshold, &file, &e.ignore)?;
     let passwd = e
         .passwd
         .or(file.passwd.clone())
@@ -808,6 +821,7 @@ fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
         vsftpd_log,
         options_file: path.is_some(),
         sinks: sink_specs(&names, file.max_posts_per_day, file.max_posts_per_run),
+        policy: host_policy(DEFAULT_THRESHOLD, &file, &s.ignore)?,
     })
 }
 
@@ -834,6 +848,7 @@ fn outbox_config(a: cli::OutboxArgs) -> Result<OutboxConfig> {
     Ok(OutboxConfig {
         state: state_path(a.state, &file),
         json: a.json,
+        policy: host_policy(DEFAULT_THRESHOLD, &file, &a.ignore)?,
         change,
     })
 }
@@ -863,14 +878,18 @@ impl Config {
                 inputs: inputs(p.inputs),
                 missed: p.missed,
             },
-            cli::Command::Show(s) => Command::Show(ShowConfig {
-                state: state_path(s.state, &FileConfig::maybe_load(s.config)?.1),
-                json: s.json,
-                since: since(now, s.since.as_deref())?,
-                min_tries: s.min_tries.unwrap_or(0),
-                ip: s.ip,
-                wide: s.wide,
-            }),
+            cli::Command::Show(s) => {
+                let file = FileConfig::maybe_load(s.config)?.1;
+                Command::Show(ShowConfig {
+                    state: state_path(s.state, &file),
+                    json: s.json,
+                    since: since(now, s.since.as_deref())?,
+                    min_tries: s.min_tries.unwrap_or(0),
+                    ip: s.ip,
+                    wide: s.wide,
+                    policy: host_policy(DEFAULT_THRESHOLD, &file, &s.ignore)?,
+                })
+            }
             cli::Command::Status(s) => Command::Status(status_config(s)?),
             cli::Command::Outbox(o) => Command::Outbox(outbox_config(o)?),
             cli::Command::VerifyCredentials(v) => {

@@ -54,26 +54,30 @@ struct Row<'t> {
     ip: &'t IpAddr,
     a: &'t Attacker,
     public: Announcement,
+    ignored: bool,
 }
 
 /// Attackers last seen at or after `since` (announced at or after it, for
-/// Atom; and for the blocklist, with enough tries and not ignored). The
-/// feed and the blocklist name global addresses only: a state saved before
-/// internal ones were held back may mark some announced.
+/// Atom; and for the blocklist, with enough tries). The feed and the
+/// blocklist name global addresses only, and none ignored: a state saved
+/// before internal ones were held back, or before one was ignored, may
+/// mark some announced. CSV and JSON have every one, marked.
 fn wanted(ip: &IpAddr, a: &Attacker, o: &Options) -> bool {
     match o.format {
-        Format::Atom => a.announced.is_some_and(|t| t >= o.since) && is_global(*ip),
+        Format::Atom => {
+            a.announced.is_some_and(|t| t >= o.since) && is_global(*ip) && !ignored(ip, a, o)
+        }
         Format::Blocklist => {
-            is_global(*ip)
-                && a.last >= o.since
-                && a.tries() >= o.min_tries
-                && !match a.net {
-                    Some((prefix, _)) => o.policy.ignores_network(ip, prefix),
-                    None => o.policy.ignores(ip),
-                }
+            is_global(*ip) && a.last >= o.since && a.tries() >= o.min_tries && !ignored(ip, a, o)
         }
         Format::Csv | Format::Json => a.last >= o.since,
     }
+}
+
+/// Ignored as `run` ignores it (`Policy::ignores_attacker`).
+fn ignored(ip: &IpAddr, a: &Attacker, o: &Options) -> bool {
+    o.policy
+        .ignores_attacker(ip, a.net.map(|(prefix, _)| prefix))
 }
 
 /// Writes the export to `out`, most tries first, one attacker at a time (the
@@ -93,6 +97,7 @@ pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -
                 ip,
                 a,
                 public: Announcement::of(*ip, a, o.privacy),
+                ignored: false,
             })
             .collect();
         return out.write_all(atom(&rows, o, now).as_bytes());
@@ -111,6 +116,7 @@ pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -
             ip: &ip,
             a,
             public: Announcement::of(ip, a, o.privacy),
+            ignored: ignored(&ip, a, o),
         };
         match o.format {
             // A network counted as one attacker is blocked as one.
@@ -162,11 +168,19 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-const CSV_HEADER: &str = "ip,tries,services,first,last,announced,users,users_more,internal\n";
+const CSV_HEADER: &str =
+    "ip,tries,services,first,last,announced,users,users_more,internal,ignored\n";
 
-fn csv_row(Row { ip, a, public }: &Row) -> String {
+fn csv_row(
+    Row {
+        ip,
+        a,
+        public,
+        ignored,
+    }: &Row,
+) -> String {
     format!(
-        "{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{},{ignored}\n",
         a.source(**ip),
         a.tries(),
         a.services.names().join(" "),
@@ -198,9 +212,18 @@ struct JsonRow<'a> {
     announced: Option<String>,
     /// Not a global address: counted, never announced.
     internal: bool,
+    /// Ignored (`ignore`, `--ignore`): counted, never announced nor blocked.
+    ignored: bool,
 }
 
-fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
+fn json_row<'r>(
+    Row {
+        ip,
+        a,
+        public,
+        ignored,
+    }: &'r Row,
+) -> JsonRow<'r> {
     JsonRow {
         ip,
         prefix: a.net.map(|(prefix, _)| prefix),
@@ -213,6 +236,7 @@ fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
         last: format_rfc3339(a.last),
         announced: a.announced.map(format_rfc3339),
         internal: !is_global(**ip),
+        ignored: *ignored,
     }
 }
 
@@ -269,7 +293,7 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
     let mut rows: Vec<&Row> = rows.iter().collect();
     rows.sort_by_key(|r| (std::cmp::Reverse(r.a.announced), *r.ip));
     for row in rows {
-        let Row { ip, a, public } = row;
+        let Row { ip, a, public, .. } = row;
         let announced = a.announced.unwrap_or(now);
         let services = a.services.names().join(", ");
         // The names the post shows, defused as it defuses them.
@@ -418,31 +442,31 @@ mod tests {
         let mut lines = out.lines();
         assert_eq!(
             lines.next(),
-            Some("ip,tries,services,first,last,announced,users,users_more,internal")
+            Some("ip,tries,services,first,last,announced,users,users_more,internal,ignored")
         );
         assert!(!out.contains("calc") && !out.contains("Tr0ub4dor"), "{out}");
         assert!(!out.contains("root"), "a local account: {out}");
         let first = lines.next().unwrap();
         assert!(first.starts_with("127.0.0.1,40,sshd,"), "{first}");
-        assert!(first.ends_with(",admin,0,true"), "internal: {first}");
+        assert!(first.ends_with(",admin,0,true,true"), "loopback: {first}");
         assert!(
             out.contains("\n10.0.0.9,8,sshd,"),
             "counted and shown: {out}"
         );
         assert!(
             out.lines()
-                .any(|l| l.starts_with("10.0.0.9,") && l.ends_with(",admin,0,true")),
+                .any(|l| l.starts_with("10.0.0.9,") && l.ends_with(",admin,0,true,false")),
             "{out}"
         );
         assert!(out.contains("\n2001:db8::1,6,sshd,"), "{out}");
         assert!(
-            out.contains(",,1,false\n"),
-            "the withheld name is counted: {out}"
+            out.contains(",,1,false,true\n"),
+            "the withheld name is counted, the ignored address marked: {out}"
         );
         assert!(!out.contains("evil"), "not on the list: {out}");
         assert_eq!(out.lines().count(), 8);
         let shown = export_with(Format::Csv, 0, 0, true);
-        assert!(shown.contains(",root,0,false\n"), "opted in: {shown}");
+        assert!(shown.contains(",root,0,false,false\n"), "opted in: {shown}");
         assert!(!shown.contains("Tr0ub4dor"), "{shown}");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
@@ -457,6 +481,8 @@ mod tests {
         assert_eq!(v[0]["internal"], true);
         assert_eq!(v[1]["ip"], "198.51.100.9");
         assert_eq!(v[1]["internal"], false);
+        assert_eq!(v[1]["ignored"], true, "198.51.100.0/24 is ignored");
+        assert_eq!(v[2]["ignored"], false);
         assert_eq!(v[1]["users"], serde_json::json!([]));
         assert_eq!(v[1]["users_more"], 1);
         assert_eq!(v[2]["tries"], 9);
@@ -493,21 +519,49 @@ mod tests {
                 .count(),
             1
         );
+        // Announced, then ignored: out of the feed, as of the blocklist.
+        let mut ignoring = policy();
+        ignoring.ignore.push("2001:db8::/32".parse().unwrap());
+        let privacy = Privacy::new([], false);
+        let o = Options {
+            policy: &ignoring,
+            ..atom_options(&privacy, "web01", None)
+        };
+        let out = export_text(&table(), &o, 5000);
+        assert_eq!(out.matches("<entry>").count(), 2, "{out}");
+        assert!(!out.contains("2001:db8::1"), "{out}");
     }
 
     /// The whole table as Atom, for the feed of `host`, served at `feed_url`.
     fn atom_of(t: &Table, privacy: &Privacy, host: &str, feed_url: Option<&str>) -> String {
+        let policy = policy();
         let o = Options {
+            policy: &policy,
+            ..atom_options(privacy, host, feed_url)
+        };
+        export_text(t, &o, 5000)
+    }
+
+    fn atom_options<'a>(
+        privacy: &'a Privacy,
+        host: &'a str,
+        feed_url: Option<&'a str>,
+    ) -> Options<'a> {
+        static LOOPBACK: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(|| Policy {
+            threshold: 5,
+            ignore: default_ignores(),
+            active_since: None,
+        });
+        Options {
             format: Format::Atom,
             since: 0,
-            policy: &policy(),
+            policy: &LOOPBACK,
             min_tries: 0,
             privacy,
             author: "a",
             feed_url,
             host,
-        };
-        export_text(t, &o, 5000)
+        }
     }
 
     #[test]

@@ -36,6 +36,8 @@ struct ShowLine<'a> {
     announced: Option<String>,
     /// Not a global address: counted and shown, never announced.
     internal: bool,
+    /// Ignored (`ignore`, `--ignore`): counted and shown, never announced.
+    ignored: bool,
     /// The parked posts that name this attacker (as `outbox --json` lists them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     parked: Vec<&'a ParkedPost>,
@@ -56,6 +58,8 @@ fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
         let head = layout.row(&["IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"]);
         text::put_line(&mut out, format_args!("{head}USERS"))?;
     }
+    // What the run drops from the outbox is not shown as going out.
+    crate::announce::drop_never_announced(&mut st.outbox, &c.policy);
     let parked = parked_posts(st);
     let mut parked_by_ip: HashMap<IpAddr, Vec<&ParkedPost>> = HashMap::new();
     for p in &parked {
@@ -81,6 +85,9 @@ fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
             last: format_rfc3339(a.last),
             announced: a.announced.map(format_rfc3339),
             internal: !crate::scope::is_global(ip),
+            ignored: c
+                .policy
+                .ignores_attacker(&ip, a.net.map(|(prefix, _)| prefix)),
         };
         match json {
             true => {
@@ -219,10 +226,11 @@ fn print_line(
     line: &ShowLine,
     a: &Attacker,
 ) -> io::Result<()> {
-    let announced = match (&line.announced, line.internal) {
-        (Some(t), _) => layout.time(t),
-        (None, true) => "internal".to_string(),
-        (None, false) => "-".to_string(),
+    let announced = match (&line.announced, line.ignored, line.internal) {
+        (Some(t), _, _) => layout.time(t),
+        (None, true, _) => "ignored".to_string(),
+        (None, false, true) => "internal".to_string(),
+        (None, false, false) => "-".to_string(),
     };
     let head = layout.row(&[
         &a.source(line.ip),

@@ -30,6 +30,11 @@ pub struct Status {
     pub attackers: usize,
     /// Of those, at internal addresses (`scope`): counted, never announced.
     pub internal: usize,
+    /// Of those, ignored (`ignore`, `--ignore`): counted, never announced.
+    pub ignored: usize,
+    /// Queued announcements of ignored or internal addresses, which the
+    /// next run drops: not counted as waiting.
+    pub dropped: usize,
     pub logs: Vec<LogStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_cursor: Option<String>,
@@ -109,11 +114,15 @@ fn vsftpd_source(c: &StatusConfig, st: &State) -> String {
     }
 }
 
-pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
-    let (mut attackers, mut internal) = (0, 0);
+/// What `st` says, its outbox already rid of what the next run drops
+/// (`dropped` announcements).
+pub fn build(c: &StatusConfig, st: &State, dropped: usize, now: Secs) -> Status {
+    let (mut attackers, mut internal, mut ignored) = (0, 0, 0);
+    let rules = st.table.rules();
     st.table.for_each_standing(|s| {
         attackers += 1;
         internal += usize::from(!crate::scope::is_global(s.ip));
+        ignored += usize::from(c.policy.ignores_key(&s.ip, &rules));
     });
     let mut paths: Vec<String> = st.logs.keys().cloned().collect();
     for p in &c.logs {
@@ -145,6 +154,8 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
         }),
         attackers,
         internal,
+        ignored,
+        dropped,
         logs: paths
             .iter()
             .map(|p| log_status(p, st.logs.get(p)))
@@ -201,16 +212,29 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
             ),
         )?,
     }
-    match s.internal {
-        0 => writeln!(out, "attackers  {}", s.attackers)?,
-        n => writeln!(
+    let apart: Vec<String> = [(s.internal, "internal"), (s.ignored, "ignored")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    match apart.is_empty() {
+        true => writeln!(out, "attackers  {}", s.attackers)?,
+        false => writeln!(
             out,
-            "attackers  {} ({n} internal: counted, never announced)",
-            s.attackers
+            "attackers  {} ({}: counted, never announced)",
+            s.attackers,
+            apart.join(", ")
         )?,
     }
     print_logs(s, out)?;
     print_sinks(&s.sinks, out)?;
+    if s.dropped > 0 {
+        writeln!(
+            out,
+            "  {} queued for ignored or internal addresses: the next run drops them",
+            s.dropped
+        )?;
+    }
     print_parked_and_notes(s, out)
 }
 
@@ -306,7 +330,8 @@ pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
 }
 
 fn status_of(c: &StatusConfig, st: &mut State, now: Secs) -> Result<()> {
-    let s = build(c, st, now);
+    let (internal, ignored) = crate::announce::drop_never_announced(&mut st.outbox, &c.policy);
+    let s = build(c, st, internal + ignored, now);
     let mut out = io::BufWriter::new(io::stdout().lock());
     if c.json {
         write_json(&mut out, &s, true)?;
@@ -379,6 +404,11 @@ mod tests {
             vsftpd_log: "vsftpd.log".into(),
             vsftpd_default: true,
             options_file: true,
+            policy: crate::decide::Policy {
+                threshold: 5,
+                ignore: crate::decide::default_ignores(),
+                active_since: None,
+            },
             sinks: vec![SinkSpec {
                 name: SinkName::X,
                 budget: Budget {
@@ -394,7 +424,7 @@ mod tests {
             st.table
                 .record(&crate::parse::parse(line.as_bytes()).unwrap(), 1);
         }
-        let s = build(&c, &st, now);
+        let s = build(&c, &st, 0, now);
         assert_eq!((s.attackers, s.internal), (3, 2));
         let x = &s.sinks[0];
         assert_eq!((x.sink.as_str(), x.waiting, x.parked), ("twitter", 1, 0));

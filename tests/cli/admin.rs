@@ -800,6 +800,19 @@ fn an_idle_run_adds_a_few_bytes_whatever_is_open_and_status_tells_it() {
     assert!(size() < before + 2000, "{} bytes added", size() - before);
 }
 
+/// `run` with opts.toml, posting to an X that cannot be reached: what is
+/// due waits in the outbox.
+fn run_to_unreachable_x(env: &Env) -> Out {
+    let mut c = env.run_on_files(&[
+        "--config",
+        "opts.toml",
+        "--twitter-api-url",
+        "http://127.0.0.1:9",
+    ]);
+    c.envs(fake_x::KEYS.env());
+    output(c).fails()
+}
+
 #[test]
 fn an_attacker_waiting_in_the_outbox_outlives_the_retention_and_no_other_does() {
     let mut env = Env::new();
@@ -808,14 +821,7 @@ fn an_attacker_waiting_in_the_outbox_outlives_the_retention_and_no_other_does() 
     env.write("opts.toml", "sink = [\"twitter\"]\n");
     // X cannot be reached: the due one waits in the outbox, run after run.
     let x_run = |env: &Env| {
-        let mut c = env.run_on_files(&[
-            "--config",
-            "opts.toml",
-            "--twitter-api-url",
-            "http://127.0.0.1:9",
-        ]);
-        c.envs(fake_x::KEYS.env());
-        output(c).fails();
+        run_to_unreachable_x(env);
     };
     x_run(&env);
     // Forty days on, past the 30-day retention.
@@ -830,4 +836,89 @@ fn an_attacker_waiting_in_the_outbox_outlives_the_retention_and_no_other_does() 
     assert_eq!(ips, ["203.0.113.40"], "the other one is forgotten");
     let waiting = &env.state()["outbox"];
     assert_eq!(waiting[0]["ip"], "203.0.113.40", "{waiting}");
+}
+
+#[test]
+fn ignore_means_the_same_in_run_show_status_export_and_outbox() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.40", 7, 100));
+    env.append("auth.log", &guesses("192.0.2.50", 8, 200));
+    env.write("opts.toml", "sink = [\"twitter\"]\n");
+    // X cannot be reached: both wait in the outbox.
+    let x_run = || run_to_unreachable_x(&env);
+    x_run();
+    assert_eq!(env.state()["outbox"].as_array().unwrap().len(), 2);
+    // Then the options file ignores one of them.
+    env.write(
+        "opts.toml",
+        "sink = [\"twitter\"]\nignore = [\"192.0.2.0/24\"]\n",
+    );
+    let view = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.args(["--state", "state.json", "--config", "opts.toml"]);
+        output(c).ok().stdout()
+    };
+    // show: still there, marked; its queued announcement not listed.
+    let show = view(&["show"]);
+    let row = show.lines().find(|l| l.starts_with("192.0.2.50")).unwrap();
+    assert!(row.contains(" ignored "), "{show}");
+    assert!(show.contains("twitter          1"), "{show}");
+    let marks: Vec<(String, bool)> = Out(env
+        .cmd(&[
+            "show",
+            "--json",
+            "--state",
+            "state.json",
+            "--config",
+            "opts.toml",
+        ])
+        .output()
+        .unwrap())
+    .json_lines()
+    .iter()
+    .map(|r| (r["ip"].as_str().unwrap().into(), r["ignored"] == true))
+    .collect();
+    assert_eq!(
+        marks,
+        [("192.0.2.50".into(), true), ("203.0.113.40".into(), false)]
+    );
+    // export: out of the blocklist, marked in CSV.
+    assert_eq!(
+        view(&["export", "--format", "blocklist", "--min-tries", "1"]),
+        "203.0.113.40\n"
+    );
+    let csv = view(&["export", "--format", "csv"]);
+    assert!(csv.contains("\n192.0.2.50,8,sshd,"), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("192.0.2.50") && l.ends_with(",false,true"))
+    );
+    // status: counted apart, and not waiting.
+    let status = view(&["status"]);
+    assert!(
+        status.contains("attackers  2 (1 ignored: counted, never announced)\n"),
+        "{status}"
+    );
+    assert!(status.contains("twitter    1 waiting"), "{status}");
+    assert!(
+        status.contains("1 queued for ignored or internal addresses: the next run drops them"),
+        "{status}"
+    );
+    // outbox: the same.
+    let outbox = view(&["outbox"]);
+    assert!(outbox.contains("twitter          1"), "{outbox}");
+    assert!(outbox.contains("the next run drops them"), "{outbox}");
+    // And the run does drop it.
+    let out = x_run();
+    assert!(
+        out.stderr()
+            .contains("dropped 1 queued announcement(s) of ignored addresses"),
+        "{}",
+        out.stderr()
+    );
+    let queued = env.state()["outbox"].to_string();
+    assert!(
+        !queued.contains("192.0.2.50") && queued.contains("203.0.113.40"),
+        "{queued}"
+    );
 }
