@@ -226,10 +226,11 @@ fn print_line(
     line: &ShowLine,
     a: &Attacker,
 ) -> io::Result<()> {
-    let announced = match (&line.announced, line.ignored, line.internal) {
+    // Loopback is both: internal says more.
+    let announced = match (&line.announced, line.internal, line.ignored) {
         (Some(t), _, _) => layout.time(t),
-        (None, true, _) => "ignored".to_string(),
-        (None, false, true) => "internal".to_string(),
+        (None, true, _) => "internal".to_string(),
+        (None, false, true) => "ignored".to_string(),
         (None, false, false) => "-".to_string(),
     };
     let head = layout.row(&[

@@ -30,7 +30,7 @@ pub struct Status {
     pub attackers: usize,
     /// Of those, at internal addresses (`scope`): counted, never announced.
     pub internal: usize,
-    /// Of those, ignored (`ignore`, `--ignore`): counted, never announced.
+    /// Of the others, ignored (`ignore`, `--ignore`): counted, never announced.
     pub ignored: usize,
     /// Queued announcements of ignored or internal addresses, which the
     /// next run drops: not counted as waiting.
@@ -121,8 +121,11 @@ pub fn build(c: &StatusConfig, st: &State, dropped: usize, now: Secs) -> Status 
     let rules = st.table.rules();
     st.table.for_each_standing(|s| {
         attackers += 1;
-        internal += usize::from(!crate::scope::is_global(s.ip));
-        ignored += usize::from(c.policy.ignores_key(&s.ip, &rules));
+        // Loopback is both: counted once, as internal.
+        match crate::scope::is_global(s.ip) {
+            false => internal += 1,
+            true => ignored += usize::from(c.policy.ignores_key(&s.ip, &rules)),
+        }
     });
     let mut paths: Vec<String> = st.logs.keys().cloned().collect();
     for p in &c.logs {
