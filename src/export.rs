@@ -3,9 +3,11 @@
 //!
 //! Exports are public too (the README serves the feed from /var/www), so
 //! they follow the posts' rules: user names go through `Privacy`; internal
-//! addresses (`scope`) are in the CSV and JSON, marked, but never in the
+//! addresses (`scope`) and ignored ones (`Policy::ignores_attacker`, as
+//! `run` ignores them) are in the CSV and JSON, marked, but never in the
 //! feed or the blocklist; and the blocklist, which feeds a firewall, never
-//! holds this host's own or ignored addresses either.
+//! holds this host's own addresses either. A feed entry's content is the
+//! text as it was posted (`Announcement::as_announced`).
 
 use std::fmt::Write as _;
 use std::io;

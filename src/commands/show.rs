@@ -1,6 +1,8 @@
 //! `show`: the attacker table read from the state, most tries first, as a
 //! table for people or JSON lines, each attacker with the parked posts
-//! that name it, and the queues (`outbox`'s summary) under it.
+//! that name it, and the queues (`outbox`'s summary) under it. Ignored
+//! attackers are shown, marked, as the table counts them; their queued
+//! announcements, which the next run drops, are not.
 
 use std::collections::HashMap;
 use std::io::{self, Write};

@@ -1,6 +1,8 @@
 //! `status`: the one screen on the job itself, read from the state file
-//! without taking its lock: the last run, each log's position, the outbox
-//! per sink with its budget and block, and the conditions said once.
+//! without taking its lock: the last run, where sshd and vsftpd are read
+//! from, each log's position, the attackers (internal and ignored apart),
+//! the outbox per sink with its budget and block (without what the next run
+//! drops: `announce::drop_never_announced`), and the conditions said once.
 //!
 //! Built as a `Status` value first (also printed as JSON), so that new
 //! bookkeeping in the state is one more field here and one more line in
