@@ -152,6 +152,14 @@ pub(super) fn scan_head(json: &[u8]) -> Option<Head> {
                 };
                 if c.byte(b',').is_some() {
                     head.um = u32::try_from(c.uint()?).ok()?;
+                    // No network (one is left to serde), then what an
+                    // announcement said, as an announced address has.
+                    if c.byte(b',').is_some() {
+                        c.literal(b"null")?;
+                        if c.byte(b',').is_some() {
+                            head.an = Some(c.said()?);
+                        }
+                    }
                 }
             }
         }
@@ -192,6 +200,52 @@ impl Cursor<'_> {
             Some(()) => 0i64.checked_sub_unsigned(self.uint()?),
             None => i64::try_from(self.uint()?).ok(),
         }
+    }
+
+    fn literal(&mut self, want: &[u8]) -> Option<()> {
+        self.b[self.i..]
+            .starts_with(want)
+            .then(|| self.i += want.len())
+    }
+
+    /// `"key":`, then an unsigned number that fits `T`.
+    fn field<T: TryFrom<u64>>(&mut self, key: &[u8]) -> Option<T> {
+        self.byte(b'"')?;
+        self.literal(key)?;
+        self.literal(b"\":")?;
+        T::try_from(self.uint()?).ok()
+    }
+
+    /// A `Said` as serde_json writes one: its fields in order, no spaces.
+    fn said(&mut self) -> Option<Said> {
+        self.byte(b'{')?;
+        let tries = self.field(b"t")?;
+        self.byte(b',')?;
+        self.byte(b'"')?;
+        self.literal(b"f\":")?;
+        let first = self.int()?;
+        self.byte(b',')?;
+        self.byte(b'"')?;
+        self.literal(b"l\":")?;
+        let last = self.int()?;
+        self.byte(b',')?;
+        let services = Services(self.field(b"s")?);
+        self.byte(b',')?;
+        let servers = self.field(b"h")?;
+        self.byte(b',')?;
+        let shown = self.field(b"u")?;
+        self.byte(b',')?;
+        let users_more = self.field(b"m")?;
+        self.byte(b'}')?;
+        Some(Said {
+            tries,
+            first,
+            last,
+            services,
+            servers,
+            shown,
+            users_more,
+        })
     }
 
     /// `[]` or `["…","…"]`.
@@ -359,6 +413,8 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Attacker>(&json).unwrap(), a);
         assert_eq!(serde_head(&json).map(|h| h.a), Some(Some(9)));
+        assert_eq!(scan_head(json.as_bytes()), serde_head(&json), "scanned");
+        assert!(scan_head(json.as_bytes()).is_some_and(|h| h.an == a.said));
         let old: Attacker = serde_json::from_str(&before).unwrap();
         assert_eq!(old.said, None, "a state saved before it was kept");
     }
@@ -373,7 +429,10 @@ mod tests {
             times in proptest::prelude::any::<(i64, i64, Option<i64>)>(),
             um in 0u64..(1 << 33),
             names in proptest::collection::vec(".{0,6}", 0..4),
-            tail in 0usize..=4,
+            tail in 0usize..=6,
+            // Most in range, so that most whole tails are scanned.
+            said in (0u64..11_000_000_000_000_000_000, proptest::prelude::any::<(i64, i64)>()),
+            said_small in (0u16..300, 0u64..(1 << 32) + (1 << 28), 0u32..(1 << 16) + 4096, 0u64..(1 << 32) + (1 << 28)),
             cut in 0usize..200,
             byte in proptest::prelude::any::<u8>(),
         ) {
@@ -389,13 +448,22 @@ mod tests {
                 ftp.to_string(),
                 a.map_or("null".to_string(), |a| a.to_string()),
                 um.to_string(),
+                "null".to_string(),
+                format!(
+                    "{{\"t\":{},\"f\":{},\"l\":{},\"s\":{},\"h\":{},\"u\":{},\"m\":{}}}",
+                    said.0, said.1.0, said.1.1, said_small.0, said_small.1, said_small.2, said_small.3
+                ),
             ];
             let head = format!("[{}]", elements[..6 + tail].join(","));
             // What serde_json writes for an attacker, the scan reads (a count
             // of 20 digits and names with `\u` escapes it leaves to serde).
             let unicode_escape = |c: char| (c as u32) < 0x20 && !"\n\t\r\u{8}\u{c}".contains(c);
             let plain = !names.iter().any(|n| n.chars().any(unicode_escape));
-            if s <= 255 && um <= u64::from(u32::MAX) && ssh < 10u64.pow(19) && plain {
+            let (ss, h, u, m) = said_small;
+            let said_fits = tail < 6
+                || (ss <= 255 && h <= u64::from(u32::MAX) && u <= u32::from(u16::MAX)
+                    && m <= u64::from(u32::MAX) && said.0 < 10u64.pow(19));
+            if s <= 255 && um <= u64::from(u32::MAX) && ssh < 10u64.pow(19) && plain && said_fits {
                 proptest::prop_assert!(scan_head(head.as_bytes()).is_some(), "{}", head);
             }
             let mut mutated = head.clone().into_bytes();
