@@ -1,7 +1,7 @@
 //! Which attackers are due now, as the announcements that name them: the
 //! one place a due attacker becomes an `Announcement`, with who holds its
 //! address (`geoip`, looked up in memory) frozen in it. `run` queues each
-//! for its sinks; `replay` prints it.
+//! for its sinks; `replay` prints it. And what leaves the outbox unposted.
 
 use std::net::IpAddr;
 
@@ -16,6 +16,27 @@ use crate::table::Table;
 /// attacker, and a queue may hold as many as the table.
 pub fn queued_ips(outbox: &[Pending]) -> Set<IpAddr> {
     outbox.iter().map(|p| p.subject.ip).collect()
+}
+
+/// Takes out of `outbox` what is never announced: internal addresses (a
+/// state saved before they were held back may have some queued) and
+/// ignored ones (queued before they were ignored). `run` does it before
+/// it posts; the views that list the outbox do it to what they list, so
+/// they never show as going out what the run drops. How many of each.
+pub fn drop_never_announced(outbox: &mut Vec<Pending>, policy: &Policy) -> (usize, usize) {
+    let (mut internal, mut ignored) = (0, 0);
+    outbox.retain(|p| {
+        let ip = &p.subject.ip;
+        if !crate::scope::is_global(*ip) {
+            internal += 1;
+        } else if policy.ignores_attacker(ip, p.subject.prefix) {
+            ignored += 1;
+        } else {
+            return true;
+        }
+        false
+    });
+    (internal, ignored)
 }
 
 /// Hands `each` the announcement of every attacker due now and not in

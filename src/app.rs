@@ -47,7 +47,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     st.table.set_rules(c.rules);
     notice::ended(&mut st.notes, UNCONFIGURED);
     c.geo.note_stale(&mut st.notes, now);
-    drop_internal(&mut st);
+    drop_never_announced(&mut st, &c.policy);
     if let Err(e) = gather::read_logs(c, &mut st, now, |st| save_stage(c, st, now)) {
         if !c.dry_run {
             record_failed_read(&c.state, lock.as_ref(), record(0, Some(format!("{e:#}"))));
@@ -140,15 +140,17 @@ fn forget_and_bound(st: &mut State, c: &RunConfig, now: Secs) {
     }
 }
 
-/// Takes internal addresses out of the outbox: a state saved before they
-/// were held back may have some queued, and none is ever announced.
-fn drop_internal(st: &mut State) {
-    let before = st.outbox.len();
-    st.outbox.retain(|p| crate::scope::is_global(p.subject.ip));
-    let dropped = before - st.outbox.len();
-    if dropped > 0 {
+/// Takes out of the outbox what is never announced (`announce`), and says so.
+fn drop_never_announced(st: &mut State, policy: &crate::decide::Policy) {
+    let (internal, ignored) = crate::announce::drop_never_announced(&mut st.outbox, policy);
+    if internal > 0 {
         warn(format_args!(
-            "dropped {dropped} queued announcement(s) of internal addresses: those are counted and shown, never announced"
+            "dropped {internal} queued announcement(s) of internal addresses: those are counted and shown, never announced"
+        ));
+    }
+    if ignored > 0 {
+        warn(format_args!(
+            "dropped {ignored} queued announcement(s) of ignored addresses (ignore, --ignore)"
         ));
     }
 }

@@ -89,7 +89,9 @@ pub struct RunArgs {
     pub vsftpd_log: Option<PathBuf>,
 
     /// Read sshd from the journal (journalctl) instead of a log file. Chosen
-    /// by itself when the default log file does not exist.
+    /// by itself while the default log file does not exist, said once on
+    /// stderr; when the file is back, said once too, it is read on from its
+    /// end, since the journal gave what it holds.
     #[arg(long)]
     pub journal: bool,
 
@@ -260,6 +262,13 @@ pub struct ShowArgs {
 
     #[command(flatten)]
     pub geoip: GeoipArgs,
+    /// Ignore this address or network (repeatable), as `run --ignore`
+    /// does, with the options file's `ignore`: still shown, as the table
+    /// counts it, but marked `ignored` where an announcement's time would
+    /// be (`"ignored": true` in JSON); its queued announcements are not
+    /// listed as going out.
+    #[arg(long, value_name = "IP_OR_CIDR")]
+    pub ignore: Vec<String>,
 
     /// Only this address or network (CIDR), or the tracked network holding the address.
     #[arg(value_name = "IP")]
@@ -279,6 +288,12 @@ pub struct StatusArgs {
     /// Print one JSON object instead.
     #[arg(long)]
     pub json: bool,
+
+    /// Ignore this address or network (repeatable), as `run --ignore`
+    /// does, with the options file's `ignore`: counted apart among the
+    /// attackers, and its queued announcements not counted as waiting.
+    #[arg(long, value_name = "IP_OR_CIDR")]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -297,6 +312,12 @@ pub struct OutboxArgs {
     /// Print the listing as one JSON object.
     #[arg(long)]
     pub json: bool,
+
+    /// Ignore this address or network (repeatable), as `run --ignore`
+    /// does, with the options file's `ignore`: its queued announcements
+    /// are not listed as going out (the next run drops them).
+    #[arg(long, value_name = "IP_OR_CIDR")]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -354,8 +375,11 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Never list this address or network (repeatable); internal addresses
-    /// (loopback, private, …) and this host's own are never listed.
+    /// Ignore this address or network (repeatable), as `run --ignore`
+    /// does, with the options file's `ignore`: left out of the blocklist
+    /// and the feed, marked `ignored` in CSV and JSON. Internal addresses
+    /// (loopback, private, …) and this host's own are never in the
+    /// blocklist or the feed either.
     #[arg(long, value_name = "IP_OR_CIDR")]
     pub ignore: Vec<String>,
 

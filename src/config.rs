@@ -117,6 +117,9 @@ pub struct ShowConfig {
     pub wide: bool,
     /// Who holds each address (an OWNER column, and `--json`'s fields).
     pub geo: Geo,
+    /// What is ignored (`host_policy`): marked, and its queued announcements
+    /// not listed as going out.
+    pub policy: Policy,
 }
 
 #[derive(Debug)]
@@ -125,11 +128,22 @@ pub struct StatusConfig {
     pub json: bool,
     /// The logs `run` would read with the same options.
     pub logs: Vec<PathBuf>,
-    /// Where `run` would read sshd from (a log file or the journal), when
-    /// an options file says.
-    pub sshd_source: Option<String>,
+    /// Where `run` would read sshd from: a log file, or `the journal`.
+    pub sshd_source: String,
+    /// That log file is where a missing one would fall back to the journal:
+    /// a state on the fallback goes back to it on the next run.
+    pub sshd_file_back: bool,
+    /// vsftpd's log, and whether it is the default (missing is normal then).
+    pub vsftpd_log: PathBuf,
+    pub vsftpd_default: bool,
+    /// An options file was found: the sinks it names (or X) are listed
+    /// before any run used them; without one, only those the state knows.
+    pub options_file: bool,
     /// Each sink `run` would post to, with its budget.
     pub sinks: Vec<SinkSpec>,
+    /// What is ignored (`host_policy`): counted, and its queued
+    /// announcements not counted as waiting.
+    pub policy: Policy,
 }
 
 /// What `outbox` was asked to do.
@@ -137,6 +151,9 @@ pub struct StatusConfig {
 pub struct OutboxConfig {
     pub state: PathBuf,
     pub json: bool,
+    /// What is ignored (`host_policy`): its queued announcements are not
+    /// listed as going out.
+    pub policy: Policy,
     pub change: Option<(Change, Which)>,
 }
 
@@ -177,6 +194,11 @@ pub struct RunConfig {
     pub journal: Option<JournalSource>,
     /// The journal was chosen because the log file is missing: say so, once.
     pub journal_auto: bool,
+    /// The sshd log file read because it exists, where its absence would
+    /// fall back to the journal (and that journal, when journalctl is
+    /// found): a run that finds the state on the fallback leaves it for the
+    /// file (`gather::leave_journal`).
+    pub file_back: Option<FileBack>,
     pub policy: Policy,
     pub privacy: Privacy,
     pub sinks: Vec<SinkSpec>,
@@ -424,6 +446,21 @@ fn env(var: &str) -> Option<String> {
     std::env::var(var).ok()
 }
 
+/// What is ignored, the same for every command that reads this host's
+/// state (run, show, status, export, outbox): loopback, the options file's
+/// `ignore` and `--ignore`'s, and this host's own addresses (a run reads
+/// this host's logs, so they are never attackers, and a blocklist must
+/// never lock the host out of itself). A replay, which may read another
+/// host's logs, keeps only loopback (`policy`).
+fn host_policy(threshold: u64, file: &FileConfig, flags: &[String]) -> Result<Policy> {
+    let mut ignore = file.ignore.clone();
+    ignore.extend(flags.iter().cloned());
+    let mut p = policy(threshold, &ignore)?;
+    p.ignore
+        .extend(crate::host::own_addresses().into_iter().map(Net::from));
+    Ok(p)
+}
+
 fn policy(threshold: u64, ignore: &[String]) -> Result<Policy> {
     let mut nets = default_ignores();
     for s in ignore {
@@ -464,7 +501,12 @@ pub fn default_vsftpd_log() -> String {
 }
 
 /// Debian and Ubuntu log sshd to auth.log; the Red Hat family to secure.
+/// `TWEET_ATTACKS_DEFAULT_AUTH_LOG` moves the default: tests must neither
+/// read the host's own nor depend on whether it has one.
 fn default_auth_log() -> PathBuf {
+    if let Some(p) = std::env::var_os("TWEET_ATTACKS_DEFAULT_AUTH_LOG") {
+        return p.into();
+    }
     ["/var/log/auth.log", "/var/log/secure"]
         .iter()
         .map(PathBuf::from)
@@ -585,8 +627,6 @@ fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         }
         Err(e) => return Err(e),
     };
-    let mut ignore = file.ignore.clone();
-    ignore.extend(r.ignore.iter().cloned());
     let passwd = r
         .passwd
         .clone()
@@ -598,17 +638,15 @@ fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         state,
         journal_auto: sources.journal_auto,
         journal: sources.journal,
+        file_back: sources.file_back,
         logs: sources.logs,
         explicit_logs: sources.explicit_logs,
         policy: {
-            let mut p = policy(
+            let mut p = host_policy(
                 r.threshold.or(file.threshold).unwrap_or(DEFAULT_THRESHOLD),
-                &ignore,
+                &file,
+                &r.ignore,
             )?;
-            // A run reads this host's logs, so its own addresses are never attackers.
-            // (A replay may read another host's logs: it keeps only loopback.)
-            p.ignore
-                .extend(crate::host::own_addresses().into_iter().map(Net::from));
             p.active_since = Some(now - crate::decide::ACTIVE_WINDOW);
             p
         },
@@ -676,11 +714,19 @@ struct SourceFlags {
     vsftpd_log: Option<PathBuf>,
 }
 
+/// The sshd log file that takes over from the journal fallback.
+#[derive(Debug, Clone)]
+pub struct FileBack {
+    pub log: PathBuf,
+    pub journal: Option<JournalSource>,
+}
+
 /// What a run reads: the logs, or the journal where asked for or where
 /// there is no auth.log.
 struct Sources {
     journal: Option<JournalSource>,
     journal_auto: bool,
+    file_back: Option<FileBack>,
     logs: Vec<PathBuf>,
     /// The logs named on purpose: a missing one is an error.
     explicit_logs: Vec<PathBuf>,
@@ -704,14 +750,22 @@ fn sources(r: SourceFlags, file: &FileConfig, look_back: Secs) -> Result<Sources
     let forced = r.journal || file.journal.unwrap_or(false);
     // journald-only hosts (Debian 12+, Fedora, Arch) often have no auth.log at all.
     let auto = !forced && explicit_auth_log.is_none() && !auth_log.exists();
-    let journal = match journalctl.or_else(|| find_on_path("journalctl")) {
-        Some(journalctl) if forced || auto => Some(JournalSource {
+    let found = journalctl
+        .or_else(|| find_on_path("journalctl"))
+        .map(|journalctl| JournalSource {
             journalctl,
             look_back,
-        }),
+        });
+    let journal = match &found {
+        Some(src) if forced || auto => Some(src.clone()),
         None if forced => bail!("--journal: no journalctl found on PATH (give --journalctl PATH)"),
         _ => None,
     };
+    let file_back =
+        (!forced && journal.is_none() && explicit_auth_log.is_none()).then(|| FileBack {
+            log: auth_log.clone(),
+            journal: found,
+        });
     let mut logs = Vec::new();
     let mut explicit_logs: Vec<PathBuf> = explicit_auth_log.into_iter().collect();
     if journal.is_none() {
@@ -723,6 +777,7 @@ fn sources(r: SourceFlags, file: &FileConfig, look_back: Secs) -> Result<Sources
     Ok(Sources {
         journal_auto: auto && journal.is_some(),
         journal,
+        file_back,
         logs,
         explicit_logs,
     })
@@ -746,13 +801,7 @@ fn since(now: Secs, d: Option<&str>) -> Result<Secs> {
 fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
     let (_, file) = FileConfig::maybe_load(e.config)?;
     let threshold = file.threshold.unwrap_or(DEFAULT_THRESHOLD);
-    let mut ignore = file.ignore.clone();
-    ignore.extend(e.ignore);
-    let mut policy = policy(threshold, &ignore)?;
-    // The blocklist feeds this host's firewall: never lock it out of itself.
-    policy
-        .ignore
-        .extend(crate::host::own_addresses().into_iter().map(Net::from));
+    let policy = host_policy(threshold, &file, &e.ignore)?;
     let passwd = e
         .passwd
         .or(file.passwd.clone())
@@ -779,32 +828,35 @@ fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
 fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
     let (path, file) = FileConfig::maybe_load(s.config)?;
     let names = sink_names(Vec::new(), &file);
-    // With the options file, the logs it names (or the defaults) are shown
-    // even before a run read them; without it, only the logs the state has.
-    let mut logs = Vec::new();
+    // The logs the options file names (or the defaults, as the cron run
+    // reads them) are shown even before a run read them.
+    let auth_log = file.auth_log.clone().unwrap_or_else(default_auth_log);
+    let vsftpd_log = file
+        .vsftpd_log
+        .clone()
+        .unwrap_or_else(|| default_vsftpd_log().into());
     // Where `run` reads sshd from, by the same rule; a journal asked for
     // without journalctl is `run`'s error to report, not `status`'s.
-    let sshd_source = path
-        .as_ref()
-        .map(|_| match sources(SourceFlags::default(), &file, 0) {
-            Ok(s) if s.journal.is_some() => "the journal".to_string(),
-            Ok(s) => s.logs[0].display().to_string(),
-            Err(_) => "the journal (journalctl not found)".to_string(),
-        });
-    if path.is_some() {
-        logs.push(file.auth_log.clone().unwrap_or_else(default_auth_log));
-        logs.push(
-            file.vsftpd_log
-                .clone()
-                .unwrap_or_else(|| default_vsftpd_log().into()),
-        );
-    }
+    let (sshd_source, sshd_file_back) = match sources(SourceFlags::default(), &file, 0) {
+        Ok(s) if s.journal_auto => (
+            format!("the journal ({} is missing)", auth_log.display()),
+            false,
+        ),
+        Ok(s) if s.journal.is_some() => ("the journal".to_string(), false),
+        Ok(s) => (s.logs[0].display().to_string(), s.file_back.is_some()),
+        Err(_) => ("the journal (journalctl not found)".to_string(), false),
+    };
     Ok(StatusConfig {
         state: state_path(s.state, &file),
         json: s.json,
-        logs,
+        logs: vec![auth_log, vsftpd_log.clone()],
         sshd_source,
+        sshd_file_back,
+        vsftpd_default: file.vsftpd_log.is_none(),
+        vsftpd_log,
+        options_file: path.is_some(),
         sinks: sink_specs(&names, file.max_posts_per_day, file.max_posts_per_run),
+        policy: host_policy(DEFAULT_THRESHOLD, &file, &s.ignore)?,
     })
 }
 
@@ -831,6 +883,7 @@ fn outbox_config(a: cli::OutboxArgs) -> Result<OutboxConfig> {
     Ok(OutboxConfig {
         state: state_path(a.state, &file),
         json: a.json,
+        policy: host_policy(DEFAULT_THRESHOLD, &file, &a.ignore)?,
         change,
     })
 }
@@ -861,9 +914,9 @@ impl Config {
                 inputs: inputs(p.inputs),
                 missed: p.missed,
             },
-            cli::Command::Show(s) => Command::Show({
+            cli::Command::Show(s) => {
                 let file = FileConfig::maybe_load(s.config)?.1;
-                ShowConfig {
+                Command::Show(ShowConfig {
                     geo: geo(s.geoip, &file)?,
                     state: state_path(s.state, &file),
                     json: s.json,
@@ -871,8 +924,9 @@ impl Config {
                     min_tries: s.min_tries.unwrap_or(0),
                     ip: s.ip,
                     wide: s.wide,
-                }
-            }),
+                    policy: host_policy(DEFAULT_THRESHOLD, &file, &s.ignore)?,
+                })
+            }
             cli::Command::Status(s) => Command::Status(status_config(s)?),
             cli::Command::Outbox(o) => Command::Outbox(outbox_config(o)?),
             cli::Command::VerifyCredentials(v) => {

@@ -131,6 +131,22 @@ impl Policy {
         }
     }
 
+    /// Whether the attacker at `ip` is ignored: for a network counted as
+    /// one (`prefix` bits), when it meets an ignored one. The one rule that
+    /// every command (run, show, status, export, outbox) applies.
+    pub fn ignores_attacker(&self, ip: &IpAddr, prefix: Option<u8>) -> bool {
+        match prefix {
+            Some(prefix) => self.ignores_network(ip, prefix),
+            None => self.ignores(ip),
+        }
+    }
+
+    /// `ignores_attacker` for a table's key `ip`, when only the table's
+    /// rules say whether it is a network counted as one.
+    pub fn ignores_key(&self, ip: &IpAddr, rules: &crate::table::Rules) -> bool {
+        self.ignores_network(ip, rules.prefix_of(ip))
+    }
+
     /// Whether the network of `prefix` bits at `ip` (an attacker counted as
     /// one) meets an ignored one: an ignored address inside it hides it all.
     pub fn ignores_network(&self, ip: &IpAddr, prefix: u8) -> bool {
@@ -156,7 +172,7 @@ pub fn decide(table: &Table, policy: &Policy, queued: impl Fn(&IpAddr) -> bool) 
             && !s.announced
             && crate::scope::is_global(s.ip)
             && policy.active(s.last)
-            && !policy.ignores_network(&s.ip, rules.prefix_of(&s.ip))
+            && !policy.ignores_key(&s.ip, &rules)
             && !queued(&s.ip)
         {
             due.push((s.tries, s.ip));

@@ -42,12 +42,21 @@ fn waiting(st: &State, sink: &str) -> usize {
 /// 80,000 posted to stdout.
 type Gone = crate::hash::Set<(u64, IpAddr)>;
 
-/// `ips` of `post` are delivered: announced now, and gone from the outbox at the next `settle`.
+/// `ips` of `post` are delivered: announced now, with what the first post
+/// to go out said of each (for the Atom feed), and gone from the outbox at
+/// the next `settle`.
 fn delivered(st: &mut State, gone: &mut Gone, post: &Post, ips: &[IpAddr], now: Secs) {
     for ip in ips {
         gone.insert((post.batch, *ip));
-        if let Some(a) = st.table.get_mut(ip) {
-            a.announced.get_or_insert(now);
+        if let Some(a) = st.table.get_mut(ip)
+            && a.announced.is_none()
+        {
+            a.announced = Some(now);
+            a.said = post
+                .subjects
+                .iter()
+                .find(|s| s.ip == *ip)
+                .map(|s| s.said(a));
         }
     }
 }

@@ -3,9 +3,11 @@
 //!
 //! Exports are public too (doc/REFERENCE.md serves the feed from /var/www), so
 //! they follow the posts' rules: user names go through `Privacy`; internal
-//! addresses (`scope`) are in the CSV and JSON, marked, but never in the
+//! addresses (`scope`) and ignored ones (`Policy::ignores_attacker`, as
+//! `run` ignores them) are in the CSV and JSON, marked, but never in the
 //! feed or the blocklist; and the blocklist, which feeds a firewall, never
-//! holds this host's own or ignored addresses either.
+//! holds this host's own addresses either. A feed entry's content is the
+//! text as it was posted (`Announcement::as_announced`).
 
 use std::fmt::Write as _;
 use std::io;
@@ -28,7 +30,8 @@ pub enum Format {
     Csv,
     /// The table, as a JSON array.
     Json,
-    /// An Atom feed with one entry per announced attacker.
+    /// An Atom feed with one entry per announced attacker: its content is
+    /// the text as it was posted, its summary the totals so far.
     Atom,
 }
 
@@ -57,26 +60,30 @@ struct Row<'t> {
     ip: &'t IpAddr,
     a: &'t Attacker,
     public: Announcement,
+    ignored: bool,
 }
 
 /// Attackers last seen at or after `since` (announced at or after it, for
-/// Atom; and for the blocklist, with enough tries and not ignored). The
-/// feed and the blocklist name global addresses only: a state saved before
-/// internal ones were held back may mark some announced.
+/// Atom; and for the blocklist, with enough tries). The feed and the
+/// blocklist name global addresses only, and none ignored: a state saved
+/// before internal ones were held back, or before one was ignored, may
+/// mark some announced. CSV and JSON have every one, marked.
 fn wanted(ip: &IpAddr, a: &Attacker, o: &Options) -> bool {
     match o.format {
-        Format::Atom => a.announced.is_some_and(|t| t >= o.since) && is_global(*ip),
+        Format::Atom => {
+            a.announced.is_some_and(|t| t >= o.since) && is_global(*ip) && !ignored(ip, a, o)
+        }
         Format::Blocklist => {
-            is_global(*ip)
-                && a.last >= o.since
-                && a.tries() >= o.min_tries
-                && !match a.net {
-                    Some((prefix, _)) => o.policy.ignores_network(ip, prefix),
-                    None => o.policy.ignores(ip),
-                }
+            is_global(*ip) && a.last >= o.since && a.tries() >= o.min_tries && !ignored(ip, a, o)
         }
         Format::Csv | Format::Json => a.last >= o.since,
     }
+}
+
+/// Ignored as `run` ignores it (`Policy::ignores_attacker`).
+fn ignored(ip: &IpAddr, a: &Attacker, o: &Options) -> bool {
+    o.policy
+        .ignores_attacker(ip, a.net.map(|(prefix, _)| prefix))
 }
 
 /// Writes the export to `out`, most tries first, one attacker at a time (the
@@ -96,6 +103,7 @@ pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -
                 ip,
                 a,
                 public: Announcement::of(*ip, a, o.privacy).owned_by(o.geo),
+                ignored: false,
             })
             .collect();
         return out.write_all(atom(&rows, o, now).as_bytes());
@@ -114,6 +122,7 @@ pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -
             ip: &ip,
             a,
             public: Announcement::of(ip, a, o.privacy).owned_by(o.geo),
+            ignored: ignored(&ip, a, o),
         };
         match o.format {
             // A network counted as one attacker is blocked as one.
@@ -167,12 +176,19 @@ fn csv_field(s: &str) -> String {
 
 /// The owner's columns come last: readers of the columns before them are unchanged.
 const CSV_HEADER: &str =
-    "ip,tries,services,first,last,announced,users,users_more,internal,asn,as_org,country\n";
+    "ip,tries,services,first,last,announced,users,users_more,internal,ignored,asn,as_org,country\n";
 
-fn csv_row(Row { ip, a, public }: &Row) -> String {
+fn csv_row(
+    Row {
+        ip,
+        a,
+        public,
+        ignored,
+    }: &Row,
+) -> String {
     let owner = &public.owner;
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{},{ignored},{},{},{}\n",
         a.source(**ip),
         a.tries(),
         a.services.names().join(" "),
@@ -207,12 +223,21 @@ struct JsonRow<'a> {
     announced: Option<String>,
     /// Not a global address: counted, never announced.
     internal: bool,
+    /// Ignored (`ignore`, `--ignore`): counted, never announced nor blocked.
+    ignored: bool,
     /// `asn`, `as_org` and `country`, each when known.
     #[serde(flatten)]
     owner: &'a Owner,
 }
 
-fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
+fn json_row<'r>(
+    Row {
+        ip,
+        a,
+        public,
+        ignored,
+    }: &'r Row,
+) -> JsonRow<'r> {
     JsonRow {
         ip,
         prefix: a.net.map(|(prefix, _)| prefix),
@@ -225,6 +250,7 @@ fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
         last: format_rfc3339(a.last),
         announced: a.announced.map(format_rfc3339),
         internal: !is_global(**ip),
+        ignored: *ignored,
         owner: &public.owner,
     }
 }
@@ -247,9 +273,10 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// An Atom 1.0 feed (RFC 4287): the feed has the author that every entry
-/// lacks, and each entry carries the post's text as its content (an entry
-/// without content needs an alternate link, and there is no page to link).
-/// Its ids are the feed's own and an entry's stays when its text changes.
+/// lacks, and each entry carries the post's text, as it was posted, as its
+/// content (an entry without content needs an alternate link, and there is
+/// no page to link), and the attacker's totals so far as its summary. Its
+/// ids are the feed's own, and an entry's stays when its summary changes.
 fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
     // A feed's id is its own: the URL it is served at, else one derived
     // from the host, so two hosts' feeds merged by a reader stay apart.
@@ -281,7 +308,7 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
     let mut rows: Vec<&Row> = rows.iter().collect();
     rows.sort_by_key(|r| (std::cmp::Reverse(r.a.announced), *r.ip));
     for row in rows {
-        let Row { ip, a, public } = row;
+        let Row { ip, a, public, .. } = row;
         let announced = a.announced.unwrap_or(now);
         let services = a.services.names().join(", ");
         // The names the post shows, defused as it defuses them.
@@ -307,7 +334,11 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
             uuid_urn(&format!("{feed_id} {ip} {announced}")),
             format_rfc3339(entry_updated(row)),
             xml_escape(&summary),
-            xml_escape(&render(public)),
+            // The owner is not kept with what was said: looked up again, it
+            // reads as posted unless the database changed since.
+            xml_escape(&render(
+                &Announcement::as_announced(**ip, a, o.privacy).owned_by(o.geo),
+            )),
         );
     }
     out.push_str("</feed>\n");
@@ -315,7 +346,9 @@ fn atom(rows: &[Row], o: &Options, now: Secs) -> String {
 }
 
 /// When an entry last changed: its announcement, or a later try, which
-/// changes the text (tries, span, names) that the entry carries.
+/// changes the totals (tries, span, names) its summary says; its content,
+/// the text as posted, is what `said` kept then (before that was kept, the
+/// live numbers, which change with the same try).
 fn entry_updated(r: &Row) -> Secs {
     r.a.announced.unwrap_or(r.a.last).max(r.a.last)
 }
@@ -430,32 +463,38 @@ mod tests {
         assert_eq!(
             lines.next(),
             Some(
-                "ip,tries,services,first,last,announced,users,users_more,internal,asn,as_org,country"
+                "ip,tries,services,first,last,announced,users,users_more,internal,ignored,asn,as_org,country"
             )
         );
         assert!(!out.contains("calc") && !out.contains("Tr0ub4dor"), "{out}");
         assert!(!out.contains("root"), "a local account: {out}");
         let first = lines.next().unwrap();
         assert!(first.starts_with("127.0.0.1,40,sshd,"), "{first}");
-        assert!(first.ends_with(",admin,0,true,,,"), "internal: {first}");
+        assert!(
+            first.ends_with(",admin,0,true,true,,,"),
+            "loopback: {first}"
+        );
         assert!(
             out.contains("\n10.0.0.9,8,sshd,"),
             "counted and shown: {out}"
         );
         assert!(
             out.lines()
-                .any(|l| l.starts_with("10.0.0.9,") && l.ends_with(",admin,0,true,,,")),
+                .any(|l| l.starts_with("10.0.0.9,") && l.ends_with(",admin,0,true,false,,,")),
             "{out}"
         );
         assert!(out.contains("\n2001:db8::1,6,sshd,"), "{out}");
         assert!(
-            out.contains(",,1,false,,,\n"),
-            "the withheld name is counted: {out}"
+            out.contains(",,1,false,true,,,\n"),
+            "the withheld name is counted, the ignored address marked: {out}"
         );
         assert!(!out.contains("evil"), "not on the list: {out}");
         assert_eq!(out.lines().count(), 8);
         let shown = export_with(Format::Csv, 0, 0, true);
-        assert!(shown.contains(",root,0,false,,,\n"), "opted in: {shown}");
+        assert!(
+            shown.contains(",root,0,false,false,,,\n"),
+            "opted in: {shown}"
+        );
         assert!(!shown.contains("Tr0ub4dor"), "{shown}");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
@@ -470,6 +509,8 @@ mod tests {
         assert_eq!(v[0]["internal"], true);
         assert_eq!(v[1]["ip"], "198.51.100.9");
         assert_eq!(v[1]["internal"], false);
+        assert_eq!(v[1]["ignored"], true, "198.51.100.0/24 is ignored");
+        assert_eq!(v[2]["ignored"], false);
         assert_eq!(v[1]["users"], serde_json::json!([]));
         assert_eq!(v[1]["users_more"], 1);
         assert_eq!(v[2]["tries"], 9);
@@ -506,22 +547,51 @@ mod tests {
                 .count(),
             1
         );
+        // Announced, then ignored: out of the feed, as of the blocklist.
+        let mut ignoring = policy();
+        ignoring.ignore.push("2001:db8::/32".parse().unwrap());
+        let privacy = Privacy::new([], false);
+        let o = Options {
+            policy: &ignoring,
+            ..atom_options(&privacy, "web01", None)
+        };
+        let out = export_text(&table(), &o, 5000);
+        assert_eq!(out.matches("<entry>").count(), 2, "{out}");
+        assert!(!out.contains("2001:db8::1"), "{out}");
     }
 
     /// The whole table as Atom, for the feed of `host`, served at `feed_url`.
     fn atom_of(t: &Table, privacy: &Privacy, host: &str, feed_url: Option<&str>) -> String {
+        let policy = policy();
         let o = Options {
+            policy: &policy,
+            ..atom_options(privacy, host, feed_url)
+        };
+        export_text(t, &o, 5000)
+    }
+
+    fn atom_options<'a>(
+        privacy: &'a Privacy,
+        host: &'a str,
+        feed_url: Option<&'a str>,
+    ) -> Options<'a> {
+        static LOOPBACK: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(|| Policy {
+            threshold: 5,
+            ignore: default_ignores(),
+            active_since: None,
+        });
+        static NO_GEO: std::sync::LazyLock<Geo> = std::sync::LazyLock::new(Geo::default);
+        Options {
             format: Format::Atom,
             since: 0,
-            policy: &policy(),
+            policy: &LOOPBACK,
             min_tries: 0,
             privacy,
             author: "a",
             feed_url,
             host,
-            geo: &Geo::default(),
-        };
-        export_text(t, &o, 5000)
+            geo: &NO_GEO,
+        }
     }
 
     #[test]
@@ -544,6 +614,51 @@ mod tests {
         );
         let hidden = export_with(Format::Atom, 0, 0, false);
         assert!(hidden.contains("Users tried: 1 withheld."), "{hidden}");
+    }
+
+    #[test]
+    fn atom_content_is_the_text_as_posted_whatever_came_after() {
+        let ip: IpAddr = "203.0.113.1".parse().unwrap();
+        let strict = Privacy::new(["root".to_string()], false);
+        let mut t = table();
+        let live = |t: &Table| {
+            let out = atom_of(t, &strict, "web01", None);
+            let at = out.find("203.0.113.1</title>").unwrap();
+            out[at..at + out[at..].find("</entry>").unwrap()].to_string()
+        };
+        // Before what was said was kept: the live text, as before.
+        let a = t.get(&ip).unwrap().into_owned();
+        assert!(live(&t).contains(&xml_escape(&render(&Announcement::of(ip, &a, &strict)))));
+        // Posted with the names then publishable; then more tries, a name
+        // and another service come, and the names allowed change.
+        let mut posted = Announcement::of(ip, &a, &strict);
+        posted.users.push("admin".into());
+        t.record(&parse(b"Nov 26 00:00:01 web01 sshd[2]: Failed password for invalid user admin from 203.0.113.1 port 22 ssh2").unwrap(), 3000);
+        let a = t.get_mut(&ip).unwrap();
+        a.said = Some(posted.said(a));
+        t.record(&parse(b"Nov 26 00:00:01 web01 sshd[3]: Failed password for invalid user oracle from 203.0.113.1 port 22 ssh2").unwrap(), 3500);
+        t.record(&parse(b"Nov 26 00:00:02 web01 vsftpd[4]: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=root rhost=203.0.113.1").unwrap(), 3600);
+        let text = render(&posted);
+        assert!(
+            text.starts_with("SSH brute force from 203.0.113.1: 9 tries"),
+            "{text}"
+        );
+        for privacy in [&strict, &Privacy::new([], true)] {
+            let a = t.get(&ip).unwrap();
+            assert_eq!(render(&Announcement::as_announced(ip, &a, privacy)), text);
+        }
+        let entry = live(&t);
+        assert!(
+            entry.contains(&format!(
+                "<content type=\"text\">{}</content>",
+                xml_escape(&text)
+            )),
+            "{entry}"
+        );
+        assert!(
+            entry.contains("<summary>203.0.113.1: 12 tries against sshd, vsftpd between"),
+            "{entry}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The cron run's reading: each log on from its saved position, then the
 //! journal from its cursor, into the table, and what is said about them
-//! (truncated, replaced, missing, lines skipped). A long read stops at
+//! (truncated, replaced, missing, lines skipped, the switch to the journal
+//! when the sshd log file is missing and back when it returns). A long read stops at
 //! stages, each handed back to the run to save.
 
 use std::path::Path;
@@ -8,9 +9,9 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use crate::clock::{LocalClock, Secs};
-use crate::config::RunConfig;
+use crate::config::{FileBack, RunConfig};
 use crate::ingest::ingest_all;
-use crate::journal;
+use crate::journal::{self, JournalSource};
 use crate::lines::ReadStats;
 use crate::notice::warn;
 use crate::source::{self, Resume};
@@ -38,10 +39,65 @@ pub fn read_logs(
     mut stage: impl FnMut(&mut State) -> Result<()>,
 ) -> Result<()> {
     let mut clock = LocalClock::new(now);
+    if let Some(back) = &c.file_back
+        && st.journal_noted
+    {
+        leave_journal(st, back, &mut clock, now)?;
+    }
     for path in &c.logs {
         read_log(c, st, path, &mut clock, now, &mut stage)?;
     }
-    read_journal(c, st, &mut clock, now)
+    let Some(src) = &c.journal else {
+        return Ok(());
+    };
+    if c.journal_auto && !st.journal_noted {
+        crate::notice::say(format_args!(
+            "no sshd log file here; reading sshd from the journal with {} from now on, \
+             until the log file is back",
+            src.journalctl.display()
+        ));
+        st.journal_noted = true;
+        // The file gave what came before the last run: the journal starts
+        // there, not a whole look-back earlier, which would count it again.
+        if let (None, Some(last)) = (&st.journal_cursor, &st.last_run) {
+            let src = JournalSource {
+                look_back: (now - last.started).clamp(0, src.look_back),
+                ..src.clone()
+            };
+            return read_journal(&src, st, &mut clock, now);
+        }
+    }
+    read_journal(src, st, &mut clock, now)
+}
+
+/// The run that finds the sshd log file back after falling back to the
+/// journal: says so, once, and reads the file on from its end as it is
+/// now, measured before the journal is read one last time. What the file
+/// holds up to there, journald has too (the syslog daemon writes the file
+/// from it), and the journal has given it or gives it now; what comes after
+/// is the file's. Reading the file from its start would count again every
+/// line the journal gave; starting after the journal's last time would
+/// need each line's time, and a syslog time has no year or zone. A line
+/// written between the two is counted twice; none is lost.
+fn leave_journal(st: &mut State, back: &FileBack, clock: &mut LocalClock, now: Secs) -> Result<()> {
+    // Gone again since the options were read: the next run decides.
+    let Some(end) = source::at_end(&back.log)? else {
+        return Ok(());
+    };
+    if let Some(src) = &back.journal {
+        read_journal(src, st, clock, now)?;
+    }
+    let key = back.log.display().to_string();
+    crate::notice::say(format_args!(
+        "{key} is back; reading sshd from it again from now on, from its end \
+         (the journal gave what it holds)"
+    ));
+    st.logs.insert(key, end);
+    st.journal_noted = false;
+    // A later fallback starts from that run's time (see `read_logs`): the
+    // file gives what comes between.
+    st.journal_cursor = None;
+    Ok(())
 }
 
 fn read_log(
@@ -118,17 +174,12 @@ fn missing_log(c: &RunConfig, st: &mut State, path: &Path, key: &str, now: Secs)
     Ok(())
 }
 
-fn read_journal(c: &RunConfig, st: &mut State, clock: &mut LocalClock, now: Secs) -> Result<()> {
-    let Some(src) = &c.journal else {
-        return Ok(());
-    };
-    if c.journal_auto && !st.journal_noted {
-        crate::notice::say(format_args!(
-            "no sshd log file here; reading sshd from the journal with {} from now on",
-            src.journalctl.display()
-        ));
-        st.journal_noted = true;
-    }
+fn read_journal(
+    src: &JournalSource,
+    st: &mut State,
+    clock: &mut LocalClock,
+    now: Secs,
+) -> Result<()> {
     let cursor = st.journal_cursor.as_deref();
     let (read, fell_back) = ingest_all(&mut st.table, clock, now, |on_line| {
         journal::read_journal(src, cursor, now, on_line)

@@ -107,7 +107,13 @@ The options file. Every command finds it the same way: \fB\-\-config\fR
 command that needs none works without one. It holds any \fBrun\fR option by its
 long name, the four \fBtwitter\-*\fR credentials and the [mastodon],
 [bluesky], [abuseipdb], [webhook] and [geoip] sections. It must be mode
-0600 when it holds secrets.
+0600 when it holds secrets. Its \fBignore\fR list (with \fB\-\-ignore\fR, loopback
+and this host's own addresses) means the same in every command:
+\fBrun\fR never announces those attackers and drops their queued
+announcements; \fBshow\fR and the CSV and JSON exports still list them,
+marked \fBignored\fR; the blocklist and the Atom feed leave them out;
+\fBstatus\fR counts them apart; and neither \fBstatus\fR, \fBshow\fR nor
+\fBoutbox\fR lists their queued announcements as going out.
 .TP
 \fI/var/lib/tweet\-attacks/state.json\fR
 The state: each log's read position, the attacker table, the outbox, the

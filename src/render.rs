@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::clock::{Secs, format_rfc3339, span};
-use crate::table::Attacker;
+use crate::table::{Attacker, MAX_USERS, Said, Services};
 
 pub mod attack_names;
 
@@ -227,6 +227,54 @@ impl Announcement {
     pub fn owned_by(mut self, geo: &crate::geoip::Geo) -> Announcement {
         self.owner = geo.owner(self.address());
         self
+    }
+
+    /// The numbers this announcement of `a` (the attacker it was made from,
+    /// or that attacker since) said, to be kept in `a` once it is posted.
+    pub fn said(&self, a: &Attacker) -> Said {
+        const { assert!(MAX_USERS <= u16::BITS as usize) };
+        // Its names are some of `a.users`, which only ever grows at its end.
+        let shown = a
+            .users
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| self.users.contains(u))
+            .fold(0u16, |bits, (i, _)| bits | 1 << i);
+        Said {
+            tries: self.tries,
+            first: self.first,
+            last: self.last,
+            services: Services::of_names(self.services.iter().map(String::as_str)),
+            servers: self.servers,
+            shown,
+            users_more: self.users_more,
+        }
+    }
+
+    /// The announcement `a` was posted with, as far as its words go (who
+    /// holds the address is not kept): from what `a.said` kept, or, in a
+    /// state saved before that was kept, `a` as it is now.
+    pub fn as_announced(ip: IpAddr, a: &Attacker, privacy: &Privacy) -> Announcement {
+        let mut now = Announcement::of(ip, a, privacy);
+        let Some(said) = a.said else {
+            return now;
+        };
+        now.tries = said.tries;
+        now.first = said.first;
+        now.last = said.last;
+        now.services = said
+            .services
+            .names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        now.servers = said.servers;
+        now.users = (a.users.iter().enumerate())
+            .filter(|(i, _)| said.shown & 1 << i != 0)
+            .map(|(_, u)| u.clone())
+            .collect();
+        now.users_more = said.users_more;
+        now
     }
 
     /// The attacker as a post names it: `203.0.113.5`, or `2001:db8:1:2::/64`.

@@ -35,7 +35,9 @@ pub struct State {
     /// Where the journal source stopped (journald's cursor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal_cursor: Option<String>,
-    /// The switch to the journal has been announced once.
+    /// sshd is read from the journal because its log file is missing: said
+    /// once when the run switched to it, and again, and cleared, when the
+    /// file is back (`gather`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub journal_noted: bool,
     /// The next outbox batch number.

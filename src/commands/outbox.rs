@@ -218,7 +218,9 @@ struct Listing<'a> {
 pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
     state::must_exist(&c.state)?;
     let Some((change, which)) = &c.change else {
-        let st = state::load(&c.state)?;
+        let mut st = state::load(&c.state)?;
+        // Not listed as going out: the next run drops them.
+        let (internal, ignored) = crate::announce::drop_never_announced(&mut st.outbox, &c.policy);
         let mut out = io::BufWriter::new(io::stdout().lock());
         if c.json {
             let sinks = busy_sinks(&st, now);
@@ -233,6 +235,13 @@ pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
             writeln!(out, "nothing waiting")?;
         } else {
             write_summary(&mut out, &st, now)?;
+        }
+        if !c.json && internal + ignored > 0 {
+            writeln!(
+                out,
+                "{} queued for ignored or internal addresses: the next run drops them",
+                internal + ignored
+            )?;
         }
         out.flush()?;
         return Ok(());

@@ -1,6 +1,8 @@
 //! `show`: the attacker table read from the state, most tries first, as a
 //! table for people or JSON lines, each attacker with the parked posts
-//! that name it, and the queues (`outbox`'s summary) under it.
+//! that name it, and the queues (`outbox`'s summary) under it. Ignored
+//! attackers are shown, marked, as the table counts them; their queued
+//! announcements, which the next run drops, are not.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -37,6 +39,8 @@ struct ShowLine<'a> {
     announced: Option<String>,
     /// Not a global address: counted and shown, never announced.
     internal: bool,
+    /// Ignored (`ignore`, `--ignore`): counted and shown, never announced.
+    ignored: bool,
     /// The parked posts that name this attacker (as `outbox --json` lists them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     parked: Vec<&'a ParkedPost>,
@@ -68,6 +72,8 @@ fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
         );
         text::put_line(&mut out, format_args!("{head}USERS"))?;
     }
+    // What the run drops from the outbox is not shown as going out.
+    crate::announce::drop_never_announced(&mut st.outbox, &c.policy);
     let parked = parked_posts(st);
     let mut parked_by_ip: HashMap<IpAddr, Vec<&ParkedPost>> = HashMap::new();
     for p in &parked {
@@ -95,6 +101,9 @@ fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
             internal: !crate::scope::is_global(ip),
             // A network's owner is that of the first address seen in it, as announced.
             owner: c.geo.owner(a.net.map_or(ip, |(_, seen)| seen)),
+            ignored: c
+                .policy
+                .ignores_attacker(&ip, a.net.map(|(prefix, _)| prefix)),
         };
         match json {
             true => {
@@ -267,10 +276,12 @@ fn print_line(
     line: &ShowLine,
     a: &Attacker,
 ) -> io::Result<()> {
-    let announced = match (&line.announced, line.internal) {
-        (Some(t), _) => layout.time(t),
-        (None, true) => "internal".to_string(),
-        (None, false) => "-".to_string(),
+    // Loopback is both: internal says more.
+    let announced = match (&line.announced, line.internal, line.ignored) {
+        (Some(t), _, _) => layout.time(t),
+        (None, true, _) => "internal".to_string(),
+        (None, false, true) => "ignored".to_string(),
+        (None, false, false) => "-".to_string(),
     };
     let head = layout.row(
         &[

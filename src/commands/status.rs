@@ -1,6 +1,8 @@
 //! `status`: the one screen on the job itself, read from the state file
-//! without taking its lock: the last run, each log's position, the outbox
-//! per sink with its budget and block, and the conditions said once.
+//! without taking its lock: the last run, where sshd and vsftpd are read
+//! from, each log's position, the attackers (internal and ignored apart),
+//! the outbox per sink with its budget and block (without what the next run
+//! drops: `announce::drop_never_announced`), and the conditions said once.
 //!
 //! Built as a `Status` value first (also printed as JSON), so that new
 //! bookkeeping in the state is one more field here and one more line in
@@ -30,12 +32,19 @@ pub struct Status {
     pub attackers: usize,
     /// Of those, at internal addresses (`scope`): counted, never announced.
     pub internal: usize,
+    /// Of the others, ignored (`ignore`, `--ignore`): counted, never announced.
+    pub ignored: usize,
+    /// Queued announcements of ignored or internal addresses, which the
+    /// next run drops: not counted as waiting.
+    pub dropped: usize,
     pub logs: Vec<LogStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_cursor: Option<String>,
-    /// Where `run` reads sshd from: a log file or `the journal`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sshd_source: Option<String>,
+    /// Where `run` reads sshd from: a log file or `the journal`, and why.
+    pub sshd_source: String,
+    /// Where `run` reads vsftpd from: its log, where it stands, or that it
+    /// is not there.
+    pub vsftpd_source: String,
     pub sinks: Vec<SinkStatus>,
     /// Posts set aside after a sink refused them for good (`outbox retry|drop`).
     pub parked: Vec<ParkedPost>,
@@ -94,11 +103,31 @@ fn log_status(path: &str, pos: Option<&LogPos>) -> LogStatus {
     }
 }
 
-pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
-    let (mut attackers, mut internal) = (0, 0);
+/// vsftpd's log and where the next run reads it from, or that it is not
+/// there: normal for the default (no vsftpd here), an error for one named.
+fn vsftpd_source(c: &StatusConfig, st: &State) -> String {
+    let key = c.vsftpd_log.display().to_string();
+    let l = log_status(&key, st.logs.get(&key));
+    match (l.size, l.offset) {
+        (None, _) if c.vsftpd_default => format!("{key} (not found: no vsftpd here)"),
+        (None, _) => format!("{key} (missing: run fails until it exists)"),
+        (Some(n), Some(o)) => format!("{key}, at {o} of {n} bytes"),
+        (Some(n), None) => format!("{key}, {n} bytes, not read yet"),
+    }
+}
+
+/// What `st` says, its outbox already rid of what the next run drops
+/// (`dropped` announcements).
+pub fn build(c: &StatusConfig, st: &State, dropped: usize, now: Secs) -> Status {
+    let (mut attackers, mut internal, mut ignored) = (0, 0, 0);
+    let rules = st.table.rules();
     st.table.for_each_standing(|s| {
         attackers += 1;
-        internal += usize::from(!crate::scope::is_global(s.ip));
+        // Loopback is both: counted once, as internal.
+        match crate::scope::is_global(s.ip) {
+            false => internal += 1,
+            true => ignored += usize::from(c.policy.ignores_key(&s.ip, &rules)),
+        }
     });
     let mut paths: Vec<String> = st.logs.keys().cloned().collect();
     for p in &c.logs {
@@ -107,9 +136,10 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
             paths.push(p);
         }
     }
-    let mut sinks: Vec<String> = c
-        .sinks
-        .iter()
+    // Without an options file, what `run` posts to is whatever its command
+    // line said: only the sinks the state knows are listed.
+    let mut sinks: Vec<String> = (c.sinks.iter())
+        .filter(|_| c.options_file)
         .map(|s| crate::sink::name_of(s.name).to_string())
         .collect();
     for name in st.outbox.iter().map(|p| &p.sink).chain(st.sinks.keys()) {
@@ -129,12 +159,21 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
         }),
         attackers,
         internal,
+        ignored,
+        dropped,
         logs: paths
             .iter()
             .map(|p| log_status(p, st.logs.get(p)))
             .collect(),
         journal_cursor: st.journal_cursor.clone(),
-        sshd_source: c.sshd_source.clone(),
+        sshd_source: match st.journal_noted && c.sshd_file_back {
+            true => format!(
+                "the journal, until the next run: {} is back, and read on from its end",
+                c.sshd_source
+            ),
+            false => c.sshd_source.clone(),
+        },
+        vsftpd_source: vsftpd_source(c, st),
         sinks: sinks
             .iter()
             .map(|name| {
@@ -178,24 +217,36 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
             ),
         )?,
     }
-    match s.internal {
-        0 => writeln!(out, "attackers  {}", s.attackers)?,
-        n => writeln!(
+    let apart: Vec<String> = [(s.internal, "internal"), (s.ignored, "ignored")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    match apart.is_empty() {
+        true => writeln!(out, "attackers  {}", s.attackers)?,
+        false => writeln!(
             out,
-            "attackers  {} ({n} internal: counted, never announced)",
-            s.attackers
+            "attackers  {} ({}: counted, never announced)",
+            s.attackers,
+            apart.join(", ")
         )?,
     }
     print_logs(s, out)?;
     print_sinks(&s.sinks, out)?;
+    if s.dropped > 0 {
+        writeln!(
+            out,
+            "  {} queued for ignored or internal addresses: the next run drops them",
+            s.dropped
+        )?;
+    }
     print_parked_and_notes(s, out)
 }
 
 /// Each log's position and file, and the journal's cursor.
 fn print_logs(s: &Status, out: &mut impl Write) -> io::Result<()> {
-    if let Some(from) = &s.sshd_source {
-        put_line(out, format_args!("sshd from  {from}"))?;
-    }
+    put_line(out, format_args!("sshd from  {}", s.sshd_source))?;
+    put_line(out, format_args!("vsftpd     {}", s.vsftpd_source))?;
     writeln!(out, "logs")?;
     for l in &s.logs {
         let at = match (l.offset, l.size) {
@@ -291,7 +342,8 @@ pub fn status(c: &StatusConfig, now: Secs) -> Result<()> {
 }
 
 fn status_of(c: &StatusConfig, st: &mut State, now: Secs) -> Result<()> {
-    let s = build(c, st, now);
+    let (internal, ignored) = crate::announce::drop_never_announced(&mut st.outbox, &c.policy);
+    let s = build(c, st, internal + ignored, now);
     let mut out = io::BufWriter::new(io::stdout().lock());
     if c.json {
         write_json(&mut out, &s, true)?;
@@ -359,7 +411,16 @@ mod tests {
             state: "state.json".into(),
             json: false,
             logs: vec![],
-            sshd_source: None,
+            sshd_source: "auth.log".into(),
+            sshd_file_back: false,
+            vsftpd_log: "vsftpd.log".into(),
+            vsftpd_default: true,
+            options_file: true,
+            policy: crate::decide::Policy {
+                threshold: 5,
+                ignore: crate::decide::default_ignores(),
+                active_since: None,
+            },
             sinks: vec![SinkSpec {
                 name: SinkName::X,
                 budget: Budget {
@@ -375,7 +436,7 @@ mod tests {
             st.table
                 .record(&crate::parse::parse(line.as_bytes()).unwrap(), 1);
         }
-        let s = build(&c, &st, now);
+        let s = build(&c, &st, 0, now);
         assert_eq!((s.attackers, s.internal), (3, 2));
         let x = &s.sinks[0];
         assert_eq!((x.sink.as_str(), x.waiting, x.parked), ("twitter", 1, 0));
@@ -407,7 +468,7 @@ mod tests {
         );
 
         // The block over: what the day leaves, and the next run's quarter of it.
-        let s = build(&c, &st, now + 3601);
+        let s = build(&c, &st, 0, now + 3601);
         let x = &s.sinks[0];
         assert_eq!((x.left_today, x.next_run), (Some(16), Some(4)));
         let mut text = Vec::new();

@@ -298,6 +298,41 @@ pub fn rotated_away(path: &Path, saved: &LogPos) -> bool {
     !path.exists() && locate(&generations(path), &saved.mark(), &mut None).is_some()
 }
 
+/// A position at the log's end as it is now, after its last whole line (a
+/// line still being written is read once it is whole), for a reader that
+/// takes over a log whose lines it already has from elsewhere. `Ok(None)`
+/// when the log does not exist.
+pub fn at_end(path: &Path) -> Result<Option<LogPos>> {
+    use std::os::unix::fs::FileExt;
+    let (file, meta) = match open_nonblocking(path) {
+        Ok(opened) => regular(path, opened)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    };
+    let ctx = || format!("cannot read {}", path.display());
+    let len = meta.len();
+    let mut tail = vec![0; len.min(READ_BLOCK as u64) as usize];
+    let from = len - tail.len() as u64;
+    file.read_exact_at(&mut tail, from).with_context(ctx)?;
+    let offset = match tail.iter().rposition(|&b| b == b'\n') {
+        Some(i) => from + i as u64 + 1,
+        // No line ends in the file: its one line is read once whole.
+        None if from == 0 => 0,
+        // A last line longer than a block is skipped as too long anyway.
+        None => len,
+    };
+    let m = Mark::of(&file, &meta, offset).with_context(ctx)?;
+    Ok(Some(LogPos {
+        offset: m.offset,
+        inode: m.inode,
+        dev: m.dev,
+        fp: m.fp,
+        born: m.born,
+        seen: mtime(&meta),
+        prev: None,
+    }))
+}
+
 /// Reads the whole lines a log gained since `saved`, in every generation
 /// logrotate made of it since: the rest of the file we were reading,
 /// wherever it went (renamed, copied, compressed), then each newer rotated

@@ -7,10 +7,10 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attacker, Services};
+use super::{Attacker, Said, Services};
 use crate::clock::Secs;
 
-/// `[ssh, s, f, l, u, h, ftf, ftp, a, um]`: the fields in declaration order,
+/// `[ssh, s, f, l, u, h, ftf, ftp, a, um, n, an]`: the fields in declaration order,
 /// which is also the order the derived `Deserialize` reads an array in; it
 /// fills in the defaults of a shorter one. Most attackers only tried sshd
 /// and are not announced yet, so most arrays end after `h`.
@@ -23,6 +23,7 @@ impl Serialize for Attacker {
             self.announced.is_some(),
             self.users_more != 0,
             self.net.is_some(),
+            self.said.is_some(),
         ];
         let tail = set.iter().rposition(|&x| x).map_or(0, |i| i + 1);
         let mut t = s.serialize_tuple(6 + tail)?;
@@ -46,6 +47,9 @@ impl Serialize for Attacker {
         }
         if tail > 4 {
             t.serialize_element(&self.net)?;
+        }
+        if tail > 5 {
+            t.serialize_element(&self.said)?;
         }
         t.end()
     }
@@ -75,6 +79,9 @@ pub(super) struct Head {
     um: u32,
     #[serde(default)]
     n: Option<(u8, IpAddr)>,
+    /// Read, to refuse what `Attacker` refuses; only numbers, so nothing allocates.
+    #[serde(default)]
+    an: Option<Said>,
 }
 
 impl Head {
@@ -129,6 +136,7 @@ pub(super) fn scan_head(json: &[u8]) -> Option<Head> {
         a: None,
         um: 0,
         n: None,
+        an: None,
     };
     if c.byte(b',').is_some() {
         head.ftf = c.uint()?;
@@ -144,6 +152,14 @@ pub(super) fn scan_head(json: &[u8]) -> Option<Head> {
                 };
                 if c.byte(b',').is_some() {
                     head.um = u32::try_from(c.uint()?).ok()?;
+                    // No network (one is left to serde), then what an
+                    // announcement said, as an announced address has.
+                    if c.byte(b',').is_some() {
+                        c.literal(b"null")?;
+                        if c.byte(b',').is_some() {
+                            head.an = Some(c.said()?);
+                        }
+                    }
                 }
             }
         }
@@ -184,6 +200,52 @@ impl Cursor<'_> {
             Some(()) => 0i64.checked_sub_unsigned(self.uint()?),
             None => i64::try_from(self.uint()?).ok(),
         }
+    }
+
+    fn literal(&mut self, want: &[u8]) -> Option<()> {
+        self.b[self.i..]
+            .starts_with(want)
+            .then(|| self.i += want.len())
+    }
+
+    /// `"key":`, then an unsigned number that fits `T`.
+    fn field<T: TryFrom<u64>>(&mut self, key: &[u8]) -> Option<T> {
+        self.byte(b'"')?;
+        self.literal(key)?;
+        self.literal(b"\":")?;
+        T::try_from(self.uint()?).ok()
+    }
+
+    /// A `Said` as serde_json writes one: its fields in order, no spaces.
+    fn said(&mut self) -> Option<Said> {
+        self.byte(b'{')?;
+        let tries = self.field(b"t")?;
+        self.byte(b',')?;
+        self.byte(b'"')?;
+        self.literal(b"f\":")?;
+        let first = self.int()?;
+        self.byte(b',')?;
+        self.byte(b'"')?;
+        self.literal(b"l\":")?;
+        let last = self.int()?;
+        self.byte(b',')?;
+        let services = Services(self.field(b"s")?);
+        self.byte(b',')?;
+        let servers = self.field(b"h")?;
+        self.byte(b',')?;
+        let shown = self.field(b"u")?;
+        self.byte(b',')?;
+        let users_more = self.field(b"m")?;
+        self.byte(b'}')?;
+        Some(Said {
+            tries,
+            first,
+            last,
+            services,
+            servers,
+            shown,
+            users_more,
+        })
     }
 
     /// `[]` or `["…","…"]`.
@@ -280,6 +342,7 @@ mod tests {
             users: vec!["r\"o\\ot".into(), "é".into(), "]".into()],
             hosts: vec!["web01".into()],
             net: None,
+            said: None,
             last_other: 0,
         };
         let json = serde_json::to_string(&a).unwrap();
@@ -310,10 +373,50 @@ mod tests {
             ("[1,1,2,3,[],[],0,0,null,0,[64,\"2001:db8::1\"],1]", false),
             ("[1,1,2,3,[],[],0,0,null,0,[64,\"host\"]]", false),
             ("[1,1,2,3,[],[],0,0,\"x\"]", false),
+            // What an announcement said: read, and refused when it is not numbers.
+            (
+                "[1,1,2,3,[],[],0,0,5,0,null,{\"t\":9,\"f\":1,\"l\":2,\"s\":1}]",
+                true,
+            ),
+            (
+                "[1,1,2,3,[],[],0,0,5,0,null,{\"t\":9,\"f\":1,\"l\":2,\"s\":1,\"u\":-1}]",
+                false,
+            ),
+            ("[1,1,2,3,[],[],0,0,5,0,null,null,1]", false),
         ] {
             assert_eq!(scan_head(json.as_bytes()), None, "{json}");
             assert_eq!(serde_head(json).is_some(), serde_ok, "{json}");
         }
+    }
+
+    #[test]
+    fn what_was_said_is_kept_last_and_only_when_there_is_some() {
+        let mut a = Attacker {
+            ssh_tries: 7,
+            services: Services(1),
+            announced: Some(9),
+            ..Attacker::default()
+        };
+        let before = serde_json::to_string(&a).unwrap();
+        assert_eq!(before, "[7,1,0,0,[],[],0,0,9]", "as a state without it");
+        a.said = Some(Said {
+            tries: 6,
+            last: 8,
+            services: Services(1),
+            shown: 0b101,
+            ..Said::default()
+        });
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(
+            json,
+            "[7,1,0,0,[],[],0,0,9,0,null,{\"t\":6,\"f\":0,\"l\":8,\"s\":1,\"h\":0,\"u\":5,\"m\":0}]"
+        );
+        assert_eq!(serde_json::from_str::<Attacker>(&json).unwrap(), a);
+        assert_eq!(serde_head(&json).map(|h| h.a), Some(Some(9)));
+        assert_eq!(scan_head(json.as_bytes()), serde_head(&json), "scanned");
+        assert!(scan_head(json.as_bytes()).is_some_and(|h| h.an == a.said));
+        let old: Attacker = serde_json::from_str(&before).unwrap();
+        assert_eq!(old.said, None, "a state saved before it was kept");
     }
 
     proptest::proptest! {
@@ -326,7 +429,10 @@ mod tests {
             times in proptest::prelude::any::<(i64, i64, Option<i64>)>(),
             um in 0u64..(1 << 33),
             names in proptest::collection::vec(".{0,6}", 0..4),
-            tail in 0usize..=4,
+            tail in 0usize..=6,
+            // Most in range, so that most whole tails are scanned.
+            said in (0u64..11_000_000_000_000_000_000, proptest::prelude::any::<(i64, i64)>()),
+            said_small in (0u16..300, 0u64..(1 << 32) + (1 << 28), 0u32..(1 << 16) + 4096, 0u64..(1 << 32) + (1 << 28)),
             cut in 0usize..200,
             byte in proptest::prelude::any::<u8>(),
         ) {
@@ -342,13 +448,22 @@ mod tests {
                 ftp.to_string(),
                 a.map_or("null".to_string(), |a| a.to_string()),
                 um.to_string(),
+                "null".to_string(),
+                format!(
+                    "{{\"t\":{},\"f\":{},\"l\":{},\"s\":{},\"h\":{},\"u\":{},\"m\":{}}}",
+                    said.0, said.1.0, said.1.1, said_small.0, said_small.1, said_small.2, said_small.3
+                ),
             ];
             let head = format!("[{}]", elements[..6 + tail].join(","));
             // What serde_json writes for an attacker, the scan reads (a count
             // of 20 digits and names with `\u` escapes it leaves to serde).
             let unicode_escape = |c: char| (c as u32) < 0x20 && !"\n\t\r\u{8}\u{c}".contains(c);
             let plain = !names.iter().any(|n| n.chars().any(unicode_escape));
-            if s <= 255 && um <= u64::from(u32::MAX) && ssh < 10u64.pow(19) && plain {
+            let (ss, h, u, m) = said_small;
+            let said_fits = tail < 6
+                || (ss <= 255 && h <= u64::from(u32::MAX) && u <= u32::from(u16::MAX)
+                    && m <= u64::from(u32::MAX) && said.0 < 10u64.pow(19));
+            if s <= 255 && um <= u64::from(u32::MAX) && ssh < 10u64.pow(19) && plain && said_fits {
                 proptest::prop_assert!(scan_head(head.as_bytes()).is_some(), "{}", head);
             }
             let mut mutated = head.clone().into_bytes();

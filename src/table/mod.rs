@@ -122,6 +122,16 @@ impl Services {
     pub fn insert(&mut self, s: Service) {
         self.0 |= Self::bit(s);
     }
+    /// The services named `names` (as `names` gives them); others are none of ours.
+    pub fn of_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Services {
+        let mut s = Services::default();
+        for name in names {
+            if let Some(service) = Self::ALL.iter().find(|s| s.as_str() == name) {
+                s.insert(*service);
+            }
+        }
+        s
+    }
     pub fn names(self) -> Vec<&'static str> {
         Self::ALL
             .iter()
@@ -170,9 +180,39 @@ pub struct Attacker {
     /// first): the prefix length, and the first address seen in it.
     #[serde(rename = "n", default)]
     pub net: Option<(u8, IpAddr)>,
+    /// What its announcement said, from the post first delivered; `None`
+    /// before that, and in a state saved before it was kept.
+    #[serde(rename = "an", default)]
+    pub said: Option<Said>,
     /// The last overflow name seen, so the lines of one guess count once in `users_more`.
     #[serde(skip)]
     last_other: u64,
+}
+
+/// The numbers an attacker's announcement was rendered from, kept when it
+/// was delivered, so the text as posted can be rendered again exactly
+/// (`Announcement::as_announced`) however the attacker grows since. Only
+/// numbers: the names it published are `users`' first ones, which never
+/// move, so a bit each says which (privacy rules may change after).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Said {
+    #[serde(rename = "t")]
+    pub tries: u64,
+    #[serde(rename = "f")]
+    pub first: Secs,
+    #[serde(rename = "l")]
+    pub last: Secs,
+    #[serde(rename = "s")]
+    pub services: Services,
+    /// Our servers it had hit.
+    #[serde(rename = "h", default)]
+    pub servers: u32,
+    /// Bit i set: `users[i]` was published (`MAX_USERS` bits at most).
+    #[serde(rename = "u", default)]
+    pub shown: u16,
+    /// Other names it counted: withheld, or past the cap.
+    #[serde(rename = "m", default)]
+    pub users_more: u32,
 }
 
 impl Attacker {

@@ -167,6 +167,49 @@ fn atom_feed_is_valid_rfc_4287() {
     assert!(feed.contains("rel=\"self\""), "{feed}");
 }
 
+/// The text of the feed's `tag` in the entry of `source`.
+fn entry_part(feed: &str, source: &str, tag: &str) -> String {
+    let entry = &feed[feed.find(&format!("{source}</title>")).unwrap()..];
+    let entry = &entry[..entry.find("</entry>").unwrap()];
+    let open = entry.find(&format!("<{tag}")).unwrap();
+    let start = open + entry[open..].find('>').unwrap() + 1;
+    entry[start..entry.find(&format!("</{tag}>")).unwrap()].to_string()
+}
+
+#[test]
+fn an_atom_entry_carries_the_text_as_posted_and_its_summary_the_totals() {
+    let mut env = private_env();
+    let posted = export(&env, &["--format", "atom"]).stdout();
+    let said = entry_part(&posted, "203.0.113.7", "content");
+    assert!(said.contains(": 9 tries in 6 s ("), "{posted}");
+    // Three more tries after the post, read an hour later: the post stays
+    // as it was, the summary says the totals, and the entry is updated.
+    env.now = "2026-11-26T13:00:00Z".into();
+    let later: String = (0..3)
+        .map(|i| format!("Nov 26 12:30:0{i} web01 sshd[{}]: Failed password for oracle from 203.0.113.7 port 22 ssh2\n", 900 + i))
+        .collect();
+    env.append("auth.log", &later);
+    env.run(&["--passwd", "passwd", "--ignore", "192.0.2.0/24"])
+        .ok();
+    assert_eq!(env.tries("203.0.113.7"), 12);
+    let later = export(&env, &["--format", "atom"]).stdout();
+    assert_eq!(
+        entry_part(&later, "203.0.113.7", "content"),
+        said,
+        "{later}"
+    );
+    let summary = entry_part(&later, "203.0.113.7", "summary");
+    assert!(
+        summary.starts_with("203.0.113.7: 12 tries against sshd"),
+        "{summary}"
+    );
+    assert!(summary.contains(" and 2026-11-26T12:30:02Z."), "{summary}");
+    assert_ne!(
+        entry_part(&later, "203.0.113.7", "updated"),
+        entry_part(&posted, "203.0.113.7", "updated")
+    );
+}
+
 /// A program the test needs, or `None` (see `skip`) where it is not
 /// installed. CI installs it (.ci/run).
 fn tool(name: &str) -> Option<String> {
@@ -855,6 +898,19 @@ fn an_idle_run_adds_a_few_bytes_whatever_is_open_and_status_tells_it() {
     assert!(size() < before + 2000, "{} bytes added", size() - before);
 }
 
+/// `run` with opts.toml, posting to an X that cannot be reached: what is
+/// due waits in the outbox.
+fn run_to_unreachable_x(env: &Env) -> Out {
+    let mut c = env.run_on_files(&[
+        "--config",
+        "opts.toml",
+        "--twitter-api-url",
+        "http://127.0.0.1:9",
+    ]);
+    c.envs(fake_x::KEYS.env());
+    output(c).fails()
+}
+
 #[test]
 fn an_attacker_waiting_in_the_outbox_outlives_the_retention_and_no_other_does() {
     let mut env = Env::new();
@@ -863,14 +919,7 @@ fn an_attacker_waiting_in_the_outbox_outlives_the_retention_and_no_other_does() 
     env.write("opts.toml", "sink = [\"twitter\"]\n");
     // X cannot be reached: the due one waits in the outbox, run after run.
     let x_run = |env: &Env| {
-        let mut c = env.run_on_files(&[
-            "--config",
-            "opts.toml",
-            "--twitter-api-url",
-            "http://127.0.0.1:9",
-        ]);
-        c.envs(fake_x::KEYS.env());
-        output(c).fails();
+        run_to_unreachable_x(env);
     };
     x_run(&env);
     // Forty days on, past the 30-day retention.
@@ -885,4 +934,89 @@ fn an_attacker_waiting_in_the_outbox_outlives_the_retention_and_no_other_does() 
     assert_eq!(ips, ["203.0.113.40"], "the other one is forgotten");
     let waiting = &env.state()["outbox"];
     assert_eq!(waiting[0]["ip"], "203.0.113.40", "{waiting}");
+}
+
+#[test]
+fn ignore_means_the_same_in_run_show_status_export_and_outbox() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.40", 7, 100));
+    env.append("auth.log", &guesses("192.0.2.50", 8, 200));
+    env.write("opts.toml", "sink = [\"twitter\"]\n");
+    // X cannot be reached: both wait in the outbox.
+    let x_run = || run_to_unreachable_x(&env);
+    x_run();
+    assert_eq!(env.state()["outbox"].as_array().unwrap().len(), 2);
+    // Then the options file ignores one of them.
+    env.write(
+        "opts.toml",
+        "sink = [\"twitter\"]\nignore = [\"192.0.2.0/24\"]\n",
+    );
+    let view = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.args(["--state", "state.json", "--config", "opts.toml"]);
+        output(c).ok().stdout()
+    };
+    // show: still there, marked; its queued announcement not listed.
+    let show = view(&["show"]);
+    let row = show.lines().find(|l| l.starts_with("192.0.2.50")).unwrap();
+    assert!(row.contains(" ignored "), "{show}");
+    assert!(show.contains("twitter          1"), "{show}");
+    let marks: Vec<(String, bool)> = Out(env
+        .cmd(&[
+            "show",
+            "--json",
+            "--state",
+            "state.json",
+            "--config",
+            "opts.toml",
+        ])
+        .output()
+        .unwrap())
+    .json_lines()
+    .iter()
+    .map(|r| (r["ip"].as_str().unwrap().into(), r["ignored"] == true))
+    .collect();
+    assert_eq!(
+        marks,
+        [("192.0.2.50".into(), true), ("203.0.113.40".into(), false)]
+    );
+    // export: out of the blocklist, marked in CSV.
+    assert_eq!(
+        view(&["export", "--format", "blocklist", "--min-tries", "1"]),
+        "203.0.113.40\n"
+    );
+    let csv = view(&["export", "--format", "csv"]);
+    assert!(csv.contains("\n192.0.2.50,8,sshd,"), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("192.0.2.50") && l.ends_with(",false,true,,,"))
+    );
+    // status: counted apart, and not waiting.
+    let status = view(&["status"]);
+    assert!(
+        status.contains("attackers  2 (1 ignored: counted, never announced)\n"),
+        "{status}"
+    );
+    assert!(status.contains("twitter    1 waiting"), "{status}");
+    assert!(
+        status.contains("1 queued for ignored or internal addresses: the next run drops them"),
+        "{status}"
+    );
+    // outbox: the same.
+    let outbox = view(&["outbox"]);
+    assert!(outbox.contains("twitter          1"), "{outbox}");
+    assert!(outbox.contains("the next run drops them"), "{outbox}");
+    // And the run does drop it.
+    let out = x_run();
+    assert!(
+        out.stderr()
+            .contains("dropped 1 queued announcement(s) of ignored addresses"),
+        "{}",
+        out.stderr()
+    );
+    let queued = env.state()["outbox"].to_string();
+    assert!(
+        !queued.contains("192.0.2.50") && queued.contains("203.0.113.40"),
+        "{queued}"
+    );
 }

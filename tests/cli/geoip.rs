@@ -197,18 +197,18 @@ fn export_csv_and_json_add_asn_as_org_and_country() {
         lines
             .next()
             .unwrap()
-            .ends_with(",internal,asn,as_org,country"),
+            .ends_with(",internal,ignored,asn,as_org,country"),
         "{csv}"
     );
     assert!(
         csv.lines()
-            .any(|l| l.starts_with("203.0.113.45,") && l.ends_with(",false,64500,Example Net,NL")),
+            .any(|l| l.starts_with("203.0.113.45,")
+                && l.ends_with(",false,false,64500,Example Net,NL")),
         "{csv}"
     );
     assert!(
-        csv.lines()
-            .any(|l| l.starts_with("2001:db8:1:2::/64,")
-                && l.ends_with(",false,64501,Example Six,DE")),
+        csv.lines().any(|l| l.starts_with("2001:db8:1:2::/64,")
+            && l.ends_with(",false,false,64501,Example Six,DE")),
         "{csv}"
     );
     let json: Value = serde_json::from_str(&export("json")).unwrap();

@@ -67,11 +67,17 @@ fn guesses_json(first_cursor: usize, ip: &str, n: usize, t: i64) -> String {
 }
 
 fn run_journal(env: &Env, extra: &[&str]) -> Out {
+    Out(journal_run(env, &[&["--journal"], extra].concat())
+        .output()
+        .unwrap())
+}
+
+/// `run` with the fake journalctl, to stdout as JSON lines, then `extra`.
+fn journal_run(env: &Env, extra: &[&str]) -> Command {
     let mut args = vec![
         "run",
         "--state",
         "state.json",
-        "--journal",
         "--journalctl",
         "./journalctl",
         "--vsftpd-log",
@@ -81,7 +87,7 @@ fn run_journal(env: &Env, extra: &[&str]) -> Out {
         "--json",
     ];
     args.extend_from_slice(extra);
-    Out(env.cmd(&args).output().unwrap())
+    env.cmd(&args)
 }
 
 #[test]
@@ -374,4 +380,103 @@ fn status_shows_a_failing_source_as_failing() {
     run_journal(&env, &[]).ok();
     assert!(status().ends_with(", ok"), "{}", status());
     assert_eq!(env.tries("203.0.113.96"), 3);
+}
+
+/// `run` with no sshd source named: the default sshd log is `auth.log` in
+/// the temp dir, the journal the fake one, used only while that is missing.
+fn run_fallback(env: &Env) -> Out {
+    let mut c = journal_run(env, &[]);
+    c.env("TWEET_ATTACKS_DEFAULT_AUTH_LOG", env.path("auth.log"));
+    Out(c.output().unwrap()).ok()
+}
+
+fn status_fallback(env: &Env) -> String {
+    let mut c = env.cmd(&["status", "--state", "state.json"]);
+    c.env("TWEET_ATTACKS_DEFAULT_AUTH_LOG", env.path("auth.log"));
+    Out(c.output().unwrap()).ok().stdout()
+}
+
+/// `n` of the journal's guesses from `ip` as auth.log has them, at `t`.
+fn guesses_syslog(first_cursor: usize, ip: &str, n: usize, t: i64) -> String {
+    (0..n)
+        .map(|i| {
+            let at = syslog_time(t + i as i64);
+            format!(
+                "{at} web03 sshd-session[{}]: Failed password for invalid user u{i} from {ip} port 22 ssh2\n",
+                700 + first_cursor + i
+            )
+        })
+        .collect()
+}
+
+/// `Nov 26 HH:MM:SS` for a time on the tests' day (UTC).
+fn syslog_time(t: i64) -> String {
+    let day = t % 86_400;
+    format!(
+        "Nov 26 {:02}:{:02}:{:02}",
+        day / 3600,
+        day / 60 % 60,
+        day % 60
+    )
+}
+
+#[test]
+fn the_journal_fallback_is_said_both_ways_and_counts_each_guess_once() {
+    let mut env = journal_env();
+    let ip = "203.0.113.70";
+    // No auth.log: the journal, said once.
+    env.write("journal.jsonl", &guesses_json(0, ip, 4, T0));
+    let out = run_fallback(&env);
+    assert!(
+        out.stderr().contains(
+            "no sshd log file here; reading sshd from the journal with ./journalctl from now on"
+        ),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(env.tries(ip), 4);
+    let status = status_fallback(&env);
+    assert!(status.contains("sshd from  the journal ("), "{status}");
+    assert!(status.contains("auth.log is missing)\n"), "{status}");
+    assert_eq!(run_fallback(&env).stderr(), "", "said once");
+
+    // auth.log is back, with what journald gave it: the four guesses the
+    // journal gave, and two more the journal gives on this run.
+    env.append("journal.jsonl", &guesses_json(4, ip, 2, T0 + 60));
+    let mut log = guesses_syslog(0, ip, 4, T0);
+    log += &guesses_syslog(4, ip, 2, T0 + 60);
+    env.write("auth.log", &log);
+    let status = status_fallback(&env);
+    assert!(
+        status.contains("sshd from  the journal, until the next run: "),
+        "{status}"
+    );
+    let out = run_fallback(&env);
+    assert!(
+        out.stderr()
+            .contains("auth.log is back; reading sshd from it again from now on, from its end"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(env.tries(ip), 6, "each guess once, not the file's again");
+    assert!(status_fallback(&env).contains("auth.log\n"));
+    // From now on the file: its new lines, and nothing said.
+    env.append("auth.log", &guesses_syslog(6, ip, 3, T0 + 120));
+    env.append("journal.jsonl", &guesses_json(6, ip, 3, T0 + 120));
+    let out = run_fallback(&env);
+    assert_eq!(out.stderr(), "");
+    assert_eq!(env.tries(ip), 9);
+
+    // Gone again, ten minutes later: the journal from the last run on,
+    // not the look-back's hour the file already gave.
+    fs::remove_file(env.path("auth.log")).unwrap();
+    env.now = "2026-11-26T12:10:00Z".into();
+    env.append("journal.jsonl", &guesses_json(9, ip, 1, T0 + 1800 + 60));
+    let out = run_fallback(&env);
+    assert!(
+        out.stderr().contains("from the journal"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(env.tries(ip), 10);
 }

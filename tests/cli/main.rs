@@ -90,6 +90,12 @@ impl Env {
                 "TWEET_ATTACKS_DEFAULT_VSFTPD_LOG",
                 self.path("default-vsftpd.log"),
             )
+            // The default sshd log, absent: never the host's own, and the
+            // same whether the host has one or not.
+            .env(
+                "TWEET_ATTACKS_DEFAULT_AUTH_LOG",
+                self.path("default-auth.log"),
+            )
             // The default options file, absent: never the host's own.
             .env(
                 "TWEET_ATTACKS_DEFAULT_CONFIG",

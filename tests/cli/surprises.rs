@@ -74,3 +74,61 @@ fn status_names_where_sshd_is_read_from() {
     let json: Value = serde_json::from_str(&status(journal, true)).unwrap();
     assert_eq!(json["sshd_source"], "the journal");
 }
+
+#[test]
+fn status_without_options_lists_the_sinks_used_and_a_vsftpd_line() {
+    let env = Env::new();
+    env.write("auth.log", &guesses("203.0.113.7", 9, 100));
+    // Run by hand to stdout, and on the default vsftpd log, which is missing.
+    let run = || {
+        let args = ["run", "--state", "state.json", "--auth-log", "auth.log"];
+        Out(env
+            .cmd(&[&args[..], &["--sink", "stdout"]].concat())
+            .output()
+            .unwrap())
+        .ok()
+    };
+    let out = run();
+    assert!(out.stdout().contains("203.0.113.7"), "{}", out.stdout());
+    let status = || {
+        Out(env
+            .cmd(&["status", "--state", "state.json"])
+            .output()
+            .unwrap())
+        .ok()
+        .stdout()
+    };
+    let out = status();
+    assert!(out.contains("  stdout     0 waiting\n"), "{out}");
+    assert!(
+        !out.contains("twitter") && !out.contains("posted in 24 h"),
+        "{out}"
+    );
+    let vsftpd = env.path("default-vsftpd.log").display().to_string();
+    assert!(
+        out.contains(&format!(
+            "vsftpd     {vsftpd} (not found: no vsftpd here)\n"
+        )),
+        "{out}"
+    );
+    // Once there and read: where the next run reads it from.
+    env.write(
+        "default-vsftpd.log",
+        "Thu Nov 26 10:00:01 2026 [pid 7] [ftp] FAIL LOGIN: Client \"203.0.113.3\"\n",
+    );
+    run();
+    let out = status();
+    assert!(
+        out.contains(&format!("vsftpd     {vsftpd}, at 72 of 72 bytes\n")),
+        "{out}"
+    );
+    // An options file names the sinks run posts to, before any run used them.
+    env.write("opts.toml", "sink = [\"twitter\"]\n");
+    let out = Out(env
+        .cmd(&["status", "--state", "state.json", "--config", "opts.toml"])
+        .output()
+        .unwrap())
+    .ok()
+    .stdout();
+    assert!(out.contains("0 of 17 posted in 24 h"), "{out}");
+}
