@@ -117,16 +117,7 @@ pub fn archive(m: &Manifest, n: u64, f: &Facts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::site::page::tests_support::facts;
-
-    fn manifest(n: u64) -> Manifest {
-        let mut m = Manifest::default();
-        for i in 1..=n {
-            let ip = format!("198.51.{}.{}", i / 256, i % 256);
-            m.put(&ip, &ip, i, 1_765_000_000 + i as i64);
-        }
-        m
-    }
+    use crate::site::page::tests_support::{facts, manifest};
 
     #[test]
     fn newest_first_with_a_stable_archive() {

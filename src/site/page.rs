@@ -27,25 +27,7 @@ pub struct Facts {
 /// The most a page may weigh: user names are cut, "+N more", to stay under.
 pub const MAX_PAGE: usize = 4096;
 
-/// `s` as HTML text or attribute value: `& < > " '` as references, control
-/// characters (and the C1 range HTML rejects) dropped.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => {}
-            // Noncharacters, which HTML calls parse errors.
-            c if matches!(c as u32, 0xfdd0..=0xfdef) || (c as u32) & 0xfffe == 0xfffe => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::text::markup as esc;
 
 /// `2026-12-07 13:05 UTC`, in a `<time>` that machines read.
 pub fn time(t: Secs) -> String {
@@ -224,6 +206,17 @@ fn owner(a: &Announcement) -> Option<String> {
 #[cfg(test)]
 pub mod tests_support {
     use super::Facts;
+    use crate::site::manifest::Manifest;
+
+    /// A manifest of `n` pages, announced one a second.
+    pub fn manifest(n: u64) -> Manifest {
+        let mut m = Manifest::default();
+        for i in 1..=n {
+            let ip = format!("198.51.{}.{}", i / 256, i % 256);
+            m.put(&ip, &ip, i, 1_765_000_000 + i as i64);
+        }
+        m
+    }
 
     pub fn facts() -> Facts {
         Facts {
