@@ -443,3 +443,66 @@ fn verify_credentials_checks_the_folder_the_urls_the_key_and_its_file() {
             .contains("not an existing folder")
     );
 }
+
+#[test]
+fn a_kill_anywhere_in_the_site_is_finished_by_the_next_run() {
+    for point in ["site:pages-written", "site:manifest-written"] {
+        let mut env = site_env("");
+        env.write("auth.log", &tries(IP, 8, 0));
+        let cmd = env.run_on_files(&["--config", "sinks.toml", "--sink", "site"]);
+        kill_at(&env, cmd, point);
+        assert!(
+            !env.path("www/index.html").exists(),
+            "{point}: derived files come last"
+        );
+        let manifest = env.path("www/.tweet-attacks-site.tsv").exists();
+        assert_eq!(manifest, point == "site:manifest-written");
+        env.now = "2026-11-26T12:15:00Z".into();
+        site_run(&env).ok();
+        assert!(
+            read(&env, "index.html").contains(&format!("ip/{IP}.html")),
+            "{point}"
+        );
+        assert!(
+            read(&env, "sitemap.xml").contains(&format!("ip/{IP}.html")),
+            "{point}"
+        );
+        assert_eq!(row(&env, IP).unwrap()[3], "8", "{point}");
+        assert_eq!(
+            env.state()["outbox"].as_array().unwrap().len(),
+            0,
+            "{point}"
+        );
+    }
+}
+
+#[test]
+fn derived_files_a_kill_left_behind_are_made_again_by_the_next_run() {
+    let mut env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+    site_run(&env).ok();
+    let mut cmd = env.cmd(&[
+        "site",
+        "remove",
+        IP,
+        "--reason",
+        "dispute",
+        "--config",
+        "sinks.toml",
+        "--state",
+        "state.json",
+    ]);
+    cmd.stdout(std::process::Stdio::null());
+    kill_at(&env, cmd, "site:manifest-written");
+    assert!(
+        read(&env, "index.html").contains(&format!("{IP}.html")),
+        "not yet"
+    );
+    env.now = "2026-11-26T12:15:00Z".into();
+    site_run(&env).ok();
+    assert!(!read(&env, "index.html").contains(&format!("{IP}.html")));
+    assert!(!read(&env, "sitemap.xml").contains(&format!("{IP}.html")));
+    // Said again, the removal is recorded.
+    site_cmd(&env, &["remove", IP, "--reason", "dispute"]).ok();
+    assert_eq!(env.state()["removed"][IP]["reason"], "dispute");
+}
