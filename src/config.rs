@@ -99,6 +99,8 @@ pub struct SiteCommandConfig {
     pub privacy: Privacy,
     /// Who holds an address, for the pages.
     pub geo: Geo,
+    /// The options file's `ipv6-prefix`: which network an address is counted in.
+    pub ipv6_prefix: u8,
     pub action: SiteAction,
 }
 
@@ -856,6 +858,10 @@ fn site_config(a: cli::SiteArgs) -> Result<SiteCommandConfig> {
         policy: policy(threshold, &file.ignore)?,
         privacy: privacy(&passwd, file.show_local_users.unwrap_or(false))?,
         geo: geo(cli::GeoipArgs::default(), &file)?,
+        ipv6_prefix: file
+            .ipv6_prefix
+            .filter(|p| *p <= 128)
+            .unwrap_or(DEFAULT_IPV6_PREFIX),
         action: match a.action {
             cli::SiteAction::Rebuild => SiteAction::Rebuild,
             cli::SiteAction::Remove { address, reason } => {

@@ -75,7 +75,7 @@ fn remove(
     reason: &str,
     now: Secs,
 ) -> Result<String> {
-    let (ip, prefix) = attacker_of(st, target);
+    let (ip, prefix) = attacker_of(st, target, c.ipv6_prefix);
     let source = match prefix {
         Some(p) => format!("{ip}/{p}"),
         None => ip.to_string(),
@@ -111,9 +111,9 @@ fn remove(
     ))
 }
 
-/// The attacker `target` names: its own key, the network the table counts
-/// the address in, or the network as given.
-fn attacker_of(st: &State, target: Net) -> (IpAddr, Option<u8>) {
+/// The attacker `target` names: its own key, the network of `ipv6_prefix`
+/// bits runs count the address in, or the network as given.
+fn attacker_of(st: &State, target: Net, ipv6_prefix: u8) -> (IpAddr, Option<u8>) {
     let ip = target.addr();
     if let Some(a) = st.table.get(&ip) {
         return (ip, a.net.map(|(p, _)| p));
@@ -121,6 +121,10 @@ fn attacker_of(st: &State, target: Net) -> (IpAddr, Option<u8>) {
     let full = if ip.is_ipv4() { 32 } else { 128 };
     match target.prefix() {
         p if p < full && ip.is_ipv6() => (ip, Some(p)),
-        _ => st.table.rules().group(ip),
+        _ => crate::table::Rules {
+            ipv6_prefix,
+            ..st.table.rules()
+        }
+        .group(ip),
     }
 }

@@ -527,3 +527,26 @@ fn an_ipv6_network_has_one_page_and_is_removed_by_any_address_in_it() {
     );
     assert!(!env.path("www/ip/2a01-4f8-1-2--_64.html").exists());
 }
+
+#[test]
+fn site_remove_counts_an_address_in_the_network_the_options_file_groups_by() {
+    let env = site_env("");
+    let section = read_options(&env);
+    write_options(&env, "ipv6-prefix = 48\n", &[section]);
+    env.write("auth.log", &tries("2a01:4f8:1:2::77", 8, 0));
+    site_run(&env).ok();
+    assert!(read(&env, "ip/2a01-4f8-1--_48.html").contains("<h1>2a01:4f8:1::/48</h1>"));
+    let out = site_cmd(&env, &["remove", "2a01:4f8:1:9::1", "--reason", "ours"]).ok();
+    assert!(
+        out.stdout()
+            .starts_with("removed 2a01:4f8:1::/48: its page"),
+        "{}",
+        out.stdout()
+    );
+}
+
+/// The `[site]` section of sinks.toml, as `site_env` wrote it.
+fn read_options(env: &Env) -> String {
+    let text = fs::read_to_string(env.path("sinks.toml")).unwrap();
+    text[text.find("[site]").unwrap()..].to_string()
+}
