@@ -64,7 +64,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     // Saved before posting: offsets and tries are never counted twice, and
     // the outbox survives whatever happens while posting.
     st.last_run = Some(record(0, None));
-    let came_back = crate::refresh::came_back(&st, c);
+    let came_back = crate::refresh::came_back(&mut st, c);
     state::save(&c.state, &mut st)?;
     let published = publish::all(&mut st, c, now)?;
     let site = crate::refresh::site(&mut st, c, now, &came_back);

@@ -26,9 +26,20 @@ fn writes_site(c: &RunConfig) -> bool {
 /// The announced attackers this run touched, as their pages would show
 /// them now: taken before the run's first save, which lets the table's
 /// touched attackers go. Empty when the run does not write the site.
-pub fn came_back(st: &State, c: &RunConfig) -> Vec<Announcement> {
+///
+/// The site's own queued entries that the run touched are brought up to
+/// date too: a page is written once a run, so an entry queued by an
+/// earlier run (whose writing failed) must not write its older tries. Only
+/// the site's: the other sinks' posts keep their text for their retries.
+pub fn came_back(st: &mut State, c: &RunConfig) -> Vec<Announcement> {
     if !writes_site(c) {
         return Vec::new();
+    }
+    let site = crate::sink::name_of(SinkName::Site);
+    for p in st.outbox.iter_mut().filter(|p| p.sink == site) {
+        if let Some(a) = st.table.touched(&p.subject.ip) {
+            p.subject = announcement(p.subject.ip, a, &c.privacy, &c.geo);
+        }
     }
     st.table
         .touched_standings()

@@ -550,3 +550,22 @@ fn read_options(env: &Env) -> String {
     let text = fs::read_to_string(env.path("sinks.toml")).unwrap();
     text[text.find("[site]").unwrap()..].to_string()
 }
+
+#[test]
+fn a_page_queued_by_a_run_that_failed_shows_the_tries_of_the_run_that_writes_it() {
+    let mut env = site_env("");
+    env.write("auth.log", &tries(IP, 8, 0));
+    // Nothing can be written under ip/: the site waits in the outbox.
+    fs::write(env.path("www/ip"), "in the way").unwrap();
+    let err = site_run(&env).fails().one_error_line();
+    assert!(
+        err.contains("not a folder") && err.contains("wait in the outbox"),
+        "{err}"
+    );
+    fs::remove_file(env.path("www/ip")).unwrap();
+    env.now = "2026-11-26T12:30:00Z".into();
+    env.append("auth.log", &tries(IP, 3, 20));
+    site_run(&env).ok();
+    assert!(read(&env, &format!("ip/{IP}.html")).contains("<dt>Tries</dt><dd>11</dd>"));
+    assert_eq!(row(&env, IP).unwrap()[3], "11");
+}
