@@ -14,6 +14,9 @@ mod fake_x;
 #[path = "../support/mmdb.rs"]
 mod mmdb;
 
+#[path = "../support/fake_indexnow.rs"]
+mod fake_indexnow;
+
 mod admin;
 mod credentials;
 mod echoes;
@@ -29,6 +32,7 @@ mod refused;
 mod rotation;
 mod scale;
 mod sinks;
+mod site;
 mod summary;
 mod surprises;
 mod survive;
