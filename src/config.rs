@@ -228,6 +228,7 @@ struct FileConfig {
     bluesky: Option<BlueskyConfig>,
     abuseipdb: Option<AbuseIpDbConfig>,
     webhook: Option<WebhookConfig>,
+    site: Option<crate::sink::site::SiteConfig>,
 }
 
 impl FileConfig {
@@ -249,6 +250,7 @@ impl FileConfig {
             bluesky: self.bluesky.clone(),
             abuseipdb: self.abuseipdb.clone(),
             webhook: self.webhook.clone(),
+            site: self.site.clone(),
         }
     }
 

@@ -80,7 +80,14 @@ pub fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
             Some(until) if now < until => 0,
             _ => spec.budget.left(&book, now),
         };
-        for post in plan(&mut st.outbox, name, left, &mut next, now) {
+        for post in plan(
+            &mut st.outbox,
+            name,
+            left,
+            &mut next,
+            now,
+            spec.name.packing(),
+        ) {
             if c.sinks.len() > 1 && !c.json {
                 write!(out, "[{name}] ")?;
             }

@@ -26,6 +26,7 @@ mod refused;
 mod rotation;
 mod scale;
 mod sinks;
+mod site;
 mod summary;
 mod surprises;
 mod survive;

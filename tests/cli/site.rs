@@ -1,0 +1,115 @@
+//! The `site` destination: pages written into a folder, rewritten when an
+//! attacker comes back, rebuilt, removed; its checks.
+
+use std::fs;
+
+use super::sinks::write_options;
+use super::*;
+
+const IP: &str = "45.148.10.5";
+const OTHER: &str = "45.148.10.77";
+const USERS: [&str; 8] = [
+    "oracle",
+    "postgres",
+    "webmaster",
+    "ubuntu",
+    "deploy",
+    "git",
+    "admin",
+    "test",
+];
+
+/// Failed sshd passwords from `ip`, `n` of them, one per user, from minute `minute`.
+fn tries(ip: &str, n: usize, minute: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "Nov 26 10:{minute:02}:{i:02} web01 sshd[{}]: Failed password for invalid user {} from {ip} port {} ssh2\n",
+                1000 + minute * 100 + i,
+                USERS[i % USERS.len()],
+                40000 + i
+            )
+        })
+        .collect()
+}
+
+/// An env whose options file has a `[site]` over `www/`, served at a loopback URL.
+fn site_env(extra: &str) -> Env {
+    let env = Env::new();
+    fs::create_dir(env.path("www")).unwrap();
+    env.write("auth.log", "");
+    write_options(
+        &env,
+        "",
+        &[format!(
+            "[site]\ndir = \"www\"\nurl = \"http://127.0.0.1:9/attacks/\"\n\
+             contact = \"mailto:abuse@example.org\"\ntitle = \"Attacks here\"\n{extra}"
+        )],
+    );
+    env
+}
+
+fn site_run(env: &Env) -> Out {
+    Out(env
+        .run_on_files(&["--config", "sinks.toml", "--sink", "site"])
+        .output()
+        .unwrap())
+}
+
+fn read(env: &Env, rel: &str) -> String {
+    fs::read_to_string(env.path("www").join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The manifest's row of `slug`: its fields by name.
+fn row(env: &Env, slug: &str) -> Option<Vec<String>> {
+    read(env, ".tweet-attacks-site.tsv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').map(String::from).collect::<Vec<_>>())
+        .find(|f| f[1] == slug)
+}
+
+#[test]
+fn a_run_writes_a_page_per_announced_attacker_and_the_site_around_them() {
+    let env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 2, 1)));
+    site_run(&env).ok();
+    let page = read(&env, &format!("ip/{IP}.html"));
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.contains(&format!("<title>{IP}: 8 brute-force")),
+        "{page}"
+    );
+    assert!(
+        page.contains("<code>oracle</code>, <code>postgres</code>"),
+        "{page}"
+    );
+    assert!(page.contains("mailto:abuse@example.org"));
+    let json: Value = serde_json::from_str(&read(&env, &format!("ip/{IP}.json"))).unwrap();
+    assert_eq!(
+        (json["ip"].as_str(), json["tries"].as_u64()),
+        (Some(IP), Some(8))
+    );
+    assert!(
+        !env.path(&format!("www/ip/{OTHER}.html")).exists(),
+        "below the threshold: no page"
+    );
+    let index = read(&env, "index.html");
+    assert!(index.contains(&format!("href=\"ip/{IP}.html\"")), "{index}");
+    assert!(read(&env, "archive/1.html").contains(IP));
+    let sitemap = read(&env, "sitemap.xml");
+    assert!(sitemap.contains(&format!(
+        "<loc>http://127.0.0.1:9/attacks/ip/{IP}.html</loc><lastmod>2026-11-26T12:00:00Z</lastmod>"
+    )));
+    assert!(read(&env, "robots.txt").contains("Sitemap: http://127.0.0.1:9/attacks/sitemap.xml"));
+    assert!(read(&env, "feed.atom").contains(&format!("Brute-force attacker {IP}<")));
+    assert_eq!(row(&env, IP).unwrap()[3], "8");
+    assert_eq!(env.state()["outbox"].as_array().unwrap().len(), 0);
+    // Nothing half-written is left beside them.
+    let stray: Vec<_> = fs::read_dir(env.path("www/ip"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
