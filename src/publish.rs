@@ -17,6 +17,7 @@ use crate::sink::{Post, name_of as sink_name, plan};
 use crate::state::State;
 
 /// What posting did: the posts accepted, and each sink's failure.
+#[derive(Default)]
 pub struct Published {
     pub posted: u64,
     pub failures: Vec<anyhow::Error>,

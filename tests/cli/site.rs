@@ -113,3 +113,28 @@ fn a_run_writes_a_page_per_announced_attacker_and_the_site_around_them() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
 }
+
+#[test]
+fn a_returning_attacker_has_its_page_rewritten_and_its_lastmod_moved() {
+    let mut env = site_env("");
+    env.write("auth.log", &tries(IP, 8, 0));
+    site_run(&env).ok();
+    assert_eq!(row(&env, IP).unwrap()[3..5], ["8", "1795694400"]);
+    let first = read(&env, &format!("ip/{IP}.html"));
+
+    // Nothing new: nothing written again.
+    env.now = "2026-11-26T12:15:00Z".into();
+    site_run(&env).ok();
+    assert_eq!(read(&env, &format!("ip/{IP}.html")), first);
+
+    env.now = "2026-11-26T12:30:00Z".into();
+    env.append("auth.log", &tries(IP, 3, 20));
+    site_run(&env).ok();
+    let row = row(&env, IP).unwrap();
+    assert_eq!(row[3..5], ["11", "1795696200"], "{row:?}");
+    let page = read(&env, &format!("ip/{IP}.html"));
+    assert!(page.contains("<dt>Tries</dt><dd>11</dd>"), "{page}");
+    assert!(read(&env, "sitemap.xml").contains("<lastmod>2026-11-26T12:30:00Z</lastmod>"));
+    let json: Value = serde_json::from_str(&read(&env, &format!("ip/{IP}.json"))).unwrap();
+    assert_eq!(json["tries"], 11);
+}
