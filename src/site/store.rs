@@ -57,6 +57,27 @@ impl Site {
         Ok(())
     }
 
+    /// The same, unless the page on disk already shows `a` as it is (its
+    /// text made at its recorded lastmod is the same), so that a rebuild
+    /// moves the lastmod of the pages it changes only. Whether it wrote.
+    pub fn put_if_changed(&mut self, a: &Announcement, json: &str) -> Result<bool> {
+        let slug = slug::slug(a.ip, a.prefix);
+        if let Some(row) = self.manifest.get(&slug).filter(|r| !r.gone) {
+            let then = Facts {
+                now: row.lastmod,
+                ..self.facts.clone()
+            };
+            let same = self.dir.read(&slug::page_path(&slug)).as_deref()
+                == Some(page::html(a, &slug, &then).as_str())
+                && self.dir.read(&slug::json_path(&slug)).as_deref() == Some(json);
+            if same {
+                return Ok(false);
+            }
+        }
+        self.put(a, json)?;
+        Ok(true)
+    }
+
     /// Deletes the page `slug` and its twin; false if the site has no such page.
     pub fn remove(&mut self, slug: &str) -> Result<bool> {
         let Some(seq) = self.manifest.get(slug).filter(|r| !r.gone).map(|r| r.seq) else {
@@ -87,6 +108,17 @@ impl Site {
         crate::fault::point("site:manifest-written");
         let changed = std::mem::take(&mut self.changed);
         self.derive(Some(&changed))
+    }
+
+    /// Commits what changed, then makes every derived file again: after
+    /// an upgrade, the layout of all of them may have changed.
+    pub fn commit_all(&mut self) -> Result<()> {
+        if !self.changed.is_empty() {
+            self.dir.sync()?;
+            self.save_manifest()?;
+            self.changed.clear();
+        }
+        self.derive(None)
     }
 
     /// Saves the manifest alone, a new generation (IndexNow's answers).

@@ -138,3 +138,89 @@ fn a_returning_attacker_has_its_page_rewritten_and_its_lastmod_moved() {
     let json: Value = serde_json::from_str(&read(&env, &format!("ip/{IP}.json"))).unwrap();
     assert_eq!(json["tries"], 11);
 }
+
+fn site_cmd(env: &Env, args: &[&str]) -> Out {
+    let mut all = vec!["site"];
+    all.extend_from_slice(args);
+    all.extend(["--config", "sinks.toml", "--state", "state.json"]);
+    Out(env.cmd(&all).output().unwrap())
+}
+
+#[test]
+fn rebuild_writes_the_whole_site_from_the_table_and_keeps_unchanged_pages_lastmod() {
+    let mut env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+    // Announced elsewhere first: the site is set up afterwards.
+    env.run(&[]).ok();
+    assert!(!env.path("www/index.html").exists());
+    let out = site_cmd(&env, &["rebuild"]).ok();
+    assert_eq!(
+        out.stdout(),
+        "site: wrote 2 page(s), 0 unchanged; it holds 2 page(s) in www\n"
+    );
+    for ip in [IP, OTHER] {
+        assert!(read(&env, &format!("ip/{ip}.html")).contains(&format!("<h1>{ip}</h1>")));
+        assert!(read(&env, "sitemap.xml").contains(&format!("ip/{ip}.html")));
+    }
+    // Announced in that order: the archive keeps it.
+    let archive = read(&env, "archive/1.html");
+    assert!(
+        archive.find(OTHER).unwrap() < archive.find(&format!("{IP}<")).unwrap(),
+        "{archive}"
+    );
+
+    env.now = "2026-11-27T08:00:00Z".into();
+    fs::remove_file(env.path("www/feed.atom")).unwrap();
+    let out = site_cmd(&env, &["rebuild"]).ok();
+    assert_eq!(
+        out.stdout(),
+        "site: wrote 0 page(s), 2 unchanged; it holds 2 page(s) in www\n"
+    );
+    assert_eq!(row(&env, IP).unwrap()[4], "1795694400", "lastmod kept");
+    assert!(
+        env.path("www/feed.atom").exists(),
+        "derived files made again"
+    );
+}
+
+#[test]
+fn remove_takes_a_page_down_and_no_sink_publishes_the_address_again() {
+    let mut env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+    site_run(&env).ok();
+    let out = site_cmd(&env, &["remove", IP, "--reason", "our own scanner"]).ok();
+    assert_eq!(
+        out.stdout(),
+        format!("removed {IP}: its page and JSON deleted; no sink will publish it again\n")
+    );
+    assert!(!env.path(&format!("www/ip/{IP}.html")).exists());
+    assert!(!env.path(&format!("www/ip/{IP}.json")).exists());
+    for file in ["index.html", "archive/1.html", "sitemap.xml", "feed.atom"] {
+        let text = read(&env, file);
+        assert!(
+            !text.contains(&format!("{IP}<")) && !text.contains(&format!("{IP}.html")),
+            "{file}: {text}"
+        );
+        assert!(text.contains(OTHER), "{file}");
+    }
+    let gone = row(&env, IP).unwrap();
+    assert_eq!(gone[6], "gone", "kept until IndexNow is told");
+    assert_eq!(env.state()["removed"][IP]["reason"], "our own scanner");
+    let again = site_cmd(&env, &["remove", "45.148.10.99", "--reason", "x"]).fails();
+    assert!(
+        again.one_error_line().contains("has no page"),
+        "{}",
+        again.stderr()
+    );
+
+    // Days later the table has forgotten it; it comes back, and is held back.
+    env.now = "2026-11-30T12:00:00Z".into();
+    env.run(&["--retention", "1d"]).ok();
+    assert!(env.state()["table"]["attackers"][IP].is_null(), "forgotten");
+    env.append("auth.log", &tries(IP, 8, 2).replace("Nov 26", "Nov 30"));
+    env.now = "2026-11-30T12:15:00Z".into();
+    let out = env.run(&["--retention", "1d"]).ok();
+    assert_eq!(env.tries(IP), 8, "counted");
+    assert_eq!(out.stdout(), "", "never published again");
+    assert!(!env.path(&format!("www/ip/{IP}.html")).exists());
+}
