@@ -61,7 +61,8 @@ install_packages() {
     [ -x /usr/sbin/nginx ] || need+=(nginx-light)
     command -v tidy >/dev/null || need+=(tidy)
     command -v xmllint >/dev/null || need+=(libxml2-utils)
-    command -v chromium >/dev/null || need+=(chromium)
+    # A font for the screenshots' text (the recommends are not installed).
+    command -v chromium >/dev/null || need+=(chromium fonts-dejavu-core)
     command -v curl >/dev/null || need+=(curl)
     command -v python3 >/dev/null || need+=(python3)
     [ ${#need[@]} -eq 0 ] && return
@@ -540,6 +541,10 @@ check_manifest() { # check_manifest LABEL
 
 # --- 1. A first run over the examples ------------------------------------------
 step
+# Before any run nginx has no key file: verify-credentials must say so.
+tool verify-credentials --sink site
+check "verify-credentials before the key file is served: fails (exit $RC)" test "$RC" -ne 0
+check "verify-credentials before the key file is served: says why" test -s "$WORK/err"
 snapshot "$WORK/snap.before"
 from=$(wc -l <"$NOTICES")
 tool run
@@ -547,6 +552,8 @@ eq "run 1 exits" 0 "$RC"
 check_site "run 1"
 check_manifest "run 1"
 eq "run 1: pages" 3 "$(wc -l <"$WORK/pages.disk")"
+tool verify-credentials --sink site
+eq "verify-credentials once nginx serves the key file" 0 "$RC"
 check_notices "run 1" "$WORK/snap.before" "$from"
 
 # The busiest attacker's page, in a browser.
