@@ -89,6 +89,7 @@ WORK=
 cleanup() {
     [ -n "${victim:-}" ] && kill -KILL "$victim" 2>/dev/null
     [ -n "${fake_pid:-}" ] && kill "$fake_pid" 2>/dev/null
+    [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null
     [ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null
     wait 2>/dev/null
     if [ -n "$WORK" ]; then
@@ -531,6 +532,56 @@ check_notices() {
     say "$label: $(wc -l <"$WORK/changed") pages changed, notices: $(awk '{n += $1} END {print n + 0}' "$WORK/notified")"
 }
 
+# A reader that fetches the site over and over while runs write it: every
+# answer must be a whole file (HTML that ends in </html>, JSON and XML that
+# parse) or a 404, never a part. Its tally goes to $WORK/watch.out.
+watch_start() {
+    rm -f "$WORK/watch.stop"
+    "$PY" - "$URL" "$WORK/watch.stop" >"$WORK/watch.out" 2>&1 <<'EOF' &
+import json, os, re, sys, urllib.error, urllib.request, xml.dom.minidom
+site, stop = sys.argv[1], sys.argv[2]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def get(url):
+    try:
+        with opener.open(url, timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+fetched = bad = 0
+while not os.path.exists(stop):
+    status, sitemap = get(site + "sitemap.xml")
+    urls = [site, site + "sitemap.xml", site + "feed.atom"]
+    urls += re.findall(r"<loc>([^<]*)</loc>", sitemap.decode("utf-8", "replace"))
+    urls += [u[:-5] + ".json" for u in urls if u.endswith(".html")]
+    for u in urls:
+        status, body = get(u)
+        fetched += 1
+        if status == 404:
+            continue
+        try:
+            assert status == 200, status
+            if u.endswith(".json"):
+                json.loads(body)
+            elif u.endswith((".xml", ".atom")):
+                xml.dom.minidom.parseString(body)
+            else:
+                assert body.rstrip().endswith(b"</html>"), "no </html>"
+        except Exception as e:
+            bad += 1
+            print("partial: %s (%s, %d bytes): %r" % (u, status, len(body), e))
+print("fetched %d, partial %d" % (fetched, bad))
+EOF
+    watch_pid=$!
+}
+watch_stop() { # watch_stop LABEL
+    touch "$WORK/watch.stop"
+    wait "$watch_pid" || true
+    watch_pid=
+    { grep '^partial' "$WORK/watch.out" || true; } | head -n 5 | sed 's/^/    /'
+    eq "$1: answers nginx gave in part while the runs wrote ($(tail -n 1 "$WORK/watch.out"))" 0 \
+        "$(grep -c '^partial' "$WORK/watch.out" || true)"
+}
+
 # Manifest rows (pages, not removed ones) == page files.
 check_manifest() { # check_manifest LABEL
     local m=$DIR/.tweet-attacks-site.tsv
@@ -584,6 +635,7 @@ for point in $kills; do
     back_tries=$((back_tries + 2))
     snapshot "$WORK/snap.before"
     from=$(wc -l <"$NOTICES")
+    watch_start
     rm -f "$WORK/paused"
     TWEET_ATTACKS_PAUSE_AT=$point TWEET_ATTACKS_PAUSE_FILE=$WORK/paused TWEET_ATTACKS_NOW=$NOW \
         "$BIN" run --config "$CONF" >"$WORK/victim.out" 2>"$WORK/victim.err" &
@@ -616,6 +668,7 @@ for point in $kills; do
         tool run
         eq "$label: the next run exits" 0 "$RC"
     fi
+    watch_stop "$label"
     check_site "$label"
     check_manifest "$label"
     eq "$label: the page of 203.0.113.45, back with more, shows its tries" "$back_tries" \
