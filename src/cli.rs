@@ -67,8 +67,8 @@ fn sink_name() -> impl TypedValueParser<Value = SinkName> {
 #[derive(Debug, ClapArgs)]
 pub struct RunArgs {
     /// Options file (TOML): any option below, by its long name, plus the
-    /// four twitter-* credentials and the [mastodon], [bluesky], [abuseipdb]
-    /// and [webhook] sections. Must be mode 0600 if it holds secrets.
+    /// four twitter-* credentials and the [mastodon], [bluesky], [abuseipdb],
+    /// [webhook] and [site] sections. Must be mode 0600 if it holds secrets.
     /// [default: $TWEET_ATTACKS_CONFIG, else /etc/tweet-attacks.toml if it
     /// exists; every command finds it the same way]
     #[arg(long, value_name = "FILE")]

@@ -144,6 +144,8 @@ pub struct StatusConfig {
     pub sshd_source: Option<String>,
     /// Each sink `run` would post to, with its budget.
     pub sinks: Vec<SinkSpec>,
+    /// The site destination's folder, when the options file has a `[site]`.
+    pub site_dir: Option<PathBuf>,
 }
 
 /// What `outbox` was asked to do.
@@ -791,6 +793,7 @@ fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
         logs,
         sshd_source,
         sinks: sink_specs(&names, file.max_posts_per_day, file.max_posts_per_run),
+        site_dir: file.site.as_ref().and_then(|s| s.dir.clone()),
     })
 }
 

@@ -4,16 +4,18 @@
 //! manifest are made again if a kill left them behind, and IndexNow is
 //! told of every page changed since it was last told.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::announce::announcement;
 use crate::clock::Secs;
 use crate::config::RunConfig;
+use crate::notice;
 use crate::render::Announcement;
 use crate::sink::SinkName;
+use crate::sink::indexnow::{Answer, Endpoint, submit};
 use crate::sink::site::{SiteSettings, twin};
 use crate::site::Site;
-use crate::site::slug::slug;
+use crate::site::slug::{page_path, slug};
 use crate::state::State;
 
 /// Whether the run writes the site.
@@ -62,10 +64,66 @@ fn rewrite_returning(site: &mut Site, came_back: &[Announcement]) -> Result<()> 
     Ok(())
 }
 
-/// Tells IndexNow of the changed pages (when a key is configured).
-fn notify(_site: &mut Site, _st: &mut State, settings: &SiteSettings, _now: Secs) -> Result<bool> {
-    if settings.key.is_none() {
+/// Tells IndexNow of every page changed (or removed) since it was last
+/// told, when a key is configured and its book lets it send; what it took
+/// is recorded in the manifest, what it said in the state's book. Whether
+/// the book changed. A refusal that parks it, or a failure, fails the run
+/// (the URLs wait for the next); a 429 is said once and waited out.
+fn notify(site: &mut Site, st: &mut State, settings: &SiteSettings, now: Secs) -> Result<bool> {
+    let Some(key) = &settings.key else {
+        return Ok(false);
+    };
+    if !st.indexnow.may_send(now) {
         return Ok(false);
     }
-    Ok(false)
+    let queue: Vec<(String, Secs)> = site
+        .manifest
+        .unnotified()
+        .map(|r| (r.slug.clone(), r.lastmod))
+        .collect();
+    if queue.is_empty() {
+        return Ok(false);
+    }
+    let urls: Vec<String> = queue
+        .iter()
+        .map(|(slug, _)| format!("{}{}", settings.url, page_path(slug)))
+        .collect();
+    let endpoint = Endpoint::new(&settings.indexnow_url, &settings.url, key);
+    crate::fault::point("site:indexnow-before-post");
+    let (taken, stop) = submit(&endpoint, &urls, &st.indexnow, now);
+    crate::fault::point("site:indexnow-answered");
+    for (slug, lastmod) in &queue[..taken] {
+        site.manifest.notified(slug, *lastmod);
+    }
+    if taken > 0 {
+        site.save_notices()?;
+    }
+    let before = st.indexnow.clone();
+    st.indexnow.record(stop.as_ref(), now);
+    let left = queue.len() - taken;
+    match stop {
+        None | Some(Answer::Accepted) => notice::ended(&mut st.notes, WAIT_NOTE),
+        Some(Answer::Wait { .. }) => {
+            let why = st.indexnow.describe(now).unwrap_or_default();
+            notice::once(
+                &mut st.notes,
+                WAIT_NOTE,
+                now,
+                format_args!("IndexNow: {why}; {left} URL(s) wait"),
+            );
+        }
+        Some(Answer::Park(reason)) => {
+            bail!(
+                "IndexNow refused the site's notice, and is held until that is fixed \
+                 (`tweet-attacks outbox retry all` then sends again): {reason}; {left} URL(s) wait"
+            )
+        }
+        Some(Answer::Retry(e)) => {
+            return Err(e.context(format!("IndexNow: {left} URL(s) wait for the next run")));
+        }
+    }
+    Ok(st.indexnow != before || taken > 0)
 }
+
+/// The `State.notes` key of IndexNow's 429.
+const WAIT_NOTE: &str = "indexnow-wait";

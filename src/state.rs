@@ -52,6 +52,9 @@ pub struct State {
     /// took down: no sink ever publishes them again.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub removed: BTreeMap<IpAddr, Removal>,
+    /// IndexNow's bookkeeping: when it may be sent to again, and why not.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub indexnow: crate::sink::indexnow::Book,
     /// The last `run` that saved this state, for `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<RunRecord>,
@@ -76,6 +79,10 @@ impl PartialEq for Saved {
     fn eq(&self, _: &Saved) -> bool {
         true
     }
+}
+
+fn is_default<T: Default + PartialEq>(t: &T) -> bool {
+    *t == T::default()
 }
 
 /// Why and when `site remove` took an attacker down.
@@ -113,6 +120,7 @@ impl Default for State {
             sinks: BTreeMap::new(),
             notes: BTreeMap::new(),
             removed: BTreeMap::new(),
+            indexnow: Default::default(),
             last_run: None,
             saved: Saved::default(),
         }

@@ -22,6 +22,7 @@
 pub mod abuseipdb;
 pub mod bluesky;
 pub mod http;
+pub mod indexnow;
 pub mod mastodon;
 pub mod outbox;
 pub mod ratelimit;

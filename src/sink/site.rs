@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use serde::Deserialize;
 
+use super::indexnow::{self, valid_key};
 use super::outbox::Post;
 use super::seam::{Outcome, Sink};
 use super::section::{Env, Part};
@@ -20,9 +21,6 @@ use crate::clock::Secs;
 use crate::render::Announcement;
 use crate::site::Site;
 use crate::site::page::Facts;
-
-/// IndexNow's shared endpoint, which passes a notice on to every engine that takes part.
-pub const INDEXNOW_DEFAULT: &str = "https://api.indexnow.org/indexnow";
 
 /// `[site]`. Nothing here is secret: the IndexNow key is served in the site itself.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -132,14 +130,9 @@ impl SiteConfig {
             indexnow_url: self
                 .indexnow_url
                 .clone()
-                .unwrap_or_else(|| INDEXNOW_DEFAULT.into()),
+                .unwrap_or_else(|| indexnow::DEFAULT_URL.into()),
         })
     }
-}
-
-/// An IndexNow key: 8 to 128 of a-z, A-Z, 0-9 and `-`.
-fn valid_key(k: &str) -> bool {
-    (8..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// Checks that `url` is an absolute web URL, https (or plain http on a
@@ -220,20 +213,24 @@ impl Sink for SiteSink {
         }
     }
 
-    /// The folder writable, the URLs well formed (`settings` checked them),
-    /// the key valid and served where IndexNow will look for it.
+    /// The four checks, each said: the folder writable; the URL and
+    /// contact well formed and the key valid (`settings` checked those, or
+    /// the sink would not be built); the key file served at its URL.
     fn check(&mut self) -> Result<String> {
         let dir = crate::site::write::SiteDir::open(&self.site.dir)?;
         dir.check_writable()?;
-        let key = match &self.site.key {
-            None => "no IndexNow key".to_string(),
-            Some(_) => "IndexNow key valid".to_string(),
-        };
-        Ok(format!(
-            "{} writable, {} and contact well formed, {key}",
-            self.site.dir.display(),
-            self.site.url
-        ))
+        let mut said = vec![
+            format!("{} writable", self.site.dir.display()),
+            "url and contact well formed".to_string(),
+        ];
+        if let Some(key) = &self.site.key {
+            said.push("IndexNow key valid".into());
+            said.push(indexnow::check_key(
+                &indexnow::key_url(&self.site.url, key),
+                key,
+            )?);
+        }
+        Ok(said.join(", "))
     }
 }
 

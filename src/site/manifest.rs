@@ -85,7 +85,7 @@ impl Manifest {
         });
         row.source = source.to_string();
         row.tries = tries;
-        row.lastmod = now;
+        row.lastmod = changed_at(row, now);
         row.gone = false;
     }
 
@@ -95,7 +95,7 @@ impl Manifest {
         match self.by_slug.get(slug).and_then(|s| self.rows.get_mut(s)) {
             Some(row) if !row.gone => {
                 row.gone = true;
-                row.lastmod = now;
+                row.lastmod = changed_at(row, now);
                 true
             }
             _ => false,
@@ -202,6 +202,16 @@ impl Manifest {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
+    }
+}
+
+/// When a change of `row` made at `now` is dated: `now`, unless IndexNow
+/// was told of a change in this same second, when a second later, so that
+/// this one is told too (a change is told when its lastmod is newer).
+fn changed_at(row: &Row, now: Secs) -> Secs {
+    match row.notified {
+        0 => now,
+        told => now.max(told + 1),
     }
 }
 

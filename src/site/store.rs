@@ -129,10 +129,31 @@ impl Site {
         self.dir.put_durably(manifest::FILE, &text)
     }
 
+    /// The generation of the manifest the derived files show.
+    fn derived_from(&self) -> Option<u64> {
+        let done = self.dir.read(manifest::DERIVED)?;
+        done.trim().parse().ok()
+    }
+
+    /// Saves what IndexNow was told: the manifest, and (as the pages and
+    /// listings are the same) the derived files' mark, if they were current.
+    pub fn save_notices(&mut self) -> Result<()> {
+        let current = self.derived_from() == Some(self.manifest.generation);
+        self.save_manifest()?;
+        match current {
+            true => self.mark_derived(),
+            false => Ok(()),
+        }
+    }
+
+    fn mark_derived(&self) -> Result<()> {
+        let generation = format!("{}\n", self.manifest.generation);
+        self.dir.put(manifest::DERIVED, generation.as_bytes())
+    }
+
     /// Makes the derived files again, whole, when they show an older manifest.
     pub fn catch_up(&mut self) -> Result<()> {
-        let done = self.dir.read(manifest::DERIVED);
-        let done = done.as_deref().and_then(|t| t.trim().parse::<u64>().ok());
+        let done = self.derived_from();
         match done == Some(self.manifest.generation) && self.dir.has("index.html") {
             true => Ok(()),
             false => self.derive(None),
@@ -176,9 +197,6 @@ impl Site {
         }
         self.dir.put("index.html", index::index(m, f).as_bytes())?;
         self.dir.sync()?;
-        self.dir.put(
-            manifest::DERIVED,
-            format!("{}\n", self.manifest.generation).as_bytes(),
-        )
+        self.mark_derived()
     }
 }

@@ -12,6 +12,9 @@ use serde_json::Value;
 #[path = "../support/fake_x.rs"]
 mod fake_x;
 
+#[path = "../support/fake_indexnow.rs"]
+mod fake_indexnow;
+
 mod admin;
 mod credentials;
 mod echoes;

@@ -3,6 +3,7 @@
 
 use std::fs;
 
+use super::fake_indexnow::{FakeIndexNow, StaticFiles};
 use super::sinks::write_options;
 use super::*;
 
@@ -35,18 +36,27 @@ fn tries(ip: &str, n: usize, minute: usize) -> String {
 
 /// An env whose options file has a `[site]` over `www/`, served at a loopback URL.
 fn site_env(extra: &str) -> Env {
+    site_env_at("http://127.0.0.1:9/attacks/", extra)
+}
+
+/// The same, served at `url`.
+fn site_env_at(url: &str, extra: &str) -> Env {
     let env = Env::new();
     fs::create_dir(env.path("www")).unwrap();
     env.write("auth.log", "");
+    site_options(&env, url, extra);
+    env
+}
+
+fn site_options(env: &Env, url: &str, extra: &str) {
     write_options(
-        &env,
+        env,
         "",
         &[format!(
-            "[site]\ndir = \"www\"\nurl = \"http://127.0.0.1:9/attacks/\"\n\
+            "[site]\ndir = \"www\"\nurl = \"{url}\"\n\
              contact = \"mailto:abuse@example.org\"\ntitle = \"Attacks here\"\n{extra}"
         )],
     );
-    env
 }
 
 fn site_run(env: &Env) -> Out {
@@ -223,4 +233,276 @@ fn remove_takes_a_page_down_and_no_sink_publishes_the_address_again() {
     assert_eq!(env.tries(IP), 8, "counted");
     assert_eq!(out.stdout(), "", "never published again");
     assert!(!env.path(&format!("www/ip/{IP}.html")).exists());
+}
+
+const KEY: &str = "f00dCafe-0123-site-key";
+
+/// A site served (its key file only) at a static server, and a fake IndexNow.
+fn indexnow_env() -> (Env, FakeIndexNow, StaticFiles) {
+    let fake = FakeIndexNow::start();
+    let files = StaticFiles::start();
+    files.put(&format!("/attacks/{KEY}.txt"), KEY);
+    let env = site_env_at(
+        &format!("{}/attacks/", files.url()),
+        &format!(
+            "indexnow-key = \"{KEY}\"\nindexnow-url = \"{}\"\n",
+            fake.url()
+        ),
+    );
+    (env, fake, files)
+}
+
+fn status_line(env: &Env, starts: &str) -> String {
+    let out = Out(env
+        .cmd(&["status", "--config", "sinks.toml", "--state", "state.json"])
+        .output()
+        .unwrap())
+    .ok();
+    let text = out.stdout();
+    text.lines()
+        .find(|l| l.trim_start().starts_with(starts))
+        .unwrap_or_else(|| panic!("no {starts:?} in {text}"))
+        .to_string()
+}
+
+#[test]
+fn indexnow_is_told_each_change_once_waits_on_429_and_parks_on_403() {
+    let (mut env, fake, files) = indexnow_env();
+    env.write("auth.log", &tries(IP, 8, 0));
+    site_run(&env).ok();
+    let page = format!("{}/attacks/ip/{IP}.html", files.url());
+    let got = fake.received();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].url_list(), std::slice::from_ref(&page));
+    assert_eq!(got[0].status, 202, "{}", got[0].why);
+    assert_eq!(
+        read(&env, &format!("{KEY}.txt")),
+        KEY,
+        "the key file is served"
+    );
+    let r = row(&env, IP).unwrap();
+    assert_eq!(r[5], r[4], "notified of its lastmod");
+    assert!(status_line(&env, "IndexNow").contains("0 URL(s) to send"));
+
+    // Nothing changed: nothing sent.
+    env.now = "2026-11-26T12:15:00Z".into();
+    site_run(&env).ok();
+    assert_eq!(fake.received().len(), 1);
+
+    // It comes back: told again, once; a 429 first.
+    env.now = "2026-11-26T12:30:00Z".into();
+    env.append("auth.log", &tries(IP, 3, 20));
+    fake.too_many(Some("3600"));
+    let out = site_run(&env).ok();
+    assert!(
+        out.stderr()
+            .contains("IndexNow: waiting until 2026-11-26T13:30:00Z"),
+        "{}",
+        out.stderr()
+    );
+    assert!(status_line(&env, "IndexNow").contains("1 URL(s) to send, waiting until"));
+    env.now = "2026-11-26T12:45:00Z".into();
+    site_run(&env).ok();
+    assert_eq!(fake.received().len(), 2, "waits");
+    env.now = "2026-11-26T13:45:00Z".into();
+    site_run(&env).ok();
+    let got = fake.received();
+    assert_eq!(got.len(), 3);
+    assert_eq!(
+        (got[2].url_list(), got[2].status),
+        (vec![page.clone()], 200)
+    );
+
+    // The key file gone: 403, parked, the run fails saying so, once.
+    files.remove(&format!("/attacks/{KEY}.txt"));
+    env.now = "2026-11-26T14:00:00Z".into();
+    env.append("auth.log", &tries(IP, 2, 40));
+    let err = site_run(&env).fails().one_error_line();
+    assert!(
+        err.contains("IndexNow refused") && !err.contains(KEY),
+        "{err}"
+    );
+    let outbox = Out(env
+        .cmd(&["outbox", "--state", "state.json"])
+        .output()
+        .unwrap())
+    .ok();
+    assert!(
+        outbox
+            .stdout()
+            .contains("IndexNow (the site's notices): parked since"),
+        "{}",
+        outbox.stdout()
+    );
+    env.now = "2026-11-26T14:15:00Z".into();
+    site_run(&env).ok();
+    assert_eq!(fake.received().len(), 4, "parked: nothing sent");
+    files.put(&format!("/attacks/{KEY}.txt"), KEY);
+    Out(env
+        .cmd(&["outbox", "retry", "all", "--state", "state.json"])
+        .output()
+        .unwrap())
+    .ok();
+    site_run(&env).ok();
+    let got = fake.received();
+    assert_eq!((got.len(), got[4].status), (5, 200));
+    assert_eq!(got[4].url_list(), [page]);
+    assert!(status_line(&env, "IndexNow").ends_with("0 URL(s) to send"));
+}
+
+#[test]
+fn a_removed_page_is_told_to_indexnow_by_the_next_run() {
+    let (mut env, fake, _files) = indexnow_env();
+    env.write("auth.log", &tries(IP, 8, 0));
+    site_run(&env).ok();
+    site_cmd(&env, &["remove", IP, "--reason", "dispute"]).ok();
+    assert!(status_line(&env, "IndexNow").contains("1 URL(s) to send"));
+    assert!(status_line(&env, IP).contains("dispute"));
+    env.now = "2026-11-26T12:15:00Z".into();
+    site_run(&env).ok();
+    let got = fake.received();
+    assert_eq!(got.len(), 2);
+    assert!(got[1].url_list()[0].ends_with(&format!("/attacks/ip/{IP}.html")));
+    assert!(row(&env, IP).is_none(), "told, so done with");
+}
+
+#[test]
+fn verify_credentials_checks_the_folder_the_urls_the_key_and_its_file() {
+    let (env, _fake, files) = indexnow_env();
+    let verify = |env: &Env| {
+        Out(env
+            .cmd(&[
+                "verify-credentials",
+                "--config",
+                "sinks.toml",
+                "--sink",
+                "site",
+            ])
+            .output()
+            .unwrap())
+    };
+    let out = verify(&env).ok();
+    assert!(
+        out.stdout()
+            .starts_with("site: www writable, url and contact well formed, IndexNow key valid, "),
+        "{}",
+        out.stdout()
+    );
+    files.remove(&format!("/attacks/{KEY}.txt"));
+    let err = verify(&env).fails().one_error_line();
+    assert!(
+        err.contains("404") && err.contains("<key>") && !err.contains(KEY),
+        "{err}"
+    );
+    let base = format!("{}/attacks/", files.url());
+    for (url, extra, says) in [
+        (
+            base.as_str(),
+            "indexnow-key = \"short\"\n",
+            "indexnow-key must be",
+        ),
+        ("http://example.org/", "", "must be https"),
+        ("https://example.org", "", "must end in /"),
+    ] {
+        site_options(&env, url, extra);
+        let err = verify(&env).fails().one_error_line();
+        assert!(err.contains(says), "{url}: {err}");
+    }
+    write_options(
+        &env,
+        "",
+        &["[site]\ndir = \"www\"\nurl = \"https://e.org/\"\ncontact = \"abuse@e.org\"\n".into()],
+    );
+    assert!(
+        verify(&env)
+            .fails()
+            .one_error_line()
+            .contains("[site] contact")
+    );
+    write_options(
+        &env,
+        "",
+        &[
+            "[site]\ndir = \"nope\"\nurl = \"https://e.org/\"\ncontact = \"mailto:a@e.org\"\n"
+                .into(),
+        ],
+    );
+    assert!(
+        verify(&env)
+            .fails()
+            .one_error_line()
+            .contains("not an existing folder")
+    );
+    fs::remove_dir(env.path("www")).unwrap();
+    fs::write(env.path("www"), "a file").unwrap();
+    site_options(&env, &base, "");
+    assert!(
+        verify(&env)
+            .fails()
+            .one_error_line()
+            .contains("not an existing folder")
+    );
+}
+
+#[test]
+fn a_kill_anywhere_in_the_site_is_finished_by_the_next_run() {
+    for point in ["site:pages-written", "site:manifest-written"] {
+        let mut env = site_env("");
+        env.write("auth.log", &tries(IP, 8, 0));
+        let cmd = env.run_on_files(&["--config", "sinks.toml", "--sink", "site"]);
+        kill_at(&env, cmd, point);
+        assert!(
+            !env.path("www/index.html").exists(),
+            "{point}: derived files come last"
+        );
+        let manifest = env.path("www/.tweet-attacks-site.tsv").exists();
+        assert_eq!(manifest, point == "site:manifest-written");
+        env.now = "2026-11-26T12:15:00Z".into();
+        site_run(&env).ok();
+        assert!(
+            read(&env, "index.html").contains(&format!("ip/{IP}.html")),
+            "{point}"
+        );
+        assert!(
+            read(&env, "sitemap.xml").contains(&format!("ip/{IP}.html")),
+            "{point}"
+        );
+        assert_eq!(row(&env, IP).unwrap()[3], "8", "{point}");
+        assert_eq!(
+            env.state()["outbox"].as_array().unwrap().len(),
+            0,
+            "{point}"
+        );
+    }
+}
+
+#[test]
+fn derived_files_a_kill_left_behind_are_made_again_by_the_next_run() {
+    let mut env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+    site_run(&env).ok();
+    let mut cmd = env.cmd(&[
+        "site",
+        "remove",
+        IP,
+        "--reason",
+        "dispute",
+        "--config",
+        "sinks.toml",
+        "--state",
+        "state.json",
+    ]);
+    cmd.stdout(std::process::Stdio::null());
+    kill_at(&env, cmd, "site:manifest-written");
+    assert!(
+        read(&env, "index.html").contains(&format!("{IP}.html")),
+        "not yet"
+    );
+    env.now = "2026-11-26T12:15:00Z".into();
+    site_run(&env).ok();
+    assert!(!read(&env, "index.html").contains(&format!("{IP}.html")));
+    assert!(!read(&env, "sitemap.xml").contains(&format!("{IP}.html")));
+    // Said again, the removal is recorded.
+    site_cmd(&env, &["remove", IP, "--reason", "dispute"]).ok();
+    assert_eq!(env.state()["removed"][IP]["reason"], "dispute");
 }
