@@ -14,7 +14,6 @@ use crate::config::{SiteAction, SiteCommandConfig};
 use crate::decide::Net;
 use crate::scope::is_global;
 use crate::sink::site::twin;
-use crate::site::slug::slug;
 use crate::state::{self, Removal, State};
 
 pub fn run(c: &SiteCommandConfig, now: Secs) -> Result<()> {
@@ -82,7 +81,7 @@ fn remove(
         None => ip.to_string(),
     };
     let mut site = c.site.open(now)?;
-    let had_page = site.remove(&slug(ip, prefix))?;
+    let had_page = site.remove((ip, prefix))?;
     if !had_page && st.table.get(&ip).is_none_or(|a| a.announced.is_none()) {
         bail!("{source} has no page, and was never announced: nothing to remove");
     }

@@ -33,8 +33,8 @@ fn table(out: &mut String, rows: &mut dyn Iterator<Item = &Row>, up: &str) -> us
         let _ = writeln!(
             out,
             "<tr><td><a href=\"{up}{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-            super::slug::page_path(&r.slug),
-            esc(&r.source),
+            super::slug::page_path(&r.slug()),
+            esc(&r.source()),
             r.tries,
             time(r.lastmod)
         );
@@ -137,7 +137,7 @@ mod tests {
         let a1 = archive(&m, 1, &f);
         assert!(a1.contains("198.51.0.1<") && a1.contains("198.51.0.100<"));
         assert!(!a1.contains("198.51.0.101<"));
-        m.remove("198.51.0.1", 2_000_000_000);
+        m.remove(("198.51.0.1".parse().unwrap(), None), 2_000_000_000);
         let a1 = archive(&m, 1, &f);
         assert!(
             !a1.contains("198.51.0.1<") && a1.contains("198.51.0.100<"),
