@@ -28,7 +28,8 @@ for want in \
     "-rw-------.*./etc/tweet-attacks.toml$" \
     "./usr/share/man/man1/tweet-attacks.1" \
     "./usr/share/bash-completion/completions/tweet-attacks$" \
-    "./usr/share/doc/tweet-attacks/"; do
+    "./usr/share/doc/tweet-attacks/README$" \
+    "./usr/share/doc/tweet-attacks/REFERENCE$"; do
   if ! grep -Eq -- "$want" <<<"$listing"; then
     echo "deb: missing $want" >&2
     status=1

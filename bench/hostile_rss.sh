@@ -2,7 +2,7 @@
 # Peak RSS on logs an attacker writes to be expensive: user names as long as
 # a line may be (64 KiB), and as long as rsyslog lets through (7.9 KB).
 # Prints one row per input and command: peak RSS from GNU time (Debian
-# package "time"). The README promises under 64 MiB whatever the input.
+# package "time"). doc/REFERENCE.md promises under 64 MiB whatever the input.
 #
 #   bench/hostile_rss.sh [path/to/tweet-attacks]
 set -eu

@@ -47,6 +47,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut st = state::load_as(&c.state, lock.as_ref())?;
     st.table.set_rules(c.rules);
     notice::ended(&mut st.notes, UNCONFIGURED);
+    c.geo.note_stale(&mut st.notes, now);
     drop_internal(&mut st);
     if let Err(e) = gather::read_logs(c, &mut st, now, |st| save_stage(c, st, now)) {
         if !c.dry_run {
@@ -116,7 +117,7 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
         }
         Ok::<_, std::convert::Infallible>(())
     };
-    let Ok(()) = each_due(&st.table, &queued, &c.policy, &c.privacy, queue);
+    let Ok(()) = each_due(&st.table, &queued, &c.policy, &c.privacy, &c.geo, queue);
 }
 
 /// Forgets attackers idle past the retention, then the least recent past

@@ -1,4 +1,5 @@
-//! Time: the run's pinned "now", syslog timestamp decoding and RFC 3339 output.
+//! Time: the run's pinned "now", syslog timestamp decoding, RFC 3339 output,
+//! and spans said for humans (`span`, the one rounding rule of every view).
 //!
 //! Log timestamps are decoded by hand on the hot path (a few integer ops per
 //! line); only the local-time conversion of year-less syslog stamps goes
@@ -297,6 +298,25 @@ fn pad_day<const N: usize>(b: &[u8], day: usize) -> Option<[u8; N]> {
     })
 }
 
+/// A span as people say it, "59 s", "116 min", "3 h", "4 days": the one
+/// way every post, feed and screen says how long something took.
+///
+/// The rule: seconds under 2 minutes, exactly; else the nearest whole
+/// minute (halves up) while that is under 120; else the nearest whole hour
+/// while that is under 48; else the nearest whole day. So a span is never
+/// more than half its unit off (2 h 44 min is "3 h", not "2 h"), a unit is
+/// always said at least twice ("2 h", never "1 h" or "0 min"), and a longer
+/// span never reads shorter. A negative span (a clock set back) is 0 s.
+pub fn span(secs: Secs) -> String {
+    let nearest = |unit: Secs| secs.saturating_add(unit / 2) / unit;
+    match secs.max(0) {
+        s if s < 120 => format!("{s} s"),
+        _ if nearest(60) < 120 => format!("{} min", nearest(60)),
+        _ if nearest(3600) < 48 => format!("{} h", nearest(3600)),
+        _ => format!("{} days", nearest(86_400)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +333,79 @@ mod tests {
         );
         assert!(parse_rfc3339("2026-13-01T00:00:00Z").is_err());
         assert!(parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn spans_round_to_the_nearest_unit() {
+        let said = [
+            (-5, "0 s"),
+            (0, "0 s"),
+            (59, "59 s"),
+            (119, "119 s"),
+            (120, "2 min"),
+            (149, "2 min"),
+            (150, "3 min"),
+            (3600, "60 min"),
+            (116 * 60, "116 min"),
+            (119 * 60 + 29, "119 min"),
+            (119 * 60 + 30, "2 h"),
+            (2 * 3600 + 44 * 60, "3 h"),
+            (5 * 3600, "5 h"),
+            (47 * 3600 + 29 * 60, "47 h"),
+            (47 * 3600 + 30 * 60, "2 days"),
+            (3 * 86_400, "3 days"),
+            (5 * 86_400 + 18 * 3600 + 50 * 60, "6 days"),
+        ];
+        for (secs, words) in said {
+            assert_eq!(span(secs), words, "{secs} s");
+        }
+    }
+
+    /// `span`'s words read back as seconds: the number times its unit.
+    fn said_secs(words: &str) -> Secs {
+        let (n, unit) = words.split_once(' ').unwrap();
+        let unit = match unit {
+            "s" => 1,
+            "min" => 60,
+            "h" => 3600,
+            "days" => 86_400,
+            other => panic!("unit {other}"),
+        };
+        n.parse::<Secs>().unwrap() * unit
+    }
+
+    /// The words of `s` checked: none is off by more than half its unit,
+    /// and a unit is said at least twice (never "0 min", never "1 h").
+    fn near(s: Secs) -> Result<(), String> {
+        let words = span(s);
+        let said = said_secs(&words);
+        let unit = said_secs(&format!("1 {}", words.split_once(' ').unwrap().1));
+        match (said - s).abs() * 2 <= unit && (s < 2 || said >= 2 * unit) {
+            true => Ok(()),
+            false => Err(format!("{s} s said {words}")),
+        }
+    }
+
+    /// Every second of the first four days, where the units change: a
+    /// longer span never reads shorter.
+    #[test]
+    fn spans_are_monotone_where_units_change() {
+        let mut before = 0;
+        for s in 0..=4 * 86_400 {
+            let said = said_secs(&span(s));
+            assert!(said >= before, "{s} s said {}", span(s));
+            near(s).unwrap();
+            before = said;
+        }
+    }
+
+    proptest::proptest! {
+        /// And over years: a longer span never reads shorter, and each is near.
+        #[test]
+        fn spans_are_monotone_and_near(s in 0i64..40 * 365 * 86_400, d in 0i64..200_000) {
+            proptest::prop_assert!(said_secs(&span(s)) <= said_secs(&span(s + d)));
+            near(s).map_err(proptest::test_runner::TestCaseError::fail)?;
+        }
     }
 
     #[test]

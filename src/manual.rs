@@ -106,8 +106,8 @@ The options file. Every command finds it the same way: \fB\-\-config\fR
 \fIFILE\fR, else \fB$TWEET_ATTACKS_CONFIG\fR, else this file if it exists; a
 command that needs none works without one. It holds any \fBrun\fR option by its
 long name, the four \fBtwitter\-*\fR credentials and the [mastodon],
-[bluesky], [abuseipdb], [webhook] and [site] sections. It must be mode 0600 when
-it holds secrets.
+[bluesky], [abuseipdb], [webhook], [site] and [geoip] sections. It must
+be mode 0600 when it holds secrets.
 .TP
 \fI/var/lib/tweet\-attacks/state.json\fR
 The state: each log's read position, the attacker table, the outbox, the
@@ -205,6 +205,38 @@ told at the next run, and no sink ever publishes the address again
 (\fBstatus\fR lists it).
 "#;
 
+const GEOIP: &str = r#".SH WHO HOLDS AN ADDRESS
+With MaxMind DB (\fI.mmdb\fR) files, \fBrun\fR, \fBreplay\fR, \fBshow\fR
+and \fBexport\fR name who holds each attacker's address: the AS number, the
+AS name and the country. Name them in the options file,
+.PP
+.nf
+[geoip]
+asn = "/var/lib/tweet\-attacks/asn.mmdb"
+country = "/var/lib/tweet\-attacks/country.mmdb"
+.fi
+.PP
+or with \fB\-\-geoip\-asn\fR \fIFILE\fR and \fB\-\-geoip\-country\fR
+\fIFILE\fR, which win over the file (\fBreplay\fR reads no options file:
+flags only). Either may be left out. The layouts of GeoLite2\-ASN and
+GeoLite2\-Country, DB\-IP's ASN Lite and Country Lite, and IPinfo Lite
+(AS and country in one file, given as either) are read. A network counted
+as one attacker is looked up by the first address seen in it.
+.PP
+A post names the owner when known, within every sink's limit, the AS name
+cut first (\fISSH brute force from 203.0.113.45 (AS64500 Example Net, NL):
+12 tries\fR and so on). \fB\-\-json\fR lines, webhook payloads, \fBshow\fR (an OWNER
+column, and \fB\-\-json\fR) and \fBexport \-\-format csv|json\fR add the
+fields \fBasn\fR, \fBas_org\fR and \fBcountry\fR, each only when known.
+The owner is fixed when an attacker is announced: a retried post keeps its text.
+.PP
+A database that is missing, unreadable or not a MaxMind DB file is an error
+that names it (status 1). One built more than 90 days ago is said once on
+standard error by \fBrun\fR (remembered in the state until it is
+refreshed), by \fBshow\fR and \fBexport\fR unless a run has said it, and
+by every \fBreplay\fR: stale data misattributes. Refresh monthly from cron.
+"#;
+
 const ENVIRONMENT: &str = r#".SH ENVIRONMENT
 .TP
 \fBTWITTER_CONSUMER_KEY\fR, \fBTWITTER_CONSUMER_SECRET\fR, \fBTWITTER_ACCESS_TOKEN\fR, \fBTWITTER_ACCESS_TOKEN_SECRET\fR
@@ -248,7 +280,9 @@ tweet\-attacks replay /var/log/auth.log.2.gz /var/log/auth.log.1 /var/log/auth.l
 tweet\-attacks run \-\-config /etc/tweet\-attacks.toml \-\-dry\-run
 tweet\-attacks status
 tweet\-attacks show \-\-since 1h \-\-min\-tries 20
+tweet\-attacks show \-\-wide 2001:db8:1:2::77
 tweet\-attacks export \-\-format blocklist \-\-out /etc/nftables.d/attackers.txt
+tweet\-attacks show \-\-geoip\-asn asn.mmdb \-\-geoip\-country country.mmdb
 tweet\-attacks site remove 198.51.100.7 \-\-reason "our own scanner"
 tweet\-attacks man | man \-l \-
 .fi
@@ -299,6 +333,7 @@ pub fn page() -> String {
     }
     out.push_str(SITE);
     out.push_str(FILES);
+    out.push_str(GEOIP);
     out.push_str(ENVIRONMENT);
     out.push_str(EXIT_STATUS);
     out.push_str(EXAMPLES);
@@ -328,9 +363,33 @@ mod tests {
             }
         }
         assert!(!page.contains("\\-\\-lock\\-wait") && !page.contains("\\-\\-now"));
-        for section in ["NAME", "SYNOPSIS", "FILES", "EXIT STATUS", "SEE ALSO"] {
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "FILES",
+            "WHO HOLDS AN ADDRESS",
+            "EXIT STATUS",
+            "SEE ALSO",
+        ] {
             assert!(page.contains(&format!(".SH {section}")), "{section}");
         }
+    }
+
+    #[test]
+    fn show_says_what_it_takes_and_how_to_see_everything() {
+        let page = page();
+        let show = &page[page.find(".SS \"tweet\\-attacks show\"").unwrap()..];
+        let show = &show[..show.find(".SS \"tweet\\-attacks status\"").unwrap()];
+        for words in [
+            "CIDR",
+            "tracked network",
+            "\\-\\-wide or \\-\\-json print everything",
+            "+N",
+            "80 columns",
+        ] {
+            assert!(show.contains(words), "{words}");
+        }
+        assert!(page.contains("tweet\\-attacks show \\-\\-wide 2001:db8:1:2::77\n"));
     }
 
     #[test]

@@ -33,7 +33,14 @@ pub fn came_back(st: &State, c: &RunConfig) -> Vec<Announcement> {
     st.table
         .touched_standings()
         .filter(|s| s.announced && !st.removed.contains_key(&s.ip))
-        .filter_map(|s| Some(announcement(s.ip, &*st.table.get(&s.ip)?, &c.privacy)))
+        .filter_map(|s| {
+            Some(announcement(
+                s.ip,
+                &*st.table.get(&s.ip)?,
+                &c.privacy,
+                &c.geo,
+            ))
+        })
         .collect()
 }
 

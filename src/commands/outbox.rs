@@ -36,8 +36,11 @@ pub struct SinkStatus {
     /// Posts accepted in the last 24 hours, and the daily limit (None: none).
     pub posted_24h: usize,
     pub per_day: Option<usize>,
-    /// Posts the next run may make (None: no limit).
+    /// Posts the daily limit leaves (None: no daily limit).
     pub left_today: Option<usize>,
+    /// Posts the next run may make, by the quarter rule or an explicit
+    /// per-run limit (None: no limit); 0 while a rate limit lasts.
+    pub next_run: Option<usize>,
 }
 
 impl SinkStatus {
@@ -63,7 +66,7 @@ pub fn sink_status(st: &State, name: &str, spec: Option<&SinkSpec>, now: Secs) -
     let posted_24h = book.recent.iter().filter(|t| **t > now - 86_400).count();
     let blocked = book.blocked_until.filter(|t| *t > now);
     let budget = spec.map(|s| s.budget);
-    let left = budget.and_then(|b| (b.per_day.is_some() || b.per_run.is_some()).then_some(b));
+    let limited = budget.filter(|b| b.per_day.is_some() || b.per_run.is_some());
     SinkStatus {
         sink: name.to_string(),
         waiting: waiting.len(),
@@ -73,9 +76,12 @@ pub fn sink_status(st: &State, name: &str, spec: Option<&SinkSpec>, now: Secs) -
         blocked_by: blocked.and(book.blocked_by.clone()),
         posted_24h,
         per_day: budget.and_then(|b| b.per_day),
-        left_today: match blocked {
+        left_today: budget
+            .filter(|b| b.per_day.is_some())
+            .map(|b| b.left_today(&book, now)),
+        next_run: match blocked {
             Some(_) => Some(0),
-            None => left.map(|b| b.left(&book, now)),
+            None => limited.map(|b| b.left(&book, now)),
         },
     }
 }

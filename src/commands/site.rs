@@ -52,7 +52,7 @@ fn rebuild(st: &State, c: &SiteCommandConfig, now: Secs) -> Result<String> {
     let (mut written, mut same) = (0, 0);
     for (_, ip) in order {
         let Some(a) = st.table.get(&ip) else { continue };
-        let public = announcement(ip, &a, &c.privacy);
+        let public = announcement(ip, &a, &c.privacy, &c.geo);
         match site.put_if_changed(&public, &twin(&public))? {
             true => written += 1,
             false => same += 1,

@@ -15,7 +15,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::outbox::{ParkedPost, SinkStatus, parked_posts, sink_status};
-use crate::clock::{Secs, format_rfc3339};
+use crate::clock::{Secs, format_rfc3339, span};
 use crate::config::StatusConfig;
 use crate::saved::{UNCONFIGURED, view};
 use crate::source::LogPos;
@@ -221,10 +221,10 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
         Some(r) => put_line(
             out,
             format_args!(
-                "last run   {}, ended {} ({} s), {} post(s), {}",
+                "last run   {}, ended {} ({}), {} post(s), {}",
                 r.started,
                 r.ended,
-                r.seconds,
+                span(r.seconds),
                 r.posted,
                 r.error
                     .as_deref()
@@ -322,14 +322,17 @@ fn print_sinks(sinks: &[SinkStatus], out: &mut impl Write) -> io::Result<()> {
         if let Some(d) = k.per_day {
             line.push_str(&format!(", {} of {d} posted in 24 h", k.posted_24h));
         }
-        match (&k.blocked_until, k.left_today) {
+        if let (Some(n), None) = (k.left_today, &k.blocked_until) {
+            line.push_str(&format!(", {n} left today"));
+        }
+        match (&k.blocked_until, k.next_run) {
             (Some(t), _) => {
                 line.push_str(&format!(", blocked until {t}"));
                 if let Some(by) = &k.blocked_by {
                     line.push_str(&format!(" ({by})"));
                 }
             }
-            (None, Some(n)) => line.push_str(&format!(", {n} left now")),
+            (None, Some(n)) => line.push_str(&format!(", at most {n} next run")),
             (None, None) => {}
         }
         put_line(out, format_args!("{line}"))?;
@@ -361,6 +364,10 @@ fn print_parked_and_notes(s: &Status, out: &mut impl Write) -> io::Result<()> {
         for n in &s.notes {
             let what = match n.key.as_str() {
                 UNCONFIGURED => "not configured: run idles (see `run` without --if-configured)",
+                "geoip-asn-stale" => "the GeoIP ASN database is over 90 days old: refresh it",
+                "geoip-country-stale" => {
+                    "the GeoIP country database is over 90 days old: refresh it"
+                }
                 k => k,
             };
             put_line(out, format_args!("  {what} (since {})", n.since))?;
@@ -464,8 +471,8 @@ mod tests {
         let x = &s.sinks[0];
         assert_eq!((x.sink.as_str(), x.waiting, x.parked), ("twitter", 1, 0));
         assert_eq!(
-            (x.posted_24h, x.per_day, x.left_today),
-            (1, Some(17), Some(0))
+            (x.posted_24h, x.per_day, x.left_today, x.next_run),
+            (1, Some(17), Some(16), Some(0))
         );
         assert_eq!(x.blocked_by.as_deref(), Some("x-user-limit-24hour"));
         let m = s.sinks.iter().find(|k| k.sink == "mastodon").unwrap();
@@ -487,6 +494,18 @@ mod tests {
             text.contains(
                 "7      mastodon   203.0.113.2 since 1970-01-01T00:06:40Z: 422 Validation failed"
             ),
+            "{text}"
+        );
+
+        // The block over: what the day leaves, and the next run's quarter of it.
+        let s = build(&c, &st, now + 3601);
+        let x = &s.sinks[0];
+        assert_eq!((x.left_today, x.next_run), (Some(16), Some(4)));
+        let mut text = Vec::new();
+        print(&s, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("1 of 17 posted in 24 h, 16 left today, at most 4 next run\n"),
             "{text}"
         );
     }

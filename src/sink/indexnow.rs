@@ -80,8 +80,9 @@ pub fn key_url(site_url: &str, key: &str) -> String {
     format!("{site_url}{key}.txt")
 }
 
-/// Where to send, and what to say who we are.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where to send, and what to say who we are. Its Debug output shows
+/// `<key>` for the key, as messages do.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// indexnow-url, default `DEFAULT_URL`.
     pub url: String,
@@ -102,6 +103,26 @@ impl Endpoint {
             key: key.to_owned(),
             key_location: key_url(site_url, key),
         }
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &without_key(&self.url, &self.key))
+            .field("host", &self.host)
+            .field("key", &"<key>")
+            .field("key_location", &without_key(&self.key_location, &self.key))
+            .finish()
+    }
+}
+
+/// `text` with `<key>` in place of the key: how a message shows the key
+/// file's URL.
+fn without_key(text: &str, key: &str) -> String {
+    match key.is_empty() {
+        true => text.to_owned(),
+        false => text.replace(key, "<key>"),
     }
 }
 
@@ -241,7 +262,7 @@ fn meaning(reply: &Reply, ep: &Endpoint, book: &Book, now: Secs, secrets: &Secre
         403 => park(format!(
             "403 key not valid: IndexNow found no key file at keyLocation, or one \
              holding a different key (check {})",
-            ep.key_location.replace(&ep.key, "<key>")
+            without_key(&ep.key_location, &ep.key)
         )),
         422 => park(format!(
             "422 unprocessable: a URL is not on host {} or not under keyLocation's \
@@ -457,10 +478,7 @@ impl Book {
 /// a different key. No message quotes the key: its URL shows `<key>`.
 pub fn check_key(key_url: &str, key: &str) -> Result<String> {
     let secrets = Secrets::new([key]);
-    let shown = match key.is_empty() {
-        true => key_url.to_owned(),
-        false => key_url.replace(key, "<key>"),
-    };
+    let shown = without_key(key_url, key);
     let fail = |msg: String| secrets.error(format_args!("the IndexNow key file at {shown} {msg}"));
     let mut response = agent(CONNECT_TIMEOUT, GLOBAL_TIMEOUT)
         .get(key_url)
@@ -540,6 +558,11 @@ mod tests {
         assert_eq!(
             ep.key_location,
             "https://u:p@example.org:8443/attacks/k3y-0123.txt"
+        );
+        let shown = format!("{ep:?}");
+        assert!(
+            !shown.contains("k3y-0123") && shown.contains("/attacks/<key>.txt"),
+            "{shown}"
         );
         assert_eq!(host_name("http://[::1]:8080/a/"), "[::1]");
         assert_eq!(host_name("http://[::1]/a/"), "[::1]");

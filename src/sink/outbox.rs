@@ -57,7 +57,44 @@ pub struct SinkBook {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     pub per_day: Option<usize>,
+    /// Posts in one run; None: by the quarter rule of `run_share` when
+    /// there is a daily limit, else no limit.
     pub per_run: Option<usize>,
+}
+
+/// The posts one run may make of the `left` the last 24 hours leave of a
+/// daily limit: a quarter, rounded up, so at least one while any is left
+/// (17 → 5, 4 → 1, 1 → 1, 0 → 0). The first run over a backlog would
+/// otherwise spend the whole day's budget, and for 24 hours no new attacker
+/// could be posted; a quarter of what is left keeps posts for the runs
+/// after it, and rounding up still lets the last post of the day be made.
+pub fn run_share(left: usize) -> usize {
+    left.div_ceil(4)
+}
+
+/// The posts a daily limit of `per_day` allows now by its pace, given when
+/// the last 24 hours' posts were made: a bucket that holds a first run's
+/// share (`run_share(per_day)`) and fills again at `per_day` a day. The
+/// quarter rule alone lets every run take a quarter of what is left, so a
+/// backlog spends 17 in eight runs (5, 3, 3, 2, 1, 1, 1, 1: two hours of
+/// cron), and then nothing can be posted for 22 hours; at this pace the
+/// first run still posts 5, and the rest come one every 85 minutes, so the
+/// day's budget lasts the day. Computed from the times alone: for every
+/// recent post, the posts since it (itself included) and this run's may
+/// not pass the bucket plus what it has earned since.
+fn paced(per_day: usize, recent: &[Secs], now: Secs) -> usize {
+    let burst = run_share(per_day) as i128;
+    let mut since: Vec<Secs> = recent
+        .iter()
+        .copied()
+        .filter(|t| *t > now - 86_400 && *t <= now)
+        .collect();
+    since.sort_unstable_by(|a, b| b.cmp(a));
+    let allowed = since.iter().enumerate().fold(burst, |allowed, (i, t)| {
+        let earned = i128::from(now - t) * per_day as i128 / 86_400;
+        allowed.min(burst + earned - (i as i128 + 1))
+    });
+    allowed.max(0) as usize
 }
 
 impl Budget {
@@ -66,11 +103,26 @@ impl Budget {
         per_run: None,
     };
 
-    /// Posts allowed now, given what the last 24 hours used.
-    pub fn left(&self, book: &SinkBook, now: Secs) -> usize {
+    /// Posts the daily limit leaves, given what the last 24 hours used
+    /// (`usize::MAX`: no daily limit).
+    pub fn left_today(&self, book: &SinkBook, now: Secs) -> usize {
         let used = book.recent.iter().filter(|t| **t > now - 86_400).count();
-        let day = self.per_day.map_or(usize::MAX, |d| d.saturating_sub(used));
-        day.min(self.per_run.unwrap_or(usize::MAX))
+        self.per_day.map_or(usize::MAX, |d| d.saturating_sub(used))
+    }
+
+    /// Posts this run may make now: an explicit `per_run` if one was given,
+    /// else `run_share` of what today leaves. The quarter rule follows any
+    /// daily limit, not a sink's name: a daily limit is a budget that one
+    /// run can spend for the whole day, whatever the sink. Only X has one
+    /// today; the other sinks are paced by their services' rate limits.
+    pub fn left(&self, book: &SinkBook, now: Secs) -> usize {
+        let day = self.left_today(book, now);
+        let run = match (self.per_run, self.per_day) {
+            (Some(n), _) => n,
+            (None, Some(d)) => run_share(day).min(paced(d, &book.recent, now)),
+            (None, None) => usize::MAX,
+        };
+        day.min(run)
     }
 }
 
@@ -105,7 +157,9 @@ impl Post {
 ///
 /// Parked entries are left out. Entries already batched go first, as they were. The rest go one per
 /// post, most tries first, while the budget lasts; when more are due than
-/// posts remain, several are packed into each post rather than dropping any.
+/// posts remain, each post carries as many as fit its length limit, most
+/// tries first, rather than dropping any: the fewest posts of the budget are
+/// spent, and what is left of it waits for the attackers of later runs.
 /// Whatever does not fit waits for the next budget. A new batch is made at
 /// `now`.
 pub fn plan(
@@ -162,7 +216,10 @@ pub fn plan(
     if slots == 0 || fresh.is_empty() {
         return posts;
     }
-    let per_post = fresh.len().div_ceil(slots);
+    let per_post = match fresh.len() > slots {
+        true => fresh.len(),
+        false => 1,
+    };
     let mut rest = &fresh[..];
     let packed = |outbox: &[Pending], group: &[usize]| {
         let group: Vec<&Announcement> = group.iter().map(|&i| &outbox[i].subject).collect();
@@ -171,8 +228,8 @@ pub fn plan(
     while !rest.is_empty() && posts.len() < left {
         // The most of `per_post` that fit, counted up: a packed text only
         // grows with each one added, and a post holds about ten. Counting
-        // down from `per_post` (4,700 when 80,000 share 17 posts) rendered
-        // thousands of groups per post.
+        // down from `per_post` (80,000 due) would render thousands of
+        // groups per post.
         let most = per_post.min(rest.len());
         let mut take = 1;
         let mut text = packed(outbox, &rest[..1]).expect("one always fits");
@@ -280,17 +337,22 @@ mod tests {
 
     #[test]
     fn packs_when_more_are_due_than_posts_remain_and_drops_none() {
-        let mut outbox: Vec<Pending> = (1..=7)
+        let mut outbox: Vec<Pending> = (1..=30)
             .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
             .collect();
         let mut next = 0;
         let posts = plan(&mut outbox, "twitter", 3, &mut next, 100, Packing::Text);
         assert_eq!(posts.len(), 3);
         let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
-        assert_eq!(counts, [3, 3, 1]);
-        assert_eq!(posts[0].subjects[0].tries, 17, "most tries first");
-        assert!(posts[0].text.contains("203.0.113.7") && posts[0].text.contains("203.0.113.5"));
-        assert!(outbox.iter().all(|p| p.batch.is_some()), "all seven placed");
+        assert!(counts.iter().all(|&n| n > 1), "{counts:?}");
+        assert_eq!(posts[0].subjects[0].tries, 40, "most tries first");
+        assert!(posts[0].text.contains("203.0.113.30") && posts[0].text.contains("203.0.113.29"));
+        let placed: usize = counts.iter().sum();
+        assert_eq!(
+            outbox.iter().filter(|p| p.batch.is_some()).count(),
+            placed,
+            "the rest waits, unbatched"
+        );
 
         // Nothing posted: the next plan rebuilds exactly the same texts.
         let texts: Vec<String> = posts.iter().map(|p| p.text.clone()).collect();
@@ -301,6 +363,18 @@ mod tests {
             again, texts,
             "saved batches keep their text; the newcomer waits"
         );
+    }
+
+    #[test]
+    fn a_few_more_than_posts_left_share_one_post() {
+        let mut outbox: Vec<Pending> = (1..=7)
+            .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
+            .collect();
+        let mut next = 0;
+        let posts = plan(&mut outbox, "twitter", 5, &mut next, 100, Packing::Text);
+        let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
+        assert_eq!(counts, [7], "as tightly as 280 allows, not one post each");
+        assert!(outbox.iter().all(|p| p.batch == Some(0)));
     }
 
     #[test]
@@ -326,10 +400,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Each post holds the most of its share that fit, in the order of
-        /// most tries first: what counting down from the share gave.
+        /// One post each when all fit the posts left; else each post holds
+        /// as many as fit, in the order of most tries first.
         #[test]
-        fn each_post_packs_the_most_of_its_share_that_fit(
+        fn each_post_packs_the_most_that_fit(
             tries in proptest::collection::vec(6u64..100_000, 1..300),
             left in 1usize..20,
         ) {
@@ -342,18 +416,20 @@ mod tests {
             order.sort_by(|a, b| b.tries.cmp(&a.tries).then(a.ip.cmp(&b.ip)));
             let mut next = 0;
             let posts = plan(&mut outbox, "twitter", left, &mut next, 100, Packing::Text);
-            let share = order.len().div_ceil(left);
+            let packing = order.len() > left;
+            proptest::prop_assert!(posts.len() <= left);
             let mut at = 0;
             for post in &posts {
                 let k = post.subjects.len();
-                proptest::prop_assert!((1..=share).contains(&k));
+                proptest::prop_assert!(k >= 1 && (packing || k == 1));
                 proptest::prop_assert_eq!(&post.subjects[..], &order[at..at + k]);
-                if k < share && at + k < order.len() {
+                if packing && at + k < order.len() {
                     let more: Vec<&Announcement> = order[at..=at + k].iter().collect();
                     proptest::prop_assert!(render_packed(&more).is_none(), "one more fits");
                 }
                 at += k;
             }
+            proptest::prop_assert!(posts.len() == left || at == order.len(), "a post unused");
         }
     }
 
@@ -389,7 +465,7 @@ mod tests {
     #[test]
     fn budget_counts_the_last_24_hours() {
         let book = SinkBook {
-            recent: vec![10, 90_000, 90_100],
+            recent: vec![10, 40_000, 40_100],
             ..SinkBook::default()
         };
         let b = Budget {
@@ -403,6 +479,64 @@ mod tests {
         };
         assert_eq!(b.left(&book, 100_000), 1, "the post at t=10 has aged out");
         assert_eq!(Budget::UNLIMITED.left(&book, 0), usize::MAX);
+    }
+
+    #[test]
+    fn a_run_spends_a_quarter_of_what_is_left_rounded_up() {
+        let shares: Vec<usize> = [17, 16, 5, 4, 3, 1, 0].map(run_share).to_vec();
+        assert_eq!(shares, [5, 4, 2, 1, 1, 1, 0]);
+        let day = |per_run| Budget {
+            per_day: Some(17),
+            per_run,
+        };
+        // Made long enough ago that the pace (`paced`) does not bind.
+        let at = |n: usize| SinkBook {
+            recent: vec![20_000; n],
+            ..SinkBook::default()
+        };
+        let left = |b: Budget, used| b.left(&at(used), 100_000);
+        assert_eq!(left(day(None), 0), 5, "the first run of the day: 17 → 5");
+        assert_eq!(left(day(None), 5), 3, "then 12 → 3");
+        assert_eq!(left(day(None), 16), 1, "the last post of the day is made");
+        assert_eq!(left(day(None), 17), 0);
+        assert_eq!(left(day(Some(9)), 0), 9, "an explicit per-run wins");
+        assert_eq!(left(day(Some(17)), 0), 17, "even all of the day's");
+        assert_eq!(left(day(Some(9)), 12), 5, "within what the day leaves");
+        assert_eq!(day(None).left_today(&at(5), 100_000), 12);
+        let per_run_only = Budget {
+            per_day: None,
+            per_run: Some(2),
+        };
+        assert_eq!(left(per_run_only, 0), 2, "no daily limit, no quarter");
+    }
+
+    #[test]
+    fn a_backlog_spends_the_day_at_its_pace() {
+        let b = Budget {
+            per_day: Some(17),
+            per_run: None,
+        };
+        let mut book = SinkBook::default();
+        let mut made = Vec::new();
+        // Cron every 15 minutes for two days, always something due.
+        for run in 0..2 * 96 {
+            let now = 1_000_000 + run * 900;
+            let n = b.left(&book, now);
+            book.recent.extend(std::iter::repeat_n(now, n));
+            made.push(n);
+        }
+        assert_eq!(made[..2], [5, 0], "the first run's share, then the pace");
+        assert!(made.iter().all(|n| *n <= 5));
+        let first_day: usize = made[..96].iter().sum();
+        assert_eq!(first_day, 17, "the whole budget, {made:?}");
+        let last = made[..96].iter().rposition(|n| *n > 0).unwrap();
+        assert!(last >= 64, "posts last the day: the 17th at run {last}");
+        for end in 96..made.len() {
+            let day: usize = made[end - 95..=end].iter().sum();
+            assert!(day <= 17, "24 hours to run {end} made {day}");
+        }
+        let later: usize = made[96..].iter().sum();
+        assert!(later >= 16, "the next day goes on posting: {later}");
     }
 
     #[test]

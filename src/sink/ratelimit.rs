@@ -6,7 +6,7 @@
 //! next run; and never longer than `MAX_BLOCK`, so a reset in the wrong
 //! unit (milliseconds) cannot silence a sink for centuries.
 
-use crate::clock::{Secs, format_rfc3339, parse_rfc3339};
+use crate::clock::{Secs, format_rfc3339, parse_rfc3339, span};
 
 /// The longest a sink waits: X's longest window is 24 hours; the rest is
 /// room for a clock that is a little off.
@@ -45,11 +45,11 @@ pub fn block(limit: &Limit, now: Secs) -> Block {
         Some(reset) if reset > now + MAX_BLOCK => Block {
             until: Some(now + MAX_BLOCK),
             implausible: Some(format!(
-                "the reset given for {} ({reset}) is {} hours away, which no limit \
-                 lasts (seconds given in milliseconds?); waiting {} hours at most",
+                "the reset given for {} ({reset}) is {} away, which no limit \
+                 lasts (seconds given in milliseconds?); waiting {} at most",
                 limit.what,
-                (reset - now) / 3600,
-                MAX_BLOCK / 3600
+                span(reset - now),
+                span(MAX_BLOCK)
             )),
         },
         Some(reset) if reset > now => Block {

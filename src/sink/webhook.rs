@@ -47,7 +47,7 @@ impl Part for Option<WebhookConfig> {
     }
 }
 
-/// The webhook's JSON body; its schema is documented in the README.
+/// The webhook's JSON body; its schema is documented in doc/REFERENCE.md.
 #[derive(Debug, Serialize)]
 pub struct WebhookPayload<'a> {
     /// The same for every attempt at this post (and in the `Idempotency-Key`

@@ -433,7 +433,11 @@ fn status_shows_the_last_run_logs_outbox_and_budget() {
         .find(|k| k["sink"] == "twitter")
         .unwrap();
     assert_eq!(x["waiting"], 1);
-    assert_eq!((&x["per_day"], &x["left_today"]), (&4.into(), &4.into()));
+    assert_eq!(
+        (&x["per_day"], &x["left_today"], &x["next_run"]),
+        (&4.into(), &4.into(), &1.into()),
+        "a run spends a quarter of the day's 4"
+    );
     // The screen says the same in words, and that the log then moved on.
     fs::rename(env.path("auth.log"), env.path("auth.log.1")).unwrap();
     env.write("auth.log", "");
@@ -445,7 +449,10 @@ fn status_shows_the_last_run_logs_outbox_and_budget() {
         "{text}"
     );
     assert!(text.contains("twitter    1 waiting"), "{text}");
-    assert!(text.contains("0 of 4 posted in 24 h, 4 left now"), "{text}");
+    assert!(
+        text.contains("0 of 4 posted in 24 h, 4 left today, at most 1 next run"),
+        "{text}"
+    );
     assert!(text.contains("rotated"), "{text}");
     // After a run, the rotated file is still read for its writer's late lines.
     env.run(&[]).ok();
@@ -677,7 +684,7 @@ fn the_cron_line_is_quiet_without_the_binary_and_stands_aside_for_the_timer() {
 }
 
 #[test]
-fn the_unit_the_cron_line_the_package_and_the_readme_agree_on_the_binary() {
+fn the_unit_the_cron_line_the_package_and_the_reference_agree_on_the_binary() {
     let read = |p: &str| fs::read_to_string(format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let bin = "/usr/bin/tweet-attacks";
     assert!(
@@ -696,17 +703,108 @@ fn the_unit_the_cron_line_the_package_and_the_readme_agree_on_the_binary() {
     assert!(
         cron.contains(&format!("test -x {bin} && ")) && cron.contains(&format!("&& {bin} run "))
     );
-    // Installed by hand in /usr/local/bin, both files are rewritten to say so.
-    let readme = read("README.md");
+    // Installed by hand in /usr/local/bin (doc/REFERENCE.md, which the
+    // README links), both files are rewritten to say so.
+    let reference = read("doc/REFERENCE.md");
+    assert!(read("README.md").contains("(doc/REFERENCE.md#installing-by-hand)"));
+    assert!(reference.contains("\n### Installing by hand\n"));
     for file in ["cron.d/tweet-attacks", "systemd/tweet-attacks.service"] {
         assert!(
-            readme.contains(&format!(
+            reference.contains(&format!(
                 "sed 's|{bin}|/usr/local/bin/tweet-attacks|g' {file}"
             )),
             "{file}"
         );
     }
-    assert!(readme.contains("install -m 755 target/release/tweet-attacks /usr/local/bin/"));
+    assert!(reference.contains("install -m 755 target/release/tweet-attacks /usr/local/bin/"));
+}
+
+/// A Markdown file's text outside its fenced code blocks, and its headings'
+/// anchors as GitHub makes them (lower case, punctuation dropped, spaces
+/// become dashes).
+fn markdown(path: &std::path::Path) -> (String, Vec<String>) {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (mut prose, mut anchors, mut fenced) = (String::new(), Vec::new(), false);
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            if let Some(title) = line.strip_prefix('#').map(|t| t.trim_start_matches('#')) {
+                let slug: String = title
+                    .trim()
+                    .to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+                    .map(|c| if c == ' ' { '-' } else { c })
+                    .collect();
+                anchors.push(slug);
+            }
+            prose.push_str(line);
+            prose.push('\n');
+        }
+    }
+    (prose, anchors)
+}
+
+#[test]
+fn every_link_in_the_readme_and_the_reference_reaches_its_file_and_heading() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let link = regex::Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let mut checked = 0;
+    for doc in [
+        "README.md",
+        "doc/REFERENCE.md",
+        "ARCHITECTURE.md",
+        "tests/real/README.md",
+    ] {
+        let path = root.join(doc);
+        let (prose, _) = markdown(&path);
+        for target in link.captures_iter(&prose).map(|c| c[1].to_string()) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let dest = match file {
+                "" => path.clone(),
+                _ => path.parent().unwrap().join(file),
+            };
+            assert!(dest.exists(), "{doc}: {target}: no such file");
+            if !anchor.is_empty() {
+                assert!(
+                    markdown(&dest).1.iter().any(|a| a == anchor),
+                    "{doc}: {target}: no such heading"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "{checked} links");
+}
+
+#[test]
+fn the_readme_is_short_and_its_two_commands_are_the_ones_ci_runs() {
+    let read = |p: &str| fs::read_to_string(format!("{}/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let (readme, ci) = (read("README.md"), read(".ci/run"));
+    assert!(
+        readme.lines().count() <= 130,
+        "{} lines",
+        readme.lines().count()
+    );
+    for command in [
+        "cargo run --release -- replay examples/auth.log examples/vsftpd.log",
+        "cargo test",
+    ] {
+        assert!(
+            readme
+                .lines()
+                .any(|l| l.starts_with(&format!("{command} "))),
+            "{command}"
+        );
+        assert!(ci.lines().any(|l| l == command), "{command}");
+    }
+    // The install command, with root, and the link to everything else.
+    assert!(readme.contains("sudo apt install ./target/debian/tweet-attacks_*.deb"));
+    assert!(readme.contains("](doc/REFERENCE.md)"));
 }
 
 #[test]

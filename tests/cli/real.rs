@@ -228,7 +228,7 @@ fn the_attack_fixtures_hold_every_attack() {
         for line in ftp_lines {
             assert!(ftp.contains(line), "{capture}/vsftpd.log: missing {line}");
         }
-        // Through the README's rsyslog snippet: the daemons' lines only,
+        // Through the reference's rsyslog snippet: the daemons' lines only,
         // the connections' from sshd-session from OpenSSH 9.8 on.
         let session = if capture == "attacks" {
             " sshd["

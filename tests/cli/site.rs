@@ -506,3 +506,24 @@ fn derived_files_a_kill_left_behind_are_made_again_by_the_next_run() {
     site_cmd(&env, &["remove", IP, "--reason", "dispute"]).ok();
     assert_eq!(env.state()["removed"][IP]["reason"], "dispute");
 }
+
+#[test]
+fn an_ipv6_network_has_one_page_and_is_removed_by_any_address_in_it() {
+    let env = site_env("");
+    env.write("auth.log", &tries("2a01:4f8:1:2::77", 8, 0));
+    site_run(&env).ok();
+    let page = read(&env, "ip/2a01-4f8-1-2--_64.html");
+    assert!(page.contains("<h1>2a01:4f8:1:2::/64</h1>"), "{page}");
+    assert!(
+        page.contains("<dd>2a01:4f8:1:2::77</dd>"),
+        "the first address seen"
+    );
+    let out = site_cmd(&env, &["remove", "2a01:4f8:1:2::99", "--reason", "ours"]).ok();
+    assert!(
+        out.stdout()
+            .starts_with("removed 2a01:4f8:1:2::/64: its page"),
+        "{}",
+        out.stdout()
+    );
+    assert!(!env.path("www/ip/2a01-4f8-1-2--_64.html").exists());
+}

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Attacks that try to make tweet-attacks accuse an innocent address, made
 # live against Debian's real sshd and vsftpd, logging through real rsyslog
-# with the README's snippet (examples/rsyslog-tweet-attacks.conf); then the
+# with the reference's snippet (examples/rsyslog-tweet-attacks.conf); then the
 # built tool reads what they wrote. No address but the attacking clients'
 # may ever be counted. Run as root on Debian 12:
 #
@@ -137,7 +137,7 @@ log_ftp_protocol=YES
 syslog_enable=NO
 secure_chroot_dir=/run/vsftpd/empty
 CONF
-    # The README's setup: imuxsock with the sender's credentials, and the
+    # doc/REFERENCE.md's setup: imuxsock with the sender's credentials, and the
     # snippet, its file moved here. all-auth.log is for reading only.
     sed "s|/var/log/tweet-attacks/sshd.log|$W/auth.log|" \
         "$ROOT/examples/rsyslog-tweet-attacks.conf" >"$W/snippet.conf"

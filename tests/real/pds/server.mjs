@@ -3,7 +3,7 @@
 //     account creation registers its did:plc here and not with the public one;
 //   - the PDS itself (@atproto/pds, the reference implementation), in dev mode;
 //   - two accounts: `attacklog.test`, which tweet-attacks posts as (with an
-//     app password, as the README tells users to make), and `probe.test`,
+//     app password, as doc/REFERENCE.md tells users to make), and `probe.test`,
 //     which probe.mjs uses to try putRecord and createRecord by hand;
 //   - a proxy in front of the PDS that passes everything, except that while
 //     the file `drop-next-write` exists in the work dir, the next repo write
