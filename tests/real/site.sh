@@ -716,6 +716,30 @@ eq "after 429: the run exits" 0 "$RC"
 check_site "after 429"
 check_notices "after 429" "$WORK/snap.before" "$from"
 
+# --- 3b. IndexNow says 403: parked, shown, sent once when put back ----------
+step
+ssh_tries 192.0.2.200 7
+snapshot "$WORK/snap.before"
+from=$(wc -l <"$NOTICES")
+echo 403 >"$CONTROL"
+tool run
+check "under 403: the run fails, saying so (exit $RC)" test "$RC" -ne 0
+rm -f "$CONTROL"
+tool status
+check "under 403: status shows the parked notice" grep -q 403 "$WORK/out"
+tool outbox
+check "under 403: outbox shows the parked notice" grep -q 403 "$WORK/out"
+step
+tool run
+eq "403 parked: the next run sends nothing" "" "$(notified_since "$from")"
+tool outbox retry all
+eq "outbox retry all exits" 0 "$RC"
+step
+tool run
+eq "after outbox retry all: the run exits" 0 "$RC"
+check_site "after 403"
+check_notices "after 403" "$WORK/snap.before" "$from"
+
 # --- 4. site remove: gone everywhere, told, never published again -------------
 # IndexNow hears of it from the remove or from the next run (which is
 # when the site's notices go out); either way once, over both.
