@@ -136,6 +136,12 @@ impl Manifest {
         self.rows.values().filter(|r| !r.gone)
     }
 
+    /// The pages announced `seqs`th, in order: one archive page's, found
+    /// without passing over the others.
+    pub fn pages_in(&self, seqs: std::ops::RangeInclusive<u64>) -> impl Iterator<Item = &Row> {
+        self.rows.range(seqs).map(|(_, r)| r).filter(|r| !r.gone)
+    }
+
     pub fn page_count(&self) -> usize {
         self.pages().count()
     }
