@@ -20,11 +20,25 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use maxminddb::{PathElement, Reader};
+use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::clock::Secs;
 use crate::notice::{self, Notes};
-use crate::render::Owner;
+
+/// Who holds an address, from the MaxMind databases the options file's
+/// `[geoip]` names: each part only when a database knows it. In JSON these
+/// are the fields `asn`, `as_org` and `country`, absent when unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_org: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
 
 /// A database built longer ago than this misattributes: address blocks
 /// change hands, and MaxMind, DB-IP and IPinfo publish monthly or faster.

@@ -185,19 +185,8 @@ pub struct Announcement {
     pub owner: Owner,
 }
 
-/// Who holds an address, from the MaxMind databases the options file's
-/// `[geoip]` names: each part only when a database knows it. In JSON these
-/// are the fields `asn`, `as_org` and `country`, absent when unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Owner {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub asn: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub as_org: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-}
+/// Who holds an address: defined beside the databases that say it.
+pub use crate::geoip::Owner;
 
 fn is_one_or_less(n: &u32) -> bool {
     *n <= 1
