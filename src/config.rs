@@ -635,13 +635,17 @@ fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         r.max_posts_per_run.or(file.max_posts_per_run),
     );
     let api_url = twitter_api_url(r.twitter_api_url.clone(), &file)?;
+    let geo = geo(std::mem::take(&mut r.geoip), &file)?;
     // A dry run checks them too: it does everything but the sending.
-    let sections = Sections {
+    let mut sections = Sections {
         // Under --json the run's report prints each post.
         stdout: StdoutConfig { quiet: r.json },
         ..file.sections(api_url)
     }
     .with_env(&env);
+    if let Some(site) = &mut sections.site {
+        site.credits = geo.credits();
+    }
     check_sink_urls(&sections)?;
     let state = state_path(r.state.clone(), &file);
     match sections.check(&names, r.config.as_deref()) {
@@ -660,7 +664,6 @@ fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         .or(file.passwd.clone())
         .unwrap_or_else(|| "/etc/passwd".into());
     let sources = run_sources(&r, &file, look_back)?;
-    let geo = geo(std::mem::take(&mut r.geoip), &file)?;
     Ok(RunOrIdle::Run(Box::new(RunConfig {
         state,
         journal_auto: sources.journal_auto,
@@ -899,9 +902,11 @@ fn site_config(a: cli::SiteArgs) -> Result<SiteCommandConfig> {
             ),
         });
     };
-    let site = section
+    let mut site = section
         .settings()
         .map_err(|e| Missing::in_file(e, path.as_deref()))?;
+    let geo = geo(cli::GeoipArgs::default(), &file)?;
+    site.credits = geo.credits();
     let threshold = file.threshold.unwrap_or(DEFAULT_THRESHOLD);
     let passwd = file.passwd.clone().unwrap_or_else(|| "/etc/passwd".into());
     Ok(SiteCommandConfig {
@@ -909,7 +914,7 @@ fn site_config(a: cli::SiteArgs) -> Result<SiteCommandConfig> {
         site,
         policy: host_policy(threshold, &file, &[])?,
         privacy: privacy(&passwd, file.show_local_users.unwrap_or(false))?,
-        geo: geo(cli::GeoipArgs::default(), &file)?,
+        geo,
         ipv6_prefix: file
             .ipv6_prefix
             .filter(|p| *p <= 128)

@@ -35,6 +35,10 @@ pub struct SiteConfig {
     pub title: Option<String>,
     pub indexnow_key: Option<String>,
     pub indexnow_url: Option<String>,
+    /// Not a key: what the `[geoip]` databases' licences ask of the pages,
+    /// set by `config`, which reads them.
+    #[serde(skip)]
+    pub credits: Vec<crate::geoip::Credit>,
 }
 
 impl Part for Option<SiteConfig> {
@@ -72,6 +76,7 @@ pub struct SiteSettings {
     pub title: String,
     pub key: Option<String>,
     pub indexnow_url: String,
+    pub credits: Vec<crate::geoip::Credit>,
 }
 
 impl SiteConfig {
@@ -131,6 +136,7 @@ impl SiteConfig {
                 .indexnow_url
                 .clone()
                 .unwrap_or_else(|| indexnow::DEFAULT_URL.into()),
+            credits: self.credits.clone(),
         })
     }
 }
@@ -171,6 +177,7 @@ impl SiteSettings {
             url: self.url.clone(),
             contact: self.contact.clone(),
             now,
+            credits: self.credits.clone(),
         };
         Site::open(&self.dir, facts, self.key.clone())
     }
@@ -246,6 +253,7 @@ mod tests {
             title: None,
             indexnow_key: key.map(str::to_string),
             indexnow_url: None,
+            credits: Vec::new(),
         }
     }
 

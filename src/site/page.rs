@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use crate::clock::{Secs, format_rfc3339};
+use crate::geoip::Credit;
 use crate::render::Announcement;
 
 /// What every page of the site says besides its attackers.
@@ -22,6 +23,9 @@ pub struct Facts {
     pub contact: String,
     /// When this writing happens: the pages' "last updated".
     pub now: Secs,
+    /// What the licences of the databases that name owners ask of pages
+    /// that show their data (`Geo::credits`).
+    pub credits: Vec<Credit>,
 }
 
 /// The most a page may weigh: user names are cut, "+N more", to stay under.
@@ -60,9 +64,18 @@ pub fn head(out: &mut String, title: &str, description: &str, canonical: &str) {
     );
 }
 
-/// The end of a page: its contact for disputes and when it was written.
+/// The end of a page: its contact for disputes, when it was written, and
+/// the credits the owners' databases ask for.
 pub fn foot(out: &mut String, f: &Facts, up: &str, extra: &str) {
     let shown = f.contact.strip_prefix("mailto:").unwrap_or(&f.contact);
+    for c in &f.credits {
+        let _ = writeln!(
+            out,
+            "<p class=\"credit\"><a href=\"{}\">{}</a>.</p>",
+            esc(c.url),
+            esc(c.text)
+        );
+    }
     let _ = write!(
         out,
         "<footer>\n<p>To dispute an entry, write to <a href=\"{}\">{}</a>.</p>\n\
@@ -224,6 +237,7 @@ pub mod tests_support {
             url: "https://example.org/attacks/".into(),
             contact: "mailto:abuse@example.org".into(),
             now: 1_765_112_400,
+            credits: Vec::new(),
         }
     }
 }

@@ -350,3 +350,49 @@ fn a_stale_database_is_said_once_by_run_and_by_each_command_that_saves_nothing()
         env.state()["notes"]
     );
 }
+
+#[test]
+fn site_pages_name_the_owner_and_credit_the_database_as_its_licence_asks() {
+    let env = Env::new();
+    let mut asn = Writer::new("DBIP-ASN-Lite (compat=GeoLite2-ASN)", NOW_SECS - DAY);
+    asn.insert("203.0.113.0/24", &asn_record(64500, "Example Net"));
+    fs::write(env.path("asn.mmdb"), asn.bytes()).unwrap();
+    fs::create_dir(env.path("www")).unwrap();
+    attackers(&env);
+    options(
+        &env,
+        "[site]\ndir = \"www\"\nurl = \"http://127.0.0.1:9/attacks/\"\n\
+         contact = \"mailto:abuse@example.org\"\n[geoip]\nasn = \"asn.mmdb\"\n",
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--config", "geo.toml", "--sink", "site", "--passwd", "none"];
+        args.extend_from_slice(extra);
+        Out(env.run_on_files(&args).output().unwrap()).ok();
+    };
+    run(&[]);
+    let page = fs::read_to_string(env.path("www/ip/203.0.113.45.html")).unwrap();
+    assert!(
+        page.contains("AS64500") && page.contains("Example Net"),
+        "{page}"
+    );
+    let credit = "<a href=\"https://db-ip.com\">IP Geolocation by DB-IP</a>";
+    assert!(page.contains(credit), "DB-IP Lite is CC BY 4.0: {page}");
+    let index = fs::read_to_string(env.path("www/index.html")).unwrap();
+    assert!(index.contains(credit), "{index}");
+    // `site rebuild` writes the pages with the same credit.
+    fs::remove_file(env.path("www/ip/203.0.113.45.html")).unwrap();
+    Out(env
+        .cmd(&[
+            "site",
+            "rebuild",
+            "--config",
+            "geo.toml",
+            "--state",
+            "state.json",
+        ])
+        .output()
+        .unwrap())
+    .ok();
+    let page = fs::read_to_string(env.path("www/ip/203.0.113.45.html")).unwrap();
+    assert!(page.contains(credit), "rebuilt: {page}");
+}
