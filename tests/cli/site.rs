@@ -569,3 +569,33 @@ fn a_page_queued_by_a_run_that_failed_shows_the_tries_of_the_run_that_writes_it(
     assert!(read(&env, &format!("ip/{IP}.html")).contains("<dt>Tries</dt><dd>11</dd>"));
     assert_eq!(row(&env, IP).unwrap()[3], "11");
 }
+
+#[test]
+fn a_returning_attackers_rewrite_survives_a_kill_anywhere_after_the_save_that_counts_it() {
+    for point in [
+        "save:committed",
+        "site:pages-written",
+        "site:manifest-written",
+        "save:committed#2",
+    ] {
+        let mut env = site_env("");
+        env.write("auth.log", &tries(IP, 8, 0));
+        site_run(&env).ok();
+        env.now = "2026-11-26T12:30:00Z".into();
+        env.append("auth.log", &tries(IP, 3, 20));
+        let cmd = env.run_on_files(&["--config", "sinks.toml", "--sink", "site"]);
+        kill_at(&env, cmd, point);
+        assert_eq!(env.tries(IP), 11, "{point}: counted");
+        // The next run reads nothing new, and writes the page still.
+        env.now = "2026-11-26T12:45:00Z".into();
+        site_run(&env).ok();
+        let page = read(&env, &format!("ip/{IP}.html"));
+        assert!(
+            page.contains("<dt>Tries</dt><dd>11</dd>"),
+            "{point}: {page}"
+        );
+        assert_eq!(row(&env, IP).unwrap()[3], "11", "{point}");
+        assert!(read(&env, "sitemap.xml").contains(&format!("ip/{IP}.html")));
+        assert!(env.state()["site_rewrites"].is_null(), "{point}: cleared");
+    }
+}
