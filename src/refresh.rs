@@ -1,8 +1,9 @@
-//! The run's step for the site, after posting: the pages of announced
-//! attackers that came back with more tries are written again (once a run:
-//! a page written in this run is left), the files derived from the
-//! manifest are made again if a kill left them behind, and IndexNow is
-//! told of every page changed since it was last told.
+//! The run's step for the site, after posting: the temp files a killed
+//! writing left are removed, the pages of announced attackers that came
+//! back with more tries are written again (once a run: a page written in
+//! this run is left), the files derived from the manifest are made again
+//! if a kill left them behind, and IndexNow is told of every page changed
+//! since it was last told.
 
 use std::net::IpAddr;
 
@@ -82,6 +83,7 @@ pub fn site(st: &mut State, c: &RunConfig, now: Secs, came_back: &[Announcement]
     };
     let settings = section.settings()?;
     let mut site = settings.open(now)?;
+    site.remove_stale_temps()?;
     let earlier = left_waiting(st, c, came_back);
     rewrite_returning(&mut site, came_back.iter().chain(&earlier))?;
     site.commit()?;

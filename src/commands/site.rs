@@ -35,6 +35,7 @@ pub fn run(c: &SiteCommandConfig, now: Secs) -> Result<()> {
 /// announced, a page at a time; then every derived file.
 fn rebuild(st: &State, c: &SiteCommandConfig, now: Secs) -> Result<String> {
     let mut site = c.site.open(now)?;
+    site.remove_stale_temps()?;
     let rules = st.table.rules();
     // Only the order is held for all at once: by announcement, and within
     // a run most tries first, as runs post them (the table's ranking).
@@ -81,6 +82,7 @@ fn remove(
         None => ip.to_string(),
     };
     let mut site = c.site.open(now)?;
+    site.remove_stale_temps()?;
     let had_page = site.remove((ip, prefix))?;
     if !had_page && st.table.get(&ip).is_none_or(|a| a.announced.is_none()) {
         bail!("{source} has no page, and was never announced: nothing to remove");

@@ -599,3 +599,57 @@ fn a_returning_attackers_rewrite_survives_a_kill_anywhere_after_the_save_that_co
         assert!(env.state()["site_rewrites"].is_null(), "{point}: cleared");
     }
 }
+
+#[test]
+fn every_site_write_removes_the_temp_files_a_kill_left_and_nothing_else() {
+    let ours = [
+        "..tweet-attacks-site.tsv.AbC123.tmp",
+        "..tweet-attacks-derived.zz9ZZ9.tmp",
+        ".index.html.q1w2e3.tmp",
+        ".sitemap-2.xml.q1w2e3.tmp",
+        &format!("ip/.{IP}.html.x1Y2z3.tmp"),
+        &format!("ip/.{IP}.json.x1Y2z3.tmp"),
+        "archive/.1.html.Qq1234.tmp",
+    ]
+    .map(String::from);
+    let theirs = [
+        ".keep",
+        ".notes.tmp",
+        ".mine.AbC123.tmp",
+        ".index.html.toolong1.tmp",
+        "ip/.other.html.AbC123.tmp",
+        "ip/.45.148.010.5.html.AbC123.tmp",
+        "archive/.x.html.AbC123.tmp",
+        "elsewhere/.index.html.AbC123.tmp",
+    ];
+    let plant = |env: &Env| {
+        for rel in ours.iter().map(String::as_str).chain(theirs) {
+            let path = env.path("www").join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "half").unwrap();
+        }
+    };
+    let check = |env: &Env, after: &str| {
+        for rel in &ours {
+            assert!(!env.path("www").join(rel).exists(), "{after}: {rel} left");
+        }
+        for rel in theirs {
+            assert!(env.path("www").join(rel).exists(), "{after}: {rel} removed");
+        }
+    };
+    let mut env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+    plant(&env);
+    site_run(&env).ok();
+    check(&env, "run");
+    plant(&env);
+    env.now = "2026-11-26T12:15:00Z".into();
+    site_run(&env).ok();
+    check(&env, "a run with nothing new");
+    plant(&env);
+    site_cmd(&env, &["rebuild"]).ok();
+    check(&env, "rebuild");
+    plant(&env);
+    site_cmd(&env, &["remove", OTHER, "--reason", "ours"]).ok();
+    check(&env, "remove");
+}
