@@ -2,8 +2,9 @@
 //! writing left are removed, the pages of announced attackers that came
 //! back with more tries are written again (once a run: a page written in
 //! this run is left), the files derived from the manifest are made again
-//! if a kill left them behind, and IndexNow is told of every page changed
-//! since it was last told.
+//! if a kill left them behind (and the pages of a killed `site remove`
+//! deleted), and IndexNow is told of every page changed since it was last
+//! told.
 
 use std::net::IpAddr;
 
@@ -84,12 +85,18 @@ pub fn site(st: &mut State, c: &RunConfig, now: Secs, came_back: &[Announcement]
     let settings = section.settings()?;
     let mut site = settings.open(now)?;
     site.remove_stale_temps()?;
+    site.finish_removals(removals(st))?;
     let earlier = left_waiting(st, c, came_back);
     rewrite_returning(&mut site, came_back.iter().chain(&earlier))?;
     site.commit()?;
     let cleared = !st.site_rewrites.is_empty();
     st.site_rewrites.clear();
     Ok(notify(&mut site, st, &settings, now)? || cleared)
+}
+
+/// The attackers `site remove` took down, as the site keys their pages.
+pub fn removals(st: &State) -> impl Iterator<Item = Key> + '_ {
+    st.removed.iter().map(|(&ip, r)| (ip, r.prefix()))
 }
 
 /// The announcements of the pages the state says wait that `came_back`
@@ -129,7 +136,7 @@ fn rewrite_returning<'a>(
 /// is recorded in the manifest, what it said in the state's book. Whether
 /// the book changed. A refusal that parks it, or a failure, fails the run
 /// (the URLs wait for the next); a 429 is said once and waited out.
-fn notify(site: &mut Site, st: &mut State, settings: &SiteSettings, now: Secs) -> Result<bool> {
+pub fn notify(site: &mut Site, st: &mut State, settings: &SiteSettings, now: Secs) -> Result<bool> {
     let Some(key) = &settings.key else {
         return Ok(false);
     };

@@ -102,6 +102,15 @@ pub struct Removal {
     pub at: Secs,
 }
 
+impl Removal {
+    /// The network's prefix length, when `source` names a network (`ADDR/P`).
+    pub fn prefix(&self) -> Option<u8> {
+        self.source
+            .split_once('/')
+            .and_then(|(_, p)| p.parse().ok())
+    }
+}
+
 /// When a run started and ended, and how it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {

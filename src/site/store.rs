@@ -102,6 +102,16 @@ impl Site {
         Ok(true)
     }
 
+    /// Deletes the pages of `removed` the site still holds: a `site
+    /// remove` killed after it recorded the removal, before the manifest
+    /// said so. Each is one lookup, however many pages the site holds.
+    pub fn finish_removals(&mut self, removed: impl Iterator<Item = slug::Key>) -> Result<()> {
+        for key in removed {
+            self.remove(key)?;
+        }
+        Ok(())
+    }
+
     /// Whether anything waits to be committed.
     pub fn is_changed(&self) -> bool {
         !self.changed.is_empty()
