@@ -126,6 +126,9 @@ http {
     server {
         listen 127.0.0.1:$port;
         location $path { alias $dir/; }
+        # What the README recommends: the site's own hidden files (its
+        # manifest, its generation stamp) are no one's business.
+        location ~ /\. { deny all; }
     }
 }
 EOF
@@ -794,8 +797,16 @@ check "after rebuild: $GONE stays down" bash -c "! grep -qF '$gone_page' '$WORK/
 check_notices "after rebuild" "$WORK/snap.before" "$from"
 
 # --- what a visitor could also fetch -----------------------------------------
-mcode=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "${URL}.tweet-attacks-site.tsv")
-[ "$mcode" != 200 ] || say "note: nginx serves the manifest (${URL}.tweet-attacks-site.tsv): a stock nginx serves dotfiles"
+# A stock nginx serves dot files; with the README's `location ~ /\. { deny
+# all; }` (in serve) it refuses them, the manifest and the stamp first.
+refused() { # refused URL: nginx answers 403 or 404
+    local code
+    code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$1")
+    [ "$code" = 403 ] || [ "$code" = 404 ] || { echo "    $1: $code"; return 1; }
+}
+for hidden in .tweet-attacks-site.tsv .tweet-attacks-derived ip/..hidden.html archive/.x; do
+    check "a hidden file is refused through nginx: $hidden" refused "$URL$hidden"
+done
 
 for n in "${noted[@]}"; do say "noted: $n"; done
 say "took $(($(date +%s) - t0)) s"
