@@ -753,6 +753,12 @@ check "remove: $GONE has a page to remove ($gone_page)" test -n "$gone_page" -a 
 step
 snapshot "$WORK/snap.before"
 from=$(wc -l <"$NOTICES")
+# Killed once after its pages went (the removal saved first, the manifest
+# not yet): said again, it finishes, and tells IndexNow.
+kill_at site:pages-written site remove "$GONE" --reason "a test: the address was ours"
+eq "site remove: paused at" site:pages-written "${PAUSED:-(never paused: $RC, $(tail -n 1 "$WORK/victim.out"))}"
+eq "site remove: died of SIGKILL (128 + 9)" 137 "$RC"
+check "site remove killed: every HTML and JSON file parses whole" all_parse
 tool site remove "$GONE" --reason "a test: the address was ours"
 eq "site remove exits" 0 "$RC"
 eq "remove: IndexNow heard of it from the remove itself" 1 "$(notified_since "$from" | grep -cF "$gone_page" || true)"
