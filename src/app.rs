@@ -95,6 +95,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
 /// need not name them again. As the run's own save, all or nothing.
 fn save_stage(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
     queue_due(st, c, now);
+    crate::refresh::note_returning(st, c);
     state::save(&c.state, st)?;
     crate::fault::point("run:stage-saved");
     Ok(())

@@ -37,6 +37,20 @@ pub fn write_unsynced(path: &Path, mode: u32, bytes: &[u8]) -> io::Result<()> {
     replace(path, mode, false, |w| w.write_all(bytes))
 }
 
+/// The temp file of `replace` for a file named `name` is `.NAME.XXXXXX.tmp`:
+/// `RANDOM` letters and digits between.
+const RANDOM: usize = 6;
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The name of the file `temp` was to replace, if `temp` is named as
+/// `replace` names its temp files: what a kill mid-write leaves behind.
+pub fn temp_for(temp: &str) -> Option<&str> {
+    let inner = temp.strip_prefix('.')?.strip_suffix(TEMP_SUFFIX)?;
+    let (name, random) = inner.rsplit_once('.')?;
+    let ours = random.len() == RANDOM && random.bytes().all(|b| b.is_ascii_alphanumeric());
+    (ours && !name.is_empty()).then_some(name)
+}
+
 fn replace(
     path: &Path,
     mode: u32,
@@ -46,7 +60,8 @@ fn replace(
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let (mut f, temp) = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
-        .suffix(".tmp")
+        .rand_bytes(RANDOM)
+        .suffix(TEMP_SUFFIX)
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(parent_of(path))?
         .into_parts();
@@ -66,4 +81,38 @@ fn replace(
         File::open(parent_of(path))?.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_for_knows_the_temp_files_replace_makes_and_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.html");
+        write_unsynced(&path, 0o644, b"old").unwrap();
+        let mut seen = Vec::new();
+        replace(&path, 0o644, false, |w| {
+            for e in fs::read_dir(dir.path()).unwrap() {
+                seen.push(e.unwrap().file_name().into_string().unwrap());
+            }
+            w.write_all(b"new")
+        })
+        .unwrap();
+        seen.sort();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(temp_for(&seen[0]), Some("index.html"), "{seen:?}");
+        assert_eq!(temp_for(&seen[1]), None, "the file itself");
+        for other in [
+            ".index.html.tmp",
+            ".index.html.abc.tmp",
+            "index.html.AbC123.tmp",
+            ".index.html.AbC12-.tmp",
+            "..AbC123.tmp",
+            ".x.AbC123.tmpx",
+        ] {
+            assert_eq!(temp_for(other), None, "{other}");
+        }
+    }
 }

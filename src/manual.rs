@@ -207,8 +207,11 @@ writable, the URLs are well formed, the key is valid and served at
 setup, or an upgrade). \fBsite remove ADDRESS \-\-reason TEXT\fR takes a
 page down for a false positive or a dispute: the page and its JSON are
 deleted and dropped from the index, archive, sitemap and feed, IndexNow is
-told at the next run, and no sink ever publishes the address again
-(\fBstatus\fR lists it).
+told at once (what it does not take then waits for the next run, or is
+parked, as a run's notice is, and the command fails saying so), and no
+sink ever publishes the address again (\fBstatus\fR lists it). The
+removal is recorded before the page is deleted: if it is killed, the next
+run (or the same \fBsite remove\fR again) finishes it.
 "#;
 
 const GEOIP: &str = r#".SH WHO HOLDS AN ADDRESS

@@ -3,7 +3,7 @@
 //! how the file is laid out and written (chunks, heads, ticks, trailers, the
 //! order of the syncs) is `table::store`'s business (`store::save`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::net::IpAddr;
@@ -54,6 +54,12 @@ pub struct State {
     /// took down: no sink ever publishes them again.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub removed: BTreeMap<IpAddr, Removal>,
+    /// Announced attackers a run found back, whose site pages are to be
+    /// written again (`refresh`): saved with the save that counts their
+    /// new tries, cleared only once the site holds them, so that a kill in
+    /// between loses no rewrite. Usually empty.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub site_rewrites: BTreeSet<IpAddr>,
     /// IndexNow's bookkeeping: when it may be sent to again, and why not.
     #[serde(default, skip_serializing_if = "is_default")]
     pub indexnow: crate::sink::indexnow::Book,
@@ -96,6 +102,15 @@ pub struct Removal {
     pub at: Secs,
 }
 
+impl Removal {
+    /// The network's prefix length, when `source` names a network (`ADDR/P`).
+    pub fn prefix(&self) -> Option<u8> {
+        self.source
+            .split_once('/')
+            .and_then(|(_, p)| p.parse().ok())
+    }
+}
+
 /// When a run started and ended, and how it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -122,6 +137,7 @@ impl Default for State {
             sinks: BTreeMap::new(),
             notes: BTreeMap::new(),
             removed: BTreeMap::new(),
+            site_rewrites: BTreeSet::new(),
             indexnow: Default::default(),
             last_run: None,
             saved: Saved::default(),

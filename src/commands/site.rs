@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::announce::announcement;
 use crate::clock::Secs;
@@ -35,6 +35,8 @@ pub fn run(c: &SiteCommandConfig, now: Secs) -> Result<()> {
 /// announced, a page at a time; then every derived file.
 fn rebuild(st: &State, c: &SiteCommandConfig, now: Secs) -> Result<String> {
     let mut site = c.site.open(now)?;
+    site.remove_stale_temps()?;
+    site.finish_removals(crate::refresh::removals(st))?;
     let rules = st.table.rules();
     // Only the order is held for all at once: by announcement, and within
     // a run most tries first, as runs post them (the table's ranking).
@@ -67,7 +69,14 @@ fn rebuild(st: &State, c: &SiteCommandConfig, now: Secs) -> Result<String> {
 }
 
 /// Takes the page of `target` down, and records it so that no sink
-/// publishes it again; IndexNow is told by the next run.
+/// publishes it again; then tells IndexNow, if a key is configured.
+///
+/// The removal is recorded (and saved) before the page is deleted: a kill
+/// from then on leaves a removal the next run, or this command again,
+/// finishes (`refresh::removals`). IndexNow, as a run tells it: what it
+/// does not take waits for the next run (429, 5xx, no answer), or is
+/// parked (403, 422); either way the command fails saying so, the page
+/// being down.
 fn remove(
     st: &mut State,
     c: &SiteCommandConfig,
@@ -81,11 +90,11 @@ fn remove(
         None => ip.to_string(),
     };
     let mut site = c.site.open(now)?;
-    let had_page = site.remove((ip, prefix))?;
+    site.remove_stale_temps()?;
+    let had_page = site.manifest.get((ip, prefix)).is_some_and(|r| !r.gone);
     if !had_page && st.table.get(&ip).is_none_or(|a| a.announced.is_none()) {
         bail!("{source} has no page, and was never announced: nothing to remove");
     }
-    site.commit()?;
     st.removed.insert(
         ip,
         Removal {
@@ -98,6 +107,10 @@ fn remove(
     st.outbox.retain(|p| p.subject.ip != ip);
     let dropped = queued - st.outbox.len();
     state::save(&c.state, st)?;
+    site.finish_removals(crate::refresh::removals(st))?;
+    site.commit()?;
+    let told = crate::refresh::notify(&mut site, st, &c.site, now);
+    state::save(&c.state, st)?;
     let page = match had_page {
         true => "its page and JSON deleted",
         false => "it had no page",
@@ -106,9 +119,18 @@ fn remove(
         0 => String::new(),
         n => format!(", {n} queued post(s) dropped"),
     };
-    Ok(format!(
-        "removed {source}: {page}{dropped}; no sink will publish it again"
-    ))
+    let said = format!("removed {source}: {page}{dropped}; no sink will publish it again");
+    told.with_context(|| format!("{said}; but IndexNow was not told"))?;
+    let waits = site
+        .manifest
+        .get((ip, prefix))
+        .is_some_and(|r| r.unnotified());
+    let indexnow = match (&c.site.key, waits) {
+        (None, _) => "",
+        (Some(_), false) => "; IndexNow told",
+        (Some(_), true) => "; IndexNow is told by a later run",
+    };
+    Ok(format!("{said}{indexnow}"))
 }
 
 /// The attacker `target` names: its own key, the network of `ipv6_prefix`

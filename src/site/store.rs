@@ -40,6 +40,17 @@ impl Site {
         })
     }
 
+    /// Removes the temp files a killed writing left (a web server would
+    /// serve them): once a run (its site step), and in `site rebuild` and
+    /// `site remove`, all of which hold the state's lock, so no other
+    /// writing's temp file is live. Not at every open: it reads the whole
+    /// of `ip/`, two names a page (some 0.1 s at 100,000 pages).
+    pub fn remove_stale_temps(&self) -> Result<()> {
+        self.dir
+            .remove_stale_temps(&["", "ip", "archive"], own_file)
+            .map(drop)
+    }
+
     /// Writes the page of `a` and its JSON twin `json`, and notes it in the
     /// manifest (saved by `commit`).
     pub fn put(&mut self, a: &Announcement, json: &str) -> Result<()> {
@@ -89,6 +100,16 @@ impl Site {
         self.manifest.remove(key, self.facts.now);
         self.changed.insert(seq);
         Ok(true)
+    }
+
+    /// Deletes the pages of `removed` the site still holds: a `site
+    /// remove` killed after it recorded the removal, before the manifest
+    /// said so. Each is one lookup, however many pages the site holds.
+    pub fn finish_removals(&mut self, removed: impl Iterator<Item = slug::Key>) -> Result<()> {
+        for key in removed {
+            self.remove(key)?;
+        }
+        Ok(())
     }
 
     /// Whether anything waits to be committed.
@@ -197,5 +218,29 @@ impl Site {
         self.dir.put("index.html", index::index(m, f).as_bytes())?;
         self.dir.sync()?;
         self.mark_derived()
+    }
+}
+
+/// Whether `name`, in the site's folder `sub` (`""`, `ip`, `archive`), is
+/// a file the site writes there: whose temp file a kill may leave.
+fn own_file(sub: &str, name: &str) -> bool {
+    let stem = |ext: &str| name.strip_suffix(ext);
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match sub {
+        "ip" => stem(".html")
+            .or_else(|| stem(".json"))
+            .is_some_and(|s| slug::unslug(s).is_some()),
+        "archive" => stem(".html").is_some_and(number),
+        _ => {
+            [manifest::FILE, manifest::DERIVED, "index.html", "sitemap.xml", "robots.txt", "feed.atom"]
+                .contains(&name)
+                || stem(".xml")
+                    .and_then(|s| s.strip_prefix("sitemap-"))
+                    .is_some_and(number)
+                // The IndexNow key file: a key is of a-z, A-Z, 0-9 and -.
+                || stem(".txt").is_some_and(|k| {
+                    !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+        }
     }
 }

@@ -103,6 +103,44 @@ impl SiteDir {
         fs::read_to_string(self.root.join(rel)).ok()
     }
 
+    /// Removes the temp files a killed writing left in the folders `subs`
+    /// (`""` for the site's own) whose file `ours` says is one the site
+    /// writes (`ours(sub, name)`): nothing else is touched. Only a writer
+    /// holding the state's lock calls it, so no temp file is still being
+    /// written. How many it removed.
+    pub fn remove_stale_temps(
+        &self,
+        subs: &[&str],
+        ours: impl Fn(&str, &str) -> bool,
+    ) -> Result<usize> {
+        let mut removed = 0;
+        for sub in subs {
+            let dir = self.root.join(sub);
+            // A link planted at `ip/` is never followed: what it leads to is not ours.
+            if !sub.is_empty() && !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => Err(e).with_context(|| format!("cannot read {}", dir.display()))?,
+            };
+            for entry in entries {
+                let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str().filter(|n| n.starts_with('.')) else {
+                    continue;
+                };
+                let stale = crate::atomic::temp_for(name).is_some_and(|target| ours(sub, target));
+                if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    self.remove(format!("{sub}/{name}").trim_start_matches('/'))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Makes every file written so far durable, at once: before the
     /// manifest that records them.
     pub fn sync(&self) -> Result<()> {
@@ -153,5 +191,13 @@ mod tests {
         d.sync().unwrap();
         d.check_writable().unwrap();
         assert!(SiteDir::open(&target).is_err());
+        // Stale temp files are swept, but never through the planted link.
+        fs::write(outside.path().join(".1.html.AbC123.tmp"), "theirs").unwrap();
+        fs::write(site.path().join("ip/.a.html.AbC123.tmp"), "half").unwrap();
+        let swept = d
+            .remove_stale_temps(&["", "ip", "archive"], |_, _| true)
+            .unwrap();
+        assert_eq!(swept, 1);
+        assert!(outside.path().join(".1.html.AbC123.tmp").exists());
     }
 }

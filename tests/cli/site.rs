@@ -4,6 +4,7 @@
 use std::fs;
 
 use super::fake_indexnow::{FakeIndexNow, StaticFiles};
+use super::fake_x::Reply;
 use super::sinks::write_options;
 use super::*;
 
@@ -338,32 +339,138 @@ fn indexnow_is_told_each_change_once_waits_on_429_and_parks_on_403() {
     site_run(&env).ok();
     assert_eq!(fake.received().len(), 4, "parked: nothing sent");
     files.put(&format!("/attacks/{KEY}.txt"), KEY);
-    Out(env
-        .cmd(&["outbox", "retry", "all", "--state", "state.json"])
-        .output()
-        .unwrap())
-    .ok();
-    site_run(&env).ok();
+    retry_all_and_run(&env);
     let got = fake.received();
     assert_eq!((got.len(), got[4].status), (5, 200));
     assert_eq!(got[4].url_list(), [page]);
     assert!(status_line(&env, "IndexNow").ends_with("0 URL(s) to send"));
 }
 
+/// `outbox retry all`, then a run.
+fn retry_all_and_run(env: &Env) {
+    Out(env
+        .cmd(&["outbox", "retry", "all", "--state", "state.json"])
+        .output()
+        .unwrap())
+    .ok();
+    site_run(env).ok();
+}
+
 #[test]
-fn a_removed_page_is_told_to_indexnow_by_the_next_run() {
-    let (mut env, fake, _files) = indexnow_env();
-    env.write("auth.log", &tries(IP, 8, 0));
+fn site_remove_tells_indexnow_itself_and_leaves_what_it_did_not_take_to_the_runs() {
+    const THIRD: &str = "45.148.10.99";
+    let (mut env, fake, files) = indexnow_env();
+    env.write(
+        "auth.log",
+        &(tries(IP, 8, 0) + &tries(OTHER, 9, 1) + &tries(THIRD, 8, 2)),
+    );
     site_run(&env).ok();
-    site_cmd(&env, &["remove", IP, "--reason", "dispute"]).ok();
-    assert!(status_line(&env, "IndexNow").contains("1 URL(s) to send"));
+    assert_eq!(fake.received().len(), 1);
+    let out = site_cmd(&env, &["remove", IP, "--reason", "dispute"]).ok();
+    assert!(
+        out.stdout().ends_with("; IndexNow told\n"),
+        "{}",
+        out.stdout()
+    );
+    let got = fake.received();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[1].url_list().len(), 1);
+    assert!(got[1].url_list()[0].ends_with(&format!("/attacks/ip/{IP}.html")));
+    assert!(row(&env, IP).is_none(), "told, so done with");
     assert!(status_line(&env, IP).contains("dispute"));
     env.now = "2026-11-26T12:15:00Z".into();
     site_run(&env).ok();
+    assert_eq!(fake.received().len(), 2, "told once");
+
+    // IndexNow fails (a 503): the page is down, the notice waits for the next run.
+    fake.then(Reply::new(503, ""));
+    let err = site_cmd(&env, &["remove", OTHER, "--reason", "ours"])
+        .fails()
+        .one_error_line();
+    assert!(
+        err.contains(&format!("removed {OTHER}: its page"))
+            && err.contains("wait for the next run"),
+        "{err}"
+    );
+    assert!(!env.path(&format!("www/ip/{OTHER}.html")).exists());
+    assert!(!read(&env, "sitemap.xml").contains(OTHER));
+    assert!(status_line(&env, "IndexNow").contains("1 URL(s) to send"));
+    env.now = "2026-11-26T12:30:00Z".into();
+    site_run(&env).ok();
     let got = fake.received();
-    assert_eq!(got.len(), 2);
-    assert!(got[1].url_list()[0].ends_with(&format!("/attacks/ip/{IP}.html")));
-    assert!(row(&env, IP).is_none(), "told, so done with");
+    assert_eq!((got.len(), got[3].status), (4, 200), "{got:#?}");
+    assert!(got[3].url_list()[0].ends_with(&format!("/attacks/ip/{OTHER}.html")));
+    assert!(row(&env, OTHER).is_none());
+
+    // A 403 parks it, as a run does: nothing goes until `outbox retry all`.
+    files.remove(&format!("/attacks/{KEY}.txt"));
+    let err = site_cmd(&env, &["remove", THIRD, "--reason", "ours"])
+        .fails()
+        .one_error_line();
+    assert!(
+        err.contains("IndexNow refused") && !err.contains(KEY),
+        "{err}"
+    );
+    files.put(&format!("/attacks/{KEY}.txt"), KEY);
+    env.now = "2026-11-26T12:45:00Z".into();
+    site_run(&env).ok();
+    assert_eq!(fake.received().len(), 5, "parked: nothing sent");
+    retry_all_and_run(&env);
+    let got = fake.received();
+    assert_eq!((got.len(), got[5].status), (6, 200));
+    assert!(got[5].url_list()[0].ends_with(&format!("/attacks/ip/{THIRD}.html")));
+}
+
+#[test]
+fn a_killed_site_remove_is_finished_by_the_next_run_or_by_itself_again() {
+    for (point, finisher) in [
+        ("save:committed", "run"),
+        ("site:pages-written", "run"),
+        ("save:committed", "remove"),
+        ("site:pages-written", "remove"),
+        ("site:pages-written", "rebuild"),
+    ] {
+        let (mut env, fake, _files) = indexnow_env();
+        env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+        site_run(&env).ok();
+        kill_site_remove(&env, point);
+        let case = format!("killed at {point}, finished by {finisher}");
+        assert_eq!(
+            env.state()["removed"][IP]["reason"],
+            "dispute",
+            "{case}: recorded first"
+        );
+        env.now = "2026-11-26T12:15:00Z".into();
+        match finisher {
+            "run" => {
+                site_run(&env).ok();
+            }
+            "remove" => {
+                site_cmd(&env, &["remove", IP, "--reason", "dispute"]).ok();
+            }
+            _ => {
+                site_cmd(&env, &["rebuild"]).ok();
+                site_run(&env).ok();
+            }
+        }
+        assert!(!env.path(&format!("www/ip/{IP}.html")).exists(), "{case}");
+        assert!(!env.path(&format!("www/ip/{IP}.json")).exists(), "{case}");
+        for file in ["index.html", "sitemap.xml", "feed.atom"] {
+            assert!(
+                !read(&env, file).contains(&format!("{IP}.html")),
+                "{case}: {file}"
+            );
+        }
+        assert!(read(&env, "index.html").contains(OTHER), "{case}");
+        let told: Vec<_> = fake
+            .received()
+            .iter()
+            .flat_map(|r| r.url_list())
+            .filter(|u| u.ends_with(&format!("/ip/{IP}.html")))
+            .collect();
+        assert_eq!(told.len(), 2, "{case}: announced, then removed: {told:?}");
+        assert!(row(&env, IP).is_none(), "{case}");
+    }
 }
 
 #[test]
@@ -476,12 +583,9 @@ fn a_kill_anywhere_in_the_site_is_finished_by_the_next_run() {
     }
 }
 
-#[test]
-fn derived_files_a_kill_left_behind_are_made_again_by_the_next_run() {
-    let mut env = site_env("");
-    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
-    site_run(&env).ok();
-    let mut cmd = env.cmd(&[
+/// `site remove IP --reason dispute`, killed at `point`.
+fn kill_site_remove(env: &Env, point: &str) {
+    let cmd = env.cmd(&[
         "site",
         "remove",
         IP,
@@ -492,8 +596,15 @@ fn derived_files_a_kill_left_behind_are_made_again_by_the_next_run() {
         "--state",
         "state.json",
     ]);
-    cmd.stdout(std::process::Stdio::null());
-    kill_at(&env, cmd, "site:manifest-written");
+    kill_at(env, cmd, point);
+}
+
+#[test]
+fn derived_files_a_kill_left_behind_are_made_again_by_the_next_run() {
+    let mut env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+    site_run(&env).ok();
+    kill_site_remove(&env, "site:manifest-written");
     assert!(
         read(&env, "index.html").contains(&format!("{IP}.html")),
         "not yet"
@@ -568,4 +679,88 @@ fn a_page_queued_by_a_run_that_failed_shows_the_tries_of_the_run_that_writes_it(
     site_run(&env).ok();
     assert!(read(&env, &format!("ip/{IP}.html")).contains("<dt>Tries</dt><dd>11</dd>"));
     assert_eq!(row(&env, IP).unwrap()[3], "11");
+}
+
+#[test]
+fn a_returning_attackers_rewrite_survives_a_kill_anywhere_after_the_save_that_counts_it() {
+    for point in [
+        "save:committed",
+        "site:pages-written",
+        "site:manifest-written",
+        "save:committed#2",
+    ] {
+        let mut env = site_env("");
+        env.write("auth.log", &tries(IP, 8, 0));
+        site_run(&env).ok();
+        env.now = "2026-11-26T12:30:00Z".into();
+        env.append("auth.log", &tries(IP, 3, 20));
+        let cmd = env.run_on_files(&["--config", "sinks.toml", "--sink", "site"]);
+        kill_at(&env, cmd, point);
+        assert_eq!(env.tries(IP), 11, "{point}: counted");
+        // The next run reads nothing new, and writes the page still.
+        env.now = "2026-11-26T12:45:00Z".into();
+        site_run(&env).ok();
+        let page = read(&env, &format!("ip/{IP}.html"));
+        assert!(
+            page.contains("<dt>Tries</dt><dd>11</dd>"),
+            "{point}: {page}"
+        );
+        assert_eq!(row(&env, IP).unwrap()[3], "11", "{point}");
+        assert!(read(&env, "sitemap.xml").contains(&format!("ip/{IP}.html")));
+        assert!(env.state()["site_rewrites"].is_null(), "{point}: cleared");
+    }
+}
+
+#[test]
+fn every_site_write_removes_the_temp_files_a_kill_left_and_nothing_else() {
+    let ours = [
+        "..tweet-attacks-site.tsv.AbC123.tmp",
+        "..tweet-attacks-derived.zz9ZZ9.tmp",
+        ".index.html.q1w2e3.tmp",
+        ".sitemap-2.xml.q1w2e3.tmp",
+        &format!("ip/.{IP}.html.x1Y2z3.tmp"),
+        &format!("ip/.{IP}.json.x1Y2z3.tmp"),
+        "archive/.1.html.Qq1234.tmp",
+    ]
+    .map(String::from);
+    let theirs = [
+        ".keep",
+        ".notes.tmp",
+        ".mine.AbC123.tmp",
+        ".index.html.toolong1.tmp",
+        "ip/.other.html.AbC123.tmp",
+        "ip/.45.148.010.5.html.AbC123.tmp",
+        "archive/.x.html.AbC123.tmp",
+        "elsewhere/.index.html.AbC123.tmp",
+    ];
+    let plant = |env: &Env| {
+        for rel in ours.iter().map(String::as_str).chain(theirs) {
+            let path = env.path("www").join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "half").unwrap();
+        }
+    };
+    let check = |env: &Env, after: &str| {
+        for rel in &ours {
+            assert!(!env.path("www").join(rel).exists(), "{after}: {rel} left");
+        }
+        for rel in theirs {
+            assert!(env.path("www").join(rel).exists(), "{after}: {rel} removed");
+        }
+    };
+    let mut env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+    plant(&env);
+    site_run(&env).ok();
+    check(&env, "run");
+    plant(&env);
+    env.now = "2026-11-26T12:15:00Z".into();
+    site_run(&env).ok();
+    check(&env, "a run with nothing new");
+    plant(&env);
+    site_cmd(&env, &["rebuild"]).ok();
+    check(&env, "rebuild");
+    plant(&env);
+    site_cmd(&env, &["remove", OTHER, "--reason", "ours"]).ok();
+    check(&env, "remove");
 }

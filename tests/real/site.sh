@@ -126,6 +126,9 @@ http {
     server {
         listen 127.0.0.1:$port;
         location $path { alias $dir/; }
+        # What the README recommends: the site's own hidden files (its
+        # manifest, its generation stamp) are no one's business.
+        location ~ /\. { deny all; }
     }
 }
 EOF
@@ -742,17 +745,23 @@ check_site "after 403"
 check_notices "after 403" "$WORK/snap.before" "$from"
 
 # --- 4. site remove: gone everywhere, told, never published again -------------
-# IndexNow hears of it from the remove or from the next run (which is
-# when the site's notices go out); either way once, over both.
+# IndexNow hears of it from the remove itself; the next run sends it
+# no more: once, over both.
 GONE=198.51.100.77
 gone_page=$(awk -F'\t' -v a="$GONE" '$3 == a && $7 == "page" {print "ip/" $2 ".html"}' "$DIR/.tweet-attacks-site.tsv")
 check "remove: $GONE has a page to remove ($gone_page)" test -n "$gone_page" -a -f "$DIR/$gone_page"
 step
 snapshot "$WORK/snap.before"
 from=$(wc -l <"$NOTICES")
+# Killed once after its pages went (the removal saved first, the manifest
+# not yet): said again, it finishes, and tells IndexNow.
+kill_at site:pages-written site remove "$GONE" --reason "a test: the address was ours"
+eq "site remove: paused at" site:pages-written "${PAUSED:-(never paused: $RC, $(tail -n 1 "$WORK/victim.out"))}"
+eq "site remove: died of SIGKILL (128 + 9)" 137 "$RC"
+check "site remove killed: every HTML and JSON file parses whole" all_parse
 tool site remove "$GONE" --reason "a test: the address was ours"
 eq "site remove exits" 0 "$RC"
-say "remove: IndexNow heard of it from the remove itself: $(notified_since "$from" | grep -cF "$gone_page" || true) time(s)"
+eq "remove: IndexNow heard of it from the remove itself" 1 "$(notified_since "$from" | grep -cF "$gone_page" || true)"
 gone_is_down() { # gone_is_down LABEL: the page, its twin and every mention gone
     eq "$1: the page via nginx" 404 "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$URL$gone_page")"
     eq "$1: its JSON via nginx" 404 "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$URL${gone_page%.html}.json")"
@@ -794,8 +803,16 @@ check "after rebuild: $GONE stays down" bash -c "! grep -qF '$gone_page' '$WORK/
 check_notices "after rebuild" "$WORK/snap.before" "$from"
 
 # --- what a visitor could also fetch -----------------------------------------
-mcode=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "${URL}.tweet-attacks-site.tsv")
-[ "$mcode" != 200 ] || say "note: nginx serves the manifest (${URL}.tweet-attacks-site.tsv): a stock nginx serves dotfiles"
+# A stock nginx serves dot files; with the README's `location ~ /\. { deny
+# all; }` (in serve) it refuses them, the manifest and the stamp first.
+refused() { # refused URL: nginx answers 403 or 404
+    local code
+    code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$1")
+    [ "$code" = 403 ] || [ "$code" = 404 ] || { echo "    $1: $code"; return 1; }
+}
+for hidden in .tweet-attacks-site.tsv .tweet-attacks-derived ip/..hidden.html archive/.x; do
+    check "a hidden file is refused through nginx: $hidden" refused "$URL$hidden"
+done
 
 for n in "${noted[@]}"; do say "noted: $n"; done
 say "took $(($(date +%s) - t0)) s"
