@@ -1,6 +1,8 @@
 //! Which attackers are due now, as the announcements that name them: the
-//! one place a due attacker becomes an `Announcement`. `run` queues each
-//! for its sinks; `replay` prints it.
+//! one place an attacker becomes an `Announcement` (`announcement`), and
+//! the one place that holds back those already queued or taken down by
+//! `site remove` (`held_back`). `run` queues each for its sinks; `replay`
+//! prints it; the site's pages are written from them.
 
 use std::net::IpAddr;
 
@@ -8,12 +10,26 @@ use crate::decide::{Policy, decide};
 use crate::hash::Set;
 use crate::render::{Announcement, Privacy};
 use crate::sink::Pending;
-use crate::table::Table;
+use crate::state::State;
+use crate::table::{Attacker, Table};
 
 /// The addresses waiting in the outbox, as a set: looked up once per
 /// attacker, and a queue may hold as many as the table.
 pub fn queued_ips(outbox: &[Pending]) -> Set<IpAddr> {
     outbox.iter().map(|p| p.subject.ip).collect()
+}
+
+/// The addresses no sink may be handed now: those waiting in the outbox,
+/// and those `site remove` took down, which are never published again.
+pub fn held_back(st: &State) -> Set<IpAddr> {
+    let mut held = queued_ips(&st.outbox);
+    held.extend(st.removed.keys().copied());
+    held
+}
+
+/// The announcement of the attacker `a` at `ip`, as every sink and page shows it.
+pub fn announcement(ip: IpAddr, a: &Attacker, privacy: &Privacy) -> Announcement {
+    Announcement::of(ip, a, privacy)
 }
 
 /// Hands `each` the announcement of every attacker due now and not in
@@ -31,7 +47,7 @@ pub fn each_due<E>(
         let Some(a) = table.get(&ip) else {
             continue;
         };
-        each(Announcement::of(ip, &a, privacy))?;
+        each(announcement(ip, &a, privacy))?;
     }
     Ok(())
 }

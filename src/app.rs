@@ -1,7 +1,8 @@
 //! `run`, the cron job, start to finish: lock and load the state; read the
 //! logs on from where the last run stopped (`gather`); queue the attackers
 //! now due for each sink (`announce`); forget the idle and bound the table;
-//! save; post each sink's share (`publish`); save again. Before any sink is
+//! save; post each sink's share (`publish`); the site's pages of returning
+//! attackers and IndexNow (`refresh`); save again. Before any sink is
 //! configured (`--if-configured`), it idles instead.
 
 use std::net::IpAddr;
@@ -10,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::announce::{each_due, queued_ips};
+use crate::announce::{each_due, held_back, queued_ips};
 use crate::clock::Secs;
 use crate::config::{RunConfig, RunOrIdle};
 use crate::gather;
@@ -62,8 +63,18 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     // Saved before posting: offsets and tries are never counted twice, and
     // the outbox survives whatever happens while posting.
     st.last_run = Some(record(0, None));
+    let came_back = crate::refresh::came_back(&st, c);
     state::save(&c.state, &mut st)?;
     let published = publish::all(&mut st, c, now)?;
+    let site = crate::refresh::site(&mut st, c, now, &came_back);
+    let published = match (published, site) {
+        (None, Ok(false)) => None,
+        (p, site) => {
+            let mut p = p.unwrap_or_default();
+            p.failures.extend(site.err());
+            Some(p)
+        }
+    };
     let Some(published) = published else {
         // The process ends next: freeing what the run read one by one would only add time.
         std::mem::forget(st);
@@ -90,7 +101,7 @@ fn save_stage(c: &RunConfig, st: &mut State, now: Secs) -> Result<()> {
 
 /// Puts newly due attackers in the outbox, one entry per sink.
 fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
-    let queued = queued_ips(&st.outbox);
+    let queued = held_back(st);
     let outbox = &mut st.outbox;
     let queue = |subject: crate::render::Announcement| {
         for spec in &c.sinks {

@@ -26,6 +26,23 @@ pub fn write_atomically(
     // per attacker, each a virtual call through `dyn`.
     fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
 ) -> io::Result<()> {
+    replace(path, mode, true, fill)
+}
+
+/// The same, without the syncs: a kill still leaves the old file or the
+/// new one, but a power cut may lose the new one. For many small files
+/// (the site's pages) that one `syncfs` makes durable together before
+/// what records them is written.
+pub fn write_unsynced(path: &Path, mode: u32, bytes: &[u8]) -> io::Result<()> {
+    replace(path, mode, false, |w| w.write_all(bytes))
+}
+
+fn replace(
+    path: &Path,
+    mode: u32,
+    sync: bool,
+    fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
+) -> io::Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let (mut f, temp) = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
@@ -33,15 +50,20 @@ pub fn write_atomically(
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(parent_of(path))?
         .into_parts();
-    let mut w = io::BufWriter::with_capacity(1 << 20, &mut f);
+    let mut w = io::BufWriter::with_capacity(if sync { 1 << 20 } else { 8192 }, &mut f);
     fill(&mut w)?;
     w.flush()?;
     drop(w);
     // On the handle: the umask does not count.
     f.set_permissions(fs::Permissions::from_mode(mode))?;
-    f.sync_all()?;
-    crate::fault::point("save:synced");
+    if sync {
+        f.sync_all()?;
+        crate::fault::point("save:synced");
+    }
     drop(f);
     temp.persist(path).map_err(|e| e.error)?;
-    File::open(parent_of(path))?.sync_all()
+    if sync {
+        File::open(parent_of(path))?.sync_all()?;
+    }
+    Ok(())
 }

@@ -49,6 +49,10 @@ pub enum Command {
     VerifyCredentials(VerifyArgs),
     /// Write the attacker table as a blocklist, CSV, JSON or an Atom feed.
     Export(ExportArgs),
+    /// The site destination's pages ([site] in the options file): `site
+    /// rebuild` writes them all from the table, `site remove ADDRESS
+    /// --reason TEXT` takes one down for good.
+    Site(SiteArgs),
     /// Print a shell completion script, e.g. `tweet-attacks completions bash`.
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff), e.g. `tweet-attacks man | man -l -`.
@@ -303,6 +307,40 @@ pub enum OutboxAction {
         /// Post IDs as `tweet-attacks outbox` lists them, or `all`.
         #[arg(required = true, value_name = "ID")]
         ids: Vec<String>,
+    },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SiteArgs {
+    #[command(subcommand)]
+    pub action: SiteAction,
+
+    /// Options file (TOML), as given to `run`: its [site] section and state.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// State file [default: the options file's, else /var/lib/tweet-attacks/state.json]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteAction {
+    /// Write every announced attacker's page from the table, then the index,
+    /// archive, sitemap, robots.txt and feed: for the first setup, or after
+    /// an upgrade changed the layout. A page whose text is unchanged keeps
+    /// its lastmod; pages of attackers the table forgot stay.
+    Rebuild,
+    /// Take an attacker's page down (a false positive, a dispute): its page
+    /// and JSON are deleted and dropped from the index, archive, sitemap and
+    /// feed, IndexNow is told, and no sink ever publishes it again.
+    Remove {
+        /// The address or network (CIDR) as its page names it, or an address inside that network.
+        #[arg(value_name = "ADDRESS")]
+        address: crate::decide::Net,
+        /// Why, kept in the state and shown by `status`.
+        #[arg(long, value_name = "TEXT", required = true)]
+        reason: String,
     },
 }
 

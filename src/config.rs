@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
 use crate::cli::{self, Args};
@@ -24,7 +24,7 @@ use crate::sink::bluesky::BlueskyConfig;
 use crate::sink::mastodon::MastodonConfig;
 use crate::sink::stdout::StdoutConfig;
 use crate::sink::webhook::WebhookConfig;
-use crate::sink::{Budget, Secret, Sections, SinkName};
+use crate::sink::{Budget, Missing, Secret, Sections, SinkName};
 
 pub const DEFAULT_STATE: &str = "/var/lib/tweet-attacks/state.json";
 pub const DEFAULT_VSFTPD_LOG: &str = "/var/log/vsftpd.log";
@@ -82,8 +82,27 @@ pub enum Command {
     Outbox(OutboxConfig),
     VerifyCredentials(Box<crate::verify::VerifyConfig>),
     Export(ExportConfig),
+    Site(SiteCommandConfig),
     Completions(clap_complete::Shell),
     Man,
+}
+
+/// `site rebuild` or `site remove`, with what they need.
+#[derive(Debug)]
+pub struct SiteCommandConfig {
+    pub state: PathBuf,
+    pub site: crate::sink::site::SiteSettings,
+    /// Whose pages are written: the ignored never are.
+    pub policy: Policy,
+    /// The posts' rules for user names.
+    pub privacy: Privacy,
+    pub action: SiteAction,
+}
+
+#[derive(Debug)]
+pub enum SiteAction {
+    Rebuild,
+    Remove { target: Net, reason: String },
 }
 
 #[derive(Debug)]
@@ -125,6 +144,8 @@ pub struct StatusConfig {
     pub sshd_source: Option<String>,
     /// Each sink `run` would post to, with its budget.
     pub sinks: Vec<SinkSpec>,
+    /// The site destination's folder, when the options file has a `[site]`.
+    pub site_dir: Option<PathBuf>,
 }
 
 /// What `outbox` was asked to do.
@@ -228,6 +249,7 @@ struct FileConfig {
     bluesky: Option<BlueskyConfig>,
     abuseipdb: Option<AbuseIpDbConfig>,
     webhook: Option<WebhookConfig>,
+    site: Option<crate::sink::site::SiteConfig>,
 }
 
 impl FileConfig {
@@ -249,6 +271,7 @@ impl FileConfig {
             bluesky: self.bluesky.clone(),
             abuseipdb: self.abuseipdb.clone(),
             webhook: self.webhook.clone(),
+            site: self.site.clone(),
         }
     }
 
@@ -774,6 +797,43 @@ fn status_config(s: cli::StatusArgs) -> Result<StatusConfig> {
         logs,
         sshd_source,
         sinks: sink_specs(&names, file.max_posts_per_day, file.max_posts_per_run),
+        site_dir: file.site.as_ref().and_then(|s| s.dir.clone()),
+    })
+}
+
+fn site_config(a: cli::SiteArgs) -> Result<SiteCommandConfig> {
+    let (path, file) = FileConfig::maybe_load(a.config)?;
+    let Some(section) = &file.site else {
+        return Err(match path {
+            Some(p) => anyhow!("{} has no [site] section", p.display()),
+            None => anyhow!(
+                "no options file with a [site] section (--config FILE, $TWEET_ATTACKS_CONFIG or {})",
+                DEFAULT_CONFIG
+            ),
+        });
+    };
+    let site = section
+        .settings()
+        .map_err(|e| Missing::in_file(e, path.as_deref()))?;
+    let threshold = file.threshold.unwrap_or(DEFAULT_THRESHOLD);
+    let passwd = file.passwd.clone().unwrap_or_else(|| "/etc/passwd".into());
+    Ok(SiteCommandConfig {
+        state: state_path(a.state, &file),
+        site,
+        policy: policy(threshold, &file.ignore)?,
+        privacy: privacy(&passwd, file.show_local_users.unwrap_or(false))?,
+        action: match a.action {
+            cli::SiteAction::Rebuild => SiteAction::Rebuild,
+            cli::SiteAction::Remove { address, reason } => {
+                if reason.trim().is_empty() {
+                    return Err(Usage("--reason must say why".into()).into());
+                }
+                SiteAction::Remove {
+                    target: address,
+                    reason: reason.trim().to_string(),
+                }
+            }
+        },
     })
 }
 
@@ -849,6 +909,7 @@ impl Config {
                 )))
             }
             cli::Command::Export(e) => Command::Export(export_config(e, now)?),
+            cli::Command::Site(a) => Command::Site(site_config(a)?),
             cli::Command::Completions { shell } => Command::Completions(shell),
             cli::Command::Man => Command::Man,
         };

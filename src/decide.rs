@@ -31,6 +31,15 @@ impl Net {
         }
     }
 
+    /// Its address, as given (canonical: an IPv4-mapped address as IPv4).
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     /// One holds the other: an address inside a network, or a network inside a wider one.
     pub fn overlaps(&self, other: &Net) -> bool {
         match self.prefix <= other.prefix {

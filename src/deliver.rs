@@ -129,7 +129,14 @@ pub fn publish_sink(
         book.blocked_by = None;
     }
     let left = spec.budget.left(book, now);
-    let posts = plan(&mut st.outbox, name, left, &mut st.next_batch, now);
+    let posts = plan(
+        &mut st.outbox,
+        name,
+        left,
+        &mut st.next_batch,
+        now,
+        spec.name.packing(),
+    );
     if posts.is_empty() {
         return Ok(());
     }

@@ -18,6 +18,7 @@ use crate::decide::Policy;
 use crate::render::{Announcement, Privacy, defuse, render};
 use crate::scope::is_global;
 use crate::table::{Attacker, Table};
+use crate::text::markup as xml_escape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -213,23 +214,6 @@ fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
         announced: a.announced.map(format_rfc3339),
         internal: !is_global(**ip),
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Not allowed in XML 1.0 at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// An Atom 1.0 feed (RFC 4287): the feed has the author that every entry

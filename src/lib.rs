@@ -21,6 +21,7 @@ pub mod lines;
 pub mod links;
 pub mod parse;
 pub mod publish;
+pub mod refresh;
 pub mod render;
 pub mod sink;
 pub mod site;

@@ -17,6 +17,7 @@ use crate::sink::{Post, name_of as sink_name, plan};
 use crate::state::State;
 
 /// What posting did: the posts accepted, and each sink's failure.
+#[derive(Default)]
 pub struct Published {
     pub posted: u64,
     pub failures: Vec<anyhow::Error>,
@@ -80,7 +81,14 @@ pub fn print_plans(st: &mut State, c: &RunConfig, now: Secs) -> Result<()> {
             Some(until) if now < until => 0,
             _ => spec.budget.left(&book, now),
         };
-        for post in plan(&mut st.outbox, name, left, &mut next, now) {
+        for post in plan(
+            &mut st.outbox,
+            name,
+            left,
+            &mut next,
+            now,
+            spec.name.packing(),
+        ) {
             if c.sinks.len() > 1 && !c.json {
                 write!(out, "[{name}] ")?;
             }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,13 @@ pub struct State {
     /// Lasting conditions already said on stderr (see `notice::once`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: crate::notice::Notes,
+    /// Addresses (or networks, by their first address) that `site remove`
+    /// took down: no sink ever publishes them again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub removed: BTreeMap<IpAddr, Removal>,
+    /// IndexNow's bookkeeping: when it may be sent to again, and why not.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub indexnow: crate::sink::indexnow::Book,
     /// The last `run` that saved this state, for `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run: Option<RunRecord>,
@@ -71,6 +79,19 @@ impl PartialEq for Saved {
     fn eq(&self, _: &Saved) -> bool {
         true
     }
+}
+
+fn is_default<T: Default + PartialEq>(t: &T) -> bool {
+    *t == T::default()
+}
+
+/// Why and when `site remove` took an attacker down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    /// The address or network, as its page named it.
+    pub source: String,
+    pub reason: String,
+    pub at: Secs,
 }
 
 /// When a run started and ended, and how it went.
@@ -98,6 +119,8 @@ impl Default for State {
             next_batch: 0,
             sinks: BTreeMap::new(),
             notes: BTreeMap::new(),
+            removed: BTreeMap::new(),
+            indexnow: Default::default(),
             last_run: None,
             saved: Saved::default(),
         }

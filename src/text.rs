@@ -65,6 +65,27 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `s` as HTML or XML text or attribute value: `& < > " '` as references,
+/// and what neither may hold dropped: control characters (the C1 range
+/// too, which HTML rejects) and noncharacters. Attacker text reaches the
+/// site's pages and the Atom feeds through here.
+pub fn markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => {}
+            c if matches!(c as u32, 0xfdd0..=0xfdef) || (c as u32) & 0xfffe == 0xfffe => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// One line for people: `line` with its hazards escaped (a line break
 /// inside it too), then a line break.
 pub fn put_line(out: &mut impl Write, line: fmt::Arguments<'_>) -> io::Result<()> {

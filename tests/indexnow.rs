@@ -12,7 +12,7 @@ mod fake_indexnow;
 use fake_indexnow::{FakeIndexNow, StaticFiles};
 use fake_x::{Reply, refused_url};
 use serde_json::json;
-use tweet_attacks::site::indexnow::{
+use tweet_attacks::sink::indexnow::{
     Answer, Book, CONTENT_TYPE, Endpoint, FIRST_BACKOFF, MAX_URLS_PER_POST, backoff, check_key,
     submit,
 };

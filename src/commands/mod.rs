@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod parse;
 pub mod replay;
 pub mod show;
+pub mod site;
 pub mod status;
 
 pub fn run(config: Config) -> Result<()> {
@@ -28,6 +29,7 @@ pub fn run(config: Config) -> Result<()> {
         Command::Outbox(o) => outbox::run(&o, now),
         Command::VerifyCredentials(v) => crate::verify::run(&v, now),
         Command::Export(e) => export::export(&e, now),
+        Command::Site(c) => site::run(&c, now),
         Command::Completions(shell) => print(crate::completions::script(shell).as_bytes()),
         Command::Man => print(crate::manual::page().as_bytes()),
     }

@@ -178,6 +178,9 @@ pub fn write_summary(out: &mut impl Write, st: &State, now: Secs) -> io::Result<
             )?;
         }
     }
+    if let Some(held) = st.indexnow.describe(now) {
+        put_line(out, format_args!("IndexNow (the site's notices): {held}"))?;
+    }
     let parked = parked_posts(st);
     if !parked.is_empty() {
         writeln!(out)?;
@@ -212,6 +215,9 @@ pub fn write_summary(out: &mut impl Write, st: &State, now: Secs) -> io::Result<
 struct Listing<'a> {
     sinks: Vec<QueueLine<'a>>,
     parked: Vec<ParkedPost>,
+    /// What holds the site's IndexNow notices, if anything does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    indexnow: Option<String>,
 }
 
 /// `tweet-attacks outbox [retry|drop ID…]`.
@@ -225,10 +231,14 @@ pub fn run(c: &OutboxConfig, now: Secs) -> Result<()> {
             let listing = Listing {
                 sinks: sinks.iter().map(QueueLine::from).collect(),
                 parked: parked_posts(&st),
+                indexnow: st.indexnow.describe(now),
             };
             write_json(&mut out, &listing, false)?;
             writeln!(out)?;
-        } else if busy_sinks(&st, now).is_empty() && parked_posts(&st).is_empty() {
+        } else if busy_sinks(&st, now).is_empty()
+            && parked_posts(&st).is_empty()
+            && st.indexnow.describe(now).is_none()
+        {
             // Silence would look like a hang or a failure.
             writeln!(out, "nothing waiting")?;
         } else {
@@ -266,6 +276,10 @@ fn change_parked(path: &Path, change: Change, which: &Which, now: Secs) -> Resul
         Change::Retry => {
             for p in st.outbox.iter_mut().filter(|p| chosen(p)) {
                 p.parked = None;
+            }
+            // `all` lets the site's IndexNow notices go again too.
+            if *which == Which::All {
+                st.indexnow.unpark();
             }
         }
         // Dealt with: the attacker is not queued again either.

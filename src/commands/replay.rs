@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use anyhow::{Context, Result};
 
 use super::input::{input_name, open_input, warn_unrecognised};
-use crate::announce::{each_due, queued_ips};
+use crate::announce::{each_due, held_back};
 use crate::clock::{LocalClock, Secs};
 use crate::config::ReplayConfig;
 use crate::gather::warn_read;
@@ -39,7 +39,7 @@ pub fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         summary.recognised += recognised;
     }
     summary.count_table(&st.table);
-    let queued = queued_ips(&st.outbox);
+    let queued = held_back(&st);
     let mut out = io::BufWriter::new(io::stdout().lock());
     each_due(&st.table, &queued, &c.policy, &c.privacy, |a| {
         let post = Post {

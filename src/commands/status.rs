@@ -39,8 +39,52 @@ pub struct Status {
     pub sinks: Vec<SinkStatus>,
     /// Posts set aside after a sink refused them for good (`outbox retry|drop`).
     pub parked: Vec<ParkedPost>,
+    /// The site destination's pages, when the options file has a `[site]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteStatus>,
+    /// Attackers `site remove` took down: never published again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<RemovedStatus>,
     /// Lasting conditions said once on stderr, with when.
     pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SiteStatus {
+    pub dir: String,
+    pub pages: usize,
+    /// When a page last changed.
+    pub last_written: Option<String>,
+    /// Pages changed (or removed) that IndexNow has not been told of.
+    pub indexnow_queue: usize,
+    /// What holds IndexNow back, if anything does.
+    pub indexnow: Option<String>,
+    /// Why the site's manifest could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RemovedStatus {
+    pub source: String,
+    pub at: String,
+    pub reason: String,
+}
+
+/// The site in `dir`, as its manifest tells it, and IndexNow's book.
+fn site_status(dir: &std::path::Path, st: &State, now: Secs) -> SiteStatus {
+    let (manifest, error) = match crate::site::manifest::Manifest::load(dir) {
+        Ok(m) => (m, None),
+        Err(e) => (Default::default(), Some(format!("{e:#}"))),
+    };
+    SiteStatus {
+        dir: dir.display().to_string(),
+        pages: manifest.page_count(),
+        last_written: manifest.last_written().map(format_rfc3339),
+        indexnow_queue: manifest.unnotified().count(),
+        indexnow: st.indexnow.describe(now),
+        error,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +190,16 @@ pub fn build(c: &StatusConfig, st: &State, now: Secs) -> Status {
             })
             .collect(),
         parked: parked_posts(st),
+        site: c.site_dir.as_deref().map(|d| site_status(d, st, now)),
+        removed: st
+            .removed
+            .values()
+            .map(|r| RemovedStatus {
+                source: r.source.clone(),
+                at: format_rfc3339(r.at),
+                reason: r.reason.clone(),
+            })
+            .collect(),
         notes: st
             .notes
             .iter()
@@ -188,7 +242,43 @@ fn print(s: &Status, out: &mut impl Write) -> io::Result<()> {
     }
     print_logs(s, out)?;
     print_sinks(&s.sinks, out)?;
+    print_site(s, out)?;
     print_parked_and_notes(s, out)
+}
+
+/// The site's pages and IndexNow's queue, and what was taken down.
+fn print_site(s: &Status, out: &mut impl Write) -> io::Result<()> {
+    if let Some(site) = &s.site {
+        let written = site.last_written.as_deref().unwrap_or("never");
+        put_line(
+            out,
+            format_args!(
+                "site       {}: {} page(s), last written {written}",
+                site.dir, site.pages
+            ),
+        )?;
+        if let Some(e) = &site.error {
+            put_line(out, format_args!("  {e}"))?;
+        }
+        let held = site
+            .indexnow
+            .as_deref()
+            .map_or(String::new(), |h| format!(", {h}"));
+        put_line(
+            out,
+            format_args!("  IndexNow {} URL(s) to send{held}", site.indexnow_queue),
+        )?;
+    }
+    if !s.removed.is_empty() {
+        writeln!(out, "removed (site remove: never published again)")?;
+        for r in &s.removed {
+            put_line(
+                out,
+                format_args!("  {} since {}: {}", r.source, r.at, r.reason),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Each log's position and file, and the journal's cursor.
@@ -363,6 +453,7 @@ mod tests {
                     per_run: None,
                 },
             }],
+            site_dir: None,
         };
         for ip in ["10.0.0.1", "203.0.113.9", "fe80::1"] {
             let line = format!(

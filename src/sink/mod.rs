@@ -22,6 +22,7 @@
 pub mod abuseipdb;
 pub mod bluesky;
 pub mod http;
+pub mod indexnow;
 pub mod mastodon;
 pub mod outbox;
 pub mod ratelimit;
@@ -30,6 +31,7 @@ pub(crate) mod samples;
 pub(crate) mod scrub;
 pub mod seam;
 pub mod section;
+pub mod site;
 pub mod stdout;
 pub mod webhook;
 pub mod x;
@@ -39,7 +41,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Deserialize;
 
-pub use outbox::{Budget, Parked, Pending, Post, SinkBook, plan};
+pub use outbox::{Budget, Packing, Parked, Pending, Post, SinkBook, plan};
 pub use ratelimit::Limit;
 pub use seam::{Outcome, Sink};
 pub use section::{Env, Missing, Part, Secret};
@@ -61,16 +63,18 @@ pub enum SinkName {
     #[serde(rename = "abuseipdb")]
     AbuseIpDb,
     Webhook,
+    Site,
 }
 
 impl SinkName {
-    pub const ALL: [SinkName; 6] = [
+    pub const ALL: [SinkName; 7] = [
         SinkName::Stdout,
         SinkName::X,
         SinkName::Mastodon,
         SinkName::Bluesky,
         SinkName::AbuseIpDb,
         SinkName::Webhook,
+        SinkName::Site,
     ];
 
     /// Its name, and what `--help` says of it.
@@ -94,6 +98,19 @@ impl SinkName {
                 "webhook",
                 "POST a JSON payload to a URL ([webhook] in the --config file)",
             ),
+            SinkName::Site => (
+                "site",
+                "Write a web page per attacker, a sitemap, and tell IndexNow ([site] in the --config file)",
+            ),
+        }
+    }
+
+    /// How its posts are made: a text that fits the service, or (a sink
+    /// without a length, the site) one post for every attacker due.
+    pub fn packing(self) -> Packing {
+        match self {
+            SinkName::Site => Packing::Whole,
+            _ => Packing::Text,
         }
     }
 
@@ -119,6 +136,7 @@ pub struct Sections {
     pub bluesky: Option<bluesky::BlueskyConfig>,
     pub abuseipdb: Option<abuseipdb::AbuseIpDbConfig>,
     pub webhook: Option<webhook::WebhookConfig>,
+    pub site: Option<site::SiteConfig>,
 }
 
 impl Sections {
@@ -131,6 +149,7 @@ impl Sections {
             SinkName::Bluesky => &self.bluesky,
             SinkName::AbuseIpDb => &self.abuseipdb,
             SinkName::Webhook => &self.webhook,
+            SinkName::Site => &self.site,
         }
     }
 
@@ -143,6 +162,7 @@ impl Sections {
             SinkName::Bluesky => &mut self.bluesky,
             SinkName::AbuseIpDb => &mut self.abuseipdb,
             SinkName::Webhook => &mut self.webhook,
+            SinkName::Site => &mut self.site,
         }
     }
 
@@ -250,6 +270,7 @@ mod tests {
                 url: Some(Secret::new("https://hooks.example/HOOK-4".into())),
                 headers: [("Authorization".to_string(), Secret::new("HDR-5".into()))].into(),
             }),
+            site: None,
         };
         let shown = format!("{s:?} {s:#?}");
         for secret in ["TOK-1", "PW-2", "KEY-3", "HOOK-4", "HDR-5", "CKEY-6"] {
@@ -322,6 +343,7 @@ mod tests {
                 url: Some(Secret::new("ftp://h/SECRETPATH".into())),
                 headers: BTreeMap::new(),
             }),
+            site: None,
         };
         assert_eq!(
             err(&s, SinkName::Mastodon),
@@ -396,6 +418,10 @@ mod names {
             bluesky: section("handle = \"a.b\"\napp-password = \"pw\""),
             abuseipdb: section("key = \"k\""),
             webhook: section("url = \"http://127.0.0.1:9/hook\""),
+            site: section(&format!(
+                "dir = {:?}\nurl = \"http://127.0.0.1:9/\"\ncontact = \"mailto:a@b\"",
+                std::env::temp_dir()
+            )),
         };
         for s in SinkName::ALL {
             let sink = sections.make(s, 0).unwrap();

@@ -126,6 +126,16 @@ impl Budget {
     }
 }
 
+/// How a sink's posts are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packing {
+    /// Each post a text the service takes: one attacker, or as many as fit.
+    Text,
+    /// One post for every attacker waiting (the site, which has no length):
+    /// its text only counts them.
+    Whole,
+}
+
 /// One post: its text, the attackers it covers, and their outbox batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
@@ -158,7 +168,13 @@ pub fn plan(
     left: usize,
     next_batch: &mut u64,
     now: Secs,
+    packing: Packing,
 ) -> Vec<Post> {
+    if packing == Packing::Whole {
+        return plan_whole(outbox, sink, left, next_batch, now)
+            .into_iter()
+            .collect();
+    }
     let mut posts: Vec<Post> = Vec::new();
     let mut batches: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let mut fresh: Vec<usize> = Vec::new();
@@ -243,6 +259,42 @@ pub fn plan(
     posts
 }
 
+/// One post for every entry of `sink` waiting, in one batch: the batch
+/// some already share (a run killed while posting it), else a new one.
+fn plan_whole(
+    outbox: &mut [Pending],
+    sink: &str,
+    left: usize,
+    next_batch: &mut u64,
+    now: Secs,
+) -> Option<Post> {
+    let queued = |p: &Pending| p.sink == sink && p.parked.is_none();
+    if left == 0 || !outbox.iter().any(queued) {
+        return None;
+    }
+    let kept = outbox
+        .iter()
+        .filter(|p| queued(p))
+        .filter_map(|p| p.batch)
+        .min();
+    let batch = kept.unwrap_or_else(|| {
+        *next_batch += 1;
+        *next_batch - 1
+    });
+    let mut subjects = Vec::new();
+    for p in outbox.iter_mut().filter(|p| queued(p)) {
+        p.batch = Some(batch);
+        p.created.get_or_insert(now);
+        subjects.push(p.subject.clone());
+    }
+    Some(Post {
+        text: format!("{} attacker(s)", subjects.len()),
+        subjects,
+        batch,
+        created: now,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,7 +319,7 @@ mod tests {
             pending("203.0.113.3", 8, "stdout"),
         ];
         let mut next = 1;
-        let posts = plan(&mut outbox, "twitter", 5, &mut next, 100);
+        let posts = plan(&mut outbox, "twitter", 5, &mut next, 100, Packing::Text);
         let ips: Vec<Vec<IpAddr>> = posts.iter().map(Post::ips).collect();
         assert_eq!(
             ips,
@@ -289,7 +341,7 @@ mod tests {
             .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
             .collect();
         let mut next = 0;
-        let posts = plan(&mut outbox, "twitter", 3, &mut next, 100);
+        let posts = plan(&mut outbox, "twitter", 3, &mut next, 100, Packing::Text);
         assert_eq!(posts.len(), 3);
         let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
         assert!(counts.iter().all(|&n| n > 1), "{counts:?}");
@@ -305,7 +357,7 @@ mod tests {
         // Nothing posted: the next plan rebuilds exactly the same texts.
         let texts: Vec<String> = posts.iter().map(|p| p.text.clone()).collect();
         outbox.push(pending("203.0.113.99", 1000, "twitter"));
-        let again = plan(&mut outbox, "twitter", 3, &mut next, 100);
+        let again = plan(&mut outbox, "twitter", 3, &mut next, 100, Packing::Text);
         let again: Vec<String> = again.iter().map(|p| p.text.clone()).collect();
         assert_eq!(
             again, texts,
@@ -331,8 +383,8 @@ mod tests {
             .map(|i| pending(&format!("2001:db8::{i:x}"), 10, "twitter"))
             .collect();
         let mut next = 0;
-        assert!(plan(&mut outbox, "twitter", 0, &mut next, 100).is_empty());
-        let posts = plan(&mut outbox, "twitter", 2, &mut next, 100);
+        assert!(plan(&mut outbox, "twitter", 0, &mut next, 100, Packing::Text).is_empty());
+        let posts = plan(&mut outbox, "twitter", 2, &mut next, 100, Packing::Text);
         assert_eq!(posts.len(), 2);
         let placed: usize = posts.iter().map(|p| p.subjects.len()).sum();
         assert!(placed < 200, "only what fits 280 characters");
@@ -363,7 +415,7 @@ mod tests {
             let mut order: Vec<Announcement> = outbox.iter().map(|p| p.subject.clone()).collect();
             order.sort_by(|a, b| b.tries.cmp(&a.tries).then(a.ip.cmp(&b.ip)));
             let mut next = 0;
-            let posts = plan(&mut outbox, "twitter", left, &mut next, 100);
+            let posts = plan(&mut outbox, "twitter", left, &mut next, 100, Packing::Text);
             let packing = order.len() > left;
             proptest::prop_assert!(posts.len() <= left);
             let mut at = 0;
@@ -379,6 +431,35 @@ mod tests {
             }
             proptest::prop_assert!(posts.len() == left || at == order.len(), "a post unused");
         }
+    }
+
+    #[test]
+    fn a_whole_post_carries_every_entry_in_one_batch() {
+        let mut outbox: Vec<Pending> = (1..=1000)
+            .map(|i| pending(&format!("2001:db8::{i:x}"), 10, "site"))
+            .collect();
+        outbox.push(pending("203.0.113.1", 7, "twitter"));
+        outbox[3].batch = Some(4);
+        let mut next = 9;
+        let posts = plan(
+            &mut outbox,
+            "site",
+            usize::MAX,
+            &mut next,
+            100,
+            Packing::Whole,
+        );
+        assert_eq!(posts.len(), 1);
+        assert_eq!(
+            (posts[0].subjects.len(), posts[0].batch, next),
+            (1000, 4, 9)
+        );
+        assert!(outbox[..1000].iter().all(|p| p.batch == Some(4)));
+        assert_eq!(
+            outbox[1000].batch, None,
+            "another sink's entry is untouched"
+        );
+        assert!(plan(&mut outbox, "site", 0, &mut next, 100, Packing::Whole).is_empty());
     }
 
     #[test]
@@ -465,13 +546,13 @@ mod tests {
             pending("203.0.113.2", 7, "mastodon"),
         ];
         let mut next = 0;
-        let first = plan(&mut outbox, "mastodon", 5, &mut next, 100);
+        let first = plan(&mut outbox, "mastodon", 5, &mut next, 100, Packing::Text);
         assert_eq!(first.len(), 2);
         outbox[0].parked = Some(Parked {
             reason: "422".into(),
             at: 100,
         });
-        let again = plan(&mut outbox, "mastodon", 5, &mut next, 200);
+        let again = plan(&mut outbox, "mastodon", 5, &mut next, 200, Packing::Text);
         assert_eq!(again.len(), 1, "{again:?}");
         assert_eq!(again[0].ips(), [outbox[1].subject.ip]);
         assert_eq!(again[0].text, first[1].text, "the rest keeps its post");

@@ -12,6 +12,9 @@ use serde_json::Value;
 #[path = "../support/fake_x.rs"]
 mod fake_x;
 
+#[path = "../support/fake_indexnow.rs"]
+mod fake_indexnow;
+
 mod admin;
 mod credentials;
 mod echoes;
@@ -26,6 +29,7 @@ mod refused;
 mod rotation;
 mod scale;
 mod sinks;
+mod site;
 mod summary;
 mod surprises;
 mod survive;
