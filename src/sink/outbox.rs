@@ -371,7 +371,7 @@ mod tests {
             .map(|i| pending(&format!("203.0.113.{i}"), 10 + i, "twitter"))
             .collect();
         let mut next = 0;
-        let posts = plan(&mut outbox, "twitter", 5, &mut next, 100);
+        let posts = plan(&mut outbox, "twitter", 5, &mut next, 100, Packing::Text);
         let counts: Vec<usize> = posts.iter().map(|p| p.subjects.len()).collect();
         assert_eq!(counts, [7], "as tightly as 280 allows, not one post each");
         assert!(outbox.iter().all(|p| p.batch == Some(0)));
