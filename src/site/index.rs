@@ -95,7 +95,7 @@ pub fn archive(m: &Manifest, n: u64, f: &Facts) -> String {
     );
     let _ = write!(out, "<main>\n<h1>{title}</h1>\n");
     let (from, to) = ((n - 1) * PER_PAGE + 1, n * PER_PAGE);
-    let mut rows = m.pages().filter(|r| (from..=to).contains(&r.seq));
+    let mut rows = m.pages_between(from, to);
     if table(&mut out, &mut rows, "../") == 0 {
         out.push_str("<p>Every page here was removed.</p>\n");
     }

@@ -128,6 +128,16 @@ impl Manifest {
         self.rows.values().filter(|r| !r.gone)
     }
 
+    /// The pages announced `from`th to `to`th: one archive page's, found
+    /// by their place; a full rebuild makes every archive page, and reading
+    /// every row for each would take time quadratic in the pages.
+    pub fn pages_between(&self, from: u64, to: u64) -> impl DoubleEndedIterator<Item = &Row> {
+        self.rows
+            .range(from..=to)
+            .map(|(_, r)| r)
+            .filter(|r| !r.gone)
+    }
+
     pub fn page_count(&self) -> usize {
         self.pages().count()
     }
