@@ -1,5 +1,6 @@
 //! Which attackers are due now, as the announcements that name them: the
-//! one place an attacker becomes an `Announcement` (`announcement`), and
+//! one place an attacker becomes an `Announcement` (`announcement`), with
+//! who holds its address (`geoip`, looked up in memory) frozen in it; and
 //! the one place that holds back those already queued or taken down by
 //! `site remove` (`held_back`). `run` queues each for its sinks; `replay`
 //! prints it; the site's pages are written from them.
@@ -7,6 +8,7 @@
 use std::net::IpAddr;
 
 use crate::decide::{Policy, decide};
+use crate::geoip::Geo;
 use crate::hash::Set;
 use crate::render::{Announcement, Privacy};
 use crate::sink::Pending;
@@ -27,9 +29,10 @@ pub fn held_back(st: &State) -> Set<IpAddr> {
     held
 }
 
-/// The announcement of the attacker `a` at `ip`, as every sink and page shows it.
-pub fn announcement(ip: IpAddr, a: &Attacker, privacy: &Privacy) -> Announcement {
-    Announcement::of(ip, a, privacy)
+/// The announcement of the attacker `a` at `ip`, as every sink and page
+/// shows it. A network's owner is that of the first address seen in it.
+pub fn announcement(ip: IpAddr, a: &Attacker, privacy: &Privacy, geo: &Geo) -> Announcement {
+    Announcement::of(ip, a, privacy).owned_by(geo)
 }
 
 /// Hands `each` the announcement of every attacker due now and not in
@@ -40,6 +43,7 @@ pub fn each_due<E>(
     queued: &Set<IpAddr>,
     policy: &Policy,
     privacy: &Privacy,
+    geo: &Geo,
     mut each: impl FnMut(Announcement) -> Result<(), E>,
 ) -> Result<(), E> {
     for ip in decide(table, policy, |ip| queued.contains(ip)) {
@@ -47,7 +51,7 @@ pub fn each_due<E>(
         let Some(a) = table.get(&ip) else {
             continue;
         };
-        each(announcement(ip, &a, privacy))?;
+        each(announcement(ip, &a, privacy, geo))?;
     }
     Ok(())
 }

@@ -47,6 +47,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     let mut st = state::load_as(&c.state, lock.as_ref())?;
     st.table.set_rules(c.rules);
     notice::ended(&mut st.notes, UNCONFIGURED);
+    c.geo.note_stale(&mut st.notes, now);
     drop_internal(&mut st);
     if let Err(e) = gather::read_logs(c, &mut st, now, |st| save_stage(c, st, now)) {
         if !c.dry_run {
@@ -63,7 +64,7 @@ fn run_pipeline(c: &RunConfig, now: Secs) -> Result<()> {
     // Saved before posting: offsets and tries are never counted twice, and
     // the outbox survives whatever happens while posting.
     st.last_run = Some(record(0, None));
-    let came_back = crate::refresh::came_back(&st, c);
+    let came_back = crate::refresh::came_back(&mut st, c);
     state::save(&c.state, &mut st)?;
     let published = publish::all(&mut st, c, now)?;
     let site = crate::refresh::site(&mut st, c, now, &came_back);
@@ -116,7 +117,7 @@ fn queue_due(st: &mut State, c: &RunConfig, now: Secs) {
         }
         Ok::<_, std::convert::Infallible>(())
     };
-    let Ok(()) = each_due(&st.table, &queued, &c.policy, &c.privacy, queue);
+    let Ok(()) = each_due(&st.table, &queued, &c.policy, &c.privacy, &c.geo, queue);
 }
 
 /// Forgets attackers idle past the retention, then the least recent past

@@ -73,8 +73,8 @@ fn sink_name() -> impl TypedValueParser<Value = SinkName> {
 #[derive(Debug, ClapArgs)]
 pub struct RunArgs {
     /// Options file (TOML): any option below, by its long name, plus the
-    /// four twitter-* credentials and the [mastodon], [bluesky], [abuseipdb]
-    /// and [webhook] sections. Must be mode 0600 if it holds secrets.
+    /// four twitter-* credentials and the [mastodon], [bluesky], [abuseipdb],
+    /// [webhook], [site] and [geoip] sections. Must be mode 0600 if it holds secrets.
     /// [default: $TWEET_ATTACKS_CONFIG, else /etc/tweet-attacks.toml if it
     /// exists; every command finds it the same way]
     #[arg(long, value_name = "FILE")]
@@ -181,6 +181,9 @@ pub struct RunArgs {
     /// attackers leave memory (a first run over a large backlog).
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20, hide = true, env = "TWEET_ATTACKS_STAGE_BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub stage_bytes: u64,
+
+    #[command(flatten)]
+    pub geoip: GeoipArgs,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -210,6 +213,9 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "N", default_value_t = crate::table::DEFAULT_IPV6_PREFIX,
           value_parser = clap::value_parser!(u8).range(0..=128))]
     pub ipv6_prefix: u8,
+
+    #[command(flatten)]
+    pub geoip: GeoipArgs,
 
     /// Log files to read in order; `-` or nothing reads standard input.
     #[arg(value_name = "FILE")]
@@ -255,6 +261,9 @@ pub struct ShowArgs {
     /// Every user name and full times, however wide the terminal.
     #[arg(long)]
     pub wide: bool,
+
+    #[command(flatten)]
+    pub geoip: GeoipArgs,
 
     /// Only this address or network (CIDR), or the tracked network holding the address.
     #[arg(value_name = "IP")]
@@ -407,9 +416,26 @@ pub struct ExportArgs {
     #[arg(long, value_name = "URL")]
     pub feed_url: Option<String>,
 
+    #[command(flatten)]
+    pub geoip: GeoipArgs,
+
     /// State file to read [default: the options file's, else /var/lib/tweet-attacks/state.json]
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+}
+
+/// `--geoip-asn` and `--geoip-country`, on the commands that name attackers.
+#[derive(Debug, Default, ClapArgs)]
+pub struct GeoipArgs {
+    /// MaxMind DB file that names the AS holding an address (GeoLite2-ASN,
+    /// DB-IP ASN Lite, IPinfo Lite), instead of the options file's [geoip] asn
+    #[arg(long, value_name = "FILE")]
+    pub geoip_asn: Option<PathBuf>,
+
+    /// MaxMind DB file that names the country of an address (GeoLite2-Country,
+    /// DB-IP Country Lite, IPinfo Lite), instead of the options file's [geoip] country
+    #[arg(long, value_name = "FILE")]
+    pub geoip_country: Option<PathBuf>,
 }
 
 /// A count given on the command line: a whole number, 0 or more. Negative

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::cli::{self, Args};
 use crate::clock::{self, Secs};
 use crate::decide::{Net, Policy, default_ignores};
+use crate::geoip::Geo;
 use crate::journal::JournalSource;
 use crate::render::{Privacy, local_accounts};
 use crate::sink::abuseipdb::AbuseIpDbConfig;
@@ -96,6 +97,10 @@ pub struct SiteCommandConfig {
     pub policy: Policy,
     /// The posts' rules for user names.
     pub privacy: Privacy,
+    /// Who holds an address, for the pages.
+    pub geo: Geo,
+    /// The options file's `ipv6-prefix`: which network an address is counted in.
+    pub ipv6_prefix: u8,
     pub action: SiteAction,
 }
 
@@ -119,6 +124,8 @@ pub struct ExportConfig {
     pub privacy: Privacy,
     pub author: String,
     pub feed_url: Option<String>,
+    /// Who holds each address (`asn`, `as_org`, `country`).
+    pub geo: Geo,
 }
 
 #[derive(Debug)]
@@ -131,6 +138,8 @@ pub struct ShowConfig {
     pub ip: Option<crate::decide::Net>,
     /// Every user name and full times, not cut to the terminal's width.
     pub wide: bool,
+    /// Who holds each address (an OWNER column, and `--json`'s fields).
+    pub geo: Geo,
 }
 
 #[derive(Debug)]
@@ -206,6 +215,8 @@ pub struct RunConfig {
     /// How much of a log is read between saves; `None` (a dry run, which
     /// saves nothing) reads each log whole.
     pub stage_bytes: Option<u64>,
+    /// Who holds a due attacker's address, frozen in its announcement.
+    pub geo: Geo,
 }
 
 #[derive(Debug)]
@@ -216,6 +227,8 @@ pub struct ReplayConfig {
     pub json: bool,
     pub rules: Rules,
     pub inputs: Vec<Input>,
+    /// Who holds a due attacker's address (the flags only: replay reads no options file).
+    pub geo: Geo,
 }
 
 /// The options file: any `run` option by its long name, plus credentials.
@@ -250,6 +263,25 @@ struct FileConfig {
     abuseipdb: Option<AbuseIpDbConfig>,
     webhook: Option<WebhookConfig>,
     site: Option<crate::sink::site::SiteConfig>,
+    geoip: Option<GeoipConfig>,
+}
+
+/// `[geoip]`: the MaxMind DB files that say who holds an address.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct GeoipConfig {
+    asn: Option<PathBuf>,
+    country: Option<PathBuf>,
+}
+
+/// The databases `--geoip-asn` and `--geoip-country` name, else the options
+/// file's `[geoip]`, read now: a missing, unreadable or foreign file is an
+/// error that names it, before any state is read.
+fn geo(flags: cli::GeoipArgs, file: &FileConfig) -> Result<Geo> {
+    let section = file.geoip.clone().unwrap_or_default();
+    let asn = flags.geoip_asn.or(section.asn);
+    let country = flags.geoip_country.or(section.country);
+    Geo::open(asn.as_deref(), country.as_deref())
 }
 
 impl FileConfig {
@@ -588,6 +620,7 @@ fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         .or(file.passwd.clone())
         .unwrap_or_else(|| "/etc/passwd".into());
     let sources = run_sources(&r, &file, look_back)?;
+    let geo = geo(std::mem::take(&mut r.geoip), &file)?;
     Ok(RunOrIdle::Run(Box::new(RunConfig {
         state,
         journal_auto: sources.journal_auto,
@@ -618,6 +651,7 @@ fn run_config(mut r: cli::RunArgs, now: Secs) -> Result<RunOrIdle> {
         rules,
         lock_wait: Duration::from_secs_f64(r.lock_wait),
         stage_bytes: (!r.dry_run).then_some(r.stage_bytes),
+        geo,
     })))
 }
 
@@ -765,6 +799,7 @@ fn export_config(e: cli::ExportArgs, now: Secs) -> Result<ExportConfig> {
             .author
             .unwrap_or_else(|| format!("tweet-attacks on {}", crate::host::name())),
         feed_url: e.feed_url,
+        geo: geo(e.geoip, &file)?,
     })
 }
 
@@ -822,6 +857,11 @@ fn site_config(a: cli::SiteArgs) -> Result<SiteCommandConfig> {
         site,
         policy: policy(threshold, &file.ignore)?,
         privacy: privacy(&passwd, file.show_local_users.unwrap_or(false))?,
+        geo: geo(cli::GeoipArgs::default(), &file)?,
+        ipv6_prefix: file
+            .ipv6_prefix
+            .filter(|p| *p <= 128)
+            .unwrap_or(DEFAULT_IPV6_PREFIX),
         action: match a.action {
             cli::SiteAction::Rebuild => SiteAction::Rebuild,
             cli::SiteAction::Remove { address, reason } => {
@@ -875,6 +915,7 @@ impl Config {
         let command = match args.command {
             cli::Command::Run(r) => Command::Run(run_config(*r, now)?),
             cli::Command::Replay(r) => Command::Replay(ReplayConfig {
+                geo: geo(r.geoip, &FileConfig::default())?,
                 state: r.state,
                 policy: policy(r.threshold, &r.ignore)?,
                 privacy: privacy(&r.passwd, false)?,
@@ -889,13 +930,17 @@ impl Config {
                 inputs: inputs(p.inputs),
                 missed: p.missed,
             },
-            cli::Command::Show(s) => Command::Show(ShowConfig {
-                state: state_path(s.state, &FileConfig::maybe_load(s.config)?.1),
-                json: s.json,
-                since: since(now, s.since.as_deref())?,
-                min_tries: s.min_tries.unwrap_or(0),
-                ip: s.ip,
-                wide: s.wide,
+            cli::Command::Show(s) => Command::Show({
+                let file = FileConfig::maybe_load(s.config)?.1;
+                ShowConfig {
+                    geo: geo(s.geoip, &file)?,
+                    state: state_path(s.state, &file),
+                    json: s.json,
+                    since: since(now, s.since.as_deref())?,
+                    min_tries: s.min_tries.unwrap_or(0),
+                    ip: s.ip,
+                    wide: s.wide,
+                }
             }),
             cli::Command::Status(s) => Command::Status(status_config(s)?),
             cli::Command::Outbox(o) => Command::Outbox(outbox_config(o)?),

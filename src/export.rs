@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use crate::clock::{Secs, format_rfc3339};
 use crate::decide::Policy;
-use crate::render::{Announcement, Privacy, defuse, render};
+use crate::geoip::Geo;
+use crate::render::{Announcement, Owner, Privacy, defuse, render};
 use crate::scope::is_global;
 use crate::table::{Attacker, Table};
 use crate::text::markup as xml_escape;
@@ -47,6 +48,9 @@ pub struct Options<'a> {
     pub feed_url: Option<&'a str>,
     /// Atom without `feed_url`: the host whose feed it is, for an id no other host's feed has.
     pub host: &'a str,
+    /// Who holds each address: `asn`, `as_org` and `country` in CSV and
+    /// JSON, and the owner in the feed's posts.
+    pub geo: &'a Geo,
 }
 
 /// One exported attacker: its numbers, and only the user names the posts may show.
@@ -92,7 +96,7 @@ pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -
             .map(|(ip, a)| Row {
                 ip,
                 a,
-                public: Announcement::of(*ip, a, o.privacy),
+                public: Announcement::of(*ip, a, o.privacy).owned_by(o.geo),
             })
             .collect();
         return out.write_all(atom(&rows, o, now).as_bytes());
@@ -110,7 +114,7 @@ pub fn export(table: &Table, o: &Options, now: Secs, out: &mut impl io::Write) -
         let row = Row {
             ip: &ip,
             a,
-            public: Announcement::of(ip, a, o.privacy),
+            public: Announcement::of(ip, a, o.privacy).owned_by(o.geo),
         };
         match o.format {
             // A network counted as one attacker is blocked as one.
@@ -162,11 +166,14 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-const CSV_HEADER: &str = "ip,tries,services,first,last,announced,users,users_more,internal\n";
+/// The owner's columns come last: readers of the columns before them are unchanged.
+const CSV_HEADER: &str =
+    "ip,tries,services,first,last,announced,users,users_more,internal,asn,as_org,country\n";
 
 fn csv_row(Row { ip, a, public }: &Row) -> String {
+    let owner = &public.owner;
     format!(
-        "{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{},{},{},{}\n",
         a.source(**ip),
         a.tries(),
         a.services.names().join(" "),
@@ -176,6 +183,9 @@ fn csv_row(Row { ip, a, public }: &Row) -> String {
         csv_field(&public.users.join(" ")),
         public.users_more,
         !is_global(**ip),
+        owner.asn.map(|n| n.to_string()).unwrap_or_default(),
+        csv_field(owner.as_org.as_deref().unwrap_or_default()),
+        owner.country.as_deref().unwrap_or_default(),
     )
 }
 
@@ -198,6 +208,9 @@ struct JsonRow<'a> {
     announced: Option<String>,
     /// Not a global address: counted, never announced.
     internal: bool,
+    /// `asn`, `as_org` and `country`, each when known.
+    #[serde(flatten)]
+    owner: &'a Owner,
 }
 
 fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
@@ -213,6 +226,7 @@ fn json_row<'r>(Row { ip, a, public }: &'r Row) -> JsonRow<'r> {
         last: format_rfc3339(a.last),
         announced: a.announced.map(format_rfc3339),
         internal: !is_global(**ip),
+        owner: &public.owner,
     }
 }
 
@@ -370,6 +384,7 @@ mod tests {
             author: "tweet-attacks on web01",
             feed_url: Some("https://example.org/attackers.atom"),
             host: "web01",
+            geo: &Geo::default(),
         };
         export_text(&table(), &o, 5000)
     }
@@ -398,31 +413,33 @@ mod tests {
         let mut lines = out.lines();
         assert_eq!(
             lines.next(),
-            Some("ip,tries,services,first,last,announced,users,users_more,internal")
+            Some(
+                "ip,tries,services,first,last,announced,users,users_more,internal,asn,as_org,country"
+            )
         );
         assert!(!out.contains("calc") && !out.contains("Tr0ub4dor"), "{out}");
         assert!(!out.contains("root"), "a local account: {out}");
         let first = lines.next().unwrap();
         assert!(first.starts_with("127.0.0.1,40,sshd,"), "{first}");
-        assert!(first.ends_with(",admin,0,true"), "internal: {first}");
+        assert!(first.ends_with(",admin,0,true,,,"), "internal: {first}");
         assert!(
             out.contains("\n10.0.0.9,8,sshd,"),
             "counted and shown: {out}"
         );
         assert!(
             out.lines()
-                .any(|l| l.starts_with("10.0.0.9,") && l.ends_with(",admin,0,true")),
+                .any(|l| l.starts_with("10.0.0.9,") && l.ends_with(",admin,0,true,,,")),
             "{out}"
         );
         assert!(out.contains("\n2001:db8::1,6,sshd,"), "{out}");
         assert!(
-            out.contains(",,1,false\n"),
+            out.contains(",,1,false,,,\n"),
             "the withheld name is counted: {out}"
         );
         assert!(!out.contains("evil"), "not on the list: {out}");
         assert_eq!(out.lines().count(), 8);
         let shown = export_with(Format::Csv, 0, 0, true);
-        assert!(shown.contains(",root,0,false\n"), "opted in: {shown}");
+        assert!(shown.contains(",root,0,false,,,\n"), "opted in: {shown}");
         assert!(!shown.contains("Tr0ub4dor"), "{shown}");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
@@ -486,6 +503,7 @@ mod tests {
             author: "a",
             feed_url,
             host,
+            geo: &Geo::default(),
         };
         export_text(t, &o, 5000)
     }

@@ -106,8 +106,8 @@ The options file. Every command finds it the same way: \fB\-\-config\fR
 \fIFILE\fR, else \fB$TWEET_ATTACKS_CONFIG\fR, else this file if it exists; a
 command that needs none works without one. It holds any \fBrun\fR option by its
 long name, the four \fBtwitter\-*\fR credentials and the [mastodon],
-[bluesky], [abuseipdb] and [webhook] sections. It must be mode 0600 when
-it holds secrets.
+[bluesky], [abuseipdb], [webhook], [site] and [geoip] sections. It must
+be mode 0600 when it holds secrets.
 .TP
 \fI/var/lib/tweet\-attacks/state.json\fR
 The state: each log's read position, the attacker table, the outbox, the
@@ -130,6 +130,111 @@ once, with a line that names it.
 Run \fBrun \-\-if\-configured\fR every 15 minutes. Only one of them runs:
 the cron line does nothing while systemd runs and the timer is enabled, as
 the package leaves it; without systemd, cron runs it.
+"#;
+
+const SITE: &str = r#".SH ATTACKER PAGES
+The \fBsite\fR sink publishes on the admin's own web server: one static
+page per announced attacker, so that someone attacked from an address who
+searches for it finds the report, and IndexNow tells Bing, Yandex, Seznam,
+Naver and Yep of each new or changed page within minutes. Name it with
+\fB\-\-sink site\fR or \fBsink = ["site"]\fR, and configure it:
+.PP
+.nf
+[site]
+dir = "/var/www/html/attacks"         # must exist; nothing is written outside it
+url = "https://example.org/attacks/"  # the public URL of dir, ending in /
+contact = "mailto:abuse@example.org"  # required: shown on every page
+title = "Attacks on example.org"      # optional
+indexnow\-key = "\fIKEY\fR"                  # optional: 8\(en128 of a\-z A\-Z 0\-9 \-
+indexnow\-url = "https://api.indexnow.org/indexnow"   # the default
+.fi
+.PP
+\fBurl\fR and \fBcontact\fR (\fBmailto:\fR or a web address) must be
+https; plain http is taken only on a loopback host. Nothing in [site] is
+secret: the key is served in the site itself.
+.PP
+What is written, each file all at once (a temp file in \fIdir\fR, then a
+rename), so a web server never serves half of one:
+.TP
+\fIip/ADDRESS.html\fR, \fIip/ADDRESS.json\fR
+An attacker's page, at most 4 KiB, with no script and nothing from another
+host, and its JSON twin with the fields of \fBrun \-\-json\fR. An IPv6
+network counted as one is named \fI2001\-db8\-1\-2\-\-_64\fR (its
+colons as dashes, \fB_\fR for the slash). The page shows the address or
+network (and the first address seen in it), the services, the tries, first
+and last seen in UTC, the user names tried under the same privacy rules as
+posts, the network's owner when known, links to AbuseIPDB and ISC/DShield,
+the contact for disputes, and when it was last updated.
+.TP
+\fIindex.html\fR, \fIarchive/N.html\fR
+The newest 100 pages, and every page in the order announced, 100 to an
+archive page, which keeps its place as the site grows.
+.TP
+\fIsitemap.xml\fR, \fIrobots.txt\fR, \fIfeed.atom\fR
+The sitemap with each page's exact lastmod (an index over
+\fIsitemap\-N.xml\fR past 50,000 URLs or 50 MB), a robots.txt naming it,
+and an Atom feed of the 100 latest changes. Crawlers read robots.txt only
+at the root of a host: when \fIdir\fR is not the root, add its
+\fBSitemap:\fR line to the root's robots.txt.
+.TP
+\fIKEY.txt\fR
+The IndexNow key file, when a key is set.
+.TP
+\fI.tweet\-attacks\-site.tsv\fR, \fI.tweet\-attacks\-derived\fR
+The site's own record of its pages (kept when the table forgets an
+attacker, so pages outlive it) and of the derived files. Written after the
+pages and before the index, sitemap and feed, so that a run killed anywhere
+is finished by the next. Nothing in them is secret.
+.PP
+A newly announced attacker gets its page; an announced one that comes back
+with more tries has it written again, at most once a run, and its lastmod
+moves. After a run's pages are written, every page changed since IndexNow
+was last told goes out in one POST (one per 10,000 URLs). No answer or a
+5xx is sent again by the next run; a 429 waits for Retry\-After, or a
+backoff; a 403 (key file not found) or 422 (URL not on the host) parks it,
+shown by \fBoutbox\fR and \fBstatus\fR, until \fBoutbox retry all\fR.
+\fBverify\-credentials \-\-sink site\fR checks that \fIdir\fR is
+writable, the URLs are well formed, the key is valid and served at
+\fIURLKEY.txt\fR.
+.PP
+\fBsite rebuild\fR writes every page from the table (after the first
+setup, or an upgrade). \fBsite remove ADDRESS \-\-reason TEXT\fR takes a
+page down for a false positive or a dispute: the page and its JSON are
+deleted and dropped from the index, archive, sitemap and feed, IndexNow is
+told at the next run, and no sink ever publishes the address again
+(\fBstatus\fR lists it).
+"#;
+
+const GEOIP: &str = r#".SH WHO HOLDS AN ADDRESS
+With MaxMind DB (\fI.mmdb\fR) files, \fBrun\fR, \fBreplay\fR, \fBshow\fR
+and \fBexport\fR name who holds each attacker's address: the AS number, the
+AS name and the country. Name them in the options file,
+.PP
+.nf
+[geoip]
+asn = "/var/lib/tweet\-attacks/asn.mmdb"
+country = "/var/lib/tweet\-attacks/country.mmdb"
+.fi
+.PP
+or with \fB\-\-geoip\-asn\fR \fIFILE\fR and \fB\-\-geoip\-country\fR
+\fIFILE\fR, which win over the file (\fBreplay\fR reads no options file:
+flags only). Either may be left out. The layouts of GeoLite2\-ASN and
+GeoLite2\-Country, DB\-IP's ASN Lite and Country Lite, and IPinfo Lite
+(AS and country in one file, given as either) are read. A network counted
+as one attacker is looked up by the first address seen in it.
+.PP
+A post names the owner when known, within every sink's limit, the AS name
+cut first (\fISSH brute force from 203.0.113.45 (AS64500 Example Net, NL):
+12 tries\fR and so on). \fB\-\-json\fR lines, webhook payloads, \fBshow\fR (an OWNER
+column, and \fB\-\-json\fR) and \fBexport \-\-format csv|json\fR add the
+fields \fBasn\fR, \fBas_org\fR and \fBcountry\fR, each only when known.
+The owner is fixed when an attacker is announced: a retried post keeps its text.
+.PP
+A database that is missing, unreadable or not a MaxMind DB file is an error
+that names it (status 1). One built more than 90 days ago is said once on
+standard error by \fBrun\fR (remembered in the state until it is
+refreshed), by \fBshow\fR and \fBexport\fR unless a run has said it, and
+by every \fBreplay\fR: stale data misattributes. Refresh monthly from cron.
 "#;
 
 const ENVIRONMENT: &str = r#".SH ENVIRONMENT
@@ -177,6 +282,8 @@ tweet\-attacks status
 tweet\-attacks show \-\-since 1h \-\-min\-tries 20
 tweet\-attacks show \-\-wide 2001:db8:1:2::77
 tweet\-attacks export \-\-format blocklist \-\-out /etc/nftables.d/attackers.txt
+tweet\-attacks show \-\-geoip\-asn asn.mmdb \-\-geoip\-country country.mmdb
+tweet\-attacks site remove 198.51.100.7 \-\-reason "our own scanner"
 tweet\-attacks man | man \-l \-
 .fi
 "#;
@@ -217,14 +324,16 @@ pub fn page() -> String {
         ".PP\nMade for cron: each \\fBrun\\fR reads the logs from where the last one stopped, \
          counts the guesses per address, and announces each attacker once, when its tries \
          exceed the threshold and its last try is less than a day old, on X, Mastodon, \
-         Bluesky, AbuseIPDB or a webhook. Announcements wait in an outbox in the state until \
+         Bluesky, AbuseIPDB, a webhook, or the admin's own web pages (see ATTACKER PAGES). Announcements wait in an outbox in the state until \
          each sink has taken them. A healthy run writes nothing on standard error.\n",
     );
     out.push_str(".SH COMMANDS\n");
     for sub in &subs {
         command(&mut out, "tweet-attacks", sub);
     }
+    out.push_str(SITE);
     out.push_str(FILES);
+    out.push_str(GEOIP);
     out.push_str(ENVIRONMENT);
     out.push_str(EXIT_STATUS);
     out.push_str(EXAMPLES);
@@ -254,7 +363,14 @@ mod tests {
             }
         }
         assert!(!page.contains("\\-\\-lock\\-wait") && !page.contains("\\-\\-now"));
-        for section in ["NAME", "SYNOPSIS", "FILES", "EXIT STATUS", "SEE ALSO"] {
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "FILES",
+            "WHO HOLDS AN ADDRESS",
+            "EXIT STATUS",
+            "SEE ALSO",
+        ] {
             assert!(page.contains(&format!(".SH {section}")), "{section}");
         }
     }

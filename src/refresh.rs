@@ -15,7 +15,7 @@ use crate::sink::SinkName;
 use crate::sink::indexnow::{Answer, Endpoint, submit};
 use crate::sink::site::{SiteSettings, twin};
 use crate::site::Site;
-use crate::site::slug::{page_path, slug};
+use crate::site::slug::{Key, page_path, slug};
 use crate::state::State;
 
 /// Whether the run writes the site.
@@ -26,14 +26,32 @@ fn writes_site(c: &RunConfig) -> bool {
 /// The announced attackers this run touched, as their pages would show
 /// them now: taken before the run's first save, which lets the table's
 /// touched attackers go. Empty when the run does not write the site.
-pub fn came_back(st: &State, c: &RunConfig) -> Vec<Announcement> {
+///
+/// The site's own queued entries that the run touched are brought up to
+/// date too: a page is written once a run, so an entry queued by an
+/// earlier run (whose writing failed) must not write its older tries. Only
+/// the site's: the other sinks' posts keep their text for their retries.
+pub fn came_back(st: &mut State, c: &RunConfig) -> Vec<Announcement> {
     if !writes_site(c) {
         return Vec::new();
+    }
+    let site = crate::sink::name_of(SinkName::Site);
+    for p in st.outbox.iter_mut().filter(|p| p.sink == site) {
+        if let Some(a) = st.table.touched(&p.subject.ip) {
+            p.subject = announcement(p.subject.ip, a, &c.privacy, &c.geo);
+        }
     }
     st.table
         .touched_standings()
         .filter(|s| s.announced && !st.removed.contains_key(&s.ip))
-        .filter_map(|s| Some(announcement(s.ip, &*st.table.get(&s.ip)?, &c.privacy)))
+        .filter_map(|s| {
+            Some(announcement(
+                s.ip,
+                &*st.table.get(&s.ip)?,
+                &c.privacy,
+                &c.geo,
+            ))
+        })
         .collect()
 }
 
@@ -56,7 +74,7 @@ pub fn site(st: &mut State, c: &RunConfig, now: Secs, came_back: &[Announcement]
 fn rewrite_returning(site: &mut Site, came_back: &[Announcement]) -> Result<()> {
     let now = site.facts.now;
     for a in came_back {
-        let shown = site.manifest.get(&slug(a.ip, a.prefix));
+        let shown = site.manifest.get((a.ip, a.prefix));
         if shown.is_some_and(|r| !r.gone && r.tries < a.tries && r.lastmod != now) {
             site.put(a, &twin(a))?;
         }
@@ -76,24 +94,24 @@ fn notify(site: &mut Site, st: &mut State, settings: &SiteSettings, now: Secs) -
     if !st.indexnow.may_send(now) {
         return Ok(false);
     }
-    let queue: Vec<(String, Secs)> = site
+    let queue: Vec<(Key, Secs)> = site
         .manifest
         .unnotified()
-        .map(|r| (r.slug.clone(), r.lastmod))
+        .map(|r| (r.key, r.lastmod))
         .collect();
     if queue.is_empty() {
         return Ok(false);
     }
     let urls: Vec<String> = queue
         .iter()
-        .map(|(slug, _)| format!("{}{}", settings.url, page_path(slug)))
+        .map(|&((ip, prefix), _)| format!("{}{}", settings.url, page_path(&slug(ip, prefix))))
         .collect();
     let endpoint = Endpoint::new(&settings.indexnow_url, &settings.url, key);
     crate::fault::point("site:indexnow-before-post");
     let (taken, stop) = submit(&endpoint, &urls, &st.indexnow, now);
     crate::fault::point("site:indexnow-answered");
-    for (slug, lastmod) in &queue[..taken] {
-        site.manifest.notified(slug, *lastmod);
+    for &(key, lastmod) in &queue[..taken] {
+        site.manifest.notified(key, lastmod);
     }
     if taken > 0 {
         site.save_notices()?;

@@ -222,6 +222,13 @@ impl Announcement {
         }
     }
 
+    /// With who holds its address: for a network, the first address seen
+    /// in it (the network's own address when none was kept).
+    pub fn owned_by(mut self, geo: &crate::geoip::Geo) -> Announcement {
+        self.owner = geo.owner(self.address());
+        self
+    }
+
     /// The attacker as a post names it: `203.0.113.5`, or `2001:db8:1:2::/64`.
     pub fn source(&self) -> String {
         match self.prefix {
@@ -312,13 +319,59 @@ pub fn tries_and_time(tries: u64, first: Secs, last: Secs) -> String {
     format!("{tries} {s} in {} ({from} to {to} UTC)", span(last - first))
 }
 
-fn render_with(a: &Announcement, shown: usize) -> String {
-    let first_seen = match a.first_seen() {
-        Some(seen) => format!(" (first seen {seen})"),
-        None => String::new(),
+/// Most of an AS name a post shows, in weighted characters; less when
+/// the post is long.
+const ORG_SHOWN: usize = 40;
+
+/// The AS name as a post may show it, in at most `room` weighted
+/// characters (cut with `…`): the database's text is not ours, so it is
+/// cleaned as the database's reader cleans it and defused as user names
+/// are.
+fn org_shown(org: &str, room: usize) -> Option<String> {
+    let org = defuse(&crate::geoip::clean_org(org)?);
+    if weighted_len(&org) <= room {
+        return Some(org);
+    }
+    let mut cut = String::new();
+    for c in org.chars() {
+        // `…` weighs 2.
+        if weighted_len(&cut) + weighted_len(&c.to_string()) + 2 > room {
+            break;
+        }
+        cut.push(c);
+    }
+    let cut = cut.trim_end();
+    (!cut.is_empty()).then(|| format!("{cut}…"))
+}
+
+/// `AS64500 Example Net, NL`, or whichever parts are known, with the AS
+/// name in at most `org_room`; `None` when nothing is known.
+fn owner_shown(o: &Owner, org_room: usize) -> Option<String> {
+    let org = o.as_org.as_deref().and_then(|org| org_shown(org, org_room));
+    let who = match (o.asn, org) {
+        (Some(n), Some(org)) => Some(format!("AS{n} {org}")),
+        (Some(n), None) => Some(format!("AS{n}")),
+        (None, org) => org,
+    };
+    let country = o.country.as_deref().and_then(crate::geoip::clean_country);
+    match (who, country) {
+        (Some(who), Some(c)) => Some(format!("{who}, {c}")),
+        (who, c) => who.or(c),
+    }
+}
+
+/// The post with `shown` user names, and the owner with its AS name in
+/// `org_room` (no owner at all for `None`).
+fn render_with(a: &Announcement, shown: usize, org_room: Option<usize>) -> String {
+    let first_seen = a.first_seen().map(|seen| format!("first seen {seen}"));
+    let owner = org_room.and_then(|room| owner_shown(&a.owner, room));
+    let about: Vec<String> = owner.into_iter().chain(first_seen).collect();
+    let about = match about.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", about.join("; ")),
     };
     let mut text = format!(
-        "{} brute force from {}{first_seen}: {}.",
+        "{} brute force from {}{about}: {}.",
         services_label(&a.services),
         a.source(),
         tries_and_time(a.tries, a.first, a.last),
@@ -345,13 +398,23 @@ fn render_with(a: &Announcement, shown: usize) -> String {
     text
 }
 
-/// The post text for one attacker, within `MAX_WEIGHT`.
+/// Within X's weighted limit and, counted in characters, within every
+/// other sink's (Bluesky 300, Mastodon 500).
+fn fits(text: &str) -> bool {
+    weighted_len(text) <= MAX_WEIGHT && text.chars().count() <= MAX_WEIGHT
+}
+
+/// The post text for one attacker, within `MAX_WEIGHT`: as many user names
+/// as fit beside the AS name, else none and the AS name shorter, else the
+/// AS number and country alone, else no owner. The address is always there.
 pub fn render(a: &Announcement) -> String {
     (0..=USERS_SHOWN.min(a.users.len()))
         .rev()
-        .map(|shown| render_with(a, shown))
-        .find(|t| weighted_len(t) <= MAX_WEIGHT)
-        .unwrap_or_else(|| render_with(a, 0))
+        .map(|shown| (shown, Some(ORG_SHOWN)))
+        .chain([(0, Some(ORG_SHOWN / 2)), (0, Some(0))])
+        .map(|(shown, org_room)| render_with(a, shown, org_room))
+        .find(|t| fits(t))
+        .unwrap_or_else(|| render_with(a, 0, None))
 }
 
 /// One post for several attackers, most tries first. `None` when they do
@@ -367,8 +430,17 @@ pub fn render_packed(group: &[&Announcement]) -> Option<String> {
                 Some(seen) => format!(", first seen {seen}"),
                 None => String::new(),
             };
+            // The AS number and country only: a name would crowd others out.
+            let owner = Owner {
+                as_org: None,
+                ..a.owner.clone()
+            };
+            let owner = match owner_shown(&owner, 0) {
+                Some(o) => format!(", {o}"),
+                None => String::new(),
+            };
             format!(
-                "{} ({} tries, {}{first_seen})",
+                "{} ({} tries, {}{owner}{first_seen})",
                 a.source(),
                 a.tries,
                 services_label(&a.services)
@@ -376,7 +448,7 @@ pub fn render_packed(group: &[&Announcement]) -> Option<String> {
         })
         .collect();
     let text = format!("Brute-force attackers: {}.", items.join(", "));
-    (weighted_len(&text) <= MAX_WEIGHT).then_some(text)
+    fits(&text).then_some(text)
 }
 
 /// Reads `/etc/passwd`-style text into the local account names.
@@ -430,6 +502,59 @@ mod tests {
         );
         assert_eq!(a.address().to_string(), "2001:db8:1:2::77");
         assert_eq!(sample().address(), sample().ip);
+    }
+
+    fn owned(asn: Option<u32>, org: Option<&str>, country: Option<&str>) -> Announcement {
+        let mut a = sample();
+        a.owner = Owner {
+            asn,
+            as_org: org.map(str::to_string),
+            country: country.map(str::to_string),
+        };
+        a
+    }
+
+    #[test]
+    fn posts_name_the_owner_when_known() {
+        let a = owned(Some(64500), Some("Example Net"), Some("NL"));
+        assert_eq!(
+            render(&a),
+            "SSH brute force from 203.0.113.5 (AS64500 Example Net, NL): 12 tries in 3 min (2026-11-18 11:06 to 11:10 UTC). Users tried: root, admin."
+        );
+        for (a, said) in [
+            (owned(Some(64500), None, None), "(AS64500)"),
+            (owned(None, Some("Example Net"), None), "(Example Net)"),
+            (owned(None, None, Some("NL")), "(NL)"),
+            (owned(Some(64500), None, Some("NL")), "(AS64500, NL)"),
+            (owned(None, Some("evil.com @x"), None), "(evil․com ﹫x)"),
+        ] {
+            let t = render(&a);
+            assert!(t.contains(&format!("203.0.113.5 {said}: 12 tries")), "{t}");
+        }
+        let mut net = owned(Some(64501), Some("Example Six"), Some("DE"));
+        net.ip = "2001:db8:1:2::".parse().unwrap();
+        net.prefix = Some(64);
+        net.seen = Some("2001:db8:1:2::77".parse().unwrap());
+        let t = render(&net);
+        assert!(
+            t.starts_with("SSH brute force from 2001:db8:1:2::/64 (AS64501 Example Six, DE; first seen 2001:db8:1:2::77): 12 tries"),
+            "{t}"
+        );
+        let t = render_packed(&[&net, &a]).unwrap();
+        assert!(
+            t.contains("2001:db8:1:2::/64 (12 tries, SSH, AS64501, DE, first seen 2001:db8:1:2::77), 203.0.113.5 (12 tries, SSH, AS64500, NL)"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn a_long_as_name_is_cut_before_the_address_or_the_numbers() {
+        let long = "Very Long Networks Incorporated Of Somewhere Far Away";
+        let t = render(&owned(Some(64500), Some(long), Some("NL")));
+        assert!(
+            t.contains("(AS64500 Very Long Networks Incorporated Of Som…, NL): 12 tries"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -721,6 +846,53 @@ mod tests {
                 for u in shown.split(", ") {
                     prop_assert!(attack_names::contains(u), "{u:?} in {text:?}");
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The AS name and country come from a database that is not ours:
+        /// whatever they hold, every post fits X (weighted), Bluesky and
+        /// Mastodon (characters), keeps its address and the network's first
+        /// address, and carries no control, bidi or zero-width character.
+        #[test]
+        fn posts_with_any_owner_fit_every_sink_and_keep_the_address(
+            org in proptest::option::of(".{0,300}"),
+            country in proptest::option::of(".{0,4}"),
+            asn in proptest::option::of(any::<u32>()),
+            network in any::<bool>(),
+            servers in 0u32..100_000,
+            tries in any::<u64>(),
+            users in prop::collection::vec("[a-z]{1,32}", 0..8),
+            more in any::<u32>(),
+        ) {
+            let mut a = sample();
+            a.owner = Owner { asn, as_org: org, country };
+            a.servers = servers;
+            a.tries = tries;
+            a.users = users;
+            a.users_more = more;
+            a.services = vec!["sshd".into(), "vsftpd".into()];
+            if network {
+                a.ip = "2001:db8:ffff:ffff::".parse().unwrap();
+                a.prefix = Some(64);
+                a.seen = Some("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap());
+            }
+            let others = sample();
+            let one = render(&a);
+            let packed = render_packed(&[&a, &others]);
+            for t in std::iter::once(&one).chain(packed.as_ref()) {
+                prop_assert!(weighted_len(t) <= MAX_WEIGHT, "X: {t:?}");
+                prop_assert!(t.chars().count() <= crate::sink::bluesky::BLUESKY_LIMIT, "Bluesky: {t:?}");
+                prop_assert!(t.chars().count() <= crate::sink::mastodon::MASTODON_DEFAULT_LIMIT);
+                prop_assert!(t.contains(&a.source()), "the address: {t:?}");
+                if network {
+                    prop_assert!(t.contains("first seen 2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"), "{t:?}");
+                }
+                prop_assert!(!t.chars().any(crate::text::is_hazard), "{t:?}");
+            }
+            if let Some(n) = asn.filter(|_| !network) {
+                prop_assert!(one.contains(&format!("(AS{n}")), "the AS is named: {one:?}");
             }
         }
     }

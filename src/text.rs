@@ -11,7 +11,7 @@ pub const MAX_NAME_CHARS: usize = 48;
 
 /// True for characters that would steer a terminal or reorder text:
 /// C0/C1 controls, DEL, and Unicode bidi and other invisible format controls.
-fn is_hazard(c: char) -> bool {
+pub(crate) fn is_hazard(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'

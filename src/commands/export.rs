@@ -28,7 +28,10 @@ fn export_of(e: &ExportConfig, st: &State, now: Secs) -> Result<()> {
         author: &e.author,
         feed_url: e.feed_url.as_deref(),
         host: &crate::host::name(),
+        geo: &e.geo,
     };
+    // Said once by `run` (its note in the state), else on each export.
+    e.geo.warn_stale(Some(&st.notes), now);
     let corrupt = || state::check(&e.state, st).map_err(|e| io::Error::other(format!("{e:#}")));
     match &e.out {
         // Readable by the web server that publishes it; never half-written.

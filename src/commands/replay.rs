@@ -24,6 +24,9 @@ pub fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
         None => State::default(),
     };
     st.table.set_rules(c.rules);
+    // A replay writes no state: a stale database is said on every replay
+    // (unless the state it starts from shows a run said it).
+    c.geo.warn_stale(c.state.as_ref().map(|_| &st.notes), now);
     let mut clock = LocalClock::new(now);
     let mut summary = Summary::default();
     for input in &c.inputs {
@@ -41,7 +44,7 @@ pub fn replay(c: &ReplayConfig, now: Secs) -> Result<()> {
     summary.count_table(&st.table);
     let queued = held_back(&st);
     let mut out = io::BufWriter::new(io::stdout().lock());
-    each_due(&st.table, &queued, &c.policy, &c.privacy, |a| {
+    each_due(&st.table, &queued, &c.policy, &c.privacy, &c.geo, |a| {
         let post = Post {
             text: render(&a),
             subjects: vec![a],

@@ -13,6 +13,7 @@ use super::outbox::{ParkedPost, parked_posts, write_summary};
 use crate::clock::{Secs, format_rfc3339};
 use crate::config::ShowConfig;
 use crate::decide::Net;
+use crate::render::Owner;
 use crate::saved::view;
 use crate::state::State;
 use crate::table::Attacker;
@@ -39,21 +40,32 @@ struct ShowLine<'a> {
     /// The parked posts that name this attacker (as `outbox --json` lists them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     parked: Vec<&'a ParkedPost>,
+    /// `asn`, `as_org` and `country`, each when a database knows it.
+    #[serde(flatten)]
+    owner: Owner,
 }
 
 pub fn show(c: &ShowConfig, now: Secs) -> Result<()> {
-    view(&c.state, |st| show_state(c, st, now))
+    view(&c.state, |st| {
+        // Said once by `run` (its note in the state), else on each show.
+        c.geo.warn_stale(Some(&st.notes), now);
+        show_state(c, st, now)
+    })
 }
 
 fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
     let json = c.json;
-    let layout = match c.wide {
+    let mut layout = match c.wide {
         true => Layout::WIDE,
         false => Layout::fitted(terminal_width()),
     };
+    layout.owner = (!c.geo.is_empty()).then_some(layout.owner_width());
     let mut out = io::BufWriter::new(io::stdout().lock());
     if !json {
-        let head = layout.row(&["IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"]);
+        let head = layout.row(
+            &["IP", "TRIES", "SERVICES", "LAST SEEN", "ANNOUNCED"],
+            "OWNER",
+        );
         text::put_line(&mut out, format_args!("{head}USERS"))?;
     }
     let parked = parked_posts(st);
@@ -81,6 +93,8 @@ fn show_state(c: &ShowConfig, st: &mut State, now: Secs) -> Result<()> {
             last: format_rfc3339(a.last),
             announced: a.announced.map(format_rfc3339),
             internal: !crate::scope::is_global(ip),
+            // A network's owner is that of the first address seen in it, as announced.
+            owner: c.geo.owner(a.net.map_or(ip, |(_, seen)| seen)),
         };
         match json {
             true => {
@@ -127,6 +141,9 @@ struct Layout {
     time: usize,
     /// The row's width, users included; `None` for no limit.
     columns: Option<usize>,
+    /// The owner's column (`AS64500 NL Example Net`), before the users,
+    /// when a database is configured: its width.
+    owner: Option<usize>,
 }
 
 impl Layout {
@@ -134,6 +151,7 @@ impl Layout {
         widths: [39, 7, 10, 20, 20],
         time: 20,
         columns: None,
+        owner: None,
     };
 
     /// 69 columns before the users: a /64 written out (`2a01:4f8:5d9d:c9f8::/64`)
@@ -143,16 +161,46 @@ impl Layout {
             widths: [23, 7, 11, 11, 11],
             time: 11,
             columns: Some(columns),
+            owner: None,
         }
     }
 
-    /// The columns before the users, each padded, tries to the right.
-    fn row(&self, cells: &[&str; 5]) -> String {
+    /// The owner's column: the AS number and country (`AS64500 NL`), or
+    /// with the AS name too under `--wide`, whose longer names push the
+    /// users right rather than being cut.
+    fn owner_width(&self) -> usize {
+        match self.columns {
+            Some(_) => 13,
+            None => 40,
+        }
+    }
+
+    /// The owner's cell: `AS64500 NL`, and the AS name when there is room.
+    fn owner(&self, o: &Owner) -> String {
+        let mut cell: Vec<String> = Vec::new();
+        cell.extend(o.asn.map(|n| format!("AS{n}")));
+        cell.extend(o.country.clone());
+        if self.columns.is_none() {
+            cell.extend(o.as_org.clone());
+        }
+        match cell.is_empty() {
+            true => "-".to_string(),
+            false => cell.join(" "),
+        }
+    }
+
+    /// The columns before the users, each padded, tries to the right,
+    /// and the owner's when shown.
+    fn row(&self, cells: &[&str; 5], owner: &str) -> String {
         let [ip, tries, services, last, announced] = self.widths;
-        format!(
+        let mut row = format!(
             "{:<ip$} {:>tries$}  {:<services$} {:<last$} {:<announced$} ",
             cells[0], cells[1], cells[2], cells[3], cells[4]
-        )
+        );
+        if let Some(width) = self.owner {
+            row.push_str(&format!("{owner:<width$} "));
+        }
+        row
     }
 
     /// `2026-11-26T10:00:01Z` as it fits: whole, or `11-26 10:00`.
@@ -224,13 +272,16 @@ fn print_line(
         (None, true) => "internal".to_string(),
         (None, false) => "-".to_string(),
     };
-    let head = layout.row(&[
-        &a.source(line.ip),
-        &line.tries.to_string(),
-        &line.services.join(","),
-        &layout.time(&line.last),
-        &announced,
-    ]);
+    let head = layout.row(
+        &[
+            &a.source(line.ip),
+            &line.tries.to_string(),
+            &line.services.join(","),
+            &layout.time(&line.last),
+            &announced,
+        ],
+        &layout.owner(&line.owner),
+    );
     let room = layout
         .columns
         .map(|c| c.saturating_sub(head.chars().count()));

@@ -14,7 +14,6 @@ use crate::config::{SiteAction, SiteCommandConfig};
 use crate::decide::Net;
 use crate::scope::is_global;
 use crate::sink::site::twin;
-use crate::site::slug::slug;
 use crate::state::{self, Removal, State};
 
 pub fn run(c: &SiteCommandConfig, now: Secs) -> Result<()> {
@@ -53,7 +52,7 @@ fn rebuild(st: &State, c: &SiteCommandConfig, now: Secs) -> Result<String> {
     let (mut written, mut same) = (0, 0);
     for (_, ip) in order {
         let Some(a) = st.table.get(&ip) else { continue };
-        let public = announcement(ip, &a, &c.privacy);
+        let public = announcement(ip, &a, &c.privacy, &c.geo);
         match site.put_if_changed(&public, &twin(&public))? {
             true => written += 1,
             false => same += 1,
@@ -76,13 +75,13 @@ fn remove(
     reason: &str,
     now: Secs,
 ) -> Result<String> {
-    let (ip, prefix) = attacker_of(st, target);
+    let (ip, prefix) = attacker_of(st, target, c.ipv6_prefix);
     let source = match prefix {
         Some(p) => format!("{ip}/{p}"),
         None => ip.to_string(),
     };
     let mut site = c.site.open(now)?;
-    let had_page = site.remove(&slug(ip, prefix))?;
+    let had_page = site.remove((ip, prefix))?;
     if !had_page && st.table.get(&ip).is_none_or(|a| a.announced.is_none()) {
         bail!("{source} has no page, and was never announced: nothing to remove");
     }
@@ -112,9 +111,9 @@ fn remove(
     ))
 }
 
-/// The attacker `target` names: its own key, the network the table counts
-/// the address in, or the network as given.
-fn attacker_of(st: &State, target: Net) -> (IpAddr, Option<u8>) {
+/// The attacker `target` names: its own key, the network of `ipv6_prefix`
+/// bits runs count the address in, or the network as given.
+fn attacker_of(st: &State, target: Net, ipv6_prefix: u8) -> (IpAddr, Option<u8>) {
     let ip = target.addr();
     if let Some(a) = st.table.get(&ip) {
         return (ip, a.net.map(|(p, _)| p));
@@ -122,6 +121,10 @@ fn attacker_of(st: &State, target: Net) -> (IpAddr, Option<u8>) {
     let full = if ip.is_ipv4() { 32 } else { 128 };
     match target.prefix() {
         p if p < full && ip.is_ipv6() => (ip, Some(p)),
-        _ => st.table.rules().group(ip),
+        _ => crate::table::Rules {
+            ipv6_prefix,
+            ..st.table.rules()
+        }
+        .group(ip),
     }
 }

@@ -364,6 +364,10 @@ fn print_parked_and_notes(s: &Status, out: &mut impl Write) -> io::Result<()> {
         for n in &s.notes {
             let what = match n.key.as_str() {
                 UNCONFIGURED => "not configured: run idles (see `run` without --if-configured)",
+                "geoip-asn-stale" => "the GeoIP ASN database is over 90 days old: refresh it",
+                "geoip-country-stale" => {
+                    "the GeoIP country database is over 90 days old: refresh it"
+                }
                 k => k,
             };
             put_line(out, format_args!("  {what} (since {})", n.since))?;

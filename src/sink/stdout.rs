@@ -11,7 +11,7 @@ use super::outbox::Post;
 use super::seam::{Outcome, Sink};
 use super::section::{Env, Part};
 use crate::clock::Secs;
-use crate::render::Announcement;
+use crate::render::{Announcement, Owner};
 
 /// An attacker as other programs read it: in `--json` lines and webhook payloads.
 #[derive(Debug, Serialize)]
@@ -29,6 +29,9 @@ pub struct AttackerJson<'a> {
     /// The first address seen in that network.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seen: Option<IpAddr>,
+    /// `asn`, `as_org` and `country`, each when known.
+    #[serde(flatten)]
+    pub owner: &'a Owner,
 }
 
 impl<'a> AttackerJson<'a> {
@@ -43,6 +46,7 @@ impl<'a> AttackerJson<'a> {
             last: crate::clock::format_rfc3339(a.last),
             prefix: a.prefix,
             seen: a.seen,
+            owner: &a.owner,
         }
     }
 }

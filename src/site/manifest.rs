@@ -12,6 +12,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use super::slug::{Key, slug, source, unslug};
 use crate::clock::Secs;
 use crate::hash::Map;
 
@@ -27,9 +28,8 @@ const VERSION: u32 = 1;
 pub struct Row {
     /// Its place in the order of announcement, from 1: the archive's order.
     pub seq: u64,
-    pub slug: String,
-    /// The address or network, as pages name it.
-    pub source: String,
+    /// Whose page it is: no text held, 100,000 rows stay small.
+    pub key: Key,
     pub tries: u64,
     /// When the page last changed (or was removed).
     pub lastmod: Secs,
@@ -40,6 +40,16 @@ pub struct Row {
 }
 
 impl Row {
+    /// Where its page lives.
+    pub fn slug(&self) -> String {
+        slug(self.key.0, self.key.1)
+    }
+
+    /// The address or network, as pages name it.
+    pub fn source(&self) -> String {
+        source(self.key)
+    }
+
     /// IndexNow has not been told of its last change.
     pub fn unnotified(&self) -> bool {
         self.notified < self.lastmod
@@ -53,46 +63,44 @@ pub struct Manifest {
     pub generation: u64,
     pub next_seq: u64,
     rows: BTreeMap<u64, Row>,
-    by_slug: Map<String, u64>,
+    by_key: Map<Key, u64>,
 }
 
 impl Manifest {
-    pub fn get(&self, slug: &str) -> Option<&Row> {
-        self.by_slug.get(slug).and_then(|s| self.rows.get(s))
+    pub fn get(&self, key: Key) -> Option<&Row> {
+        self.by_key.get(&key).and_then(|s| self.rows.get(s))
     }
 
-    /// Records that the page `slug` of `source` now shows `tries`, changed
-    /// at `now`: a new page takes the next place in the order.
-    pub fn put(&mut self, slug: &str, source: &str, tries: u64, now: Secs) {
-        let seq = match self.by_slug.get(slug) {
+    /// Records that the page of `key` now shows `tries`, changed at `now`:
+    /// a new page takes the next place in the order.
+    pub fn put(&mut self, key: Key, tries: u64, now: Secs) {
+        let seq = match self.by_key.get(&key) {
             Some(&seq) => seq,
             None => {
                 self.next_seq = self.next_seq.max(1);
                 let seq = self.next_seq;
                 self.next_seq += 1;
-                self.by_slug.insert(slug.to_string(), seq);
+                self.by_key.insert(key, seq);
                 seq
             }
         };
         let row = self.rows.entry(seq).or_insert_with(|| Row {
             seq,
-            slug: slug.to_string(),
-            source: source.to_string(),
+            key,
             tries,
             lastmod: now,
             notified: 0,
             gone: false,
         });
-        row.source = source.to_string();
         row.tries = tries;
         row.lastmod = changed_at(row, now);
         row.gone = false;
     }
 
-    /// Marks the page `slug` removed at `now`: out of every listing, a
+    /// Marks the page of `key` removed at `now`: out of every listing, a
     /// change for IndexNow. False if there is no such page.
-    pub fn remove(&mut self, slug: &str, now: Secs) -> bool {
-        match self.by_slug.get(slug).and_then(|s| self.rows.get_mut(s)) {
+    pub fn remove(&mut self, key: Key, now: Secs) -> bool {
+        match self.by_key.get(&key).and_then(|s| self.rows.get_mut(s)) {
             Some(row) if !row.gone => {
                 row.gone = true;
                 row.lastmod = changed_at(row, now);
@@ -102,10 +110,10 @@ impl Manifest {
         }
     }
 
-    /// IndexNow took the change of `slug` made at `lastmod`: a removed
-    /// page's row is then done with.
-    pub fn notified(&mut self, slug: &str, lastmod: Secs) {
-        let Some(&seq) = self.by_slug.get(slug) else {
+    /// IndexNow took the change of `key`'s page made at `lastmod`: a
+    /// removed page's row is then done with.
+    pub fn notified(&mut self, key: Key, lastmod: Secs) {
+        let Some(&seq) = self.by_key.get(&key) else {
             return;
         };
         let Some(row) = self.rows.get_mut(&seq) else {
@@ -114,7 +122,7 @@ impl Manifest {
         row.notified = row.notified.max(lastmod);
         if row.gone && !row.unnotified() {
             self.rows.remove(&seq);
-            self.by_slug.remove(slug);
+            self.by_key.remove(&key);
         }
     }
 
@@ -128,14 +136,10 @@ impl Manifest {
         self.rows.values().filter(|r| !r.gone)
     }
 
-    /// The pages announced `from`th to `to`th: one archive page's, found
-    /// by their place; a full rebuild makes every archive page, and reading
-    /// every row for each would take time quadratic in the pages.
-    pub fn pages_between(&self, from: u64, to: u64) -> impl DoubleEndedIterator<Item = &Row> {
-        self.rows
-            .range(from..=to)
-            .map(|(_, r)| r)
-            .filter(|r| !r.gone)
+    /// The pages announced `seqs`th, in order: one archive page's, found
+    /// without passing over the others.
+    pub fn pages_in(&self, seqs: std::ops::RangeInclusive<u64>) -> impl Iterator<Item = &Row> {
+        self.rows.range(seqs).map(|(_, r)| r).filter(|r| !r.gone)
     }
 
     pub fn page_count(&self) -> usize {
@@ -164,8 +168,8 @@ impl Manifest {
                 out,
                 "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 r.seq,
-                r.slug,
-                r.source,
+                r.slug(),
+                r.source(),
                 r.tries,
                 r.lastmod,
                 r.notified,
@@ -195,8 +199,7 @@ impl Manifest {
         for (n, line) in lines.enumerate() {
             let row = parse_row(line)
                 .with_context(|| format!("{what} line {} is corrupt: {line:?}", n + 2))?;
-            if m.by_slug.insert(row.slug.clone(), row.seq).is_some()
-                || m.rows.insert(row.seq, row).is_some()
+            if m.by_key.insert(row.key, row.seq).is_some() || m.rows.insert(row.seq, row).is_some()
             {
                 bail!("{what} line {} repeats a page", n + 2);
             }
@@ -227,16 +230,16 @@ fn changed_at(row: &Row, now: Secs) -> Secs {
 
 fn parse_row(line: &str) -> Result<Row> {
     let f: Vec<&str> = line.split('\t').collect();
-    let [seq, slug, source, tries, lastmod, notified, kind] = f.as_slice() else {
+    // The source column is for people reading the file: the slug says it all.
+    let [seq, slug, _source, tries, lastmod, notified, kind] = f.as_slice() else {
         bail!("{} fields, not 7", f.len());
     };
-    if !super::slug::is_slug(slug) {
+    let Some(key) = unslug(slug) else {
         bail!("bad slug");
-    }
+    };
     Ok(Row {
         seq: seq.parse()?,
-        slug: slug.to_string(),
-        source: source.to_string(),
+        key,
         tries: tries.parse()?,
         lastmod: lastmod.parse()?,
         notified: notified.parse()?,
@@ -254,30 +257,33 @@ mod tests {
 
     #[test]
     fn round_trip_and_the_life_of_a_row() {
+        let a: Key = ("203.0.113.5".parse().unwrap(), None);
+        let net: Key = ("2001:db8:1:2::".parse().unwrap(), Some(64));
         let mut m = Manifest::default();
-        m.put("203.0.113.5", "203.0.113.5", 7, 100);
-        m.put("2001-db8-1-2--_64", "2001:db8:1:2::/64", 9, 100);
-        m.put("203.0.113.5", "203.0.113.5", 12, 200);
-        assert_eq!(m.get("203.0.113.5").unwrap().seq, 1, "keeps its place");
-        assert_eq!(m.get("203.0.113.5").unwrap().lastmod, 200);
+        m.put(a, 7, 100);
+        m.put(net, 9, 100);
+        m.put(a, 12, 200);
+        assert_eq!(m.get(a).unwrap().seq, 1, "keeps its place");
+        assert_eq!(m.get(a).unwrap().lastmod, 200);
+        assert_eq!(m.get(net).unwrap().source(), "2001:db8:1:2::/64");
         assert_eq!(m.unnotified().count(), 2);
-        m.notified("203.0.113.5", 200);
+        m.notified(a, 200);
         assert_eq!(m.unnotified().count(), 1);
-        assert!(m.remove("203.0.113.5", 300));
-        assert!(!m.remove("203.0.113.5", 300), "removed once");
+        assert!(m.remove(a, 300));
+        assert!(!m.remove(a, 300), "removed once");
         assert_eq!(m.page_count(), 1);
         let mut text = Vec::new();
         m.write_to(&mut text).unwrap();
         let back = Manifest::parse(std::str::from_utf8(&text).unwrap(), "m").unwrap();
         assert_eq!(back, m);
-        m.notified("203.0.113.5", 300);
-        assert!(m.get("203.0.113.5").is_none(), "told, so done with");
-        m.put("203.0.113.5", "203.0.113.5", 20, 400);
-        assert_eq!(
-            m.get("203.0.113.5").unwrap().seq,
-            3,
-            "a page again is a new one"
-        );
+        assert!(text.starts_with(
+            b"tweet-attacks site\t1\t0\t3\n1\t203.0.113.5\t203.0.113.5\t12\t300\t200\tgone\n\
+              2\t2001-db8-1-2--_64\t2001:db8:1:2::/64\t"
+        ));
+        m.notified(a, 300);
+        assert!(m.get(a).is_none(), "told, so done with");
+        m.put(a, 20, 400);
+        assert_eq!(m.get(a).unwrap().seq, 3, "a page again is a new one");
     }
 
     #[test]
@@ -287,7 +293,8 @@ mod tests {
             "nonsense",
             "tweet-attacks site\t2\t0\t1",
             "tweet-attacks site\t1\t0\t1\n1\t../etc\tx\t1\t1\t0\tpage",
-            "tweet-attacks site\t1\t0\t1\n1\ta\tx\t1\t1\t0\tpage\n1\tb\tx\t1\t1\t0\tpage",
+            "tweet-attacks site\t1\t0\t1\n1\t1.2.3.4\tx\t1\t1\t0\tpage\n1\t1.2.3.5\tx\t1\t1\t0\tpage",
+            "tweet-attacks site\t1\t0\t1\n1\t1.2.3.04\tx\t1\t1\t0\tpage",
         ] {
             assert!(Manifest::parse(text, "m").is_err(), "{text:?}");
         }

@@ -213,7 +213,7 @@ pub mod tests_support {
         let mut m = Manifest::default();
         for i in 1..=n {
             let ip = format!("198.51.{}.{}", i / 256, i % 256);
-            m.put(&ip, &ip, i, 1_765_000_000 + i as i64);
+            m.put((ip.parse().unwrap(), None), i, 1_765_000_000 + i as i64);
         }
         m
     }

@@ -26,56 +26,60 @@ fn url_entry(loc: &str, lastmod: Secs) -> String {
     )
 }
 
-/// The sitemap files, by name: `sitemap.xml` alone, or an index of that
-/// name over `sitemap-1.xml`… when one would be too large. `max_urls` is
-/// `MAX_URLS` but in tests.
-pub fn sitemaps(m: &Manifest, f: &Facts, max_urls: usize) -> Vec<(String, String)> {
-    let root = url_entry(&f.url, m.last_written().unwrap_or(f.now));
-    let entries = std::iter::once((root, m.last_written().unwrap_or(f.now))).chain(m.pages().map(
-        |r: &Row| {
-            let loc = format!("{}{}", f.url, super::slug::page_path(&r.slug));
+/// The sitemap files, handed to `put` by name as each is full, so that
+/// one at a time is held: `sitemap.xml` alone, or `sitemap-1.xml`… then
+/// `sitemap.xml` as their index, when one file would be too large.
+/// `max_urls` is `MAX_URLS` but in tests. Returns how many split files
+/// there are (0 when `sitemap.xml` stands alone).
+pub fn sitemaps<E>(
+    m: &Manifest,
+    f: &Facts,
+    max_urls: usize,
+    put: &mut dyn FnMut(&str, &str) -> Result<(), E>,
+) -> Result<usize, E> {
+    let site_lastmod = m.last_written().unwrap_or(f.now);
+    let entries = std::iter::once((url_entry(&f.url, site_lastmod), site_lastmod)).chain(
+        m.pages().map(|r: &Row| {
+            let loc = format!("{}{}", f.url, super::slug::page_path(&r.slug()));
             (url_entry(&loc, r.lastmod), r.lastmod)
-        },
-    ));
-    let mut files: Vec<(String, Secs)> = Vec::new();
+        }),
+    );
+    // The newest lastmod of each split file written, for the index.
+    let mut split: Vec<Secs> = Vec::new();
     let (mut text, mut n, mut newest) = (String::from(URLSET_OPEN), 0, Secs::MIN);
     for (entry, lastmod) in entries {
         if n == max_urls || text.len() + entry.len() + URLSET_CLOSE.len() > MAX_BYTES {
             text.push_str(URLSET_CLOSE);
-            files.push((
-                std::mem::replace(&mut text, String::from(URLSET_OPEN)),
-                newest,
-            ));
-            (n, newest) = (0, Secs::MIN);
+            split.push(newest);
+            put(&format!("sitemap-{}.xml", split.len()), &text)?;
+            (text, n, newest) = (String::from(URLSET_OPEN), 0, Secs::MIN);
         }
         text.push_str(&entry);
         n += 1;
         newest = newest.max(lastmod);
     }
     text.push_str(URLSET_CLOSE);
-    files.push((text, newest));
-    if files.len() == 1 {
-        let (text, _) = files.pop().expect("one");
-        return vec![("sitemap.xml".into(), text)];
+    if split.is_empty() {
+        put("sitemap.xml", &text)?;
+        return Ok(0);
     }
+    split.push(newest);
+    put(&format!("sitemap-{}.xml", split.len()), &text)?;
     let mut index = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    let mut out = Vec::new();
-    for (i, (text, newest)) in files.into_iter().enumerate() {
-        let name = format!("sitemap-{}.xml", i + 1);
+    for (i, newest) in split.iter().enumerate() {
         let _ = writeln!(
             index,
             "<sitemap><loc>{}</loc><lastmod>{}</lastmod></sitemap>",
-            esc(&format!("{}{name}", f.url)),
-            format_rfc3339(newest)
+            esc(&format!("{}sitemap-{}.xml", f.url, i + 1)),
+            format_rfc3339(*newest)
         );
-        out.push((name, text));
     }
     index.push_str("</sitemapindex>\n");
-    out.insert(0, ("sitemap.xml".into(), index));
-    out
+    put("sitemap.xml", &index)?;
+    Ok(split.len())
 }
 
 /// `robots.txt`: everything may be crawled; the sitemap is here.
@@ -106,7 +110,7 @@ pub fn feed(m: &Manifest, f: &Facts) -> String {
         self_url = esc(&format!("{}feed.atom", f.url)),
     );
     for r in newest {
-        let url = esc(&format!("{}{}", f.url, super::slug::page_path(&r.slug)));
+        let url = esc(&format!("{}{}", f.url, super::slug::page_path(&r.slug())));
         let tries = if r.tries == 1 { "try" } else { "tries" };
         let _ = write!(
             out,
@@ -115,7 +119,7 @@ pub fn feed(m: &Manifest, f: &Facts) -> String {
              <summary>{source}: {} failed login {tries}.</summary>\n</entry>\n",
             format_rfc3339(r.lastmod),
             r.tries,
-            source = esc(&r.source),
+            source = esc(&r.source()),
         );
     }
     out.push_str("</feed>\n");
@@ -131,7 +135,17 @@ mod tests {
     fn one_sitemap_then_an_index() {
         let m = manifest(5);
         let f = facts();
-        let one = sitemaps(&m, &f, MAX_URLS);
+        let all = |max| {
+            let mut files = Vec::new();
+            let split = sitemaps(&m, &f, max, &mut |name: &str, text: &str| {
+                files.push((name.to_string(), text.to_string()));
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            assert_eq!(split, files.len().saturating_sub(1));
+            files
+        };
+        let one = all(MAX_URLS);
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].0, "sitemap.xml");
         assert_eq!(
@@ -142,11 +156,15 @@ mod tests {
         assert!(one[0].1.contains(
             "<loc>https://example.org/attacks/ip/198.51.0.3.html</loc><lastmod>2025-12-06T05:46:43Z</lastmod>"
         ), "{}", one[0].1);
-        let split = sitemaps(&m, &f, 4);
+        let split = all(4);
         let names: Vec<&str> = split.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["sitemap.xml", "sitemap-1.xml", "sitemap-2.xml"]);
-        assert!(split[0].1.contains("<sitemapindex") && split[0].1.contains("sitemap-2.xml"));
-        let urls: usize = split[1..]
+        assert_eq!(
+            names,
+            ["sitemap-1.xml", "sitemap-2.xml", "sitemap.xml"],
+            "the index last"
+        );
+        assert!(split[2].1.contains("<sitemapindex") && split[2].1.contains("sitemap-2.xml"));
+        let urls: usize = split[..2]
             .iter()
             .map(|(_, t)| t.matches("<url>").count())
             .sum();
@@ -157,13 +175,14 @@ mod tests {
     #[test]
     fn the_feed_holds_the_newest_changes() {
         let mut m = manifest(150);
-        m.put("198.51.0.1", "198.51.0.1", 999, 1_900_000_000);
+        let first = ("198.51.0.1".parse().unwrap(), None);
+        m.put(first, 999, 1_900_000_000);
         let feed = feed(&m, &facts());
         assert_eq!(feed.matches("<entry>").count(), FEED_ENTRIES);
-        let first = feed.find("<entry>").unwrap();
-        assert!(feed[first..].starts_with("<entry>\n<title>Brute-force attacker 198.51.0.1<"));
+        let at = feed.find("<entry>").unwrap();
+        assert!(feed[at..].starts_with("<entry>\n<title>Brute-force attacker 198.51.0.1<"));
         assert!(feed.contains("<updated>2030-03-17T17:46:40Z</updated>\n<author>"));
-        m.remove("198.51.0.1", 1_900_000_001);
+        m.remove(first, 1_900_000_001);
         assert!(!super::feed(&m, &facts()).contains("198.51.0.1<"));
     }
 }

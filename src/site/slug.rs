@@ -4,6 +4,32 @@
 
 use std::net::IpAddr;
 
+/// An attacker as the table keys it: its address (a network's first), and
+/// the network's prefix length when it is one.
+pub type Key = (IpAddr, Option<u8>);
+
+/// How pages name it: `203.0.113.45`, or `2001:db8:1:2::/64`.
+pub fn source((ip, prefix): Key) -> String {
+    match prefix {
+        Some(p) => format!("{ip}/{p}"),
+        None => ip.to_string(),
+    }
+}
+
+/// The attacker a slug names: the inverse of `slug`, for the slugs it makes.
+pub fn unslug(s: &str) -> Option<Key> {
+    if !is_slug(s) {
+        return None;
+    }
+    let (addr, prefix) = match s.split_once('_') {
+        Some((a, p)) => (a, Some(p.parse().ok()?)),
+        None => (s, None),
+    };
+    let key = (addr.replace('-', ":").parse().ok()?, prefix);
+    // Only the one spelling `slug` makes (no leading zeros, no other forms).
+    (slug(key.0, key.1) == s).then_some(key)
+}
+
 /// `203.0.113.45`, `2001-db8--7` for one IPv6 address, `2001-db8-1-2--_64`
 /// for a network counted as one. An IPv6 address always holds a `:`, made
 /// `-`, which no IPv4 address holds; and `_`, which no address holds,
@@ -62,15 +88,6 @@ mod tests {
             any::<u32>().prop_map(|n| IpAddr::V6(Ipv4Addr::from(n).to_ipv6_mapped())),
             any::<u32>().prop_map(|n| IpAddr::V6(Ipv6Addr::from(u128::from(n)))),
         ]
-    }
-
-    /// The inverse of `slug`, which shows it loses nothing.
-    fn unslug(s: &str) -> Option<(IpAddr, Option<u8>)> {
-        let (addr, prefix) = match s.split_once('_') {
-            Some((a, p)) => (a, Some(p.parse().ok()?)),
-            None => (s, None),
-        };
-        Some((addr.replace('-', ":").parse().ok()?, prefix))
     }
 
     proptest! {

@@ -49,9 +49,9 @@ impl Site {
             page::html(a, &slug, &self.facts).as_bytes(),
         )?;
         self.dir.put(&slug::json_path(&slug), json.as_bytes())?;
-        self.manifest
-            .put(&slug, &a.source(), a.tries, self.facts.now);
-        if let Some(row) = self.manifest.get(&slug) {
+        let key = (a.ip, a.prefix);
+        self.manifest.put(key, a.tries, self.facts.now);
+        if let Some(row) = self.manifest.get(key) {
             self.changed.insert(row.seq);
         }
         Ok(())
@@ -62,7 +62,7 @@ impl Site {
     /// moves the lastmod of the pages it changes only. Whether it wrote.
     pub fn put_if_changed(&mut self, a: &Announcement, json: &str) -> Result<bool> {
         let slug = slug::slug(a.ip, a.prefix);
-        if let Some(row) = self.manifest.get(&slug).filter(|r| !r.gone) {
+        if let Some(row) = self.manifest.get((a.ip, a.prefix)).filter(|r| !r.gone) {
             let then = Facts {
                 now: row.lastmod,
                 ..self.facts.clone()
@@ -78,14 +78,15 @@ impl Site {
         Ok(true)
     }
 
-    /// Deletes the page `slug` and its twin; false if the site has no such page.
-    pub fn remove(&mut self, slug: &str) -> Result<bool> {
-        let Some(seq) = self.manifest.get(slug).filter(|r| !r.gone).map(|r| r.seq) else {
+    /// Deletes the page of `key` and its twin; false if the site has no such page.
+    pub fn remove(&mut self, key: slug::Key) -> Result<bool> {
+        let Some(seq) = self.manifest.get(key).filter(|r| !r.gone).map(|r| r.seq) else {
             return Ok(false);
         };
-        self.dir.remove(&slug::page_path(slug))?;
-        self.dir.remove(&slug::json_path(slug))?;
-        self.manifest.remove(slug, self.facts.now);
+        let slug = slug::slug(key.0, key.1);
+        self.dir.remove(&slug::page_path(&slug))?;
+        self.dir.remove(&slug::json_path(&slug))?;
+        self.manifest.remove(key, self.facts.now);
         self.changed.insert(seq);
         Ok(true)
     }
@@ -124,9 +125,8 @@ impl Site {
     /// Saves the manifest alone, a new generation (IndexNow's answers).
     pub fn save_manifest(&mut self) -> Result<()> {
         self.manifest.generation += 1;
-        let mut text = Vec::new();
-        self.manifest.write_to(&mut text)?;
-        self.dir.put_durably(manifest::FILE, &text)
+        let m = &self.manifest;
+        self.dir.put_durably(manifest::FILE, |w| m.write_to(w))
     }
 
     /// The generation of the manifest the derived files show.
@@ -178,14 +178,13 @@ impl Site {
             self.dir
                 .put(&index::archive_path(n), index::archive(m, n, f).as_bytes())?;
         }
-        let maps = sitemap::sitemaps(m, f, sitemap::MAX_URLS);
         // The split files before the index that names them.
-        for (name, text) in maps.iter().rev() {
-            self.dir.put(name, text.as_bytes())?;
-        }
+        let split = sitemap::sitemaps(m, f, sitemap::MAX_URLS, &mut |name, text| {
+            self.dir.put(name, text.as_bytes())
+        })?;
         // Split files past the new count go: all of them when the sitemap
         // stands alone again.
-        let mut n = maps.len();
+        let mut n = split + 1;
         while self.dir.has(&format!("sitemap-{n}.xml")) {
             self.dir.remove(&format!("sitemap-{n}.xml"))?;
             n += 1;

@@ -71,10 +71,14 @@ impl SiteDir {
             .with_context(|| format!("cannot write {}", path.display()))
     }
 
-    /// The same, durable at once: the manifest.
-    pub fn put_durably(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+    /// Replaces `rel` with what `fill` writes, durable at once: the manifest.
+    pub fn put_durably(
+        &self,
+        rel: &str,
+        fill: impl FnOnce(&mut io::BufWriter<&mut fs::File>) -> io::Result<()>,
+    ) -> Result<()> {
         let path = self.place(rel)?;
-        crate::atomic::write_atomically(&path, FILE_MODE, |w| io::Write::write_all(w, bytes))
+        crate::atomic::write_atomically(&path, FILE_MODE, fill)
             .with_context(|| format!("cannot write {}", path.display()))
     }
 

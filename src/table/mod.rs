@@ -387,6 +387,11 @@ impl Table {
         }
     }
 
+    /// The attacker at `ip` if this run touched it (it is in memory), to read.
+    pub fn touched(&self, ip: &IpAddr) -> Option<&Attacker> {
+        self.attackers.get(ip)
+    }
+
     /// One attacker, to change: read into memory if it is stored (a file
     /// read), and marked changed, so the next save writes it again.
     pub fn get_mut(&mut self, ip: &IpAddr) -> Option<&mut Attacker> {

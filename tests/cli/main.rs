@@ -11,6 +11,8 @@ use serde_json::Value;
 
 #[path = "../support/fake_x.rs"]
 mod fake_x;
+#[path = "../support/mmdb.rs"]
+mod mmdb;
 
 #[path = "../support/fake_indexnow.rs"]
 mod fake_indexnow;
@@ -19,6 +21,7 @@ mod admin;
 mod credentials;
 mod echoes;
 mod exactly_once;
+mod geoip;
 mod hostile;
 mod journal;
 mod options_file;

@@ -443,3 +443,129 @@ fn verify_credentials_checks_the_folder_the_urls_the_key_and_its_file() {
             .contains("not an existing folder")
     );
 }
+
+#[test]
+fn a_kill_anywhere_in_the_site_is_finished_by_the_next_run() {
+    for point in ["site:pages-written", "site:manifest-written"] {
+        let mut env = site_env("");
+        env.write("auth.log", &tries(IP, 8, 0));
+        let cmd = env.run_on_files(&["--config", "sinks.toml", "--sink", "site"]);
+        kill_at(&env, cmd, point);
+        assert!(
+            !env.path("www/index.html").exists(),
+            "{point}: derived files come last"
+        );
+        let manifest = env.path("www/.tweet-attacks-site.tsv").exists();
+        assert_eq!(manifest, point == "site:manifest-written");
+        env.now = "2026-11-26T12:15:00Z".into();
+        site_run(&env).ok();
+        assert!(
+            read(&env, "index.html").contains(&format!("ip/{IP}.html")),
+            "{point}"
+        );
+        assert!(
+            read(&env, "sitemap.xml").contains(&format!("ip/{IP}.html")),
+            "{point}"
+        );
+        assert_eq!(row(&env, IP).unwrap()[3], "8", "{point}");
+        assert_eq!(
+            env.state()["outbox"].as_array().unwrap().len(),
+            0,
+            "{point}"
+        );
+    }
+}
+
+#[test]
+fn derived_files_a_kill_left_behind_are_made_again_by_the_next_run() {
+    let mut env = site_env("");
+    env.write("auth.log", &(tries(IP, 8, 0) + &tries(OTHER, 9, 1)));
+    site_run(&env).ok();
+    let mut cmd = env.cmd(&[
+        "site",
+        "remove",
+        IP,
+        "--reason",
+        "dispute",
+        "--config",
+        "sinks.toml",
+        "--state",
+        "state.json",
+    ]);
+    cmd.stdout(std::process::Stdio::null());
+    kill_at(&env, cmd, "site:manifest-written");
+    assert!(
+        read(&env, "index.html").contains(&format!("{IP}.html")),
+        "not yet"
+    );
+    env.now = "2026-11-26T12:15:00Z".into();
+    site_run(&env).ok();
+    assert!(!read(&env, "index.html").contains(&format!("{IP}.html")));
+    assert!(!read(&env, "sitemap.xml").contains(&format!("{IP}.html")));
+    // Said again, the removal is recorded.
+    site_cmd(&env, &["remove", IP, "--reason", "dispute"]).ok();
+    assert_eq!(env.state()["removed"][IP]["reason"], "dispute");
+}
+
+#[test]
+fn an_ipv6_network_has_one_page_and_is_removed_by_any_address_in_it() {
+    let env = site_env("");
+    env.write("auth.log", &tries("2a01:4f8:1:2::77", 8, 0));
+    site_run(&env).ok();
+    let page = read(&env, "ip/2a01-4f8-1-2--_64.html");
+    assert!(page.contains("<h1>2a01:4f8:1:2::/64</h1>"), "{page}");
+    assert!(
+        page.contains("<dd>2a01:4f8:1:2::77</dd>"),
+        "the first address seen"
+    );
+    let out = site_cmd(&env, &["remove", "2a01:4f8:1:2::99", "--reason", "ours"]).ok();
+    assert!(
+        out.stdout()
+            .starts_with("removed 2a01:4f8:1:2::/64: its page"),
+        "{}",
+        out.stdout()
+    );
+    assert!(!env.path("www/ip/2a01-4f8-1-2--_64.html").exists());
+}
+
+#[test]
+fn site_remove_counts_an_address_in_the_network_the_options_file_groups_by() {
+    let env = site_env("");
+    let section = read_options(&env);
+    write_options(&env, "ipv6-prefix = 48\n", &[section]);
+    env.write("auth.log", &tries("2a01:4f8:1:2::77", 8, 0));
+    site_run(&env).ok();
+    assert!(read(&env, "ip/2a01-4f8-1--_48.html").contains("<h1>2a01:4f8:1::/48</h1>"));
+    let out = site_cmd(&env, &["remove", "2a01:4f8:1:9::1", "--reason", "ours"]).ok();
+    assert!(
+        out.stdout()
+            .starts_with("removed 2a01:4f8:1::/48: its page"),
+        "{}",
+        out.stdout()
+    );
+}
+
+/// The `[site]` section of sinks.toml, as `site_env` wrote it.
+fn read_options(env: &Env) -> String {
+    let text = fs::read_to_string(env.path("sinks.toml")).unwrap();
+    text[text.find("[site]").unwrap()..].to_string()
+}
+
+#[test]
+fn a_page_queued_by_a_run_that_failed_shows_the_tries_of_the_run_that_writes_it() {
+    let mut env = site_env("");
+    env.write("auth.log", &tries(IP, 8, 0));
+    // Nothing can be written under ip/: the site waits in the outbox.
+    fs::write(env.path("www/ip"), "in the way").unwrap();
+    let err = site_run(&env).fails().one_error_line();
+    assert!(
+        err.contains("not a folder") && err.contains("wait in the outbox"),
+        "{err}"
+    );
+    fs::remove_file(env.path("www/ip")).unwrap();
+    env.now = "2026-11-26T12:30:00Z".into();
+    env.append("auth.log", &tries(IP, 3, 20));
+    site_run(&env).ok();
+    assert!(read(&env, &format!("ip/{IP}.html")).contains("<dt>Tries</dt><dd>11</dd>"));
+    assert_eq!(row(&env, IP).unwrap()[3], "11");
+}
