@@ -125,10 +125,12 @@ http {
     scgi_temp_path $WORK/nginx/scgi;
     server {
         listen 127.0.0.1:$port;
-        location $path { alias $dir/; }
-        # What the README recommends: the site's own hidden files (its
-        # manifest, its generation stamp) are no one's business.
-        location ~ /\. { deny all; }
+        # Exactly what the README recommends: the site's own hidden files
+        # (its manifest, its generation stamp) are no one's business.
+        location $path {
+            alias $dir/;
+            location ~ /\. { deny all; }
+        }
     }
 }
 EOF
